@@ -1,0 +1,118 @@
+"""The database layer: one declarative ``Base`` with a constraint naming convention, and the
+engine factory that makes SQLite behave (WAL, foreign keys, real transactions).
+
+Nothing here reads the environment: callers pass the URL (``web`` reads it inside the app factory,
+the ``hygiene`` command from ``DATABASE_URL``).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+# Named constraints let Alembic's SQLite batch mode find and drop them later.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class DatabaseUrlError(ValueError):
+    """A DATABASE_URL that cannot be used; the message is shown to the operator as is."""
+
+
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+
+
+def default_sqlite_url(instance_path: Path) -> str:
+    return f"sqlite:///{instance_path / 'hygiene.sqlite3'}"
+
+
+def parse_database_url(raw: str) -> URL:
+    """Validate a database URL and pin PostgreSQL to psycopg 3.
+
+    ``postgres://`` and ``postgresql://`` (as hosting providers write them) both mean psycopg 3.
+    """
+    raw = raw.strip()
+    if not raw:
+        raise DatabaseUrlError("DATABASE_URL 为空")
+    if raw.startswith("postgres://"):
+        raw = "postgresql://" + raw[len("postgres://") :]
+    try:
+        url = make_url(raw)
+    except ArgumentError as exc:
+        raise DatabaseUrlError(
+            f"DATABASE_URL 格式不正确: {raw!r}（示例: postgresql://user:pass@host:5432/hygiene 或 sqlite:///instance/hygiene.sqlite3）"
+        ) from exc
+    backend = url.get_backend_name()
+    if backend not in SUPPORTED_BACKENDS:
+        raise DatabaseUrlError(f"不支持的数据库类型 {backend!r}：只支持 SQLite 和 PostgreSQL")
+    if backend == "postgresql":
+        if url.get_driver_name() not in ("psycopg", "psycopg2", ""):
+            raise DatabaseUrlError(f"PostgreSQL 驱动 {url.get_driver_name()!r} 不受支持：请使用 psycopg")
+        url = url.set(drivername="postgresql+psycopg")
+        if not url.database:
+            raise DatabaseUrlError(f"DATABASE_URL 缺少数据库名: {raw!r}")
+    return url
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Python's sqlite3 "legacy" transaction mode lets SELECTs run outside a transaction and
+    # SAVEPOINTs escape a rollback; take over transaction control (see the `begin` listener).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    for pragma in (
+        "PRAGMA foreign_keys=ON",
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA synchronous=NORMAL",
+        "PRAGMA busy_timeout=5000",
+    ):
+        cursor.execute(pragma)
+    cursor.close()
+
+
+def _sqlite_begin(connection: sa.Connection) -> None:
+    # IMMEDIATE takes the write lock up front, so two writers queue on busy_timeout instead of
+    # one failing half-way with "database is locked" when it upgrades a read lock.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str | URL, **kwargs: Any) -> sa.Engine:
+    parsed = parse_database_url(url) if isinstance(url, str) else url
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(parsed, **kwargs)
+        sa.event.listen(engine, "connect", _sqlite_on_connect)
+        sa.event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return sa.create_engine(parsed, **kwargs)
+
+
+def make_sessionmaker(engine: sa.Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+_MASK = re.compile(r"(?<=://)([^:/@]+):[^@]*@")
+
+
+def redact_url(url: str | URL) -> str:
+    """The URL without its password, for log lines and error messages."""
+    if isinstance(url, URL):
+        return url.render_as_string(hide_password=True)
+    return _MASK.sub(r"\1:***@", url)

@@ -1,0 +1,114 @@
+"""The method's closed vocabularies, with the English names of the glossary as values and the
+Chinese that users see as ``label``. Templates and exports take labels from here, never retype them.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class LabelledEnum(enum.StrEnum):
+    label: str
+
+    def __new__(cls, value: str, label: str) -> LabelledEnum:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        return member
+
+
+class Role(LabelledEnum):
+    COUNTY_ADMIN = "county_admin", "县管理员"
+    TOWNSHIP_REVIEWER = "township_reviewer", "乡镇审核员"
+    VILLAGE_CLERK = "village_clerk", "村委会"
+    INSPECTOR = "inspector", "督查员"
+
+
+class ReviewKind(LabelledEnum):
+    SELF = "self", "农户自评"
+    PEER = "peer", "群众互评"
+    GROUP = "group", "小组复评"
+
+
+class Grade(LabelledEnum):
+    CLEANEST = "cleanest", "最清洁户"
+    CLEAN = "clean", "清洁户"
+    FAIRLY_CLEAN = "fairly_clean", "较清洁户"
+    NOT_CLEAN = "not_clean", "不清洁户"
+
+
+class AwardLevel(LabelledEnum):
+    """What a household can be awarded, and so the level of a plaque."""
+
+    CLEANEST = "cleanest", "最清洁户"
+    CLEAN = "clean", "清洁户"
+
+
+class WorkflowState(LabelledEnum):
+    DRAFT = "draft", "填报中"
+    SUBMITTED = "submitted", "已提交"
+    RETURNED = "returned", "已退回"
+    APPROVED = "approved", "已审核"
+    PUBLISHED = "published", "公示中"
+    FINAL = "final", "已定档"
+
+
+class PlaqueState(LabelledEnum):
+    VALID = "valid", "有效"
+    REVOKED = "revoked", "已摘牌"
+
+
+class PlaqueEventKind(LabelledEnum):
+    ISSUED = "issued", "挂牌"
+    UPGRADED = "upgraded", "升级"
+    DOWNGRADED = "downgraded", "降级"
+    REVOKED = "revoked", "摘牌"
+
+
+class ObjectionState(LabelledEnum):
+    PENDING = "pending", "待处理"
+    DISMISSED = "dismissed", "不予采纳"
+    UPHELD = "upheld", "已采纳"
+
+
+class NoticeKind(LabelledEnum):
+    RECTIFICATION = "rectification", "督办通知单"
+    ACCOUNTABILITY = "accountability", "问责通知单"
+
+
+class NoticeState(LabelledEnum):
+    OPEN = "open", "待整改"
+    RECTIFIED = "rectified", "已整改"
+    ESCALATED = "escalated", "已升级问责"
+    CLOSED = "closed", "已销号"
+
+
+class LedgerKind(LabelledEnum):
+    AWARD_GOODS = "award_goods", "奖励物资"
+    INDUSTRY_SUPPORT = "industry_support", "产业扶持"
+
+
+class AssessmentArea(LabelledEnum):
+    """The four areas of the village assessment (RULES.md §9)."""
+
+    HYGIENE_MANAGEMENT = "hygiene_management", "卫生管理"
+    PUBLIC_PLACES = "public_places", "公共场所"
+    COURTYARDS_INDOORS = "courtyards_indoors", "庭院及室内"
+    PERSONAL_HYGIENE = "personal_hygiene", "村民个人卫生"
+
+
+CRITERIA: tuple[str, ...] = tuple(f"c{i:02d}" for i in range(1, 11))
+
+# RULES.md §2: the default rubric. Maxima are in tenths of a point (100 = 10 points).
+DEFAULT_CRITERIA: tuple[tuple[str, str, int], ...] = (
+    ("c01", "家庭个人卫生", 100),
+    ("c02", "垃圾放置处理", 100),
+    ("c03", "房前屋后卫生（搭建、种植）", 100),
+    ("c04", "室内室外物品摆放", 100),
+    ("c05", "厕所卫生", 100),
+    ("c06", "户外线路和广告牌", 100),
+    ("c07", "家畜和家禽养殖", 100),
+    ("c08", "履行村环境卫生公约", 100),
+    ("c09", "厨房卫生", 100),
+    ("c10", "生活污水排放", 100),
+)

@@ -1,0 +1,81 @@
+"""Users (one role, scoped to one unit), failed-login records and the append-only audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hygiene.db import Base
+from hygiene.enums import Role
+from hygiene.models._types import UTCDateTime, enum_type, utcnow
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class User(Base):
+    """A staff account. ``session_token`` is what the login cookie carries; rotating it (logout,
+    password change, disabling) ends every session of the account (RELIABILITY.md trap 1)."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        # Each role is scoped to exactly one unit of its level.
+        sa.CheckConstraint(
+            "(role IN ('county_admin', 'inspector') AND county_id IS NOT NULL"
+            " AND township_id IS NULL AND village_id IS NULL)"
+            " OR (role = 'township_reviewer' AND township_id IS NOT NULL"
+            " AND county_id IS NULL AND village_id IS NULL)"
+            " OR (role = 'village_clerk' AND village_id IS NOT NULL"
+            " AND county_id IS NULL AND township_id IS NULL)",
+            name="scope_matches_role",
+        ),
+        sa.CheckConstraint("length(username) >= 2", name="username_length"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(40))
+    password_hash: Mapped[str] = mapped_column(sa.String(200))
+    role: Mapped[Role] = mapped_column(enum_type(Role, "user_role"))
+    county_id: Mapped[int | None] = mapped_column(sa.ForeignKey("counties.id", ondelete="RESTRICT"))
+    township_id: Mapped[int | None] = mapped_column(sa.ForeignKey("townships.id", ondelete="RESTRICT"))
+    village_id: Mapped[int | None] = mapped_column(sa.ForeignKey("villages.id", ondelete="RESTRICT"))
+    session_token: Mapped[str] = mapped_column(sa.String(64), unique=True, default=new_session_token)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LoginAttempt(Base):
+    """Failed logins, counted in the database so the limit holds across all server workers."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (sa.Index("ix_login_attempts_username_at", "username", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(80))
+    remote_addr: Mapped[str | None] = mapped_column(sa.String(45))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEntry(Base):
+    """Who changed what, when, from what to what, and why. The database refuses UPDATE and
+    DELETE on this table (triggers created by the initial migration)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (sa.Index("ix_audit_log_entity", "entity", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"))
+    actor: Mapped[str] = mapped_column(sa.String(40))
+    entity: Mapped[str] = mapped_column(sa.String(40))
+    entity_id: Mapped[str] = mapped_column(sa.String(40))
+    action: Mapped[str] = mapped_column(sa.String(40))
+    before: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    reason: Mapped[str | None] = mapped_column(sa.Text)

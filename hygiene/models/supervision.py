@@ -1,0 +1,112 @@
+"""督查问责 (RULES.md §9) and 公示 objections (§6): inspection teams and their assignments, spot
+checks, rectification and accountability notices, and residents' objections."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hygiene.db import Base
+from hygiene.enums import NoticeKind, NoticeState, ObjectionState
+from hygiene.models._types import ScoresMixin, UTCDateTime, enum_type, score_checks, utcnow
+from hygiene.models.units import Household
+
+
+class InspectionTeam(Base):
+    __tablename__ = "inspection_teams"
+    __table_args__ = (sa.UniqueConstraint("county_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = mapped_column(sa.ForeignKey("counties.id", ondelete="RESTRICT"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(60))
+    members: Mapped[str] = mapped_column(sa.String(200))
+
+
+class InspectionAssignment(Base):
+    """A team assigned to inspect one township in one period."""
+
+    __tablename__ = "inspection_assignments"
+    __table_args__ = (sa.UniqueConstraint("period_id", "township_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(sa.ForeignKey("inspection_teams.id", ondelete="RESTRICT"), index=True)
+    period_id: Mapped[int] = mapped_column(sa.ForeignKey("periods.id", ondelete="RESTRICT"))
+    township_id: Mapped[int] = mapped_column(sa.ForeignKey("townships.id", ondelete="RESTRICT"))
+
+    team: Mapped[InspectionTeam] = relationship()
+
+
+class SpotCheck(ScoresMixin, Base):
+    """An inspection team's re-score of one sampled household on the rubric."""
+
+    __tablename__ = "spot_checks"
+    __table_args__ = (sa.UniqueConstraint("assignment_id", "household_id"), *score_checks())
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(sa.ForeignKey("inspection_assignments.id", ondelete="RESTRICT"))
+    household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id", ondelete="RESTRICT"), index=True)
+    checked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    inspector_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    notes: Mapped[str | None] = mapped_column(sa.Text)
+
+    household: Mapped[Household] = relationship()
+
+
+class Notice(Base):
+    """A rectification notice with a deadline, or the accountability notice it escalated to."""
+
+    __tablename__ = "notices"
+    __table_args__ = (
+        sa.CheckConstraint("deadline > issued_at", name="deadline_after_issue"),
+        sa.CheckConstraint("kind = 'rectification' OR escalated_from_id IS NOT NULL",
+                           name="accountability_has_origin"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = mapped_column(sa.ForeignKey("counties.id", ondelete="RESTRICT"), index=True)
+    period_id: Mapped[int] = mapped_column(sa.ForeignKey("periods.id", ondelete="RESTRICT"))
+    township_id: Mapped[int] = mapped_column(sa.ForeignKey("townships.id", ondelete="RESTRICT"))
+    village_id: Mapped[int | None] = mapped_column(sa.ForeignKey("villages.id", ondelete="RESTRICT"))
+    spot_check_id: Mapped[int | None] = mapped_column(sa.ForeignKey("spot_checks.id", ondelete="RESTRICT"))
+    escalated_from_id: Mapped[int | None] = mapped_column(sa.ForeignKey("notices.id", ondelete="RESTRICT"))
+    kind: Mapped[NoticeKind] = mapped_column(enum_type(NoticeKind, "notice_kind"))
+    state: Mapped[NoticeState] = mapped_column(enum_type(NoticeState, "notice_state"), default=NoticeState.OPEN)
+    problem: Mapped[str] = mapped_column(sa.Text)
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deadline: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    resolution: Mapped[str | None] = mapped_column(sa.Text)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Objection(Base):
+    """A resident's objection during a posting period. ``contact`` is never shown publicly."""
+
+    __tablename__ = "objections"
+    __table_args__ = (
+        sa.CheckConstraint("state = 'pending' OR (reply IS NOT NULL AND resolved_at IS NOT NULL)",
+                           name="resolved_has_reply"),
+        sa.CheckConstraint("length(reason) >= 1", name="reason_not_empty"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_period_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("village_periods.id", ondelete="RESTRICT"), index=True
+    )
+    household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id", ondelete="RESTRICT"))
+    reason: Mapped[str] = mapped_column(sa.Text)
+    contact: Mapped[str | None] = mapped_column(sa.String(60))
+    state: Mapped[ObjectionState] = mapped_column(
+        enum_type(ObjectionState, "objection_state"), default=ObjectionState.PENDING
+    )
+    reply: Mapped[str | None] = mapped_column(sa.Text)
+    filed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    resolved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}

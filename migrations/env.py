@@ -1,0 +1,46 @@
+"""Alembic environment: the schema is ``hygiene.db.Base.metadata`` (never the Flask app).
+
+The connection comes from ``config.attributes["connection"]`` when ``hygiene.migrate`` runs us,
+otherwise from ``DATABASE_URL`` (default: the SQLite file under ``instance/``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from alembic import context
+
+import hygiene.models  # noqa: F401  (registers every table on the metadata)
+from hygiene.db import Base, default_sqlite_url, make_engine
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def _run(connection) -> None:  # type: ignore[no-untyped-def]
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    url = os.environ.get("DATABASE_URL") or default_sqlite_url(Path.cwd() / "instance")
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        _run(conn)
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline (SQL script) migrations are not supported: run against a database")
+run_migrations_online()

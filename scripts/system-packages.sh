@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that the app or its tests need, only if they are missing.
+#   run:  nothing beyond Python (SQLite is built in)
+#   test: postgresql (a throwaway test cluster is started by scripts/with-postgres.sh)
+# Needs root (or sudo) the first time; later runs find everything installed and do nothing.
+set -euo pipefail
+profile=${1:-test}
+want=()
+case "$profile" in
+  test) want=(postgresql) ;;
+  run) ;;
+  *) echo "usage: $0 [run|test]" >&2; exit 2 ;;
+esac
+missing=()
+for pkg in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "Installing Debian packages needed for '$profile': ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null; then SUDO=sudo; else
+    echo "Not root and no sudo: please install these Debian packages: ${missing[*]}" >&2; exit 1
+  fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
