@@ -53,7 +53,7 @@ def parse_database_url(raw: str) -> URL:
         raw = "postgresql://" + raw[len("postgres://") :]
     try:
         url = make_url(raw)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:
         raise DatabaseUrlError(
             f"DATABASE_URL 格式不正确: {raw!r}（示例: postgresql://user:pass@host:5432/hygiene 或 sqlite:///instance/hygiene.sqlite3）"
         ) from exc

@@ -1,0 +1,100 @@
+"""The Flask application: ``create_app`` reads configuration, binds the extensions and registers
+one blueprint per audience (public, auth, village, township, county, inspection)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from hygiene.db import default_sqlite_url, parse_database_url
+
+
+class ConfigError(RuntimeError):
+    """The app cannot start with this configuration; the message says what to set."""
+
+
+DEFAULTS: dict[str, Any] = {
+    "HYGIENE_ENV": "production",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": True,
+    "SESSION_COOKIE_NAME": "hygiene_session",
+    "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+    # Uploads are refused above 8 MiB by the sheet reader; this is the hard ceiling per request.
+    "MAX_CONTENT_LENGTH": 9 * 1024 * 1024,
+    "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+    "REMEMBER_COOKIE_DURATION": 0,
+}
+
+
+def _development_secret(instance_path: Path) -> str:
+    """A random key kept under instance/, so `make run` needs no setup and sessions survive restarts."""
+    key_file = instance_path / "dev_secret_key"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("HYGIENE")
+    if os.environ.get("DATABASE_URL"):
+        app.config["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    if os.environ.get("SECRET_KEY") and not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
+    if test_config:
+        app.config.from_mapping(test_config)
+    instance_path = Path(app.instance_path)
+    app.config.setdefault("DATABASE_URL", default_sqlite_url(instance_path))
+    app.config["DATABASE_URL"] = parse_database_url(app.config["DATABASE_URL"])
+    development = app.config["HYGIENE_ENV"] == "development"
+    if not app.config.get("SECRET_KEY"):
+        if not development and not app.testing:
+            raise ConfigError(
+                "未设置 SECRET_KEY：生产环境必须设置环境变量 HYGIENE_SECRET_KEY（或 SECRET_KEY）为随机长字符串"
+            )
+        app.config["SECRET_KEY"] = _development_secret(instance_path)
+    if development:
+        app.config["SESSION_COOKIE_SECURE"] = False  # plain http on 127.0.0.1
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_path=str(Path.cwd() / "instance"), instance_relative_config=True)
+    load_config(app, test_config)
+
+    from web import database, errors, security
+    from web.extensions import csrf, login_manager
+
+    database.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    register_blueprints(app)
+    register_template_helpers(app)
+    return app
+
+
+def register_blueprints(app: Flask) -> None:
+    from web.auth.views import bp as auth_bp
+    from web.county.views import bp as county_bp
+    from web.inspection.views import bp as inspection_bp
+    from web.public.views import bp as public_bp
+    from web.township.views import bp as township_bp
+    from web.village.views import bp as village_bp
+
+    for bp in (public_bp, auth_bp, village_bp, township_bp, county_bp, inspection_bp):
+        app.register_blueprint(bp)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from web import presentation
+
+    app.jinja_env.globals.update(presentation.template_globals())
+    app.jinja_env.filters.update(presentation.template_filters())

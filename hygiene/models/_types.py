@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 

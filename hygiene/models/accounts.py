@@ -79,3 +79,10 @@ class AuditEntry(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     reason: Mapped[str | None] = mapped_column(sa.Text)
+
+
+# Flask-Login's user protocol, without importing Flask into the domain: the login cookie carries
+# the rotating session token, never the user id ("alternative tokens").
+User.is_authenticated = True  # type: ignore[attr-defined]
+User.is_anonymous = False  # type: ignore[attr-defined]
+User.get_id = lambda self: self.session_token  # type: ignore[attr-defined]

@@ -22,8 +22,13 @@ class Plaque(Base):
 
     __tablename__ = "plaques"
     __table_args__ = (
-        sa.Index("uq_plaques_one_valid_per_household", "household_id", unique=True,
-                 sqlite_where=_VALID, postgresql_where=_VALID),
+        sa.Index(
+            "uq_plaques_one_valid_per_household",
+            "household_id",
+            unique=True,
+            sqlite_where=_VALID,
+            postgresql_where=_VALID,
+        ),
         sa.CheckConstraint(
             "(state = 'revoked') = (revoked_period_id IS NOT NULL AND revoke_reason IS NOT NULL)",
             name="revoked_has_reason",
@@ -70,8 +75,13 @@ class Star(Base):
     __table_args__ = (
         sa.UniqueConstraint("county_id", "code"),
         sa.CheckConstraint("NOT is_hygiene OR is_base", name="hygiene_is_base"),
-        sa.Index("uq_stars_one_hygiene_star", "county_id", unique=True,
-                 sqlite_where=sa.text("is_hygiene"), postgresql_where=sa.text("is_hygiene")),
+        sa.Index(
+            "uq_stars_one_hygiene_star",
+            "county_id",
+            unique=True,
+            sqlite_where=sa.text("is_hygiene"),
+            postgresql_where=sa.text("is_hygiene"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -88,8 +98,14 @@ class HouseholdStar(Base):
 
     __tablename__ = "household_stars"
     __table_args__ = (
-        sa.Index("uq_household_stars_active", "household_id", "star_id", unique=True,
-                 sqlite_where=_ACTIVE, postgresql_where=_ACTIVE),
+        sa.Index(
+            "uq_household_stars_active",
+            "household_id",
+            "star_id",
+            unique=True,
+            sqlite_where=_ACTIVE,
+            postgresql_where=_ACTIVE,
+        ),
         sa.CheckConstraint("withdrawn_on IS NULL OR withdrawn_on >= granted_on", name="dates_ordered"),
         sa.CheckConstraint("withdrawn_on IS NULL OR withdraw_reason IS NOT NULL", name="withdrawn_has_reason"),
     )

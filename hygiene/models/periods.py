@@ -43,9 +43,7 @@ class VillagePeriod(Base):
     __tablename__ = "village_periods"
     __table_args__ = (
         sa.UniqueConstraint("village_id", "period_id"),
-        sa.CheckConstraint(
-            "state != 'returned' OR return_reason IS NOT NULL", name="returned_has_reason"
-        ),
+        sa.CheckConstraint("state != 'returned' OR return_reason IS NOT NULL", name="returned_has_reason"),
         sa.CheckConstraint(
             "state NOT IN ('published', 'final') OR posting_ends_at IS NOT NULL", name="published_has_posting_end"
         ),
@@ -81,9 +79,7 @@ class AwardQuota(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    village_period_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("village_periods.id", ondelete="CASCADE"), unique=True
-    )
+    village_period_id: Mapped[int] = mapped_column(sa.ForeignKey("village_periods.id", ondelete="CASCADE"), unique=True)
     cleanest_quota: Mapped[int]
     clean_quota: Mapped[int]
     set_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -102,9 +98,7 @@ class VillageAssessment(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    village_period_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("village_periods.id", ondelete="CASCADE"), unique=True
-    )
+    village_period_id: Mapped[int] = mapped_column(sa.ForeignKey("village_periods.id", ondelete="CASCADE"), unique=True)
     hygiene_management: Mapped[int]
     public_places: Mapped[int]
     courtyards_indoors: Mapped[int]

@@ -24,24 +24,28 @@ class Review(ScoresMixin, Base):
         # reviewer, household and period. Partial unique indexes, the same on both databases.
         sa.Index(
             "uq_reviews_household_period_kind",
-            "household_id", "period_id", "kind",
-            unique=True, sqlite_where=_NOT_PEER, postgresql_where=_NOT_PEER,
+            "household_id",
+            "period_id",
+            "kind",
+            unique=True,
+            sqlite_where=_NOT_PEER,
+            postgresql_where=_NOT_PEER,
         ),
         sa.Index(
             "uq_reviews_peer_reviewer",
-            "household_id", "period_id", "reviewer_household_id",
-            unique=True, sqlite_where=_PEER, postgresql_where=_PEER,
+            "household_id",
+            "period_id",
+            "reviewer_household_id",
+            unique=True,
+            sqlite_where=_PEER,
+            postgresql_where=_PEER,
         ),
         sa.Index("ix_reviews_period_household", "period_id", "household_id"),
-        sa.CheckConstraint(
-            "(kind = 'peer') = (reviewer_household_id IS NOT NULL)", name="peer_has_reviewer"
-        ),
+        sa.CheckConstraint("(kind = 'peer') = (reviewer_household_id IS NOT NULL)", name="peer_has_reviewer"),
         sa.CheckConstraint(
             "reviewer_household_id IS NULL OR reviewer_household_id != household_id", name="not_own_peer"
         ),
-        sa.CheckConstraint(
-            "kind != 'group' OR length(team_members) >= 1", name="group_has_team"
-        ),
+        sa.CheckConstraint("kind != 'group' OR length(team_members) >= 1", name="group_has_team"),
         *score_checks(),
     )
 
@@ -49,9 +53,7 @@ class Review(ScoresMixin, Base):
     period_id: Mapped[int] = mapped_column(sa.ForeignKey("periods.id", ondelete="RESTRICT"))
     household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id", ondelete="RESTRICT"))
     kind: Mapped[ReviewKind] = mapped_column(enum_type(ReviewKind, "review_kind"))
-    reviewer_household_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("households.id", ondelete="RESTRICT")
-    )
+    reviewer_household_id: Mapped[int | None] = mapped_column(sa.ForeignKey("households.id", ondelete="RESTRICT"))
     # The village review team's member names (group reviews), e.g. "王组长、李委员".
     team_members: Mapped[str | None] = mapped_column(sa.String(200))
     entered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))

@@ -38,9 +38,7 @@ class RubricCriterion(Base):
     __tablename__ = "rubric_criteria"
     __table_args__ = (
         sa.UniqueConstraint("rubric_version_id", "code"),
-        sa.CheckConstraint(
-            "code IN ('c01','c02','c03','c04','c05','c06','c07','c08','c09','c10')", name="code_known"
-        ),
+        sa.CheckConstraint("code IN ('c01','c02','c03','c04','c05','c06','c07','c08','c09','c10')", name="code_known"),
         sa.CheckConstraint("max_tenths > 0 AND max_tenths <= 1000", name="max_range"),
     )
 

@@ -60,8 +60,7 @@ class Notice(Base):
     __tablename__ = "notices"
     __table_args__ = (
         sa.CheckConstraint("deadline > issued_at", name="deadline_after_issue"),
-        sa.CheckConstraint("kind = 'rectification' OR escalated_from_id IS NOT NULL",
-                           name="accountability_has_origin"),
+        sa.CheckConstraint("kind = 'rectification' OR escalated_from_id IS NOT NULL", name="accountability_has_origin"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -88,15 +87,14 @@ class Objection(Base):
 
     __tablename__ = "objections"
     __table_args__ = (
-        sa.CheckConstraint("state = 'pending' OR (reply IS NOT NULL AND resolved_at IS NOT NULL)",
-                           name="resolved_has_reply"),
+        sa.CheckConstraint(
+            "state = 'pending' OR (reply IS NOT NULL AND resolved_at IS NOT NULL)", name="resolved_has_reply"
+        ),
         sa.CheckConstraint("length(reason) >= 1", name="reason_not_empty"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    village_period_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("village_periods.id", ondelete="RESTRICT"), index=True
-    )
+    village_period_id: Mapped[int] = mapped_column(sa.ForeignKey("village_periods.id", ondelete="RESTRICT"), index=True)
     household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id", ondelete="RESTRICT"))
     reason: Mapped[str] = mapped_column(sa.Text)
     contact: Mapped[str | None] = mapped_column(sa.String(60))

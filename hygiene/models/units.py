@@ -54,8 +54,11 @@ class Township(Base):
 
 class Village(Base):
     __tablename__ = "villages"
-    __table_args__ = (sa.CheckConstraint("programme_year IS NULL OR programme_year BETWEEN 2000 AND 2100",
-                                         name="programme_year_range"),)
+    __table_args__ = (
+        sa.CheckConstraint(
+            "programme_year IS NULL OR programme_year BETWEEN 2000 AND 2100", name="programme_year_range"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     township_id: Mapped[int] = mapped_column(sa.ForeignKey("townships.id", ondelete="RESTRICT"), index=True)

@@ -1,0 +1,47 @@
+"""The one place that decides who may see or change what (role and scope).
+
+A village clerk works in one village; a township reviewer reviews the villages of one township; a
+county administrator and an inspector see their whole county. Views and the command line ask
+these functions and never test roles themselves.
+"""
+
+from __future__ import annotations
+
+from hygiene.enums import Role
+from hygiene.models import County, Township, User, Village
+
+
+def _county_wide(user: User, county_id: int) -> bool:
+    return user.role in (Role.COUNTY_ADMIN, Role.INSPECTOR) and user.county_id == county_id
+
+
+def can_view_village(user: User, village: Village) -> bool:
+    if user.role is Role.VILLAGE_CLERK:
+        return user.village_id == village.id
+    if user.role is Role.TOWNSHIP_REVIEWER:
+        return user.township_id == village.township_id
+    return _county_wide(user, village.township.county_id)
+
+
+def can_edit_village(user: User, village: Village) -> bool:
+    """Households and reviews are entered by the village's own clerk only."""
+    return user.role is Role.VILLAGE_CLERK and user.village_id == village.id
+
+
+def can_view_township(user: User, township: Township) -> bool:
+    if user.role is Role.TOWNSHIP_REVIEWER:
+        return user.township_id == township.id
+    return _county_wide(user, township.county_id)
+
+
+def can_review_township(user: User, township: Township) -> bool:
+    """Quotas, assessments, approval, publication and objections: the township's reviewer."""
+    return user.role is Role.TOWNSHIP_REVIEWER and user.township_id == township.id
+
+
+def can_administer_county(user: User, county: County) -> bool:
+    return user.role is Role.COUNTY_ADMIN and user.county_id == county.id
+
+
+def can_inspect_county(user: User, county: County) -> bool:
+    return user.role is Role.INSPECTOR and user.county_id == county.id

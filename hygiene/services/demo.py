@@ -1,0 +1,319 @@
+"""The deterministic demo county: three townships of four villages, 3-4 villager groups each,
+10-20 households a group, two quarters (2026Q3 final, 2026Q4 with villages in every workflow
+state), reviews, quotas, assessments, the star catalogue, the rollout plan, the budget, inspection
+teams and one user per role. Loading it twice changes nothing the second time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from hygiene.enums import CRITERIA, ReviewKind, Role, WorkflowState
+from hygiene.models import (
+    AwardQuota,
+    County,
+    CountyBudget,
+    Group,
+    Household,
+    InspectionTeam,
+    Period,
+    Review,
+    RolloutPlanYear,
+    Star,
+    Township,
+    Village,
+    VillageAssessment,
+    VillagePeriod,
+)
+from hygiene.services import accounts, audit, periods
+
+SEED = 20170601  # the month Hezhang started 三定三评
+COUNTY_CODE = "520999"
+COUNTY_NAME = "示范县"
+TOWNSHIPS = (
+    ("52099901", "松林镇", ("青山村", "新华村", "红岩村", "大坪村")),
+    ("52099902", "河坝乡", ("河东村", "河西村", "龙井村", "石板村")),
+    ("52099903", "白果街道", ("白果社区", "草坪村", "金星村", "团结村")),
+)
+SURNAMES = "王李张刘陈杨黄赵吴周罗龙安禄陇杜蔡胡邓朱熊何高林郭马苏韦"
+GIVEN = "文明华国永志兴发德成光富贵芳英秀兰梅琴丽红春云海军平林义忠学顺祥开福正强"
+REVIEW_TEAMS = ("王组长、李委员", "陈组长、杨委员、罗委员", "张组长、安委员")
+GROUP_NAMES = ("第一组", "第二组", "第三组", "第四组")
+STARS = (
+    ("hygiene", "卫生星", True),
+    ("law", "守法星", True),
+    ("filial", "孝老星", True),
+    ("diligent", "勤劳星", True),
+    ("harmony", "和睦星", True),
+    ("study", "好学星", False),
+    ("thrift", "节俭星", False),
+    ("kindness", "诚信星", False),
+    ("ecology", "生态星", False),
+    ("service", "公益星", False),
+)
+# 2026Q4: the workflow state of each village, in village order, so every state is shown.
+Q4_STATES = (
+    WorkflowState.DRAFT,
+    WorkflowState.SUBMITTED,
+    WorkflowState.APPROVED,
+    WorkflowState.PUBLISHED,
+    WorkflowState.RETURNED,
+    WorkflowState.FINAL,
+    WorkflowState.DRAFT,
+    WorkflowState.SUBMITTED,
+    WorkflowState.PUBLISHED,
+    WorkflowState.APPROVED,
+    WorkflowState.DRAFT,
+    WorkflowState.FINAL,
+)
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    password: str
+    role: Role
+    unit_code: str
+    display_name: str
+
+
+DEMO_USERS = (
+    DemoUser("county", "demo-county-2026", Role.COUNTY_ADMIN, COUNTY_CODE, "县爱卫办管理员"),
+    DemoUser("township", "demo-township-2026", Role.TOWNSHIP_REVIEWER, "52099901", "松林镇审核员"),
+    DemoUser("village", "demo-village-2026", Role.VILLAGE_CLERK, "5209990101", "青山村文书"),
+    DemoUser("village2", "demo-village-2026", Role.VILLAGE_CLERK, "5209990201", "河东村文书"),
+    DemoUser("inspector", "demo-inspector-2026", Role.INSPECTOR, COUNTY_CODE, "县督查组"),
+)
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    created: bool
+    townships: int = 0
+    villages: int = 0
+    households: int = 0
+    reviews: int = 0
+
+
+def _at(year: int, month: int, day: int) -> dt.datetime:
+    return dt.datetime(year, month, day, 9, 0, tzinfo=dt.UTC)
+
+
+def _name(rng: random.Random) -> str:
+    given = rng.choice(GIVEN) + (rng.choice(GIVEN) if rng.random() < 0.7 else "")
+    return rng.choice(SURNAMES) + given
+
+
+def _scores(rng: random.Random, quality: float, bias: float, noise: float) -> dict[str, int]:
+    # Half points, as on paper sheets; tenths of a point, so 9.5 is 95.
+    return {c: max(0, min(100, round((quality + bias + rng.gauss(0, noise)) * 2) * 5)) for c in CRITERIA}
+
+
+def _reviews(
+    rng: random.Random, period: Period, members: list[Household], quality: dict[int, float], *, complete: bool
+) -> list[Review]:
+    """Self, peer (2-4 from the same group, the next households cyclically) and group reviews.
+    An incomplete village (still in draft) lacks some reviews, as a real one would."""
+    out: list[Review] = []
+    n = len(members)
+    for i, household in enumerate(members):
+        q = quality[household.id]
+        if rng.random() < (0.95 if complete else 0.7):
+            out.append(
+                Review(
+                    period_id=period.id, household_id=household.id, kind=ReviewKind.SELF, **_scores(rng, q, 0.5, 0.5)
+                )
+            )
+        for k in range(1, min(n - 1, rng.choice((1, 2, 3, 3, 4)) if complete else rng.choice((0, 1, 2))) + 1):
+            reviewer = members[(i + k) % n]
+            out.append(
+                Review(
+                    period_id=period.id,
+                    household_id=household.id,
+                    kind=ReviewKind.PEER,
+                    reviewer_household_id=reviewer.id,
+                    **_scores(rng, q, 0.2, 0.8),
+                )
+            )
+        if complete or rng.random() < 0.4:
+            out.append(
+                Review(
+                    period_id=period.id,
+                    household_id=household.id,
+                    kind=ReviewKind.GROUP,
+                    team_members=rng.choice(REVIEW_TEAMS),
+                    **_scores(rng, q, 0.0, 0.3),
+                )
+            )
+    return out
+
+
+def _workflow(state: WorkflowState, county: County) -> dict[str, object]:
+    """Timestamps consistent with a state reached during 2026Q4 (fixed dates: deterministic)."""
+    fields: dict[str, object] = {"state": state}
+    if state is WorkflowState.RETURNED:
+        fields.update(submitted_at=_at(2026, 11, 10), return_reason="第三组互评不足两户，请补充后重新提交")
+    if state in (WorkflowState.SUBMITTED, WorkflowState.APPROVED, WorkflowState.PUBLISHED, WorkflowState.FINAL):
+        fields["submitted_at"] = _at(2026, 11, 10)
+    if state in (WorkflowState.APPROVED, WorkflowState.PUBLISHED, WorkflowState.FINAL):
+        fields["approved_at"] = _at(2026, 11, 12)
+    if state is WorkflowState.FINAL:
+        fields.update(
+            published_at=_at(2026, 11, 13),
+            finalized_at=_at(2026, 11, 20),
+            posting_ends_at=_at(2026, 11, 13) + dt.timedelta(days=county.posting_days),
+        )
+    if state is WorkflowState.PUBLISHED:
+        fields.update(
+            published_at=_at(2026, 11, 22), posting_ends_at=_at(2026, 11, 22) + dt.timedelta(days=county.posting_days)
+        )
+    return fields
+
+
+def _final_q3(county: County) -> dict[str, object]:
+    return dict(
+        state=WorkflowState.FINAL,
+        submitted_at=_at(2026, 10, 8),
+        approved_at=_at(2026, 10, 10),
+        published_at=_at(2026, 10, 11),
+        finalized_at=_at(2026, 10, 18),
+        posting_ends_at=_at(2026, 10, 11) + dt.timedelta(days=county.posting_days),
+    )
+
+
+def load_demo(session: Session) -> DemoSummary:
+    if session.scalar(sa.select(County.id).where(County.code == COUNTY_CODE)) is not None:
+        return DemoSummary(created=False)
+    rng = random.Random(SEED)
+    county = County(code=COUNTY_CODE, name=COUNTY_NAME)
+    session.add(county)
+    session.flush()
+    periods.create_default_rubric(session, county)
+    q3 = periods.open_period(session, county, "2026Q3")
+    q4 = periods.open_period(session, county, "2026Q4")
+
+    session.add_all(
+        [
+            RolloutPlanYear(county_id=county.id, year=y, share_percent=s)
+            for y, s in ((2025, 20), (2026, 30), (2027, 30), (2028, 20))
+        ]
+    )
+    session.add(CountyBudget(county_id=county.id, year=2026, amount_fen=27_000_000 * 100))
+    session.add_all(
+        [
+            Star(county_id=county.id, code=code, name=name, is_base=base, is_hygiene=code == "hygiene", position=i)
+            for i, (code, name, base) in enumerate(STARS)
+        ]
+    )
+    session.add_all(
+        [
+            InspectionTeam(county_id=county.id, name=f"第{n}督查组", members=f"{_name(rng)}、{_name(rng)}")
+            for n in "一二三四"
+        ]
+    )
+
+    village_index = 0
+    household_count = review_count = 0
+    for t_code, t_name, village_names in TOWNSHIPS:
+        township = Township(county_id=county.id, code=t_code, name=t_name)
+        session.add(township)
+        session.flush()
+        for v_number, v_name in enumerate(village_names, 1):
+            village = Village(
+                township_id=township.id,
+                code=f"{t_code}{v_number:02d}",
+                name=v_name,
+                programme_year=2025 if v_number <= 2 else 2026,
+            )
+            session.add(village)
+            session.flush()
+            members_by_group: list[list[Household]] = []
+            for g_number in range(1, rng.choice((3, 4)) + 1):
+                group = Group(
+                    village_id=village.id, code=f"{village.code}{g_number:02d}", name=GROUP_NAMES[g_number - 1]
+                )
+                session.add(group)
+                session.flush()
+                households = [
+                    Household(
+                        county_id=county.id,
+                        group_id=group.id,
+                        code=f"{group.code}{h:03d}",
+                        head_name=_name(rng),
+                        members=rng.randint(1, 7),
+                        phone=f"1{rng.choice('3589')}{rng.randrange(10**9):09d}" if rng.random() < 0.6 else None,
+                        is_poor=rng.random() < 0.15,
+                    )
+                    for h in range(1, rng.randint(10, 20) + 1)
+                ]
+                session.add_all(households)
+                members_by_group.append(households)
+            session.flush()
+            all_households = [h for g in members_by_group for h in g]
+            household_count += len(all_households)
+            village_effect = rng.gauss(0, 0.7)
+            quality = {h.id: max(0.0, min(10.0, rng.betavariate(6, 2) * 10 + village_effect)) for h in all_households}
+
+            q4_state = Q4_STATES[village_index]
+            village_index += 1
+            for period, fields in ((q3, _final_q3(county)), (q4, _workflow(q4_state, county))):
+                vp = VillagePeriod(village_id=village.id, period_id=period.id, **fields)
+                session.add(vp)
+                session.flush()
+                complete = period is q3 or q4_state is not WorkflowState.DRAFT
+                reviews = [r for g in members_by_group for r in _reviews(rng, period, g, quality, complete=complete)]
+                session.add_all(reviews)
+                review_count += len(reviews)
+                floor_cleanest = -(-len(all_households) * county.cleanest_floor_percent // 100)
+                floor_clean = -(-len(all_households) * county.clean_floor_percent // 100)
+                if period is q3 or rng.random() < 0.6:
+                    extra = rng.choice((0, 0, 1, 2))
+                    session.add(
+                        AwardQuota(
+                            village_period_id=vp.id,
+                            cleanest_quota=floor_cleanest + extra,
+                            clean_quota=floor_clean + extra,
+                        )
+                    )
+                if vp.state in (WorkflowState.APPROVED, WorkflowState.PUBLISHED, WorkflowState.FINAL):
+                    session.add(
+                        VillageAssessment(
+                            village_period_id=vp.id,
+                            notes=None,
+                            **{
+                                area: rng.randrange(150, 251, 5)
+                                for area in (
+                                    "hygiene_management",
+                                    "public_places",
+                                    "courtyards_indoors",
+                                    "personal_hygiene",
+                                )
+                            },
+                        )
+                    )
+                audit.record(
+                    session,
+                    None,
+                    entity="village_period",
+                    entity_id=vp.id,
+                    action="demo_seed",
+                    after={"village": village.code, "period": period.code, "state": vp.state, "reviews": len(reviews)},
+                    reason="演示数据",
+                )
+    session.flush()
+    for user in DEMO_USERS:
+        accounts.create_user(
+            session,
+            username=user.username,
+            password=user.password,
+            role=user.role,
+            unit_code=user.unit_code,
+            display_name=user.display_name,
+        )
+    return DemoSummary(
+        created=True, townships=len(TOWNSHIPS), villages=village_index, households=household_count, reviews=review_count
+    )

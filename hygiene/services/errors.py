@@ -1,0 +1,22 @@
+"""Errors that services raise for people to read. Messages are Chinese and name what is wrong."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """A rule refused the request; nothing was written. ``str(error)`` is shown to the user."""
+
+
+class NotFound(ServiceError):
+    pass
+
+
+class PermissionDenied(ServiceError):
+    pass
+
+
+class Conflict(ServiceError):
+    """Someone else changed the row since it was read (optimistic concurrency)."""
+
+    def __init__(self, message: str = "数据已被他人修改，请刷新后重试") -> None:
+        super().__init__(message)

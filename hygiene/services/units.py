@@ -1,0 +1,224 @@
+"""Looking up the administrative tree and summarising it for the dashboards."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from hygiene.enums import WorkflowState
+from hygiene.models import County, Group, Household, Period, Township, User, Village, VillagePeriod
+from hygiene.services import audit
+from hygiene.services.errors import Conflict, NotFound, ServiceError
+
+HOUSEHOLD_FIELDS = ("code", "head_name", "members", "phone", "is_poor", "group_id", "moved_away_on")
+
+
+def get_county(session: Session, code: str) -> County:
+    county = session.scalar(sa.select(County).where(County.code == code))
+    if county is None:
+        raise NotFound(f"找不到编码为 {code} 的县")
+    return county
+
+
+def get_township(session: Session, code: str) -> Township:
+    township = session.scalar(sa.select(Township).where(Township.code == code))
+    if township is None:
+        raise NotFound(f"找不到编码为 {code} 的乡镇")
+    return township
+
+
+def get_village(session: Session, code: str) -> Village:
+    village = session.scalar(sa.select(Village).where(Village.code == code))
+    if village is None:
+        raise NotFound(f"找不到编码为 {code} 的村")
+    return village
+
+
+def get_household(session: Session, village: Village, code: str) -> Household:
+    """A household of this village; one of another village is "not found" (no probing)."""
+    household = session.scalar(
+        sa.select(Household).join(Group).where(Household.code == code, Group.village_id == village.id)
+    )
+    if household is None:
+        raise NotFound(f"本村无此户号: {code}")
+    return household
+
+
+def counties(session: Session) -> list[County]:
+    return list(
+        session.scalars(
+            sa.select(County)
+            .options(selectinload(County.townships).selectinload(Township.villages))
+            .order_by(County.code)
+        )
+    )
+
+
+def county_periods(session: Session, county_id: int) -> list[Period]:
+    return list(session.scalars(sa.select(Period).where(Period.county_id == county_id).order_by(Period.code.desc())))
+
+
+def village_groups(session: Session, village: Village) -> list[Group]:
+    return list(
+        session.scalars(
+            sa.select(Group)
+            .where(Group.village_id == village.id)
+            .options(selectinload(Group.households))
+            .order_by(Group.code)
+        )
+    )
+
+
+def village_periods(session: Session, village: Village) -> list[VillagePeriod]:
+    return list(
+        session.scalars(
+            sa.select(VillagePeriod)
+            .join(Period)
+            .where(VillagePeriod.village_id == village.id)
+            .options(selectinload(VillagePeriod.period))
+            .order_by(Period.code.desc())
+        )
+    )
+
+
+@dataclass(frozen=True)
+class VillageRow:
+    village: Village
+    households: int
+    state: WorkflowState | None
+
+
+def township_overview(session: Session, township: Township, period: Period | None) -> list[VillageRow]:
+    """Each village of the township with its household count and its state in ``period``."""
+    counts = dict(
+        session.execute(
+            sa.select(Group.village_id, sa.func.count(Household.id))
+            .join(Household)
+            .join(Village)
+            .where(Village.township_id == township.id, Household.moved_away_on.is_(None))
+            .group_by(Group.village_id)
+        )
+        .tuples()
+        .all()
+    )
+    states: dict[int, WorkflowState] = {}
+    if period is not None:
+        states = dict(
+            session.execute(
+                sa.select(VillagePeriod.village_id, VillagePeriod.state)
+                .join(Village)
+                .where(Village.township_id == township.id, VillagePeriod.period_id == period.id)
+            )
+            .tuples()
+            .all()
+        )
+    villages = session.scalars(sa.select(Village).where(Village.township_id == township.id).order_by(Village.code))
+    return [VillageRow(v, counts.get(v.id, 0), states.get(v.id)) for v in villages]
+
+
+def county_state_matrix(session: Session, county: County, period: Period) -> dict[int, Counter[WorkflowState]]:
+    """Per township id, how many of its villages are in each workflow state this period."""
+    rows = session.execute(
+        sa.select(Village.township_id, VillagePeriod.state)
+        .join(VillagePeriod.village)
+        .join(Township)
+        .where(Township.county_id == county.id, VillagePeriod.period_id == period.id)
+    ).tuples()
+    matrix: dict[int, Counter[WorkflowState]] = {}
+    for township_id, state in rows:
+        matrix.setdefault(township_id, Counter())[state] += 1
+    return matrix
+
+
+def _group_of_village(session: Session, village: Village, group_id: int) -> Group:
+    group = session.get(Group, group_id)
+    if group is None or group.village_id != village.id:
+        raise ServiceError("所选村民组不属于本村")
+    return group
+
+
+def add_household(
+    session: Session,
+    village: Village,
+    *,
+    actor: User | None,
+    code: str,
+    head_name: str,
+    members: int,
+    group_id: int,
+    phone: str | None,
+    is_poor: bool,
+) -> Household:
+    group = _group_of_village(session, village, group_id)
+    county_id = village.township.county_id
+    code = code.strip()
+    if session.scalar(sa.select(Household.id).where(Household.county_id == county_id, Household.code == code)):
+        raise ServiceError(f"户编号 {code} 已存在（户编号在全县唯一）")
+    household = Household(
+        county_id=county_id,
+        group_id=group.id,
+        code=code,
+        head_name=head_name.strip(),
+        members=members,
+        phone=phone or None,
+        is_poor=is_poor,
+    )
+    session.add(household)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        entity="household",
+        entity_id=household.id,
+        action="create",
+        after=audit.snapshot(household, HOUSEHOLD_FIELDS),
+    )
+    return household
+
+
+def update_household(
+    session: Session,
+    village: Village,
+    household: Household,
+    *,
+    actor: User | None,
+    expected_version: int,
+    head_name: str,
+    members: int,
+    group_id: int,
+    phone: str | None,
+    is_poor: bool,
+    moved_away_on: dt.date | None,
+    reason: str,
+) -> Household:
+    """Edit a household, or move it to another group of the village, or mark it moved away. The
+    form carries the version it was read at: a stale one is refused, never silently overwritten."""
+    if household.version != expected_version:
+        raise Conflict()
+    group = _group_of_village(session, village, group_id)
+    before = audit.snapshot(household, HOUSEHOLD_FIELDS)
+    household.head_name = head_name.strip()
+    household.members = members
+    household.group_id = group.id
+    household.phone = phone or None
+    household.is_poor = is_poor
+    household.moved_away_on = moved_away_on
+    after = audit.snapshot(household, HOUSEHOLD_FIELDS)
+    if after == before:
+        return household
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        entity="household",
+        entity_id=household.id,
+        action="update",
+        before=before,
+        after=after,
+        reason=reason,
+    )
+    return household

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from hygiene.enums import Role
+from hygiene.models import AuditEntry, User
+from hygiene.services import accounts
+from hygiene.services.errors import NotFound, ServiceError
+from tests.conftest import PASSWORDS
+
+
+def user(db: Session, username: str) -> User:
+    return db.scalars(sa.select(User).where(User.username == username)).one()
+
+
+def test_passwords_are_stored_as_argon2id(db: Session) -> None:
+    stored = user(db, "village").password_hash
+    assert stored.startswith("$argon2id$") and "m=19456,t=2,p=1" in stored
+    assert PASSWORDS["village"] not in stored
+
+
+@pytest.mark.parametrize(
+    ("role", "unit", "message"),
+    [
+        (Role.COUNTY_ADMIN, "999999", "找不到编码为 999999 的县"),
+        (Role.INSPECTOR, "999999", "找不到编码为 999999 的县"),
+        (Role.TOWNSHIP_REVIEWER, "5209990101", "找不到编码为 5209990101 的乡镇"),
+        (Role.VILLAGE_CLERK, "52099901", "找不到编码为 52099901 的村"),
+    ],
+)
+def test_a_user_of_an_unknown_unit_is_refused(db: Session, role: Role, unit: str, message: str) -> None:
+    with pytest.raises(NotFound, match=message):
+        accounts.create_user(db, username="newuser", password="long-enough-1", role=role, unit_code=unit)
+    assert db.scalar(sa.select(User).where(User.username == "newuser")) is None
+
+
+def test_duplicate_username_and_short_password_are_refused(db: Session) -> None:
+    with pytest.raises(ServiceError, match="用户名 village 已存在"):
+        accounts.create_user(
+            db, username="village", password="long-enough-1", role=Role.VILLAGE_CLERK, unit_code="5209990102"
+        )
+    with pytest.raises(ServiceError, match="密码至少需要8位"):
+        accounts.create_user(db, username="shorty", password="short", role=Role.VILLAGE_CLERK, unit_code="5209990102")
+
+
+def test_an_administrator_cannot_create_users_in_another_county(db: Session) -> None:
+    from hygiene.services import units
+
+    own = units.get_county(db, "520998")
+    with pytest.raises(NotFound, match="本县没有编码为 5209990101 的单位"):
+        accounts.create_user(
+            db,
+            username="intruder",
+            password="long-enough-1",
+            role=Role.VILLAGE_CLERK,
+            unit_code="5209990101",
+            within_county=own,
+        )
+
+
+def test_creating_a_user_is_audited_without_the_password(db: Session) -> None:
+    created = accounts.create_user(
+        db,
+        username="clerk3",
+        password="long-enough-1",
+        role=Role.VILLAGE_CLERK,
+        unit_code="5209990103",
+        display_name="红岩村文书",
+        actor=user(db, "county"),
+    )
+    entry = db.scalars(
+        sa.select(AuditEntry).where(AuditEntry.entity == "user", AuditEntry.entity_id == str(created.id))
+    ).one()
+    assert entry.actor == "county" and entry.action == "create"
+    assert entry.after and entry.after["role"] == "village_clerk"
+    assert "password" not in str(entry.after) and "argon2" not in str(entry.after)
+
+
+def test_authenticate_accepts_the_right_password_only(db: Session) -> None:
+    assert accounts.authenticate(db, "village", PASSWORDS["village"]) == user(db, "village")
+    assert accounts.authenticate(db, "village", "wrong-password") is None
+    assert accounts.authenticate(db, "nobody", "wrong-password") is None
+
+
+def test_failures_lock_the_username_for_fifteen_minutes_known_or_not(db: Session) -> None:
+    now = dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC)
+    for name in ("village", "nobody"):
+        for _ in range(accounts.MAX_FAILURES):
+            assert accounts.authenticate(db, name, "wrong", now=now) is None
+        with pytest.raises(accounts.LoginThrottled, match="登录失败次数过多") as known:
+            accounts.authenticate(db, name, PASSWORDS.get(name, "x"), now=now + dt.timedelta(minutes=14))
+        assert str(known.value) == "登录失败次数过多，请15分钟后再试"
+    later = now + accounts.FAILURE_WINDOW + dt.timedelta(seconds=1)
+    assert accounts.authenticate(db, "village", PASSWORDS["village"], now=later) is not None
+
+
+def test_a_disabled_account_cannot_log_in_and_its_sessions_end(db: Session) -> None:
+    clerk = user(db, "village")
+    token = clerk.session_token
+    accounts.set_active(db, clerk, False, actor=user(db, "county"), reason="调离岗位")
+    assert clerk.session_token != token
+    assert accounts.user_for_session_token(db, token) is None
+    assert accounts.authenticate(db, "village", PASSWORDS["village"]) is None
+
+
+def test_changing_the_password_rotates_the_session_token(db: Session) -> None:
+    clerk = user(db, "village")
+    token = clerk.session_token
+    with pytest.raises(ServiceError, match="当前密码不正确"):
+        accounts.change_password(db, clerk, "wrong", "new-password-1")
+    assert clerk.session_token == token
+    accounts.change_password(db, clerk, PASSWORDS["village"], "new-password-1")
+    assert clerk.session_token != token
+    assert accounts.authenticate(db, "village", "new-password-1") == clerk

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from tests.conftest import PASSWORDS
+from web import create_app
+from web.database import session_factory
+
+CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def csrf_token(html: str) -> str:
+    match = CSRF_INPUT.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+@pytest.fixture
+def app(sqlite_copy: str) -> Iterator[Flask]:
+    app = create_app({"TESTING": True, "DATABASE_URL": sqlite_copy, "SECRET_KEY": "test-secret-key"})
+    yield app
+    app.extensions["hygiene.engine"].dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def db_session(app: Flask) -> Iterator[Session]:
+    """A separate session on the app's database, to look at what a request committed."""
+    with app.app_context():
+        session = session_factory()()
+        yield session
+        session.close()
+
+
+class Auth:
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def token(self, url: str = "/login") -> str:
+        return csrf_token(self.client.get(url).get_data(as_text=True))
+
+    def login(self, username: str, password: str | None = None):  # type: ignore[no-untyped-def]
+        return self.client.post(
+            "/login",
+            data={
+                "csrf_token": self.token(),
+                "username": username,
+                "password": password or PASSWORDS[username],
+            },
+        )
+
+    def logout(self):  # type: ignore[no-untyped-def]
+        token = self.token("/")
+        return self.client.post("/logout", data={"csrf_token": token})
+
+    def post(self, url: str, data: dict[str, object], token_from: str | None = None):  # type: ignore[no-untyped-def]
+        return self.client.post(url, data={"csrf_token": self.token(token_from or url), **data})
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> Auth:
+    return Auth(client)

@@ -1,0 +1,99 @@
+"""Login, logout and password change. The cookie carries a rotating token (see ``hygiene.services.accounts``)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from hygiene.enums import Role
+from hygiene.models import County, Township, User, Village
+from hygiene.services import accounts
+from hygiene.services.errors import ServiceError
+from web.auth.forms import ChangePasswordForm, LoginForm, LogoutForm
+from web.database import get_session
+from web.security import client_address, current_account, safe_next_url
+
+bp = Blueprint("auth", __name__)
+
+
+def home_url(user: User) -> str:
+    """Where each role works."""
+    session = get_session()
+    if user.role is Role.VILLAGE_CLERK:
+        village = session.get(Village, user.village_id)
+        assert village is not None
+        return url_for("village.home", village_code=village.code)
+    if user.role is Role.TOWNSHIP_REVIEWER:
+        township = session.get(Township, user.township_id)
+        assert township is not None
+        return url_for("township.home", township_code=township.code)
+    county = session.get(County, user.county_id)
+    assert county is not None
+    if user.role is Role.INSPECTOR:
+        return url_for("inspection.home", county_code=county.code)
+    return url_for("county.home", county_code=county.code)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | Response:
+    if current_user.is_authenticated:
+        return redirect(home_url(current_user))
+    form = LoginForm()
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            user = accounts.authenticate(
+                session, form.username.data or "", form.password.data or "", remote_addr=client_address()
+            )
+        except accounts.LoginThrottled as exc:
+            session.commit()
+            flash(str(exc), "error")
+            return render_template("auth/login.html", form=form), 429
+        session.commit()
+        if user is None:
+            flash("用户名或密码不正确", "error")
+            return render_template("auth/login.html", form=form), 200
+        login_user(user)
+        flash(f"欢迎，{user.display_name}", "success")
+        return redirect(safe_next_url(request.args.get("next")) or home_url(user))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Response:
+    if LogoutForm().validate_on_submit():
+        session = get_session()
+        user = current_account()
+        accounts.end_sessions(user)
+        session.commit()
+        logout_user()
+        flash("已退出登录", "success")
+    return redirect(url_for("public.index"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> str | Response:
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        session = get_session()
+        user = current_account()
+        try:
+            accounts.change_password(session, user, form.current.data or "", form.new.data or "")
+        except ServiceError as exc:
+            form.current.errors = [str(exc)]
+            return render_template("auth/password.html", form=form), 422
+        session.commit()
+        login_user(user)  # the old token is dead; this browser continues with the new one
+        flash("密码已修改，其他设备上的登录已失效", "success")
+        return redirect(home_url(user))
+    return render_template("auth/password.html", form=form)
+
+
+@bp.app_context_processor
+def account_context() -> dict[str, object]:
+    if current_user.is_authenticated:
+        return {"account_home": home_url(current_user), "logout_form": LogoutForm()}
+    return {}

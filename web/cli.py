@@ -1,0 +1,154 @@
+"""The ``hygiene`` command (INTERCHANGE.md §3): a thin shell over the same services as the pages.
+Each command owns its transaction. Exit status: 0 done, 2 invalid input (nothing written), 1 any
+other failure."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from hygiene import migrate
+from hygiene.db import (
+    DatabaseUrlError,
+    default_sqlite_url,
+    make_engine,
+    make_sessionmaker,
+    parse_database_url,
+    redact_url,
+)
+from hygiene.enums import Role
+from hygiene.services import accounts, demo
+from hygiene.services.errors import ServiceError
+
+EXIT_INVALID = 2
+
+
+class InvalidInput(click.ClickException):
+    exit_code = EXIT_INVALID
+
+
+def database_url() -> sa.URL:
+    raw = os.environ.get("DATABASE_URL") or default_sqlite_url(Path.cwd() / "instance")
+    try:
+        return parse_database_url(raw)
+    except DatabaseUrlError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+def open_engine(*, require_schema: bool = True) -> sa.Engine:
+    url = database_url()
+    engine = make_engine(url)
+    try:
+        current = migrate.current_revision(engine)
+    except sa.exc.OperationalError as exc:
+        raise click.ClickException(f"无法连接数据库 {redact_url(url)}: {exc.orig}") from None
+    if require_schema and current != migrate.head_revision():
+        raise click.ClickException("数据库尚未初始化或版本过旧：请先运行 hygiene init-db")
+    return engine
+
+
+@contextmanager
+def transaction() -> Iterator[Session]:
+    """One transaction for the whole command: committed at the end, rolled back on any error."""
+    engine = open_engine()
+    try:
+        with make_sessionmaker(engine).begin() as session:
+            yield session
+    except ServiceError as exc:
+        raise InvalidInput(str(exc)) from None
+    finally:
+        engine.dispose()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """农村人居环境卫生“三定三评”评比系统 (hygiene star rating)."""
+
+
+@main.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the database schema (Alembic upgrade head)."""
+    engine = open_engine(require_schema=False)
+    try:
+        migrate.upgrade(engine)
+        click.echo(f"数据库已是最新版本 {migrate.current_revision(engine)}（{redact_url(engine.url)}）")
+    finally:
+        engine.dispose()
+
+
+@main.command("demo")
+def load_demo() -> None:
+    """Load the deterministic demo county and its demo users (idempotent)."""
+    with transaction() as session:
+        summary = demo.load_demo(session)
+    if not summary.created:
+        click.echo(f"演示县（{demo.COUNTY_CODE} {demo.COUNTY_NAME}）已存在，未作更改")
+        return
+    click.echo(
+        f"已载入演示县 {demo.COUNTY_NAME}：{summary.townships}个乡镇，{summary.villages}个村，"
+        f"{summary.households}户，{summary.reviews}条评议"
+    )
+    click.echo("演示账号（用户名 / 密码 / 角色）：")
+    for user in demo.DEMO_USERS:
+        click.echo(f"  {user.username} / {user.password} / {user.role.label}")
+
+
+@main.group("users")
+def users() -> None:
+    """Staff accounts."""
+
+
+@users.command("create")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True, help="the account's role")
+@click.option("--unit", "unit_code", required=True, help="code of the county, township or village it works in")
+@click.option("--name", "display_name", default=None, help="display name (default: the username)")
+@click.argument("username")
+@click.password_option("--password", prompt="密码", confirmation_prompt="再次输入密码")
+def create_user(role: str, unit_code: str, display_name: str | None, username: str, password: str) -> None:
+    """Add a user, asking for the password."""
+    with transaction() as session:
+        user = accounts.create_user(
+            session,
+            username=username,
+            password=password,
+            role=Role(role),
+            unit_code=unit_code,
+            display_name=display_name,
+        )
+        label = user.role.label
+    click.echo(f"已创建账号 {username}（{label}，单位 {unit_code}）")
+
+
+@main.command("serve")
+def serve() -> None:
+    """Serve the app on HOST (default 127.0.0.1) and PORT (default 5000)."""
+    from web import ConfigError, create_app
+
+    host = os.environ.get("HOST", "127.0.0.1")
+    try:
+        port = int(os.environ.get("PORT", "5000"))
+    except ValueError:
+        raise InvalidInput(f"PORT 不是端口号: {os.environ['PORT']!r}") from None
+    open_engine().dispose()
+    try:
+        app = create_app()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"服务地址 http://{host}:{port}/  （Ctrl+C 停止）")
+    if app.config["HYGIENE_ENV"] == "development":
+        app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+        return
+    from web.wsgi_server import run_gunicorn
+
+    run_gunicorn(app, host, port)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

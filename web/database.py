@@ -1,0 +1,32 @@
+"""One SQLAlchemy session per request (or CLI command), closed at teardown. The view or command
+that owns the transaction commits; services only flush."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g
+from sqlalchemy.orm import Session, sessionmaker
+
+from hygiene.db import make_engine, make_sessionmaker
+
+
+def init_app(app: Flask) -> None:
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions["hygiene.engine"] = engine
+    app.extensions["hygiene.sessionmaker"] = make_sessionmaker(engine)
+    app.teardown_appcontext(_close_session)
+
+
+def session_factory() -> sessionmaker[Session]:
+    return current_app.extensions["hygiene.sessionmaker"]
+
+
+def get_session() -> Session:
+    if "db_session" not in g:
+        g.db_session = session_factory()()
+    return g.db_session
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    session: Session | None = g.pop("db_session", None)
+    if session is not None:
+        session.close()  # rolls back anything a failed request left uncommitted

@@ -1,0 +1,28 @@
+"""What residents see, without logging in: the county's villages and their published lists.
+Only public data: no ID numbers, phones, poverty status or reviewers (RULES.md §6)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template
+
+from hygiene.services import units
+from hygiene.services.errors import NotFound
+from web.database import get_session
+
+bp = Blueprint("public", __name__)
+
+
+@bp.get("/")
+def index() -> str:
+    return render_template("public/index.html", counties=units.counties(get_session()))
+
+
+@bp.get("/public/villages/<village_code>")
+def village(village_code: str) -> str:
+    session = get_session()
+    try:
+        village = units.get_village(session, village_code)
+    except NotFound:
+        abort(404)
+    published = [vp for vp in units.village_periods(session, village) if vp.state.value in ("published", "final")]
+    return render_template("public/village.html", village=village, village_periods=published)

@@ -1,0 +1,87 @@
+"""Response headers for every page, and the access guards that views use.
+
+Guards turn the decisions of ``hygiene.permissions`` into HTTP answers: 404 for a unit that does
+not exist, 403 for one outside the user's scope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, abort, request
+from flask_login import current_user, login_required
+
+from hygiene.enums import Role
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "img-src 'self' data:",
+        "style-src 'self'",
+        "script-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    )
+)
+
+
+def init_app(app: Flask) -> None:
+    app.after_request(_security_headers)
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["X-Frame-Options"] = "DENY"
+    if current_user and current_user.is_authenticated:
+        # Pages with names, phones and scores must not stay in a shared office PC's cache.
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def roles_required(*roles: Role) -> Callable[[F], F]:
+    """Log in first; then only these roles. Scope (which unit) is checked by the view's guard."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return login_required(wrapped)  # type: ignore[return-value]
+
+    return decorator
+
+
+def require(allowed: bool) -> None:
+    if not allowed:
+        abort(403)
+
+
+def safe_next_url(target: str | None) -> str | None:
+    """A same-site path to return to after login, or None. Never an absolute or protocol-relative
+    URL (an open redirect would let a phishing link bounce through our login page)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+def client_address() -> str | None:
+    return request.remote_addr
+
+
+def current_account() -> Any:
+    """The logged-in ``hygiene.models.User`` itself (not Flask-Login's proxy), for services."""
+    return current_user._get_current_object()  # type: ignore[attr-defined]
