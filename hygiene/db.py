@@ -85,9 +85,11 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: sa.Connection) -> None:
-    # IMMEDIATE takes the write lock up front, so two writers queue on busy_timeout instead of
-    # one failing half-way with "database is locked" when it upgrades a read lock.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Reads begin DEFERRED, so in WAL mode they never block anyone. Writers ask for IMMEDIATE
+    # (``writer_engine``): the write lock is then taken up front and two writers queue on
+    # busy_timeout, instead of one failing half-way when it upgrades a read snapshot.
+    mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+    connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 def make_engine(url: str | URL, **kwargs: Any) -> sa.Engine:
@@ -104,8 +106,13 @@ def make_engine(url: str | URL, **kwargs: Any) -> sa.Engine:
     return sa.create_engine(parsed, **kwargs)
 
 
-def make_sessionmaker(engine: sa.Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def writer_engine(engine: sa.Engine) -> sa.Engine:
+    """The same engine and pool, whose transactions take SQLite's write lock at BEGIN."""
+    return engine.execution_options(sqlite_begin="IMMEDIATE")
+
+
+def make_sessionmaker(engine: sa.Engine, *, write: bool = False) -> sessionmaker[Session]:
+    return sessionmaker(writer_engine(engine) if write else engine, expire_on_commit=False)
 
 
 _MASK = re.compile(r"(?<=://)([^:/@]+):[^@]*@")

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that the app or its tests need, only if they are missing.
 #   run:  nothing beyond Python (SQLite is built in)
-#   test: postgresql (a throwaway test cluster is started by scripts/with-postgres.sh)
+#   test: postgresql (a throwaway test cluster is started by scripts/with-postgres.sh),
+#         chromium and fonts-wqy-zenhei (real-browser tests; without a CJK font hanzi render as boxes)
 # Needs root (or sudo) the first time; later runs find everything installed and do nothing.
 set -euo pipefail
 profile=${1:-test}
 want=()
 case "$profile" in
-  test) want=(postgresql) ;;
+  test) want=(postgresql chromium fonts-wqy-zenhei) ;;
   run) ;;
   *) echo "usage: $0 [run|test]" >&2; exit 2 ;;
 esac

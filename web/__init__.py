@@ -18,7 +18,7 @@ class ConfigError(RuntimeError):
 
 
 DEFAULTS: dict[str, Any] = {
-    "HYGIENE_ENV": "production",
+    "ENV": "production",  # set with HYGIENE_ENV (from_prefixed_env strips the prefix)
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": True,
@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 9 * 1024 * 1024,
     "WTF_CSRF_TIME_LIMIT": 8 * 3600,
     "REMEMBER_COOKIE_DURATION": 0,
+    "WTF_I18N_ENABLED": False,  # WTForms messages come from web.forms.BaseForm's zh locale
 }
 
 
@@ -53,7 +54,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     instance_path = Path(app.instance_path)
     app.config.setdefault("DATABASE_URL", default_sqlite_url(instance_path))
     app.config["DATABASE_URL"] = parse_database_url(app.config["DATABASE_URL"])
-    development = app.config["HYGIENE_ENV"] == "development"
+    development = app.config["ENV"] == "development"
     if not app.config.get("SECRET_KEY"):
         if not development and not app.testing:
             raise ConfigError(

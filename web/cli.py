@@ -59,7 +59,7 @@ def transaction() -> Iterator[Session]:
     """One transaction for the whole command: committed at the end, rolled back on any error."""
     engine = open_engine()
     try:
-        with make_sessionmaker(engine).begin() as session:
+        with make_sessionmaker(engine, write=True).begin() as session:
             yield session
     except ServiceError as exc:
         raise InvalidInput(str(exc)) from None
@@ -142,7 +142,7 @@ def serve() -> None:
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"服务地址 http://{host}:{port}/  （Ctrl+C 停止）")
-    if app.config["HYGIENE_ENV"] == "development":
+    if app.config["ENV"] == "development":
         app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
         return
     from web.wsgi_server import run_gunicorn

@@ -3,7 +3,7 @@ that owns the transaction commits; services only flush."""
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from sqlalchemy.orm import Session, sessionmaker
 
 from hygiene.db import make_engine, make_sessionmaker
@@ -13,6 +13,7 @@ def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["hygiene.engine"] = engine
     app.extensions["hygiene.sessionmaker"] = make_sessionmaker(engine)
+    app.extensions["hygiene.write_sessionmaker"] = make_sessionmaker(engine, write=True)
     app.teardown_appcontext(_close_session)
 
 
@@ -21,8 +22,11 @@ def session_factory() -> sessionmaker[Session]:
 
 
 def get_session() -> Session:
+    """The request's session. A request that may write (anything but GET/HEAD) takes SQLite's
+    write lock when its transaction begins; reads never lock."""
     if "db_session" not in g:
-        g.db_session = session_factory()()
+        writes = request.method not in ("GET", "HEAD", "OPTIONS")
+        g.db_session = current_app.extensions["hygiene.write_sessionmaker" if writes else "hygiene.sessionmaker"]()
     return g.db_session
 
 

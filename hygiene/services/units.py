@@ -101,9 +101,7 @@ def township_overview(session: Session, township: Township, period: Period | Non
             .join(Village)
             .where(Village.township_id == township.id, Household.moved_away_on.is_(None))
             .group_by(Group.village_id)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     states: dict[int, WorkflowState] = {}
     if period is not None:
@@ -112,9 +110,7 @@ def township_overview(session: Session, township: Township, period: Period | Non
                 sa.select(VillagePeriod.village_id, VillagePeriod.state)
                 .join(Village)
                 .where(Village.township_id == township.id, VillagePeriod.period_id == period.id)
-            )
-            .tuples()
-            .all()
+            ).all()
         )
     villages = session.scalars(sa.select(Village).where(Village.township_id == township.id).order_by(Village.code))
     return [VillageRow(v, counts.get(v.id, 0), states.get(v.id)) for v in villages]
@@ -127,7 +123,7 @@ def county_state_matrix(session: Session, county: County, period: Period) -> dic
         .join(VillagePeriod.village)
         .join(Township)
         .where(Township.county_id == county.id, VillagePeriod.period_id == period.id)
-    ).tuples()
+    )
     matrix: dict[int, Counter[WorkflowState]] = {}
     for township_id, state in rows:
         matrix.setdefault(township_id, Counter())[state] += 1

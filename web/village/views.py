@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import login_required
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from hygiene import permissions
 from hygiene.models import Village
@@ -28,8 +29,8 @@ def _village(village_code: str, *, edit: bool = False) -> Village:
     return village
 
 
-def _group_choices(village: Village) -> list[tuple[int, str]]:
-    return [(g.id, g.name) for g in units.village_groups(get_session(), village)]
+def _group_choices(village: Village) -> list[SelectChoice]:
+    return [SelectChoice(g.id, g.name) for g in units.village_groups(get_session(), village)]
 
 
 @bp.get("/")

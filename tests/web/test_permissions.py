@@ -1,0 +1,117 @@
+"""Every role against every protected route, in its own unit and in foreign ones.
+
+The expectations are written out by hand from RULES.md and the issue, not derived from
+``hygiene.permissions``, so a wrong rule there fails here."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from hygiene.models import Household, User
+from tests.web.conftest import Auth
+
+H1 = "520999010101001"  # a household of 青山村 (5209990101)
+ROUTES = {
+    "village1": "/village/5209990101/",
+    "village1_household": f"/village/5209990101/households/{H1}",
+    "village1_new": "/village/5209990101/households/new",
+    "village1_edit": f"/village/5209990101/households/{H1}/edit",
+    "village2": "/village/5209990201/",
+    "village_other_county": "/village/5209980101/",
+    "township1": "/township/52099901/",
+    "township2": "/township/52099902/",
+    "township_other_county": "/township/52099801/",
+    "county": "/county/520999/",
+    "county_users": "/county/520999/users",
+    "county_other": "/county/520998/",
+    "inspection": "/inspection/520999/",
+    "inspection_other": "/inspection/520998/",
+}
+VILLAGE1_READ = {"village1", "village1_household"}
+ALLOWED = {
+    "village": VILLAGE1_READ | {"village1_new", "village1_edit"},
+    "village2": {"village2"},
+    "township": VILLAGE1_READ | {"township1"},
+    "township2": {"village2", "township2"},
+    "county": VILLAGE1_READ | {"village2", "township1", "township2", "county", "county_users"},
+    "county2": {"village_other_county", "township_other_county", "county_other"},
+    "inspector": VILLAGE1_READ | {"village2", "township1", "township2", "inspection"},
+    "inspector2": {"village_other_county", "township_other_county", "inspection_other"},
+}
+
+
+@pytest.mark.parametrize("username", sorted(ALLOWED))
+def test_each_role_reads_its_own_units_only(client: FlaskClient, auth: Auth, username: str) -> None:
+    assert auth.login(username).status_code == 302
+    wrong = []
+    for name, url in ROUTES.items():
+        expected = 200 if name in ALLOWED[username] else 403
+        status = client.get(url).status_code
+        if status != expected:
+            wrong.append(f"{name} {url}: {status}, expected {expected}")
+    assert wrong == []
+
+
+def test_anonymous_visitors_reach_no_protected_page(client: FlaskClient) -> None:
+    for url in ROUTES.values():
+        response = client.get(url)
+        assert response.status_code == 302 and response.headers["Location"].startswith("/login"), url
+
+
+def test_unknown_units_are_not_found(client: FlaskClient, auth: Auth) -> None:
+    auth.login("county")
+    for url in ("/village/000/", "/township/000/", "/county/000/", "/village/5209990101/households/000"):
+        assert client.get(url).status_code == 404, url
+
+
+def test_a_household_of_another_village_is_not_found_through_this_village(client: FlaskClient, auth: Auth) -> None:
+    auth.login("village")
+    assert client.get("/village/5209990101/households/520999020101001").status_code == 404
+
+
+def household_count(db_session: Session) -> int:
+    return db_session.scalar(sa.select(sa.func.count(Household.id))) or 0
+
+
+NEW_HOUSEHOLD = {"code": "520999010101999", "head_name": "张新户", "group_id": "1", "members": "3", "phone": ""}
+
+
+@pytest.mark.parametrize("username", ["village2", "township", "county", "inspector", "county2"])
+def test_nobody_but_the_village_clerk_writes_to_the_village(
+    client: FlaskClient, auth: Auth, db_session: Session, username: str
+) -> None:
+    before = household_count(db_session)
+    auth.login(username)
+    token = auth.token("/")
+    created = client.post("/village/5209990101/households/new", data={"csrf_token": token, **NEW_HOUSEHOLD})
+    edited = client.post(
+        f"/village/5209990101/households/{H1}/edit",
+        data={"csrf_token": token, "head_name": "篡改", "group_id": "1", "members": "1", "reason": "x", "version": "1"},
+    )
+    assert (created.status_code, edited.status_code) == (403, 403)
+    db_session.rollback()  # end the read snapshot: see what the request committed
+    assert household_count(db_session) == before
+    assert db_session.scalars(sa.select(Household.head_name).where(Household.code == H1)).one() != "篡改"
+
+
+@pytest.mark.parametrize("username", ["county2", "township", "inspector", "village"])
+def test_only_the_county_administrator_creates_accounts(
+    client: FlaskClient, auth: Auth, db_session: Session, username: str
+) -> None:
+    auth.login(username)
+    response = auth.post(
+        "/county/520999/users",
+        {
+            "username": "sneaky",
+            "display_name": "x",
+            "role": "county_admin",
+            "unit_code": "520999",
+            "password": "long-enough-1",
+        },
+        token_from="/",
+    )
+    assert response.status_code == 403
+    assert db_session.scalar(sa.select(User).where(User.username == "sneaky")) is None

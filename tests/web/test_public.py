@@ -1,0 +1,46 @@
+"""What residents see: Chinese pages with public data only (RULES.md §6)."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from hygiene.models import Household
+
+PUBLIC_PAGES = ["/", "/public/villages/5209990101", "/public/villages/5209990201", "/login"]
+
+
+def test_home_page_lists_the_demo_county_in_chinese(client: FlaskClient) -> None:
+    html = client.get("/").get_data(as_text=True)
+    assert '<html lang="zh-CN">' in html
+    for name in ("示范县", "松林镇", "河坝乡", "白果街道", "青山村"):
+        assert name in html
+    assert "/public/villages/5209990101" in html
+
+
+def test_village_page_lists_its_published_quarters(client: FlaskClient) -> None:
+    html = client.get("/public/villages/5209990101").get_data(as_text=True)
+    assert "2026Q3" in html and "已定档" in html
+
+
+def test_unknown_village_is_not_found(client: FlaskClient) -> None:
+    assert client.get("/public/villages/000").status_code == 404
+
+
+def test_no_phone_or_poverty_status_on_any_public_page(client: FlaskClient, db_session: Session) -> None:
+    phones = set(db_session.scalars(sa.select(Household.phone).where(Household.phone.is_not(None))))
+    assert phones
+    for url in PUBLIC_PAGES:
+        html = client.get(url).get_data(as_text=True)
+        assert not phones & set(re.findall(r"1\d{10}", html)), url
+        assert "脱贫" not in html and "低收入" not in html, url
+
+
+def test_static_assets_are_served_locally(client: FlaskClient) -> None:
+    html = client.get("/").get_data(as_text=True)
+    assert not re.search(r'(src|href)="(https?:)?//', html)
+    with client.get("/static/app.css") as css:
+        assert css.status_code == 200 and "font-family" in css.get_data(as_text=True)

@@ -1,0 +1,109 @@
+"""Headers, cookies, CSRF and configuration: what a county IT office will ask to see."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.web.conftest import Auth
+from web import ConfigError, create_app
+
+# Every state-changing route of the app, with the user who may use it.
+POST_ROUTES = [
+    ("/login", "/login", None),
+    ("/logout", "/logout", "village"),
+    ("/account/password", "/account/password", "village"),
+    ("/village/<village_code>/households/new", "/village/5209990101/households/new", "village"),
+    (
+        "/village/<village_code>/households/<household_code>/edit",
+        "/village/5209990101/households/520999010101001/edit",
+        "village",
+    ),
+    ("/county/<county_code>/users", "/county/520999/users", "county"),
+]
+
+
+def test_every_post_route_is_listed_here(app: Flask) -> None:
+    rules = {r.rule for r in app.url_map.iter_rules() if "POST" in (r.methods or ())}
+    assert rules == {rule for rule, _, _ in POST_ROUTES}
+
+
+@pytest.mark.parametrize(("rule", "url", "username"), POST_ROUTES)
+def test_a_post_without_csrf_token_is_refused(
+    client: FlaskClient, auth: Auth, rule: str, url: str, username: str | None
+) -> None:
+    if username:
+        auth.login(username)
+    response = client.post(url, data={"username": "village", "head_name": "x", "reason": "x"})
+    assert response.status_code == 400
+    assert "安全令牌" in response.get_data(as_text=True)
+
+
+def test_security_headers_on_every_page(client: FlaskClient, auth: Auth) -> None:
+    public = client.get("/")
+    csp = public.headers["Content-Security-Policy"]
+    for directive in ("object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "default-src 'self'"):
+        assert directive in csp
+    assert public.headers["X-Content-Type-Options"] == "nosniff"
+    assert public.headers["Referrer-Policy"] == "same-origin"
+    assert "no-store" not in public.headers.get("Cache-Control", "")
+    auth.login("village")
+    private = client.get("/village/5209990101/")
+    assert private.headers["Cache-Control"] == "no-store"
+
+
+def test_public_pages_set_no_cookie(client: FlaskClient) -> None:
+    for url in ("/", "/public/villages/5209990101"):
+        assert "Set-Cookie" not in client.get(url).headers
+
+
+def test_session_cookie_flags_in_production(client: FlaskClient, auth: Auth) -> None:
+    response = auth.login("village")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+
+
+def test_production_refuses_to_start_without_a_secret_key(sqlite_copy: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HYGIENE_SECRET_KEY", "SECRET_KEY", "HYGIENE_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        create_app({"DATABASE_URL": sqlite_copy})
+
+
+def test_development_makes_and_keeps_its_own_key(sqlite_copy: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    first = create_app({"DATABASE_URL": sqlite_copy, "ENV": "development"})
+    second = create_app({"DATABASE_URL": sqlite_copy, "ENV": "development"})
+    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"] and len(first.config["SECRET_KEY"]) == 64
+    assert first.config["SESSION_COOKIE_SECURE"] is False
+    for app in (first, second):
+        app.extensions["hygiene.engine"].dispose()
+
+
+def test_a_malformed_database_url_is_refused_with_a_clear_message() -> None:
+    from hygiene.db import DatabaseUrlError
+
+    with pytest.raises(DatabaseUrlError, match="DATABASE_URL 格式不正确"):
+        create_app({"DATABASE_URL": "postgresql://host:notaport/db", "SECRET_KEY": "x"})
+
+
+def test_errors_are_shown_in_chinese(client: FlaskClient) -> None:
+    page = client.get("/no-such-page")
+    assert page.status_code == 404 and "页面不存在" in page.get_data(as_text=True)
+
+
+def test_hygiene_env_from_the_environment_selects_development(
+    sqlite_copy: str,
+    tmp_path,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    """`make run` sets HYGIENE_ENV=development in the environment, not in a config dict."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("HYGIENE_SECRET_KEY", raising=False)
+    monkeypatch.setenv("HYGIENE_ENV", "development")
+    app = create_app({"DATABASE_URL": sqlite_copy})
+    assert app.config["ENV"] == "development" and app.config["SESSION_COOKIE_SECURE"] is False
+    app.extensions["hygiene.engine"].dispose()

@@ -1,0 +1,137 @@
+"""The village clerk's household forms: add, edit, move, mark moved away; history; conflicts."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from hygiene.models import AuditEntry, Group, Household, Village
+from tests.web.conftest import Auth
+
+V1 = "/village/5209990101"
+H1 = "520999010101001"
+
+
+def groups(db_session: Session, village_code: str = "5209990101") -> list[Group]:
+    return list(
+        db_session.scalars(sa.select(Group).join(Village).where(Village.code == village_code).order_by(Group.code))
+    )
+
+
+def household(db_session: Session, code: str) -> Household:
+    db_session.rollback()  # end the read snapshot: see what the request committed
+    return db_session.scalars(sa.select(Household).where(Household.code == code)).one()
+
+
+def test_roster_page_shows_groups_and_households(client: FlaskClient, auth: Auth) -> None:
+    auth.login("village")
+    html = client.get(f"{V1}/").get_data(as_text=True)
+    assert "青山村" in html and "第一组" in html and H1 in html and "添加农户" in html
+
+
+def test_reviewers_see_the_roster_without_edit_links(client: FlaskClient, auth: Auth) -> None:
+    auth.login("township")
+    html = client.get(f"{V1}/").get_data(as_text=True)
+    assert H1 in html and "添加农户" not in html
+
+
+def test_clerk_adds_a_household_and_it_is_audited(client: FlaskClient, auth: Auth, db_session: Session) -> None:
+    auth.login("village")
+    group = groups(db_session)[1]
+    response = auth.post(
+        f"{V1}/households/new",
+        {
+            "code": "520999010102099",
+            "head_name": "  罗新华 ",
+            "group_id": group.id,
+            "members": "4",
+            "phone": "13800000000",
+        },
+    )
+    assert response.status_code == 302
+    created = household(db_session, "520999010102099")
+    assert (created.head_name, created.group_id, created.members, created.phone) == (
+        "罗新华",
+        group.id,
+        4,
+        "13800000000",
+    )
+    entry = db_session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.entity == "household", AuditEntry.entity_id == str(created.id))
+    ).one()
+    assert entry.actor == "village" and entry.action == "create" and entry.after["head_name"] == "罗新华"
+
+
+def test_a_duplicate_code_is_refused_next_to_the_field(client: FlaskClient, auth: Auth, db_session: Session) -> None:
+    auth.login("village")
+    response = auth.post(
+        f"{V1}/households/new", {"code": H1, "head_name": "重复", "group_id": groups(db_session)[0].id, "members": "2"}
+    )
+    assert response.status_code == 200
+    assert f"户编号 {H1} 已存在" in response.get_data(as_text=True)
+
+
+def test_invalid_fields_get_chinese_errors(client: FlaskClient, auth: Auth, db_session: Session) -> None:
+    auth.login("village")
+    response = auth.post(
+        f"{V1}/households/new",
+        {"code": "12 34", "head_name": "", "group_id": groups(db_session)[0].id, "members": "０", "phone": "abc"},
+    )
+    html = response.get_data(as_text=True)
+    for message in ("户编号只能包含数字、字母和 -", "请输入户主姓名", "电话号码格式不正确", "人口应在1–99之间"):
+        assert message in html
+
+
+def test_a_group_of_another_village_is_refused(client: FlaskClient, auth: Auth, db_session: Session) -> None:
+    auth.login("village")
+    foreign_group = groups(db_session, "5209990201")[0]
+    response = auth.post(
+        f"{V1}/households/new",
+        {"code": "520999010101998", "head_name": "外组", "group_id": foreign_group.id, "members": "1"},
+    )
+    assert response.status_code == 200 and "不是有效的选择" in response.get_data(as_text=True)
+    assert db_session.scalar(sa.select(Household).where(Household.code == "520999010101998")) is None
+
+
+def edit(auth: Auth, db_session: Session, **changes: object):  # type: ignore[no-untyped-def]
+    current = household(db_session, H1)
+    data = {
+        "head_name": current.head_name,
+        "group_id": current.group_id,
+        "members": current.members,
+        "phone": current.phone or "",
+        "version": current.version,
+        "reason": "核实户籍信息",
+        **changes,
+    }
+    if current.is_poor:
+        data.setdefault("is_poor", "y")
+    return auth.post(f"{V1}/households/{H1}/edit", data)
+
+
+def test_clerk_moves_a_household_to_another_group_with_history(
+    client: FlaskClient, auth: Auth, db_session: Session
+) -> None:
+    auth.login("village")
+    target = groups(db_session)[2]
+    assert edit(auth, db_session, group_id=target.id, reason="分户调整").status_code == 302
+    assert household(db_session, H1).group_id == target.id
+    html = client.get(f"{V1}/households/{H1}").get_data(as_text=True)
+    assert "分户调整" in html and "group_id" in html
+
+
+def test_marking_moved_away_keeps_the_household(client: FlaskClient, auth: Auth, db_session: Session) -> None:
+    auth.login("village")
+    assert edit(auth, db_session, moved_away_on="2026-11-01", reason="全家外迁").status_code == 302
+    assert str(household(db_session, H1).moved_away_on) == "2026-11-01"
+
+
+def test_a_stale_form_is_refused_and_nothing_is_lost(client: FlaskClient, auth: Auth, db_session: Session) -> None:
+    auth.login("village")
+    stale_version = household(db_session, H1).version
+    assert edit(auth, db_session, members=6).status_code == 302  # someone else saved first
+    response = edit(auth, db_session, members=2, version=stale_version)
+    assert response.status_code == 409
+    assert "已被他人修改" in response.get_data(as_text=True)
+    assert household(db_session, H1).members == 6
