@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -49,6 +49,14 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    # Flask-Login's user protocol, without importing Flask into the domain. The login cookie
+    # carries the rotating session token, never the user id ("alternative tokens").
+    is_authenticated: ClassVar[bool] = True
+    is_anonymous: ClassVar[bool] = False
+
+    def get_id(self) -> str:
+        return self.session_token
+
 
 class LoginAttempt(Base):
     """Failed logins, counted in the database so the limit holds across all server workers."""
@@ -80,9 +88,3 @@ class AuditEntry(Base):
     after: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     reason: Mapped[str | None] = mapped_column(sa.Text)
 
-
-# Flask-Login's user protocol, without importing Flask into the domain: the login cookie carries
-# the rotating session token, never the user id ("alternative tokens").
-User.is_authenticated = True  # type: ignore[attr-defined]
-User.is_anonymous = False  # type: ignore[attr-defined]
-User.get_id = lambda self: self.session_token  # type: ignore[attr-defined]

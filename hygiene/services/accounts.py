@@ -137,7 +137,7 @@ def authenticate(
         raise LoginThrottled("登录失败次数过多，请15分钟后再试")
     user = session.scalar(sa.select(User).where(User.username == username))
     try:
-        ok = _HASHER.verify(user.password_hash if user else _DUMMY_HASH, password)
+        ok: bool = _HASHER.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok or user is None or not user.is_active:
