@@ -1,0 +1,188 @@
+"""Exact arithmetic on scores: integer tenths, half-up rounding, exact ceilings of ratios.
+
+A score or total is stored as an integer number of tenths of a point (85.3 is 853), never as a
+binary float compared with a threshold. Means are rounded half-up to one decimal with integer
+arithmetic, and ratio floors are ceilings computed on exact fractions, so ceil(0.1 × 30) is 3.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from fractions import Fraction
+from typing import overload
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+IntArray = npt.NDArray[np.int64]
+
+_PLAIN_SCORE = r"^-?\d{1,3}(\.\d)?$"  # "-0" and "-0.0" are zero (as -0.0 is in a float column)
+_SIGNED_DECIMAL = re.compile(r"-?\d+(?:\.(\d+))?", re.ASCII)
+
+
+@overload
+def div_half_up(numerator: int, denominator: int) -> int: ...
+@overload
+def div_half_up(numerator: IntArray, denominator: IntArray) -> IntArray: ...
+def div_half_up(numerator: int | IntArray, denominator: int | IntArray) -> int | IntArray:
+    """Round numerator / denominator half-up to an integer (both non-negative, denominator > 0).
+
+    With sums of tenths this is the mean rounded half-up to one decimal: 341 / 4 = 85.25 → 853.
+    """
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def as_fraction(value: Decimal | Fraction | int | float | str) -> Fraction:
+    """An exact fraction of a setting: floats and strings are read as the decimal they print as."""
+    if isinstance(value, float | str):
+        return Fraction(Decimal(str(value)))
+    return Fraction(value)
+
+
+@overload
+def ceil_ratio(ratio: Decimal | Fraction | int | float | str, count: int) -> int: ...
+@overload
+def ceil_ratio(ratio: Decimal | Fraction | int | float | str, count: IntArray) -> IntArray: ...
+def ceil_ratio(ratio: Decimal | Fraction | int | float | str, count: int | IntArray) -> int | IntArray:
+    """ceil(ratio × count) on exact integers: ceil(0.1 × 30) = 3 (a float product gives 4)."""
+    frac = as_fraction(ratio)
+    return -((-frac.numerator * count) // frac.denominator)
+
+
+def tenths_of(value: Decimal | int | str) -> int:
+    """Exact tenths of a decimal with at most one decimal place; ValueError otherwise."""
+    dec = Decimal(str(value)) if not isinstance(value, Decimal) else value
+    scaled = dec * 10
+    if not dec.is_finite() or scaled != scaled.to_integral_value():
+        raise ValueError(f"{value} has more than one decimal place")
+    return int(scaled)
+
+
+def format_tenths(tenths: int) -> str:
+    """A total as the result files show it: 85.3 for 853, 90.0 for 900."""
+    sign = "-" if tenths < 0 else ""
+    whole, tenth = divmod(abs(tenths), 10)
+    return f"{sign}{whole}.{tenth}"
+
+
+def format_points(tenths: int) -> str:
+    """A maximum or threshold as people write it: 10 for 100, 7.5 for 75."""
+    return str(tenths // 10) if tenths % 10 == 0 else format_tenths(tenths)
+
+
+def decimal_array(tenths: IntArray, valid: npt.NDArray[np.bool_] | None = None) -> pa.Array:
+    """An Arrow decimal128(6, 1) array holding tenths exactly (null where not `valid`)."""
+    values = np.ascontiguousarray(tenths, dtype=np.int64)
+    words = np.zeros((len(values), 2), dtype=np.int64)
+    words[:, 0] = values
+    words[:, 1] = values >> 63  # two's complement sign extension
+    array = pa.Array.from_buffers(pa.decimal128(6, 1), len(values), [None, pa.py_buffer(words)])
+    if valid is not None and not valid.all():
+        array = pc.if_else(pa.array(valid), array, pa.scalar(None, array.type))
+    return array
+
+
+class ScoreColumn:
+    """Scores of one criterion converted to tenths, with the positions and reasons of bad cells."""
+
+    def __init__(self, tenths: npt.NDArray[np.int32], bad: IntArray, values: list[str], reasons: list[str]):
+        self.tenths = tenths
+        self.bad = bad
+        self.values = values
+        self.reasons = reasons
+
+
+def _out_of_range(max_tenths: int) -> str:
+    return f"分数超出0–{format_points(max_tenths)}范围"
+
+
+def _string_reason(text: str, max_tenths: int) -> str:
+    if text == "":
+        return "分数为空"
+    match = _SIGNED_DECIMAL.fullmatch(text)
+    if match is None:
+        return f"不是有效的分数（须为0–{format_points(max_tenths)}之间、最多一位小数的数）"
+    if match.group(1) is not None and len(match.group(1)) > 1:
+        return "分数最多一位小数"
+    return _out_of_range(max_tenths)
+
+
+def _from_floats(values: npt.NDArray[np.float64], max_tenths: int) -> ScoreColumn:
+    with np.errstate(invalid="ignore", over="ignore"):
+        scaled = values * 10.0
+        rounded = np.rint(scaled)
+        # NaN and infinities fail every comparison, so they are bad here too
+        good = (np.abs(scaled - rounded) <= 1e-6) & (rounded >= 0) & (rounded <= max_tenths)
+        tenths = np.where(good, rounded, 0).astype(np.int32)
+    bad = np.flatnonzero(~good)
+    reasons = []
+    shown = []
+    for value in values[bad].tolist():
+        if np.isnan(value):
+            reasons.append("分数为空")
+            shown.append("")
+            continue
+        whole = np.isfinite(value) and abs(value * 10 - round(value * 10)) <= 1e-6
+        reasons.append(_out_of_range(max_tenths) if whole or not np.isfinite(value) else "分数最多一位小数")
+        shown.append(repr(value))
+    return ScoreColumn(tenths, bad, shown, reasons)
+
+
+def _from_text(text: pa.Array, max_tenths: int) -> ScoreColumn:
+    text = pc.fill_null(text, "")
+    trimmed = pc.utf8_trim_whitespace(text)
+    ok = pc.fill_null(pc.match_substring_regex(trimmed, _PLAIN_SCORE), False)
+    has_dot = pc.match_substring(trimmed, ".")
+    digits = pc.if_else(ok, pc.replace_substring(trimmed, ".", ""), "0")
+    number = pc.cast(digits, pa.int32()).to_numpy(zero_copy_only=False)
+    tenths = np.where(has_dot.to_numpy(zero_copy_only=False), number, number * 10).astype(np.int32)
+    ok_np = ok.to_numpy(zero_copy_only=False)
+    bad_mask = ~ok_np | (tenths > max_tenths) | (tenths < 0)
+    tenths[bad_mask] = 0
+    bad = np.flatnonzero(bad_mask)
+    shown = pc.take(text, pa.array(bad)).to_pylist() if len(bad) else []
+    reasons = [_string_reason(str(value).strip(), max_tenths) for value in shown]
+    return ScoreColumn(tenths, bad, [str(v) for v in shown], reasons)
+
+
+def _object_text(series: pd.Series) -> pa.Array:
+    def text(value: object) -> str:
+        if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+            return ""
+        return str(value)
+
+    return pa.array([text(v) for v in series.tolist()], type=pa.large_string())
+
+
+def score_column(series: pd.Series, max_tenths: int) -> ScoreColumn:
+    """Convert one criterion's scores to exact tenths, finding every bad cell.
+
+    Accepts decimal strings ("9.5", as read from CSV), floats (9.5, as read from Parquet),
+    integers, or Python objects (Decimal, int, str). A good score is a plain decimal with at most
+    one decimal place within 0…max; blanks, more decimals, negatives, out-of-range values,
+    booleans and anything non-numeric are bad (a blank is never read as 0).
+    """
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return _from_text(_object_text(series.astype(object)), max_tenths)
+    if pd.api.types.is_float_dtype(dtype) or pd.api.types.is_integer_dtype(dtype):
+        floats = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        return _from_floats(floats, max_tenths)
+    if pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype):
+        return _from_text(pa.array(series, type=pa.large_string()), max_tenths)
+    return _from_text(_object_text(series), max_tenths)
+
+
+def text_array(series: pd.Series) -> pa.Array:
+    """Codes as an Arrow string array, exactly as written (missing → empty string)."""
+    if pd.api.types.is_string_dtype(series.dtype) and not pd.api.types.is_object_dtype(series.dtype):
+        array = pa.array(series, type=pa.large_string())
+    else:
+        array = _object_text(series)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return pc.fill_null(array, "")

@@ -1,0 +1,152 @@
+"""Reading the engine's input folder and writing its result files (INTERCHANGE.md §1).
+
+The only module of `scoring` that touches files, used by the command line. Each input table is
+`NAME.parquet` or `NAME.csv` (UTF-8, BOM or not; when both exist the Parquet file is read). CSV
+cells are read as text exactly as written, so codes keep their leading zeros and a blank stays
+blank. Results are written as CSV with Arrow: UTF-8 without BOM, `\\n` line ends, no quoting unless
+a value needs it, empty cells for missing values.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from scoring.problems import InvalidInput, Problem
+from scoring.validate import HOUSEHOLD_COLUMNS, QUOTA_COLUMNS, REVIEW_COLUMNS
+
+TABLES: dict[str, tuple[str, ...]] = {
+    "households": HOUSEHOLD_COLUMNS,
+    "reviews": REVIEW_COLUMNS,
+    "quotas": QUOTA_COLUMNS,
+    "rubric": ("criterion", "label", "max_points"),
+}
+REQUIRED = ("households", "reviews")
+OUTPUTS = ("household_results.csv", "village_results.csv")
+
+
+@dataclass(frozen=True)
+class InputFolder:
+    """The tables of an input folder as DataFrames (absent optional tables are None)."""
+
+    households: pd.DataFrame
+    reviews: pd.DataFrame
+    quotas: pd.DataFrame | None
+    rubric: pd.DataFrame | None
+    settings: dict[str, Any] | None
+    file_names: dict[str, str]
+
+
+def find_table(folder: Path, name: str) -> Path | None:
+    """NAME.parquet or NAME.csv in `folder`, the Parquet file first; None if neither exists."""
+    for suffix in (".parquet", ".csv"):
+        path = folder / f"{name}{suffix}"
+        if path.is_file():
+            return path
+    return None
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return next(csv.reader(io.StringIO(handle.readline())), [])
+
+
+def read_csv_text(path: Path) -> pd.DataFrame:
+    """A CSV file with every cell as text (blank = empty string, never NaN)."""
+    names = _csv_header(path)
+    options = pacsv.ConvertOptions(
+        column_types=dict.fromkeys(names, pa.string()),
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+        null_values=[],
+    )
+    frame: pd.DataFrame = pacsv.read_csv(path, convert_options=options).to_pandas()
+    return frame
+
+
+def read_parquet(path: Path, wanted: tuple[str, ...]) -> pd.DataFrame:
+    """The wanted columns of a Parquet file (those present; others are ignored)."""
+    present = set(pq.read_schema(path).names)
+    columns = [c for c in wanted if c in present]
+    frame: pd.DataFrame = pq.read_table(path, columns=columns).to_pandas()
+    return frame
+
+
+def read_table(path: Path, wanted: tuple[str, ...]) -> pd.DataFrame:
+    if path.suffix == ".parquet":
+        return read_parquet(path, wanted)
+    return read_csv_text(path)
+
+
+def read_input(folder: Path) -> InputFolder:
+    """Read every table of an input folder; InvalidInput if a required one is missing or unreadable."""
+    problems: list[Problem] = []
+    frames: dict[str, pd.DataFrame | None] = {}
+    names: dict[str, str] = {}
+    for name, wanted in TABLES.items():
+        path = find_table(folder, name)
+        if path is None:
+            frames[name] = None
+            if name in REQUIRED:
+                problems.append(Problem(f"{name}.csv", 0, "", "", "缺少必需的文件"))
+            continue
+        names[name] = path.name
+        try:
+            frames[name] = read_table(path, wanted)
+        except (pa.ArrowInvalid, UnicodeDecodeError, OSError) as error:
+            problems.append(Problem(path.name, 0, "", "", f"无法读取（须为UTF-8编码的CSV或Parquet）：{error}"))
+    settings: dict[str, Any] | None = None
+    settings_path = folder / "settings.json"
+    if settings_path.is_file():
+        names["settings"] = settings_path.name
+        try:
+            loaded = json.loads(settings_path.read_text(encoding="utf-8-sig"), parse_float=Decimal)
+        except (ValueError, UnicodeDecodeError) as error:
+            problems.append(Problem(settings_path.name, 0, "", "", f"不是有效的JSON：{error}"))
+        else:
+            if isinstance(loaded, dict):
+                settings = loaded
+            else:
+                problems.append(Problem(settings_path.name, 0, "", "", "须为JSON对象"))
+    if problems:
+        raise InvalidInput(problems)
+    households, reviews = frames["households"], frames["reviews"]
+    assert households is not None and reviews is not None
+    return InputFolder(households, reviews, frames["quotas"], frames["rubric"], settings, names)
+
+
+def with_file_names(problems: list[Problem], names: dict[str, str]) -> list[Problem]:
+    """Problems naming the actual files (reviews → reviews.csv)."""
+    return [replace(p, file=names.get(p.file, p.file)) for p in problems]
+
+
+def _as_text(table: pa.Table) -> pa.Table:
+    return pa.table(
+        {name: column.cast(pa.large_string()) for name, column in zip(table.column_names, table.columns, strict=True)}
+    )
+
+
+def write_csv(table: pa.Table, path: Path) -> None:
+    """Write a result table: no quotes unless a value contains a comma, quote or line break."""
+    try:
+        pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="none", quoting_header="none"))
+    except pa.ArrowInvalid:
+        text = _as_text(table).to_pandas()
+        text.to_csv(path, index=False, lineterminator="\n", na_rep="")
+
+
+def write_results(household_results: pa.Table, village_results: pa.Table, folder: Path) -> None:
+    """Write household_results.csv and village_results.csv into `folder` (created if needed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_csv(household_results, folder / OUTPUTS[0])
+    write_csv(village_results, folder / OUTPUTS[1])
