@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import enum
 
+from scoring import rubric as _rubric
+
 
 class LabelledEnum(enum.StrEnum):
     label: str
 
-    def __new__(cls, value: str, label: str) -> LabelledEnum:
+    def __new__(cls, value: str, label: str = "") -> LabelledEnum:
         member = str.__new__(cls, value)
         member._value_ = value
         member.label = label
@@ -97,18 +99,10 @@ class AssessmentArea(LabelledEnum):
     PERSONAL_HYGIENE = "personal_hygiene", "村民个人卫生"
 
 
-CRITERIA: tuple[str, ...] = tuple(f"c{i:02d}" for i in range(1, 11))
+CRITERIA: tuple[str, ...] = _rubric.CRITERIA
 
-# RULES.md §2: the default rubric. Maxima are in tenths of a point (100 = 10 points).
-DEFAULT_CRITERIA: tuple[tuple[str, str, int], ...] = (
-    ("c01", "家庭个人卫生", 100),
-    ("c02", "垃圾放置处理", 100),
-    ("c03", "房前屋后卫生（搭建、种植）", 100),
-    ("c04", "室内室外物品摆放", 100),
-    ("c05", "厕所卫生", 100),
-    ("c06", "户外线路和广告牌", 100),
-    ("c07", "家畜和家禽养殖", 100),
-    ("c08", "履行村环境卫生公约", 100),
-    ("c09", "厨房卫生", 100),
-    ("c10", "生活污水排放", 100),
+# The rubric's default lines come from the engine, the one place the rules live (RULES.md §2).
+# Maxima here are in tenths of a point (100 = 10 points), as the database stores them.
+DEFAULT_CRITERIA: tuple[tuple[str, str, int], ...] = tuple(
+    (criterion.code, criterion.label, criterion.max_tenths) for criterion in _rubric.Rubric.default().criteria
 )

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pandas as pd
 import pyarrow as pa
@@ -136,13 +136,20 @@ def _as_text(table: pa.Table) -> pa.Table:
     )
 
 
-def write_csv(table: pa.Table, path: Path) -> None:
+def write_csv(table: pa.Table, path: Path | BinaryIO) -> None:
     """Write a result table: no quotes unless a value contains a comma, quote or line break."""
     try:
         pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="none", quoting_header="none"))
     except pa.ArrowInvalid:
         text = _as_text(table).to_pandas()
         text.to_csv(path, index=False, lineterminator="\n", na_rep="")
+
+
+def csv_bytes(table: pa.Table) -> bytes:
+    """A result table as the CSV bytes that `write_results` would write."""
+    buffer = io.BytesIO()
+    write_csv(table, buffer)
+    return buffer.getvalue()
 
 
 def write_results(household_results: pa.Table, village_results: pa.Table, folder: Path) -> None:

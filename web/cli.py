@@ -55,11 +55,11 @@ def open_engine(*, require_schema: bool = True) -> sa.Engine:
 
 
 @contextmanager
-def transaction() -> Iterator[Session]:
+def transaction(*, write: bool = True) -> Iterator[Session]:
     """One transaction for the whole command: committed at the end, rolled back on any error."""
     engine = open_engine()
     try:
-        with make_sessionmaker(engine, write=True).begin() as session:
+        with make_sessionmaker(engine, write=write).begin() as session:
             yield session
     except ServiceError as exc:
         raise InvalidInput(str(exc)) from None
@@ -124,6 +124,31 @@ def create_user(role: str, unit_code: str, display_name: str | None, username: s
         )
         label = user.role.label
     click.echo(f"已创建账号 {username}（{label}，单位 {unit_code}）")
+
+
+@main.command("results")
+@click.option("--period", "period_code", required=True, help="the quarter, e.g. 2026Q4")
+@click.option("--village", "village_code", default=None, help="one village (default: the whole county)")
+@click.option("--format", "output_format", type=click.Choice(["csv"]), default="csv", show_default=True)
+@click.option(
+    "--output",
+    "output_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="write household_results.csv and village_results.csv here instead of printing",
+)
+def results(period_code: str, village_code: str | None, output_format: str, output_dir: Path | None) -> None:
+    """The engine's results for a period (INTERCHANGE.md §1): household_results on standard output."""
+    from hygiene.services.results import period_results
+    from scoring.io import csv_bytes, write_results
+
+    with transaction(write=False) as session:
+        household_results, village_results = period_results(session, period_code, village_code)
+    if output_dir is not None:
+        write_results(household_results, village_results, output_dir)
+        click.echo(f"已写入 {output_dir / 'household_results.csv'} 和 {output_dir / 'village_results.csv'}", err=True)
+        return
+    click.echo(csv_bytes(household_results).decode(), nl=False)
 
 
 @main.command("serve")

@@ -16,13 +16,6 @@ def tenths(value: int | None) -> str:
     return f"{sign}{whole}.{frac}"
 
 
-def mask_name(name: str) -> str:
-    """The public list shows the surname only (RULES.md §6): 张三丰 → 张**."""
-    if not name:
-        return ""
-    return name[0] + "*" * max(1, len(name) - 1)
-
-
 def template_globals() -> dict[str, Any]:
     return {
         "Grade": Grade,
@@ -34,4 +27,4 @@ def template_globals() -> dict[str, Any]:
 
 
 def template_filters() -> dict[str, Any]:
-    return {"tenths": tenths, "mask_name": mask_name}
+    return {"tenths": tenths}

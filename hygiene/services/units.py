@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from hygiene.enums import WorkflowState
-from hygiene.models import County, Group, Household, Period, Township, User, Village, VillagePeriod
+from hygiene.models import County, Group, Household, Period, Review, Township, User, Village, VillagePeriod
 from hygiene.services import audit
 from hygiene.services.errors import Conflict, NotFound, ServiceError
 
@@ -137,6 +137,23 @@ def _group_of_village(session: Session, village: Village, group_id: int) -> Grou
     return group
 
 
+def _check_not_reviewed_after(session: Session, household: Household, moved_away_on: dt.date) -> None:
+    """A household that reviewed or was reviewed in a quarter was living there during it: it cannot
+    have moved away before that quarter began (its reviews would be orphaned, RULES.md §4)."""
+    reviewed_in = session.scalar(
+        sa.select(Period.code)
+        .join(Review, Review.period_id == Period.id)
+        .where(
+            sa.or_(Review.household_id == household.id, Review.reviewer_household_id == household.id),
+            Period.starts_on > moved_away_on,
+        )
+        .order_by(Period.starts_on.desc())
+        .limit(1)
+    )
+    if reviewed_in is not None:
+        raise ServiceError(f"该户在 {reviewed_in} 已有评议记录，迁出日期不能早于该季度开始")
+
+
 def add_household(
     session: Session,
     village: Village,
@@ -196,6 +213,8 @@ def update_household(
     if household.version != expected_version:
         raise Conflict()
     group = _group_of_village(session, village, group_id)
+    if moved_away_on is not None:
+        _check_not_reviewed_after(session, household, moved_away_on)
     before = audit.snapshot(household, HOUSEHOLD_FIELDS)
     household.head_name = head_name.strip()
     household.members = members

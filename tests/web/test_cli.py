@@ -123,3 +123,32 @@ def test_serve_refuses_production_without_a_secret_key(url: str) -> None:
         env={"DATABASE_URL": url, "HYGIENE_ENV": "production", "SECRET_KEY": "", "HYGIENE_SECRET_KEY": ""},
     )
     assert result.exit_code == 1 and "未设置 SECRET_KEY" in result.output
+
+
+def test_results_prints_the_engine_output_for_a_period(url: str, tmp_path: Path) -> None:
+    run(url, "init-db")
+    run(url, "demo")
+    printed = run(url, "results", "--period", "2026Q3", "--village", "5209990101")
+    assert printed.exit_code == 0
+    lines = printed.output.splitlines()
+    assert lines[0] == "household_code,village_code,self_total,peer_total,peer_count,final_total,grade,rank,award,flags"
+    assert all(line.startswith("520999010") for line in lines[1:]) and len(lines) > 40
+    written = run(url, "results", "--period", "2026Q3", "--output", str(tmp_path / "out"))
+    assert written.exit_code == 0
+    village_rows = (tmp_path / "out" / "village_results.csv").read_text().splitlines()
+    assert len(village_rows) == 1 + 12 and village_rows[1].startswith("5209990101,52099901,")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--period", "2026Q9"], "季度格式不正确"),
+        (["--period", "2030Q1"], "季度 2030Q1 不存在"),
+        (["--period", "2026Q3", "--village", "000"], "找不到编码为 000 的村"),
+    ],
+)
+def test_results_refuses_bad_input(url: str, args: list[str], message: str) -> None:
+    run(url, "init-db")
+    run(url, "demo")
+    result = run(url, "results", *args)
+    assert result.exit_code == 2 and message in result.output

@@ -10,7 +10,14 @@ from sqlalchemy.orm import Session
 
 from hygiene.models import Household
 
-PUBLIC_PAGES = ["/", "/public/villages/5209990101", "/public/villages/5209990201", "/login"]
+PUBLIC_PAGES = [
+    "/",
+    "/public/villages/5209990101",
+    "/public/villages/5209990201",
+    "/login",
+    "/public/villages/5209990101/2026Q3",
+    "/public/villages/5209990104/2026Q4",
+]
 
 
 def test_home_page_lists_the_demo_county_in_chinese(client: FlaskClient) -> None:
@@ -44,3 +51,19 @@ def test_static_assets_are_served_locally(client: FlaskClient) -> None:
     assert not re.search(r'(src|href)="(https?:)?//', html)
     with client.get("/static/app.css") as css:
         assert css.status_code == 200 and "font-family" in css.get_data(as_text=True)
+
+
+def test_the_posted_list_shows_masked_names_and_no_private_data(client: FlaskClient, db_session: Session) -> None:
+    html = client.get("/public/villages/5209990101/2026Q3").get_data(as_text=True)
+    assert "红榜" in html and "黑榜" in html and "最清洁户" in html
+    households = db_session.scalars(sa.select(Household).where(Household.code.like("5209990101%"))).all()
+    for household in households:
+        assert household.head_name not in html  # full names appear only on the printed village notice
+        if household.phone:
+            assert household.phone not in html
+    assert "评议人" not in html and "组长" not in html  # no reviewers' identities
+
+
+def test_the_posted_list_of_an_unpublished_period_is_not_found(client: FlaskClient) -> None:
+    assert client.get("/public/villages/5209990101/2026Q4").status_code == 404  # draft
+    assert client.get("/public/villages/5209990101/2026Q9").status_code == 404  # not a quarter

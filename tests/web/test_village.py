@@ -135,3 +135,11 @@ def test_a_stale_form_is_refused_and_nothing_is_lost(client: FlaskClient, auth: 
     assert response.status_code == 409
     assert "已被他人修改" in response.get_data(as_text=True)
     assert household(db_session, H1).members == 6
+
+
+def test_moving_away_before_a_reviewed_quarter_is_refused(client: FlaskClient, auth: Auth, db_session: Session) -> None:
+    auth.login("village")
+    response = edit(auth, db_session, moved_away_on="2026-06-30", reason="录入错误的迁出日期")
+    assert response.status_code == 200
+    assert "该户在 2026Q4 已有评议记录，迁出日期不能早于该季度开始" in response.get_data(as_text=True)
+    assert household(db_session, H1).moved_away_on is None

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
 
-from hygiene.services import units
-from hygiene.services.errors import NotFound
+from hygiene.services import results, units
+from hygiene.services.errors import NotFound, ServiceError
 from web.database import get_session
 
 bp = Blueprint("public", __name__)
@@ -26,3 +26,15 @@ def village(village_code: str) -> str:
         abort(404)
     published = [vp for vp in units.village_periods(session, village) if vp.state.value in ("published", "final")]
     return render_template("public/village.html", village=village, village_periods=published)
+
+
+@bp.get("/public/villages/<village_code>/<period_code>")
+def village_list(village_code: str, period_code: str) -> str:
+    """The posted list (张榜公示) of a published village period, for residents' phones."""
+    session = get_session()
+    try:
+        village = units.get_village(session, village_code)
+        posted = results.public_list(session, village, period_code)
+    except ServiceError:
+        abort(404)
+    return render_template("public/list.html", posted=posted)

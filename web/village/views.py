@@ -125,7 +125,7 @@ def edit_household(village_code: str, household_code: str) -> str | Response:
             flash(str(exc), "error")
             return render_template("village/household_form.html", village=village, form=form, household=household), 409
         except ServiceError as exc:
-            form.group_id.errors = [str(exc)]
+            form.moved_away_on.errors = [str(exc)]
         else:
             session.commit()
             flash("已保存", "success")

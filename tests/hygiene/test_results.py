@@ -1,0 +1,121 @@
+"""The engine fed from the database (hygiene.frames) and the public list built from its results."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from hygiene import frames
+from hygiene.enums import CRITERIA, ReviewKind, WorkflowState
+from hygiene.models import AwardQuota, Group, Household, Review, Village
+from hygiene.services import results
+from hygiene.services.errors import NotFound
+from tests.hygiene import factories
+
+
+def village_households(db: Session, code: str = "5209990101") -> list[Household]:
+    return list(
+        db.scalars(sa.select(Household).join(Group).join(Village).where(Village.code == code).order_by(Household.code))
+    )
+
+
+def test_engine_inputs_hold_every_registered_household_and_review(db: Session) -> None:
+    village = factories.village(db)
+    period = factories.period(db, "2026Q3")
+    inputs = frames.engine_inputs(db, period, [village.id])
+    assert sorted(inputs.households["household_code"]) == [h.code for h in village_households(db)]
+    expected_reviews = db.scalar(
+        sa.select(sa.func.count(Review.id))
+        .join(Household, Review.household_id == Household.id)
+        .join(Group)
+        .where(Group.village_id == village.id, Review.period_id == period.id)
+    )
+    assert len(inputs.reviews) == expected_reviews
+    peers = inputs.reviews[inputs.reviews["kind"] == "peer"]
+    assert peers["reviewer"].str.fullmatch(r"\d{15}").all()  # the reviewing household's code
+    groups = inputs.reviews[inputs.reviews["kind"] == "group"]
+    assert groups["reviewer"].str.contains("组长").all()  # the review team's names
+    assert set(inputs.reviews[list(CRITERIA)].stack()) <= {f"{i // 10}.{i % 10}" for i in range(0, 101)}
+
+
+def test_a_household_that_moved_away_before_the_period_is_not_counted(db: Session) -> None:
+    village = factories.village(db)
+    period = factories.period(db, "2026Q4")
+    leaver = village_households(db)[0]
+    # a household that left before the quarter has no reviews in it, given or received
+    db.execute(
+        sa.delete(Review).where(
+            Review.period_id == period.id,
+            sa.or_(Review.household_id == leaver.id, Review.reviewer_household_id == leaver.id),
+        )
+    )
+    _, before = frames.score_villages(db, period, [village.id])
+    leaver.moved_away_on = period.starts_on - dt.timedelta(days=1)
+    db.flush()
+    households, after = frames.score_villages(db, period, [village.id])
+    assert int(after["households"].iloc[0]) == int(before["households"].iloc[0]) - 1
+    assert leaver.code not in set(households["household_code"])
+
+
+def test_a_household_that_moves_away_during_the_period_still_counts(db: Session) -> None:
+    village = factories.village(db)
+    period = factories.period(db, "2026Q4")
+    leaver = village_households(db)[0]
+    leaver.moved_away_on = period.starts_on + dt.timedelta(days=10)
+    db.flush()
+    households, _ = frames.score_villages(db, period, [village.id])
+    assert leaver.code in set(households["household_code"])
+
+
+def test_county_settings_reach_the_engine(db: Session) -> None:
+    village = factories.village(db)
+    period = factories.period(db, "2026Q3")
+    _, default = frames.score_villages(db, period, [village.id])
+    village.township.county.cleanest_floor_percent = 30
+    db.execute(sa.delete(AwardQuota))  # blank quotas default to the (new) floors
+    db.flush()
+    _, stricter = frames.score_villages(db, period, [village.id])
+    h = int(default["households"].iloc[0])
+    assert int(default["cleanest_floor"].iloc[0]) == -(-h * 10 // 100)
+    assert int(stricter["cleanest_floor"].iloc[0]) == -(-h * 30 // 100)
+
+
+def test_public_list_is_ranked_masked_and_final_only_red_black(db: Session) -> None:
+    village = factories.village(db)
+    posted = results.public_list(db, village, "2026Q3")
+    assert posted.state is WorkflowState.FINAL
+    assert [r.rank for r in posted.rows] == list(range(1, len(posted.rows) + 1))
+    names = {h.code: h.head_name for h in village_households(db)}
+    for row in posted.rows:
+        assert row.masked_name == names[row.household_code][0] + "*" * (len(names[row.household_code]) - 1)
+    assert posted.red_list == posted.rows[:3]
+    assert posted.black_list == posted.rows[-3:][::-1]
+
+
+def test_a_published_list_shows_no_red_black_list_until_final(db: Session) -> None:
+    published = db.scalars(sa.select(Village).where(Village.code == "5209990104")).one()  # 2026Q4 published
+    posted = results.public_list(db, published, "2026Q4")
+    assert posted.state is WorkflowState.PUBLISHED and posted.rows and not posted.red_list
+
+
+@pytest.mark.parametrize("village_code", ["5209990101", "5209990102", "5209990103"])  # draft, submitted, approved
+def test_an_unpublished_period_is_not_public(db: Session, village_code: str) -> None:
+    village = db.scalars(sa.select(Village).where(Village.code == village_code)).one()
+    with pytest.raises(NotFound, match="尚未公示"):
+        results.public_list(db, village, "2026Q4")
+
+
+def test_a_household_without_group_review_is_left_off_the_public_list(db: Session) -> None:
+    village = factories.village(db)
+    period = factories.period(db, "2026Q3")
+    household = village_households(db)[0]
+    db.execute(
+        sa.delete(Review).where(
+            Review.household_id == household.id, Review.period_id == period.id, Review.kind == ReviewKind.GROUP
+        )
+    )
+    posted = results.public_list(db, village, "2026Q3")
+    assert household.code not in {r.household_code for r in posted.rows}
