@@ -4,9 +4,10 @@ in a few set-based queries, and the engine's results back. No rule is computed h
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -116,3 +117,8 @@ def score_villages_as_tables(session: Session, period: Period, village_ids: Sequ
     """The same results as Arrow tables, for writing them exactly as ``python -m scoring`` does."""
     inputs = engine_inputs(session, period, village_ids)
     return scoring.score_tables(inputs.households, inputs.reviews, inputs.quotas, inputs.rubric, inputs.settings)
+
+
+def plain(record: Mapping[Hashable, Any]) -> dict[str, Any]:
+    """An engine result row with pandas' missing values as None, for services and templates."""
+    return {str(k): (None if pd.isna(v) else v) for k, v in record.items()}

@@ -127,6 +127,32 @@ def db(engine: sa.Engine) -> Iterator[Session]:
         connection.close()
 
 
+def fresh_postgres_database(name: str) -> sa.Engine:
+    """An empty PostgreSQL database of its own, for tests that commit or migrate down and so must
+    not disturb the shared, rolled-back service-test database."""
+    assert POSTGRES_URL
+    admin = make_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    admin.dispose()
+    return make_engine(POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}")
+
+
+@pytest.fixture(params=BACKENDS)
+def committing_engine(request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path) -> Iterator[sa.Engine]:
+    """A private seeded database on each backend, for tests whose sessions really commit."""
+    if request.param == "sqlite":
+        path = tmp_path / "hygiene.sqlite3"
+        shutil.copy(sqlite_template, path)
+        engine = make_engine(f"sqlite:///{path}")
+    else:
+        engine = fresh_postgres_database("hygiene_commits")
+        build_database(engine)
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture
 def sqlite_copy(sqlite_template: Path, tmp_path: Path) -> str:
     """A private copy of the seeded SQLite database, for code that commits."""

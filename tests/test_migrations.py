@@ -13,18 +13,7 @@ from alembic.runtime.migration import MigrationContext
 
 from hygiene import migrate
 from hygiene.db import Base, make_engine
-from tests.conftest import BACKENDS, POSTGRES_URL
-
-
-def fresh_postgres_database() -> sa.Engine:
-    """An empty database of its own, so migrating down does not disturb the service tests' data."""
-    assert POSTGRES_URL
-    admin = make_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql("DROP DATABASE IF EXISTS hygiene_migrations WITH (FORCE)")
-        conn.exec_driver_sql("CREATE DATABASE hygiene_migrations")
-    admin.dispose()
-    return make_engine(POSTGRES_URL.rsplit("/", 1)[0] + "/hygiene_migrations")
+from tests.conftest import BACKENDS, fresh_postgres_database
 
 
 @pytest.fixture(params=BACKENDS)
@@ -32,7 +21,7 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.
     if request.param == "sqlite":
         engine = make_engine(f"sqlite:///{tmp_path / 'm.sqlite3'}")
     else:
-        engine = fresh_postgres_database()
+        engine = fresh_postgres_database("hygiene_migrations")
     yield engine
     engine.dispose()
 

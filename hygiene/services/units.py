@@ -188,7 +188,7 @@ def add_household(
         entity="household",
         entity_id=household.id,
         action="create",
-        after=audit.snapshot(household, HOUSEHOLD_FIELDS),
+        after=audit.snapshot(household, HOUSEHOLD_FIELDS) | {"group": group.name},
     )
     return household
 
@@ -215,14 +215,15 @@ def update_household(
     group = _group_of_village(session, village, group_id)
     if moved_away_on is not None:
         _check_not_reviewed_after(session, household, moved_away_on)
-    before = audit.snapshot(household, HOUSEHOLD_FIELDS)
+    # The group's name beside its id, so that the history reads "第一组 → 第三组".
+    before = audit.snapshot(household, HOUSEHOLD_FIELDS) | {"group": household.group.name}
     household.head_name = head_name.strip()
     household.members = members
     household.group_id = group.id
     household.phone = phone or None
     household.is_poor = is_poor
     household.moved_away_on = moved_away_on
-    after = audit.snapshot(household, HOUSEHOLD_FIELDS)
+    after = audit.snapshot(household, HOUSEHOLD_FIELDS) | {"group": group.name}
     if after == before:
         return household
     session.flush()

@@ -1,0 +1,41 @@
+"""The one strict score parser, for uploaded sheets and web forms alike (INTERCHANGE.md §2.1).
+
+Why not ``int()`` or ``float()``: they accept ``'٩٠'`` (other scripts' digits), ``'9_0'``, ``'1e2'``,
+``'nan'`` and ``'inf'`` (RELIABILITY.md trap 3), and a blank read as 0 would silently score a
+household. Here a score is, after NFKC (so a full-width ``９０`` typed with a Chinese input method
+reads as ``90``) and trimming the ends, exactly ``[0-9]{1,3}(\\.[0-9])?`` in ASCII digits, within
+0…the criterion's maximum; the result is in integer tenths of a point, as the database stores it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# ASCII only: `\d` would also match Arabic-Indic and other digits, and `$` would allow a final "\n".
+_SCORE = re.compile(r"[0-9]{1,3}(?:\.[0-9])?")
+
+
+def format_tenths(tenths: int) -> str:
+    """Tenths of a point as the points people write: 100 -> "10", 95 -> "9.5"."""
+    points, rest = divmod(tenths, 10)
+    return f"{points}.{rest}" if rest else str(points)
+
+
+def parse_score(text: str, max_points_tenths: int) -> int:
+    """A score typed by a person, as integer tenths of a point (``"9.5"`` -> ``95``).
+
+    Raises ``ValueError`` whose message is the Chinese reason to show: a blank is never 0, and
+    units, Chinese numerals, other scripts' digits, exponents, ``nan``, booleans, signs, two
+    decimals or a value above ``max_points_tenths`` are all refused.
+    """
+    normalised = unicodedata.normalize("NFKC", text).strip()
+    if not normalised:
+        raise ValueError("分数未填（空白不按0分计）")
+    if not (normalised.isascii() and _SCORE.fullmatch(normalised)):
+        raise ValueError(f"不是0–{format_tenths(max_points_tenths)}之间的分数")
+    whole, _, decimal = normalised.partition(".")
+    tenths = int(whole) * 10 + int(decimal or "0")
+    if tenths > max_points_tenths:
+        raise ValueError(f"不是0–{format_tenths(max_points_tenths)}之间的分数")
+    return tenths

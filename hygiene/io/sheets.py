@@ -1,0 +1,889 @@
+"""Reading the sheets that village offices upload: household rosters and review sheets.
+
+INTERCHANGE.md §2.1 decides what an upload must pass; this module is where it is enforced, the same
+for the web app and the ``hygiene`` command. An upload is all-or-nothing, so the reader either
+returns an `UploadTable` of trimmed text cells or raises `UploadRejected` carrying every problem it
+found (capped at `MAX_PROBLEMS`, with the total kept), each located as Excel shows it: sheet, row
+number with the header rows counted, column letter and the header as written.
+
+Why it is written the way it is:
+
+- **The file type comes from the bytes, not the name.** A zip with ``[Content_Types].xml`` and
+  ``xl/workbook.xml`` is an ``.xlsx``; an OLE compound file with a ``Workbook`` stream is a BIFF8
+  ``.xls``; an OLE file holding ``EncryptionInfo``/``EncryptedPackage`` is an encrypted workbook
+  ("文件加密"); anything else must decode as strict UTF-8 (with or without BOM), then strict
+  GB18030, to be read as CSV. HTML pages renamed ``.xls``, PDFs, images and junk are "格式不符".
+- **Nothing is parsed before it is bounded.** Uploads over 8 MiB are refused unread. A zip's entries
+  are checked (count, total size, compression ratio, paths) *and* inflated once with the declared
+  sizes enforced before any parser sees them. Both Excel readers allocate a sheet densely from A1 to
+  its last cell, so the last used cell is found first (from the sheet XML, or from the BIFF cell
+  records) and a sheet whose used area exceeds `MAX_SHEET_CELLS` is refused: a few bytes naming
+  cell XFD1048576 cannot make the server allocate gigabytes.
+- **Every cell is text** (RELIABILITY.md trap 4): calamine reads the values, integral numbers come
+  out as ``"12"`` (not ``"12.0"``), dates as ISO text; a text cell ``0012`` stays ``0012`` and a
+  name ``NA`` stays ``NA``. CSV goes through the `csv` module, never through a type-guessing reader.
+- **Formula cells are refused** in the recognised columns, because the value a reader sees is the
+  cached one, stale or missing when the file was never recalculated. calamine does not expose
+  formulas, so they are found in the sheet XML (``<f>`` elements, array ranges included) for
+  ``.xlsx`` and in the BIFF8 ``FORMULA`` records for ``.xls`` (a small compound-file reader below).
+  A *text* cell that merely starts with ``=`` is data and is kept verbatim.
+- **The header row is found by its names** within the first 10 rows (title rows above are fine);
+  names match after NFKC, with whitespace, ``*`` markers and invisible characters removed, ASCII
+  case-insensitively. Only the recognised columns are read; other columns (notes, a 合计 column
+  with formulas) are ignored, and a row with nothing in any recognised column counts as blank and
+  is skipped. In a workbook the sheet is the one visible worksheet whose header has every required
+  column; two such sheets are refused rather than one silently ignored.
+- **Cells are trimmed at the ends** (every Unicode space: U+0020, U+3000, NBSP, tabs, line breaks)
+  and NFC-normalised; a control, format or zero-width character left inside (U+200B, U+FEFF, a line
+  break typed inside a cell) is an error naming the character, since it would make a code or a name
+  that looks right differ from the real one.
+- **Merged cells below the header** are read as Excel shows them: every cell of the range takes the
+  value of its top-left cell (a 村民组 merged down the rows of its households belongs to each row).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import struct
+import unicodedata
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from xml.parsers import expat
+
+import python_calamine
+
+MAX_UPLOAD_BYTES = 8 * 1024 * 1024
+MAX_DATA_ROWS = 3000
+MAX_PROBLEMS = 200
+HEADER_SEARCH_ROWS = 10
+ZIP_MAX_TOTAL_BYTES = 50 * 1024 * 1024
+ZIP_MAX_ENTRIES = 200
+ZIP_MAX_RATIO = 100
+MAX_SHEET_CELLS = 2_000_000  # rows x columns from A1 to the last used cell; 3,000 rows x 666 columns
+
+FORMAT_MISMATCH = "格式不符：请上传 .xlsx、.xls 或 .csv（UTF-8 或 GB18030 编码）文件"
+ENCRYPTED = "文件加密：请取消密码保护后重新上传"
+FORMULA_CELL = "公式单元格不能导入，请粘贴为数值"
+
+
+# --- the public types ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column the reader looks for. ``key`` is the English name used in code; ``aliases`` are the
+    header texts accepted for it (Chinese first: the first alias is how problems name the column)."""
+
+    key: str
+    aliases: tuple[str, ...]
+    required: bool = True
+
+    @property
+    def title(self) -> str:
+        return self.aliases[0] if self.aliases else self.key
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an upload, located as the clerk sees the sheet.
+
+    ``row`` is the row number Excel shows (header and title rows counted), ``column`` the column
+    letter and ``header`` that column's header as written; all three are None for a problem with
+    the file as a whole (its type, its size, a missing column)."""
+
+    sheet: str | None
+    row: int | None
+    column: str | None
+    header: str | None
+    value: str | None
+    reason: str
+
+    def _place(self) -> str:
+        parts = []
+        if self.row is not None:
+            parts.append(f"第{self.row}行")
+        if self.column is not None:
+            parts.append(f"{self.column}列({self.header or ''})")
+        return " ".join(parts)
+
+    def message(self) -> str:
+        """``第12行 D列(c01): "九": 不是0–10之间的分数``; a file-level problem is just its reason."""
+        place = self._place()
+        if not place:
+            return self.reason
+        if self.value is None:
+            return f"{place}: {self.reason}"
+        return f'{place}: "{visible(self.value)}": {self.reason}'
+
+    def cli_line(self, file: str) -> str:
+        """``FILE:ROW:COLUMN: VALUE: reason`` with COLUMN as ``D(c01)``; absent parts left empty."""
+        row = "" if self.row is None else str(self.row)
+        column = "" if self.column is None else f"{self.column}({self.header or ''})"
+        value = "" if self.value is None else visible(self.value)
+        return f"{file}:{row}:{column}: {value}: {self.reason}"
+
+
+class UploadRejected(Exception):
+    """The upload breaks the rules: nothing of it may be written. ``problems`` holds the first
+    `MAX_PROBLEMS` problems in sheet order, ``total`` how many there were in all."""
+
+    def __init__(self, problems: Iterable[Problem], total: int | None = None) -> None:
+        found = list(problems)
+        self.total: int = len(found) if total is None else total
+        self.problems: list[Problem] = found[:MAX_PROBLEMS]
+        first = self.problems[0].message() if self.problems else "没有问题"
+        super().__init__(f"上传的文件有 {self.total} 处问题，第一处：{first}")
+
+
+@dataclass(frozen=True)
+class SheetRow:
+    """One data row: its row number as Excel shows it and every column's trimmed NFC text, keyed by
+    `Column.key` (``""`` for a blank cell and for an optional column the file does not have)."""
+
+    row: int
+    values: dict[str, str]
+
+
+@dataclass(frozen=True)
+class UploadTable:
+    """The rows of an accepted upload, with where each column was found so that later checks can
+    name the cell (`problem`)."""
+
+    sheet: str | None
+    header_row: int
+    rows: list[SheetRow]
+    locations: Mapping[str, tuple[str | None, str]] = field(default_factory=dict, repr=False)
+
+    def problem(self, row: SheetRow, key: str, reason: str) -> Problem:
+        """A problem with ``key``'s cell in ``row``, located as the file has it."""
+        column, header = self.locations.get(key, (None, key))
+        return Problem(self.sheet, row.row, column, header, row.values.get(key, ""), reason)
+
+
+# --- the columns of the two sheets (INTERCHANGE.md §2) -------------------------------------------
+
+
+def roster_columns() -> list[Column]:
+    """The household roster: township and village by name or code, then the household."""
+    return [
+        Column("township", ("乡镇", "乡镇（街道）", "乡镇街道", "街道", "township")),
+        Column("village", ("村", "村（居）", "村居", "行政村", "village")),
+        Column("group", ("村民组", "村民小组", "组", "group")),
+        Column("household_code", ("户编号", "户号", "household_code")),
+        Column("head_name", ("户主姓名", "户主", "head_name")),
+        Column("members", ("人口", "家庭人口", "人口数", "members")),
+        Column("phone", ("联系电话", "电话", "手机号码", "phone"), required=False),
+        Column("poor", ("是否脱贫户/低收入户", "是否脱贫户", "是否低收入户", "poor"), required=False),
+    ]
+
+
+def review_columns(rubric: Sequence[tuple[str, str, int]]) -> list[Column]:
+    """The review sheet: household, kind, reviewer, then one column per rubric line
+    ``(code, label, max_tenths)``, headed by its code (``c01``), its label (``家庭个人卫生``) or both
+    as the template writes them (``家庭个人卫生(c01)``)."""
+    columns = [
+        Column("household_code", ("户编号", "户号", "household_code")),
+        Column("kind", ("评议类型", "kind")),
+        Column("reviewer", ("评议人", "reviewer")),
+    ]
+    columns += [Column(code, (label, code, criterion_header(code, label))) for code, label, _ in rubric]
+    _alias_index(columns)  # refuses a rubric whose labels collide with each other or a column
+    return columns
+
+
+def criterion_header(code: str, label: str) -> str:
+    """The header the review template writes for a criterion, one of `review_columns`' aliases."""
+    return f"{label}({code})"
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+class _Refused(Exception):
+    """Internal: the file as a whole is refused for ``problem``."""
+
+    def __init__(self, reason: str, sheet: str | None = None) -> None:
+        super().__init__(reason)
+        self.problem = Problem(sheet, None, None, None, None, reason)
+
+
+@dataclass
+class _Grid:
+    """A sheet as text, indexed from A1: ``cells[r][c]`` is row r+1, column c+1."""
+
+    name: str | None
+    cells: list[list[str]]
+    formulas: set[tuple[int, int]] = field(default_factory=set)
+    formula_areas: list[tuple[int, int, int, int]] = field(default_factory=list)
+    merged: list[tuple[int, int, int, int]] = field(default_factory=list)
+
+    def is_formula(self, r: int, c: int) -> bool:
+        return (r, c) in self.formulas or any(r0 <= r <= r1 and c0 <= c <= c1 for r0, c0, r1, c1 in self.formula_areas)
+
+    def value(self, r: int, c: int) -> str:
+        row = self.cells[r] if r < len(self.cells) else []
+        return row[c] if c < len(row) else ""
+
+
+def read_upload(
+    data: bytes,
+    filename: str,
+    columns: Sequence[Column],
+    *,
+    max_bytes: int = MAX_UPLOAD_BYTES,
+    max_rows: int = MAX_DATA_ROWS,
+) -> UploadTable:
+    """Read an uploaded ``.xlsx``, ``.xls`` or ``.csv`` (told apart by content; ``filename`` is only
+    data) into the rows of ``columns``; raises `UploadRejected` listing every problem."""
+    del filename  # the type comes from the content (INTERCHANGE.md §2.1); the name proves nothing
+    try:
+        if len(data) > max_bytes:
+            raise _Refused(f"文件超过{_size_text(max_bytes)}上限")
+        grids = _read_grids(data)
+        return _table(grids, columns, max_rows)
+    except _Refused as refused:
+        raise UploadRejected([refused.problem]) from None
+
+
+def _size_text(size: int) -> str:
+    mib = size / (1024 * 1024)
+    return f"{mib:g} MB" if mib >= 1 else f"{size / 1024:g} KB"
+
+
+def _read_grids(data: bytes) -> list[_Grid]:
+    if data.startswith(b"PK\x03\x04"):
+        return _read_xlsx(data)
+    if data.startswith(_OLE_MAGIC):
+        return _read_xls(data)
+    return [_read_csv(data)]
+
+
+# --- CSV -----------------------------------------------------------------------------------------
+
+_BINARY_MAGICS = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b", b"Rar!", b"7z\xbc\xaf", b"{\\rtf", b"PK")
+_MARKUP = re.compile(r"\A\s*<(?:!doctype|html|\?xml|head|body|table|meta|!--)", re.IGNORECASE)
+
+
+def _read_csv(data: bytes) -> _Grid:
+    if data.startswith(_BINARY_MAGICS) or data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise _Refused(FORMAT_MISMATCH)
+    text = _decode(data)
+    if "\x00" in text or _MARKUP.match(text[:1024]):
+        raise _Refused(FORMAT_MISMATCH)
+    cells: list[list[str]] = []
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        cells.extend(reader)
+    except csv.Error:
+        raise UploadRejected(
+            [Problem(None, len(cells) + 1, None, None, None, "CSV格式有误（引号不成对或单元格过长）")]
+        ) from None
+    return _Grid(None, cells)
+
+
+def _decode(data: bytes) -> str:
+    """Strict UTF-8 (a BOM is dropped), then strict GB18030; never a replacement character."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        encodings: tuple[str, ...] = ("utf-8-sig",)
+    else:
+        encodings = ("utf-8", "gb18030")
+    for encoding in encodings:
+        try:
+            return data.decode(encoding, errors="strict")
+        except UnicodeDecodeError:
+            continue
+    raise _Refused(FORMAT_MISMATCH)
+
+
+# --- xlsx ----------------------------------------------------------------------------------------
+
+_NS_SPLIT = " "
+
+
+def _check_zip(data: bytes) -> zipfile.ZipFile:
+    """Open a zip only if unpacking it is bounded, and inflate every entry once, so that a lying
+    size in the directory or a corrupt entry is found before any parser sees the file."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        entries = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, struct.error):
+        raise _Refused(FORMAT_MISMATCH) from None
+    if len(entries) > ZIP_MAX_ENTRIES:
+        raise _Refused(f"压缩包条目超过{ZIP_MAX_ENTRIES}个，拒绝解析")
+    names = [e.filename for e in entries]
+    if len(set(names)) != len(names):
+        raise _Refused(FORMAT_MISMATCH)
+    for name in names:
+        parts = re.split(r"[/\\]", name)
+        if name.startswith(("/", "\\")) or ".." in parts or re.match(r"[A-Za-z]:", name):
+            raise _Refused("压缩包含有不安全的路径（..或绝对路径），拒绝解析")
+    if sum(e.file_size for e in entries) > ZIP_MAX_TOTAL_BYTES:
+        raise _Refused(f"压缩包解压后超过{ZIP_MAX_TOTAL_BYTES // (1024 * 1024)} MB，拒绝解析")
+    for entry in entries:
+        if entry.file_size > ZIP_MAX_RATIO * entry.compress_size:
+            raise _Refused(f"压缩包中 {entry.filename} 的压缩比超过{ZIP_MAX_RATIO}:1，拒绝解析")
+    try:
+        for entry in entries:
+            with archive.open(entry) as stream:
+                while stream.read(1 << 16):
+                    pass
+    except RuntimeError:  # zipfile's "File is encrypted, password required"
+        raise _Refused(ENCRYPTED) from None
+    except (zipfile.BadZipFile, NotImplementedError, zlib.error, EOFError, OSError, ValueError):
+        raise _Refused(FORMAT_MISMATCH) from None
+    return archive
+
+
+@dataclass
+class _SheetScan:
+    """What the sheet XML says that calamine does not: formula cells and the used area."""
+
+    formulas: set[tuple[int, int]] = field(default_factory=set)
+    formula_areas: list[tuple[int, int, int, int]] = field(default_factory=list)
+    last_row: int = -1
+    last_col: int = -1
+
+
+def _parse_xml(
+    data: bytes,
+    start: Callable[[str, dict[str, str]], None],
+    end: Callable[[str], None] | None = None,
+) -> None:
+    """Stream ``data`` through expat, with element names reduced to their local part. A DOCTYPE
+    (never in OOXML, the vehicle of entity-expansion attacks) refuses the file."""
+    parser = expat.ParserCreate(namespace_separator=_NS_SPLIT)
+
+    def refuse_doctype(*_: object) -> None:
+        raise _Refused(FORMAT_MISMATCH)
+
+    def local(name: str) -> str:
+        return name.rsplit(_NS_SPLIT, 1)[-1]
+
+    parser.StartDoctypeDeclHandler = refuse_doctype
+    parser.EntityDeclHandler = refuse_doctype
+    parser.StartElementHandler = lambda name, attrs: start(local(name), {local(k): v for k, v in attrs.items()})
+    if end is not None:
+        parser.EndElementHandler = lambda name: end(local(name))
+    try:
+        parser.Parse(data, True)
+    except expat.ExpatError:
+        raise _Refused(FORMAT_MISMATCH) from None
+
+
+_CELL_REF = re.compile(r"\$?([A-Za-z]{1,3})\$?([0-9]{1,7})")
+
+
+def _cell_index(ref: str) -> tuple[int, int] | None:
+    """``"D12"`` -> ``(11, 3)`` (0-based row, column)."""
+    match = _CELL_REF.fullmatch(ref)
+    if match is None:
+        return None
+    col = 0
+    for ch in match.group(1).upper():
+        col = col * 26 + ord(ch) - 64
+    return int(match.group(2)) - 1, col - 1
+
+
+def _area(ref: str) -> tuple[int, int, int, int] | None:
+    first, _, last = ref.partition(":")
+    a, b = _cell_index(first), _cell_index(last or first)
+    if a is None or b is None:
+        return None
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]), max(a[1], b[1])
+
+
+def _scan_sheet_xml(data: bytes) -> _SheetScan:
+    scan = _SheetScan()
+    position = {"row": -1, "col": -1}
+    current: dict[str, object] = {}
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        if name == "row":
+            position["row"] = int(attrs["r"]) - 1 if attrs.get("r", "").isdigit() else position["row"] + 1
+            position["col"] = -1
+        elif name == "c":
+            index = _cell_index(attrs.get("r", ""))
+            if index is None:
+                index = (max(position["row"], 0), position["col"] + 1)
+            position["row"], position["col"] = index
+            current.clear()
+            current["at"] = index
+        elif name in ("v", "is", "f") and "at" in current:
+            current["used"] = True
+            if name == "f":
+                at = current["at"]
+                assert isinstance(at, tuple)
+                scan.formulas.add(at)
+                area = _area(attrs.get("ref", "")) if attrs.get("t") in ("array", "dataTable") else None
+                if area is not None:
+                    scan.formula_areas.append(area)
+
+    def end(name: str) -> None:
+        if name == "c" and current.get("used"):
+            at = current["at"]
+            assert isinstance(at, tuple)
+            scan.last_row, scan.last_col = max(scan.last_row, at[0]), max(scan.last_col, at[1])
+        if name == "c":
+            current.clear()
+
+    _parse_xml(data, start, end)
+    for _r0, _c0, r1, c1 in scan.formula_areas:
+        scan.last_row, scan.last_col = max(scan.last_row, r1), max(scan.last_col, c1)
+    return scan
+
+
+@dataclass(frozen=True)
+class _SheetEntry:
+    name: str
+    visible: bool
+    worksheet: bool
+    part: str | None  # the sheet XML's path inside the zip (xlsx only)
+
+
+def _xlsx_sheets(archive: zipfile.ZipFile) -> list[_SheetEntry]:
+    """The workbook's sheets in order, with their XML parts (workbook.xml and its relationships)."""
+    relations: dict[str, tuple[str, str]] = {}
+
+    def relation(name: str, attrs: dict[str, str]) -> None:
+        if name == "Relationship" and "Id" in attrs:
+            relations[attrs["Id"]] = (attrs.get("Target", ""), attrs.get("Type", ""))
+
+    rels_part = "xl/_rels/workbook.xml.rels"
+    if rels_part in archive.namelist():
+        _parse_xml(archive.read(rels_part), relation)
+    entries: list[_SheetEntry] = []
+
+    def sheet(name: str, attrs: dict[str, str]) -> None:
+        if name != "sheet":
+            return
+        target, kind = relations.get(attrs.get("id", ""), ("", ""))
+        part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        entries.append(
+            _SheetEntry(
+                name=attrs.get("name", ""),
+                visible=attrs.get("state", "visible") == "visible",
+                worksheet=kind.endswith("/worksheet"),
+                part=part if part in archive.namelist() else None,
+            )
+        )
+
+    _parse_xml(archive.read("xl/workbook.xml"), sheet)
+    return entries
+
+
+def _read_xlsx(data: bytes) -> list[_Grid]:
+    archive = _check_zip(data)
+    names = set(archive.namelist())
+    if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
+        raise _Refused(FORMAT_MISMATCH)
+    entries = _xlsx_sheets(archive)
+    book = _open_calamine(data)
+    grids = []
+    for entry in entries:
+        if not (entry.visible and entry.worksheet) or entry.part is None:
+            continue
+        scan = _scan_sheet_xml(archive.read(entry.part))
+        _check_area(entry.name, scan.last_row + 1, scan.last_col + 1)
+        grid = _calamine_grid(book, entry.name)
+        grid.formulas, grid.formula_areas = scan.formulas, scan.formula_areas
+        grids.append(grid)
+    return grids
+
+
+def _check_area(sheet: str, rows: int, cols: int) -> None:
+    if rows * cols > MAX_SHEET_CELLS:
+        raise _Refused(f"工作表的使用范围过大（直到第{rows}行、第{cols}列有内容），请删除多余的行和列后重新上传", sheet)
+
+
+def _open_calamine(data: bytes) -> python_calamine.CalamineWorkbook:
+    try:
+        return python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except python_calamine.PasswordError:
+        raise _Refused(ENCRYPTED) from None
+    except Exception:  # calamine's own errors and any panic surfaced as an exception
+        raise _Refused(FORMAT_MISMATCH) from None
+
+
+def _calamine_grid(book: python_calamine.CalamineWorkbook, name: str) -> _Grid:
+    try:
+        sheet = book.get_sheet_by_name(name)
+        raw = sheet.to_python(skip_empty_area=False)
+        merged = sheet.merged_cell_ranges or []
+    except python_calamine.PasswordError:
+        raise _Refused(ENCRYPTED) from None
+    except Exception:
+        raise _Refused(FORMAT_MISMATCH, name) from None
+    cells = [[_cell_text(value) for value in row] for row in raw]
+    return _Grid(name, cells, merged=[(r0, c0, r1, c1) for (r0, c0), (r1, c1) in merged])
+
+
+def _cell_text(value: object) -> str:
+    """A calamine value as the text a person typed: integral numbers without ``.0``, dates in ISO."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e16:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+# --- xls: a compound file (OLE2) holding a BIFF8 workbook stream ------------------------------------
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_END_OF_CHAIN = 0xFFFFFFFE
+_FREE_SECTOR = 0xFFFFFFFF
+
+
+class _CompoundFile:
+    """Just enough of [MS-CFB] to list the streams of an OLE file and read one of them."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        major, _, sector_shift, mini_shift = struct.unpack_from("<HHHH", data, 26)
+        if major not in (3, 4) or sector_shift not in (9, 12) or mini_shift != 6:
+            raise ValueError("not a compound file")
+        self.sector_size = 1 << sector_shift
+        self.mini_size = 1 << mini_shift
+        fat_count, first_dir = struct.unpack_from("<II", data, 44)
+        self.mini_cutoff, first_minifat, _, first_difat, difat_count = struct.unpack_from("<IIIII", data, 56)
+        sector_ids = list(struct.unpack_from("<109I", data, 76))
+        sector = first_difat
+        per_sector = self.sector_size // 4
+        for _ in range(difat_count):
+            if sector >= _END_OF_CHAIN:
+                break
+            ids = struct.unpack_from(f"<{per_sector}I", self._sector(sector))
+            sector_ids.extend(ids[:-1])
+            sector = ids[-1]
+        fat_sectors = [s for s in sector_ids if s < _END_OF_CHAIN][:fat_count]
+        self.fat = [n for s in fat_sectors for n in struct.unpack_from(f"<{per_sector}I", self._sector(s))]
+        directory = self._chain_bytes(first_dir, self.fat, self._sector)
+        self.entries: dict[str, tuple[int, int, int]] = {}  # lower-case name -> (type, start, size)
+        for offset in range(0, len(directory) - 127, 128):
+            name_len = struct.unpack_from("<H", directory, offset + 64)[0]
+            kind = directory[offset + 66]
+            start, size = struct.unpack_from("<IQ", directory, offset + 116)
+            if kind == 0 or not 2 <= name_len <= 64:
+                continue
+            name = directory[offset : offset + name_len - 2].decode("utf-16-le", errors="replace")
+            if major == 3:
+                size &= 0xFFFFFFFF
+            self.entries.setdefault(name.lower(), (kind, start, size))
+        root = self.entries.get("root entry")
+        self.mini_stream = b""
+        self.minifat: list[int] = []
+        if root is not None and first_minifat < _END_OF_CHAIN:
+            self.mini_stream = self._chain_bytes(root[1], self.fat, self._sector)[: root[2]]
+            minifat = self._chain_bytes(first_minifat, self.fat, self._sector)
+            self.minifat = list(struct.unpack_from(f"<{len(minifat) // 4}I", minifat))
+
+    def _sector(self, sector: int) -> bytes:
+        start = (sector + 1) * self.sector_size
+        if start + self.sector_size > len(self.data):
+            raise ValueError("sector beyond the end of the file")
+        return self.data[start : start + self.sector_size]
+
+    def _mini_sector(self, sector: int) -> bytes:
+        start = sector * self.mini_size
+        if start + self.mini_size > len(self.mini_stream):
+            raise ValueError("mini sector beyond the mini stream")
+        return self.mini_stream[start : start + self.mini_size]
+
+    @staticmethod
+    def _chain_bytes(first: int, table: list[int], read: Callable[[int], bytes]) -> bytes:
+        chunks = []
+        sector = first
+        seen: set[int] = set()
+        while sector < _END_OF_CHAIN:
+            if sector in seen or sector >= len(table):
+                raise ValueError("broken sector chain")
+            seen.add(sector)
+            chunks.append(read(sector))
+            sector = table[sector]
+        return b"".join(chunks)
+
+    def stream(self, name: str) -> bytes:
+        kind, start, size = self.entries[name.lower()]
+        if kind != 2:
+            raise ValueError("not a stream")
+        if size < self.mini_cutoff:
+            return self._chain_bytes(start, self.minifat, self._mini_sector)[:size]
+        return self._chain_bytes(start, self.fat, self._sector)[:size]
+
+
+# BIFF8 record types used below ([MS-XLS] 2.3).
+_BOF, _EOF, _BOUNDSHEET, _FILEPASS, _FORMULA = 0x0809, 0x000A, 0x0085, 0x002F, 0x0006
+_MULRK = 0x00BD
+# Records that carry a cell value (calamine stores these), each starting with row u16, column u16.
+_VALUE_CELLS = {0x0006, 0x00FD, 0x0203, 0x027E, 0x00BD, 0x0204, 0x00D6, 0x0205}
+
+
+def _records(stream: bytes, offset: int) -> Iterable[tuple[int, int, bytes]]:
+    while offset + 4 <= len(stream):
+        kind, length = struct.unpack_from("<HH", stream, offset)
+        yield offset, kind, stream[offset + 4 : offset + 4 + length]
+        offset += 4 + length
+
+
+@dataclass
+class _BiffSheet:
+    name: str
+    visible: bool
+    worksheet: bool
+    scan: _SheetScan
+
+
+def _scan_biff(stream: bytes) -> list[_BiffSheet]:
+    """The worksheets of a BIFF8 workbook stream with their formula cells and used area."""
+    sheets: list[tuple[str, bool, bool, int]] = []
+    for index, (_, kind, body) in enumerate(_records(stream, 0)):
+        if index == 0 and (kind != _BOF or struct.unpack_from("<H", body)[0] != 0x0600):
+            raise _Refused(FORMAT_MISMATCH)  # not BIFF8: Excel 95 or older, or not a workbook
+        if kind == _FILEPASS:
+            raise _Refused(ENCRYPTED)
+        if kind == _BOUNDSHEET:
+            position, state, sheet_type, length, high = struct.unpack_from("<IBBBB", body)
+            raw = body[8 : 8 + length * (2 if high & 1 else 1)]
+            name = raw.decode("utf-16-le" if high & 1 else "latin-1")
+            sheets.append((name, state & 0x03 == 0, sheet_type == 0, position))
+        if kind == _EOF:
+            break
+    result = []
+    for name, visible, worksheet, position in sheets:
+        scan = _SheetScan()
+        depth = 0
+        for _, kind, body in _records(stream, position):
+            if kind == _BOF:
+                depth += 1
+            elif kind == _EOF:
+                depth -= 1
+                if depth <= 0:
+                    break
+            elif kind in _VALUE_CELLS and depth == 1 and len(body) >= 4:
+                row, col = struct.unpack_from("<HH", body)
+                last_col = struct.unpack_from("<H", body, len(body) - 2)[0] if kind == _MULRK else col
+                scan.last_row, scan.last_col = max(scan.last_row, row), max(scan.last_col, last_col)
+                if kind == _FORMULA:
+                    scan.formulas.add((row, col))
+        result.append(_BiffSheet(name, visible, worksheet, scan))
+    return result
+
+
+def _read_xls(data: bytes) -> list[_Grid]:
+    try:
+        ole = _CompoundFile(data)
+        if "encryptedpackage" in ole.entries or "encryptioninfo" in ole.entries:
+            raise _Refused(ENCRYPTED)
+        if "workbook" not in ole.entries:
+            raise _Refused(FORMAT_MISMATCH)  # a Word file, an Excel 95 "Book", or no workbook at all
+        biff_sheets = _scan_biff(ole.stream("workbook"))
+    except (ValueError, KeyError, IndexError, struct.error, UnicodeDecodeError):
+        raise _Refused(FORMAT_MISMATCH) from None
+    book = _open_calamine(data)
+    grids = []
+    for sheet in biff_sheets:
+        if not (sheet.visible and sheet.worksheet):
+            continue
+        _check_area(sheet.name, sheet.scan.last_row + 1, sheet.scan.last_col + 1)
+        grid = _calamine_grid(book, sheet.name)
+        grid.formulas = sheet.scan.formulas
+        grids.append(grid)
+    return grids
+
+
+# --- from grids to a table -----------------------------------------------------------------------
+
+_HEADER_NOISE = re.compile(r"[\s*]+")
+
+
+def _header_key(text: str) -> str:
+    """How header texts are compared: NFKC, no spaces, ``*`` or invisible characters, ASCII casefold."""
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
+    return _HEADER_NOISE.sub("", text).lower()
+
+
+def _alias_index(columns: Sequence[Column]) -> dict[str, str]:
+    index: dict[str, str] = {}
+    for column in columns:
+        for alias in (*column.aliases, column.key):
+            key = _header_key(alias)
+            if index.setdefault(key, column.key) != column.key:
+                raise ValueError(f"表头“{alias}”同时指向 {index[key]} 和 {column.key}")
+    return index
+
+
+def column_letter(index: int) -> str:
+    """0 -> "A", 25 -> "Z", 26 -> "AA"."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+@dataclass
+class _Header:
+    grid: _Grid
+    row: int  # 0-based
+    found: dict[str, list[int]]  # key -> the columns headed by one of its aliases
+
+    def required_found(self, columns: Sequence[Column]) -> int:
+        return sum(1 for c in columns if c.required and c.key in self.found)
+
+
+def _find_header(grid: _Grid, aliases: Mapping[str, str]) -> _Header | None:
+    best: _Header | None = None
+    for r in range(min(HEADER_SEARCH_ROWS, len(grid.cells))):
+        found: dict[str, list[int]] = {}
+        for c, text in enumerate(grid.cells[r]):
+            key = aliases.get(_header_key(text))
+            if key is not None:
+                found.setdefault(key, []).append(c)
+        if found and (best is None or len(found) > len(best.found)):
+            best = _Header(grid, r, found)
+    return best
+
+
+def _choose_header(grids: Sequence[_Grid], columns: Sequence[Column]) -> _Header:
+    aliases = _alias_index(columns)
+    headers = [h for h in (_find_header(g, aliases) for g in grids) if h is not None]
+    required = sum(1 for c in columns if c.required)
+    complete = [h for h in headers if h.required_found(columns) == required]
+    if len(complete) > 1:
+        names = "、".join(f"“{h.grid.name}”" for h in complete)
+        raise _Refused(f"工作簿中有多个工作表（{names}）都有完整的表头，请每次只上传一个工作表")
+    if complete:
+        return complete[0]
+    if not headers:
+        wanted = "、".join(c.title for c in columns if c.required)
+        sheet = grids[0].name if len(grids) == 1 else None
+        raise _Refused(f"前{HEADER_SEARCH_ROWS}行中找不到表头：应有 {wanted} 等列", sheet)
+    return max(headers, key=lambda h: (h.required_found(columns), len(h.found)))
+
+
+def _header_problems(header: _Header, columns: Sequence[Column]) -> list[Problem]:
+    grid, problems = header.grid, []
+    for column in columns:
+        places = header.found.get(column.key, [])
+        if not places and column.required:
+            accepted = "、".join(dict.fromkeys((*column.aliases, column.key)))
+            problems.append(
+                Problem(grid.name, None, None, None, None, f"缺少“{column.title}”列（表头可写作：{accepted}）")
+            )
+        for c in places[1:]:
+            problems.append(
+                Problem(
+                    grid.name,
+                    header.row + 1,
+                    column_letter(c),
+                    grid.value(header.row, c),
+                    None,
+                    f"与{column_letter(places[0])}列重复，“{column.title}”列只能有一列",
+                )
+            )
+    return problems
+
+
+def _fill_merged(grid: _Grid, below: int) -> None:
+    """Give every cell of a merged range below row ``below`` the value of its top-left cell."""
+    for r0, c0, r1, c1 in grid.merged:
+        if r0 <= below:
+            continue
+        value = grid.value(r0, c0)
+        for r in range(r0, min(r1, len(grid.cells) - 1) + 1):
+            row = grid.cells[r]
+            for c in range(c0, min(c1, len(row) - 1) + 1):
+                row[c] = value
+
+
+_INVISIBLE_NAMES = {
+    "\t": "制表符",
+    "\n": "换行符",
+    "\r": "回车符",
+    "\u00ad": "软连字符",
+    "\u200b": "零宽空格",
+    "\u200c": "零宽非连接符",
+    "\u200d": "零宽连接符",
+    "\u2028": "行分隔符",
+    "\u2029": "段分隔符",
+    "\u2060": "零宽不换行符",
+    "\ufeff": "零宽不换行空格（BOM）",
+}
+
+
+def _is_invisible(ch: str) -> bool:
+    return unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")
+
+
+def visible(text: str, limit: int = 60) -> str:
+    """``text`` for a message: invisible characters shown as ``\\u200b``, long text cut short."""
+    shown = "".join(f"\\u{ord(ch):04x}" if _is_invisible(ch) else ch for ch in text)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+def _invisible_reason(text: str) -> str | None:
+    for ch in text:
+        if _is_invisible(ch):
+            name = _INVISIBLE_NAMES.get(ch, "控制字符" if unicodedata.category(ch) == "Cc" else "不可见字符")
+            return f"含有{name}（U+{ord(ch):04X}），请删除后重新上传"
+    return None
+
+
+def clean_cell(text: str) -> str:
+    """A cell as stored: the ends trimmed of every Unicode space, then NFC."""
+    return unicodedata.normalize("NFC", text.strip())
+
+
+def _table(grids: Sequence[_Grid], columns: Sequence[Column], max_rows: int) -> UploadTable:
+    if not grids:
+        raise _Refused("工作簿中没有可见的工作表")
+    header = _choose_header(grids, columns)
+    problems = _header_problems(header, columns)
+    if problems:
+        raise UploadRejected(problems)
+    grid, places = header.grid, {key: cols[0] for key, cols in header.found.items()}
+    _fill_merged(grid, header.row)
+    locations: dict[str, tuple[str | None, str]] = {c.key: (None, c.title) for c in columns}
+    locations.update({key: (column_letter(c), grid.value(header.row, c)) for key, c in places.items()})
+    rows: list[SheetRow] = []
+    for r in range(header.row + 1, len(grid.cells)):
+        values = {c.key: "" for c in columns}
+        formulas = []
+        for key, c in places.items():
+            values[key] = clean_cell(grid.value(r, c))
+            if grid.is_formula(r, c):
+                formulas.append(key)
+        if not formulas and not any(values.values()):
+            continue
+        if len(rows) == max_rows:
+            raise _Refused(f"超过{max_rows}行上限（表头以下的非空行不能多于{max_rows}行）", grid.name)
+        row = SheetRow(r + 1, values)
+        rows.append(row)
+        for key in places:
+            text = values[key]
+            reason = FORMULA_CELL if key in formulas else _invisible_reason(text)
+            if reason is not None:
+                problems.append(
+                    Problem(grid.name, r + 1, locations[key][0], locations[key][1], visible(text, 200), reason)
+                )
+    if problems:
+        raise UploadRejected(problems)
+    return UploadTable(grid.name, header.row + 1, rows, locations)

@@ -1,0 +1,452 @@
+"""Sheet imports (INTERCHANGE.md §2, §2.1): the household roster and the review sheet.
+
+An import is planned first: every row is checked and every problem collected (row, column, value,
+reason); any problem rejects the whole file and nothing is written. A clean plan says how many
+rows will be added, replaced or left unchanged, for the clerk to confirm; applying it writes all
+of it in the caller's one transaction. Importing the same content again changes nothing
+("0 条变更") and is still audited. The web page and the ``hygiene import`` command call these same
+functions."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from hygiene import frames, permissions
+from hygiene.enums import CRITERIA, ReviewKind
+from hygiene.io.exports import review_template_xlsx
+from hygiene.io.scores import parse_score
+from hygiene.io.sheets import (
+    Problem,
+    SheetRow,
+    UploadRejected,
+    UploadTable,
+    read_upload,
+    review_columns,
+    roster_columns,
+)
+from hygiene.models import Group, Household, Period, Review, Township, User, Village
+from hygiene.services import audit, reviews
+from hygiene.services.errors import PermissionDenied
+
+KIND_NAMES = {
+    "自评": ReviewKind.SELF, "self": ReviewKind.SELF,
+    "互评": ReviewKind.PEER, "peer": ReviewKind.PEER,
+    "复评": ReviewKind.GROUP, "group": ReviewKind.GROUP,
+}  # fmt: skip
+NOT_IN_VILLAGE = "本村无此户号"  # the same for unknown codes and other villages' codes: no probing
+
+
+def _reject(problems: list[Problem]) -> None:
+    if problems:
+        raise UploadRejected(problems)
+
+
+# --- reviews -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlannedReview:
+    row: int
+    household: Household
+    kind: ReviewKind
+    reviewer: Household | None
+    team_members: str | None
+    scores: dict[str, int]
+    existing: Review | None
+
+    @property
+    def changes(self) -> bool:
+        if self.existing is None:
+            return True
+        same_scores = all(getattr(self.existing, c) == self.scores[c] for c in CRITERIA)
+        return not (same_scores and self.existing.team_members == self.team_members)
+
+
+@dataclass
+class ReviewImportPlan:
+    village: Village
+    period: Period
+    rows: list[PlannedReview] = field(default_factory=list)
+
+    def count(self, kind: ReviewKind, *, new: bool) -> int:
+        return sum(1 for r in self.rows if r.kind is kind and r.changes and (r.existing is None) == new)
+
+    @property
+    def unchanged(self) -> int:
+        return sum(1 for r in self.rows if not r.changes)
+
+    @property
+    def changed(self) -> int:
+        return len(self.rows) - self.unchanged
+
+
+def plan_review_import(
+    session: Session, actor: User | None, village: Village, period: Period, table: UploadTable
+) -> ReviewImportPlan:
+    """Check every row of a review sheet against the village, its groups and the rubric."""
+    if actor is not None and not permissions.can_edit_village(actor, village):
+        raise PermissionDenied("只有本村村委会可以导入评议")
+    reviews.village_period_for_entry(session, village, period)
+    households = {
+        h.code: h
+        for h in session.scalars(
+            sa.select(Household).join(Group).where(Group.village_id == village.id, frames.registered(period))
+        )
+    }
+    maxima = reviews.max_tenths(period)
+    existing = {
+        (r.household_id, r.kind, r.reviewer_household_id): r
+        for r in session.scalars(
+            sa.select(Review).where(
+                Review.period_id == period.id, Review.household_id.in_([h.id for h in households.values()])
+            )
+        )
+    }
+    problems: list[Problem] = []
+    plan = ReviewImportPlan(village, period)
+    first_row: dict[tuple[str, ReviewKind, str], int] = {}
+    for row in table.rows:
+        planned = _plan_review_row(table, row, households, maxima, existing, problems)
+        if planned is None:
+            continue
+        key = (planned.household.code, planned.kind, planned.reviewer.code if planned.reviewer else "")
+        if key in first_row:
+            problems.append(
+                table.problem(
+                    row,
+                    "household_code",
+                    f"与第{first_row[key]}行重复（同一户、同一评议类型"
+                    + ("、同一评议人）" if planned.reviewer else "）"),
+                )
+            )
+            continue
+        first_row[key] = row.row
+        plan.rows.append(planned)
+    _reject(problems)
+    return plan
+
+
+def _plan_review_row(
+    table: UploadTable,
+    row: SheetRow,
+    households: dict[str, Household],
+    maxima: dict[str, int],
+    existing: dict[tuple[int, ReviewKind, int | None], Review],
+    problems: list[Problem],
+) -> PlannedReview | None:
+    start = len(problems)
+    values = row.values
+    household = households.get(values["household_code"])
+    if household is None:
+        problems.append(table.problem(row, "household_code", NOT_IN_VILLAGE))
+    kind = KIND_NAMES.get(unicodedata.normalize("NFKC", values["kind"]).strip().lower())
+    if kind is None:
+        problems.append(table.problem(row, "kind", "评议类型须为 自评/互评/复评（或 self/peer/group）"))
+    reviewer: Household | None = None
+    team: str | None = None
+    reviewer_text = values.get("reviewer", "")
+    if kind is ReviewKind.PEER:
+        reviewer = households.get(reviewer_text)
+        if not reviewer_text:
+            problems.append(table.problem(row, "reviewer", "互评须填写评议户的户编号"))
+        elif household is not None and reviewer_text == household.code:
+            problems.append(table.problem(row, "reviewer", "农户不能评议自己"))
+        elif reviewer is None or (household is not None and reviewer.group_id != household.group_id):
+            problems.append(table.problem(row, "reviewer", "评议户不是本组其他农户"))
+    elif kind is ReviewKind.GROUP:
+        team = reviewer_text or None
+        if team is None:
+            problems.append(table.problem(row, "reviewer", "复评须填写评比检查小组成员姓名"))
+    elif kind is ReviewKind.SELF and reviewer_text:
+        problems.append(table.problem(row, "reviewer", "自评不填评议人"))
+    scores: dict[str, int] = {}
+    for code in CRITERIA:
+        try:
+            scores[code] = parse_score(values[code], maxima[code])
+        except ValueError as exc:
+            problems.append(table.problem(row, code, str(exc)))
+    if len(problems) > start or household is None or kind is None:
+        return None
+    key = (household.id, kind, reviewer.id if reviewer else None)
+    return PlannedReview(row.row, household, kind, reviewer, team, scores, existing.get(key))
+
+
+def apply_review_import(session: Session, actor: User | None, plan: ReviewImportPlan, *, file_name: str) -> int:
+    """Write a checked plan; returns how many reviews were added or replaced (0 for the same sheet)."""
+    village_period = reviews.village_period_for_entry(session, plan.village, plan.period)  # still editable?
+    changed = 0
+    for planned in plan.rows:
+        if not planned.changes:
+            continue
+        review = planned.existing
+        before = audit.snapshot(review, reviews.REVIEW_FIELDS) if review else None
+        if review is None:
+            review = Review(
+                period_id=plan.period.id,
+                household_id=planned.household.id,
+                kind=planned.kind,
+                reviewer_household_id=planned.reviewer.id if planned.reviewer else None,
+            )
+            session.add(review)
+        review.team_members = planned.team_members
+        review.entered_by_id = actor.id if actor else None
+        for code in CRITERIA:
+            setattr(review, code, planned.scores[code])
+        session.flush()
+        reviews.record_review_change(
+            session,
+            actor,
+            planned.household,
+            plan.period,
+            review.id,
+            "review_import",
+            before,
+            audit.snapshot(review, reviews.REVIEW_FIELDS),
+            reason=f"导入 {file_name} 第{planned.row}行",
+        )
+        changed += 1
+    audit.record(
+        session,
+        actor,
+        entity="village_period",
+        entity_id=village_period.id,
+        action="import_reviews",
+        after={"file": file_name, "rows": len(plan.rows), "changed": changed},
+        reason=f"导入评议表 {file_name}：{changed} 条变更",
+    )
+    return changed
+
+
+# --- roster --------------------------------------------------------------------------------------
+
+MAX_MEMBERS = 99
+POOR_VALUES = {
+    "是": True,
+    "否": False,
+    "y": True,
+    "n": False,
+    "yes": True,
+    "no": False,
+    "1": True,
+    "0": False,
+    "true": True,
+    "false": False,
+    "": False,
+}
+
+
+@dataclass(frozen=True)
+class PlannedHousehold:
+    row: int
+    village: Village
+    group_name: str
+    code: str
+    head_name: str
+    members: int
+    phone: str | None
+    is_poor: bool
+    existing: Household | None
+
+    @property
+    def changes(self) -> bool:
+        h = self.existing
+        if h is None:
+            return True
+        return (h.head_name, h.members, h.phone, h.is_poor, h.group.name) != (
+            self.head_name,
+            self.members,
+            self.phone,
+            self.is_poor,
+            self.group_name,
+        )
+
+
+@dataclass
+class RosterImportPlan:
+    rows: list[PlannedHousehold] = field(default_factory=list)
+
+    @property
+    def added(self) -> int:
+        return sum(1 for r in self.rows if r.existing is None)
+
+    @property
+    def updated(self) -> int:
+        return sum(1 for r in self.rows if r.existing is not None and r.changes)
+
+    @property
+    def unchanged(self) -> int:
+        return sum(1 for r in self.rows if not r.changes)
+
+
+def _unit_key(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def plan_roster_import(
+    session: Session, actor: User | None, table: UploadTable, *, villages: Sequence[Village]
+) -> RosterImportPlan:
+    """Check a roster against ``villages`` (the clerk's one village, or every village of the county
+    for the command line). A township or village is named by its name or its code."""
+    if actor is not None and not all(permissions.can_edit_village(actor, v) for v in villages):
+        raise PermissionDenied("只有本村村委会可以导入花名册")
+    by_key: dict[tuple[str, str], Village] = {}
+    for v in villages:
+        for t_key in (v.township.name, v.township.code):
+            for v_key in (v.name, v.code):
+                by_key[(_unit_key(t_key), _unit_key(v_key))] = v
+    county_ids = {v.township.county_id for v in villages}
+    existing = {
+        (h.county_id, h.code): h
+        for h in session.scalars(sa.select(Household).where(Household.county_id.in_(county_ids)))
+    }
+    problems: list[Problem] = []
+    plan = RosterImportPlan()
+    first_row: dict[str, int] = {}
+    for row in table.rows:
+        values = row.values
+        start = len(problems)
+        village = by_key.get((_unit_key(values["township"]), _unit_key(values["village"])))
+        if village is None:
+            column = "village" if any(k[0] == _unit_key(values["township"]) for k in by_key) else "township"
+            problems.append(table.problem(row, column, "不是本次可导入的乡镇和村" if actor is None else "不是本村"))
+        code = values["household_code"]
+        if code in first_row:
+            problems.append(table.problem(row, "household_code", f"与第{first_row[code]}行户编号重复"))
+        first_row.setdefault(code, row.row)
+        current = existing.get((village.township.county_id, code)) if village else None
+        if current is not None and village is not None and current.group.village_id != village.id:
+            problems.append(table.problem(row, "household_code", "户编号已被其他村使用（户编号在全县唯一）"))
+        if not values["group"]:
+            problems.append(table.problem(row, "group", "请填写村民组"))
+        if not values["head_name"]:
+            problems.append(table.problem(row, "head_name", "请填写户主姓名"))
+        members = _members(values.get("members", ""))
+        if members is None:
+            problems.append(table.problem(row, "members", f"人口须为1–{MAX_MEMBERS}之间的整数"))
+        phone = values.get("phone", "") or None
+        if phone is not None and not _is_phone(phone):
+            problems.append(table.problem(row, "phone", "电话号码格式不正确"))
+        poor = POOR_VALUES.get(unicodedata.normalize("NFKC", values.get("poor", "")).strip().lower())
+        if poor is None:
+            problems.append(table.problem(row, "poor", "须填 是 或 否"))
+        if len(problems) > start or village is None or members is None or poor is None:
+            continue
+        plan.rows.append(
+            PlannedHousehold(
+                row.row, village, values["group"], code, values["head_name"], members, phone, poor, current
+            )
+        )
+    _reject(problems)
+    return plan
+
+
+def _members(text: str) -> int | None:
+    text = unicodedata.normalize("NFKC", text).strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_MEMBERS else None
+
+
+def _is_phone(text: str) -> bool:
+    text = unicodedata.normalize("NFKC", text)
+    return text.isascii() and 5 <= len(text) <= 20 and all(ch.isdigit() or ch in "+- " for ch in text)
+
+
+def apply_roster_import(session: Session, actor: User | None, plan: RosterImportPlan, *, file_name: str) -> int:
+    """Write a checked roster plan: new groups and households, changed households updated."""
+    groups: dict[tuple[int, str], Group] = {
+        (g.village_id, g.name): g
+        for g in session.scalars(sa.select(Group).where(Group.village_id.in_({r.village.id for r in plan.rows})))
+    }
+    changed = 0
+    for planned in plan.rows:
+        if not planned.changes:
+            continue
+        group = groups.get((planned.village.id, planned.group_name))
+        if group is None:
+            n = 1 + sum(1 for key in groups if key[0] == planned.village.id)
+            group = Group(village_id=planned.village.id, code=f"{planned.village.code}{n:02d}", name=planned.group_name)
+            session.add(group)
+            session.flush()
+            groups[(planned.village.id, planned.group_name)] = group
+        household = planned.existing
+        before = audit.snapshot(household, _ROSTER_FIELDS) if household else None
+        if household is None:
+            household = Household(
+                county_id=planned.village.township.county_id,
+                code=planned.code,
+                group_id=group.id,
+                head_name=planned.head_name,
+            )
+            session.add(household)
+        household.group_id = group.id
+        household.head_name = planned.head_name
+        household.members = planned.members
+        household.phone = planned.phone
+        household.is_poor = planned.is_poor
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            entity="household",
+            entity_id=household.id,
+            action="import" if before else "create",
+            before=before,
+            after=audit.snapshot(household, _ROSTER_FIELDS),
+            reason=f"导入 {file_name} 第{planned.row}行",
+        )
+        changed += 1
+    audit.record(
+        session,
+        actor,
+        entity="roster",
+        entity_id=file_name,
+        action="import_roster",
+        after={"rows": len(plan.rows), "changed": changed},
+        reason=f"导入花名册 {file_name}：{changed} 条变更",
+    )
+    return changed
+
+
+_ROSTER_FIELDS = ("code", "head_name", "members", "phone", "is_poor", "group_id")
+
+
+def county_villages(session: Session) -> list[Village]:
+    return list(session.scalars(sa.select(Village).join(Township).order_by(Village.code)))
+
+
+# --- files ---------------------------------------------------------------------------------------
+
+
+def plan_review_upload(
+    session: Session, actor: User | None, village: Village, period: Period, data: bytes, file_name: str
+) -> ReviewImportPlan:
+    """Read a review sheet's bytes (any of the accepted formats) and plan its import."""
+    rubric = [(c.code, c.label, c.max_tenths) for c in period.rubric_version.criteria]
+    table = read_upload(data, file_name, review_columns(rubric))
+    return plan_review_import(session, actor, village, period, table)
+
+
+def plan_roster_upload(
+    session: Session, actor: User | None, villages: Sequence[Village], data: bytes, file_name: str
+) -> RosterImportPlan:
+    table = read_upload(data, file_name, roster_columns())
+    return plan_roster_import(session, actor, table, villages=villages)
+
+
+def review_template(session: Session, village: Village, period: Period) -> bytes:
+    """The review sheet for a village period, pre-filled with its households and the rubric."""
+    households = session.execute(
+        sa.select(Household.code, Household.head_name, Group.name)
+        .join(Group)
+        .where(Group.village_id == village.id, frames.registered(period))
+        .order_by(Group.code, Household.code)
+    ).all()
+    rubric = [(c.code, c.label, c.max_tenths) for c in period.rubric_version.criteria]
+    return review_template_xlsx(f"{village.township.name}{village.name} {period.code}", list(households), rubric)

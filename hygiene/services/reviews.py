@@ -1,0 +1,263 @@
+"""Entering the three reviews (三评, RULES.md §3) for a village period, one at a time (the form) or
+many at once (the sheet import: hygiene.services.imports). Every rule a single review must obey is
+checked here; scores come from the engine via hygiene.frames, never computed here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from hygiene import frames, permissions
+from hygiene.enums import CRITERIA, ReviewKind, WorkflowState
+from hygiene.models import Group, Household, Period, Review, User, Village, VillagePeriod
+from hygiene.services import audit, periods
+from hygiene.services.errors import Conflict, PermissionDenied, ServiceError
+
+EDITABLE_STATES = (WorkflowState.DRAFT, WorkflowState.RETURNED)
+REVIEW_FIELDS = ("kind", "reviewer_household_id", "team_members", *CRITERIA)
+
+
+@dataclass(frozen=True)
+class ReviewInput:
+    """One review as entered: scores in tenths by criterion code."""
+
+    kind: ReviewKind
+    scores: Mapping[str, int]
+    reviewer_code: str | None = None  # peer reviews: the reviewing household
+    team_members: str | None = None  # group reviews: the review team's names
+
+
+class ReviewRejected(ServiceError):
+    """Field-level problems: ``errors`` maps a field (criterion code, "reviewer", "team_members")
+    to its Chinese message, for showing next to the field."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("；".join(errors.values()))
+        self.errors = errors
+
+
+def village_period_for_entry(session: Session, village: Village, period: Period) -> VillagePeriod:
+    """The village's period, opened as a draft on first use; refused unless still editable."""
+    village_period = periods.village_period(session, village, period)
+    if village_period is None:
+        village_period = VillagePeriod(village_id=village.id, period_id=period.id)
+        session.add(village_period)
+        session.flush()
+    if village_period.state not in EDITABLE_STATES:
+        raise ServiceError(f"{village.name} {period.code} {village_period.state.label}，已提交，需先退回才能修改评议")
+    return village_period
+
+
+def max_tenths(period: Period) -> dict[str, int]:
+    return {c.code: c.max_tenths for c in period.rubric_version.criteria}
+
+
+def score_errors(period: Period, scores: Mapping[str, int]) -> dict[str, str]:
+    maxima = max_tenths(period)
+    errors = {}
+    for code in CRITERIA:
+        value = scores.get(code)
+        if value is None:
+            errors[code] = "请填写分数"
+        elif not 0 <= value <= maxima[code]:
+            errors[code] = f"不是0–{maxima[code] / 10:g}之间的分数"
+    return errors
+
+
+def household_in_group(session: Session, group_id: int, code: str) -> Household | None:
+    return session.scalar(sa.select(Household).where(Household.group_id == group_id, Household.code == code))
+
+
+def existing_review(
+    session: Session, household: Household, period: Period, kind: ReviewKind, reviewer: Household | None
+) -> Review | None:
+    query = sa.select(Review).where(
+        Review.household_id == household.id, Review.period_id == period.id, Review.kind == kind
+    )
+    if kind is ReviewKind.PEER:
+        assert reviewer is not None
+        query = query.where(Review.reviewer_household_id == reviewer.id)
+    return session.scalar(query)
+
+
+def save_review(
+    session: Session,
+    actor: User,
+    village: Village,
+    period: Period,
+    household: Household,
+    entry: ReviewInput,
+    *,
+    expected_version: int,
+) -> Review:
+    """Add or replace one review. ``expected_version`` is the version of the review the form was
+    filled from (0 for a new one): if someone saved it since, ``Conflict`` and nothing changes."""
+    if not permissions.can_edit_village(actor, village):
+        raise PermissionDenied("只有本村村委会可以录入评议")
+    village_period_for_entry(session, village, period)
+    errors = score_errors(period, entry.scores)
+    reviewer: Household | None = None
+    team = (entry.team_members or "").strip() or None
+    if entry.kind is ReviewKind.PEER:
+        code = (entry.reviewer_code or "").strip()
+        reviewer = household_in_group(session, household.group_id, code) if code else None
+        if not code:
+            errors["reviewer"] = "请选择评议户"
+        elif code == household.code:
+            errors["reviewer"] = "农户不能评议自己"
+        elif reviewer is None:
+            errors["reviewer"] = f"评议户 {code} 不是本组农户"
+    elif entry.kind is ReviewKind.GROUP and team is None:
+        errors["team_members"] = "请填写评比检查小组成员"
+    if errors:
+        raise ReviewRejected(errors)
+
+    review = existing_review(session, household, period, entry.kind, reviewer)
+    if (review.version if review else 0) != expected_version:
+        raise Conflict()
+    before = audit.snapshot(review, REVIEW_FIELDS) if review else None
+    if review is None:
+        review = Review(period_id=period.id, household_id=household.id, kind=entry.kind)
+        session.add(review)
+    review.reviewer_household_id = reviewer.id if reviewer else None
+    review.team_members = team if entry.kind is ReviewKind.GROUP else None
+    review.entered_by_id = actor.id
+    for code in CRITERIA:
+        setattr(review, code, entry.scores[code])
+    after = audit.snapshot(review, REVIEW_FIELDS)
+    if before == after:
+        return review
+    try:
+        session.flush()
+    except (StaleDataError, IntegrityError):
+        # Someone saved this review since we read it: an UPDATE that matched no row at our version,
+        # or an INSERT that met their row in the unique index.
+        raise Conflict() from None
+    record_review_change(
+        session, actor, household, period, review.id, "review_update" if before else "review_create", before, after
+    )
+    return review
+
+
+def record_review_change(
+    session: Session,
+    actor: User | None,
+    household: Household,
+    period: Period,
+    review_id: int,
+    action: str,
+    before: dict[str, object] | None,
+    after: dict[str, object] | None,
+    reason: str | None = None,
+) -> None:
+    """Score changes are recorded on the household, so that its history page shows every review
+    it was given, including ones later deleted."""
+    where = {"period": period.code, "review_id": review_id}
+    audit.record(
+        session,
+        actor,
+        entity="household",
+        entity_id=household.id,
+        action=action,
+        before=before | where if before else None,
+        after=after | where if after else None,
+        reason=reason,
+    )
+
+
+def delete_review(
+    session: Session,
+    actor: User,
+    village: Village,
+    period: Period,
+    review: Review,
+    *,
+    expected_version: int,
+    reason: str,
+) -> None:
+    """Remove a review entered by mistake (e.g. a peer review by the wrong household); audited."""
+    if not permissions.can_edit_village(actor, village):
+        raise PermissionDenied("只有本村村委会可以录入评议")
+    village_period_for_entry(session, village, period)
+    if review.version != expected_version:
+        raise Conflict()
+    if not reason.strip():
+        raise ServiceError("请填写删除原因")
+    before = audit.snapshot(review, REVIEW_FIELDS)
+    household = review.household
+    session.delete(review)
+    session.flush()
+    record_review_change(
+        session, actor, household, period, review.id, "review_delete", before, None, reason=reason.strip()
+    )
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    household: Household
+    group: Group
+    has_self: bool
+    peer_count: int
+    has_group: bool
+    result: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def missing(self) -> list[ReviewKind]:
+        return [
+            k
+            for k, present in (
+                (ReviewKind.SELF, self.has_self),
+                (ReviewKind.PEER, self.peer_count > 0),
+                (ReviewKind.GROUP, self.has_group),
+            )
+            if not present
+        ]
+
+
+def review_board(session: Session, village: Village, period: Period) -> list[BoardRow]:
+    """Every registered household of the village with the reviews it has and the engine's totals,
+    grade and flags so far (not-rated households have empty results)."""
+    households = session.execute(
+        sa.select(Household, Group)
+        .join(Group, Household.group_id == Group.id)
+        .where(Group.village_id == village.id, frames.registered(period))
+        .order_by(Group.code, Household.code)
+    ).all()
+    counts: dict[tuple[int, ReviewKind], int] = {
+        (household_id, kind): n
+        for household_id, kind, n in session.execute(
+            sa.select(Review.household_id, Review.kind, sa.func.count(Review.id))
+            .join(Household, Review.household_id == Household.id)
+            .join(Group, Household.group_id == Group.id)
+            .where(Review.period_id == period.id, Group.village_id == village.id)
+            .group_by(Review.household_id, Review.kind)
+        ).all()
+    }
+    household_results, _ = frames.score_villages(session, period, [village.id])
+    results = {str(r["household_code"]): r for r in household_results.to_dict("records")}
+    return [
+        BoardRow(
+            household=h,
+            group=g,
+            has_self=counts.get((h.id, ReviewKind.SELF), 0) > 0,
+            peer_count=counts.get((h.id, ReviewKind.PEER), 0),
+            has_group=counts.get((h.id, ReviewKind.GROUP), 0) > 0,
+            result=frames.plain(results.get(h.code, {})),
+        )
+        for h, g in households
+    ]
+
+
+def household_reviews(session: Session, household: Household, period: Period) -> list[Review]:
+    return list(
+        session.scalars(
+            sa.select(Review)
+            .where(Review.household_id == household.id, Review.period_id == period.id)
+            .order_by(Review.kind, Review.id)
+        )
+    )

@@ -1,0 +1,523 @@
+"""A village period's workflow (RULES.md §5) and what the township sets for it (§4 quotas, §9
+assessment).
+
+    draft ─submit→ submitted ─approve→ approved ─publish→ published ─(posting over, no open
+      ↑              │   ↑               │                            objection)→ final
+      └─ returned ←──┘   └── unapprove ──┘
+
+Every move is one guarded change: the caller passes the version the user saw, and the row is
+updated only if it still has that version (``Conflict`` otherwise), so two reviewers approving the
+same village, or a clerk submitting while the reviewer returns, can never both win silently. Each
+move writes one audit row with the state before and after.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+import scoring
+from hygiene import frames, permissions
+from hygiene.enums import ObjectionState, ReviewKind, WorkflowState
+from hygiene.models import (
+    AwardQuota,
+    County,
+    Group,
+    Household,
+    Objection,
+    Period,
+    Review,
+    Township,
+    User,
+    Village,
+    VillageAssessment,
+    VillagePeriod,
+)
+from hygiene.models._types import utcnow
+from hygiene.services import audit, periods
+from hygiene.services.errors import Conflict, PermissionDenied, ServiceError
+
+STATE_FIELDS = (
+    "state",
+    "return_reason",
+    "submitted_at",
+    "approved_at",
+    "published_at",
+    "posting_ends_at",
+    "finalized_at",
+)
+ASSESSMENT_AREAS: tuple[tuple[str, str], ...] = (
+    ("hygiene_management", "卫生管理"),
+    ("public_places", "公共场所"),
+    ("courtyards_indoors", "庭院室内"),
+    ("personal_hygiene", "个人卫生"),
+)
+ASSESSMENT_AREA_MAX_TENTHS = 250  # RULES.md §9: 25 points an area, 100 in all
+ASSESSMENT_PASS_TENTHS = 800  # ≥ 80 completes the period's work
+QUOTA_STATES = (WorkflowState.DRAFT, WorkflowState.SUBMITTED, WorkflowState.RETURNED)
+
+
+# --- the moves -----------------------------------------------------------------------------------
+
+
+def _move(
+    session: Session,
+    actor: User | None,
+    village_period: VillagePeriod,
+    expected_version: int,
+    *,
+    allowed_from: Sequence[WorkflowState],
+    to: WorkflowState,
+    action: str,
+    reason: str | None = None,
+    **stamps: Any,
+) -> VillagePeriod:
+    """Move ``village_period`` to ``to`` if it is still at ``expected_version`` and in one of
+    ``allowed_from``; one audit row records the move."""
+    name = _name(village_period)  # read now: after a failed flush the session may not load anything
+    if village_period.version != expected_version:
+        raise Conflict(f"{name} 已被他人修改（现为{village_period.state.label}），请刷新后重试")
+    if village_period.state not in allowed_from:
+        raise ServiceError(f"{name} 现为{village_period.state.label}，不能{_ACTION_LABELS[action]}")
+    before = audit.snapshot(village_period, STATE_FIELDS)
+    village_period.state = to
+    for field, value in stamps.items():
+        setattr(village_period, field, value)
+    try:
+        # The mapper's version column makes this UPDATE ... WHERE version = <read>: a concurrent
+        # move that committed since we read the row makes it match nothing.
+        session.flush()
+    except StaleDataError:
+        raise Conflict(f"{name} 已被他人修改，请刷新后重试") from None
+    audit.record(
+        session,
+        actor,
+        entity="village_period",
+        entity_id=village_period.id,
+        action=action,
+        before=before,
+        after=audit.snapshot(village_period, STATE_FIELDS),
+        reason=reason,
+    )
+    return village_period
+
+
+_ACTION_LABELS = {
+    "submit": "提交",
+    "return": "退回",
+    "approve": "审核通过",
+    "unapprove": "撤销审核",
+    "publish": "公示",
+    "finalize": "定档",
+}
+
+
+def _name(village_period: VillagePeriod) -> str:
+    return f"{village_period.village.name} {village_period.period.code}"
+
+
+def _require_reviewer(actor: User, village_period: VillagePeriod) -> None:
+    if not permissions.can_review_township(actor, village_period.village.township):
+        raise PermissionDenied("只有本乡镇审核员可以审核")
+
+
+def submit(session: Session, actor: User, village_period: VillagePeriod, expected_version: int) -> VillagePeriod:
+    """The clerk hands the period to the township; reviews are then locked until it is returned."""
+    if not permissions.can_edit_village(actor, village_period.village):
+        raise PermissionDenied("只有本村村委会可以提交")
+    has_group_review = session.scalar(
+        sa.select(sa.func.count(Review.id))
+        .join(Household, Review.household_id == Household.id)
+        .join(Group, Household.group_id == Group.id)
+        .where(
+            Review.period_id == village_period.period_id,
+            Review.kind == ReviewKind.GROUP,
+            Group.village_id == village_period.village_id,
+        )
+    )
+    if not has_group_review:
+        raise ServiceError(f"{_name(village_period)} 还没有任何复评，不能提交")
+    return _move(
+        session,
+        actor,
+        village_period,
+        expected_version,
+        allowed_from=(WorkflowState.DRAFT, WorkflowState.RETURNED),
+        to=WorkflowState.SUBMITTED,
+        action="submit",
+        submitted_at=utcnow(),
+    )
+
+
+def return_for_changes(
+    session: Session, actor: User, village_period: VillagePeriod, expected_version: int, reason: str
+) -> VillagePeriod:
+    """Back to the clerk with a reason the clerk sees; reviews become editable again."""
+    _require_reviewer(actor, village_period)
+    reason = reason.strip()
+    if not reason:
+        raise ServiceError("退回必须填写原因")
+    return _move(
+        session,
+        actor,
+        village_period,
+        expected_version,
+        allowed_from=(WorkflowState.SUBMITTED,),
+        to=WorkflowState.RETURNED,
+        action="return",
+        reason=reason,
+        return_reason=reason,
+    )
+
+
+def approve(session: Session, actor: User, village_period: VillagePeriod, expected_version: int) -> VillagePeriod:
+    _require_reviewer(actor, village_period)
+    return _move(
+        session,
+        actor,
+        village_period,
+        expected_version,
+        allowed_from=(WorkflowState.SUBMITTED,),
+        to=WorkflowState.APPROVED,
+        action="approve",
+        approved_at=utcnow(),
+    )
+
+
+def unapprove(
+    session: Session, actor: User, village_period: VillagePeriod, expected_version: int, reason: str
+) -> VillagePeriod:
+    """Take an approval back before publication (RULES.md §5); the period is submitted again."""
+    _require_reviewer(actor, village_period)
+    reason = reason.strip()
+    if not reason:
+        raise ServiceError("撤销审核必须填写原因")
+    return _move(
+        session,
+        actor,
+        village_period,
+        expected_version,
+        allowed_from=(WorkflowState.APPROVED,),
+        to=WorkflowState.SUBMITTED,
+        action="unapprove",
+        reason=reason,
+        approved_at=None,
+    )
+
+
+def publish(
+    session: Session,
+    actor: User,
+    village_period: VillagePeriod,
+    expected_version: int,
+    *,
+    now: dt.datetime | None = None,
+) -> VillagePeriod:
+    """Start the posting period (公示): the list goes public for the county's posting days."""
+    _require_reviewer(actor, village_period)
+    now = now or utcnow()
+    county = village_period.village.township.county
+    return _move(
+        session,
+        actor,
+        village_period,
+        expected_version,
+        allowed_from=(WorkflowState.APPROVED,),
+        to=WorkflowState.PUBLISHED,
+        action="publish",
+        published_at=now,
+        posting_ends_at=now + dt.timedelta(days=county.posting_days),
+        return_reason=None,
+    )
+
+
+def finalize_due(session: Session, *, now: dt.datetime | None = None) -> list[VillagePeriod]:
+    """Every published period whose posting has ended with no objection pending becomes final
+    (RULES.md §5). Run by ``hygiene tick``; running it again finds nothing more to do."""
+    now = now or utcnow()
+    pending = sa.select(Objection.id).where(
+        Objection.village_period_id == VillagePeriod.id, Objection.state == ObjectionState.PENDING
+    )
+    due = session.scalars(
+        sa.select(VillagePeriod)
+        .where(
+            VillagePeriod.state == WorkflowState.PUBLISHED,
+            VillagePeriod.posting_ends_at <= now,
+            ~pending.exists(),
+        )
+        .order_by(VillagePeriod.id)
+    ).all()
+    return [
+        _move(
+            session,
+            None,
+            village_period,
+            village_period.version,
+            allowed_from=(WorkflowState.PUBLISHED,),
+            to=WorkflowState.FINAL,
+            action="finalize",
+            reason="公示期满，无待处理异议",
+            finalized_at=now,
+        )
+        for village_period in due
+    ]
+
+
+def ensure_village_period(session: Session, village: Village, period: Period) -> VillagePeriod:
+    """The village's period, opened as a draft when the township first sets something for it."""
+    village_period = periods.village_period(session, village, period)
+    if village_period is None:
+        village_period = VillagePeriod(village_id=village.id, period_id=period.id)
+        session.add(village_period)
+        session.flush()
+    return village_period
+
+
+# --- quotas and assessment -----------------------------------------------------------------------
+
+
+def registered_households(session: Session, village: Village, period: Period) -> int:
+    """H of RULES.md §4: the village's households not moved away before the period."""
+    return (
+        session.scalar(
+            sa.select(sa.func.count(Household.id))
+            .join(Group, Household.group_id == Group.id)
+            .where(Group.village_id == village.id, frames.registered(period))
+        )
+        or 0
+    )
+
+
+def floors(session: Session, village: Village, period: Period) -> tuple[int, int]:
+    """(cleanest floor, clean floor), computed by the engine from the county's ratios."""
+    county = session.get(County, period.county_id)
+    assert county is not None
+    return scoring.ratio_floors(registered_households(session, village, period), frames.settings_of(county, period))
+
+
+def set_quotas(
+    session: Session,
+    actor: User,
+    village_period: VillagePeriod,
+    *,
+    cleanest_quota: int,
+    clean_quota: int,
+    expected_version: int,
+) -> AwardQuota:
+    """The township's award quotas for the period; a quota below its floor is refused, naming it.
+    ``expected_version`` is the quota row's version the form showed (0 when none was set)."""
+    _require_reviewer(actor, village_period)
+    if village_period.state not in QUOTA_STATES:
+        raise ServiceError(f"{_name(village_period)} 现为{village_period.state.label}，名额已不能修改")
+    cleanest_floor, clean_floor = floors(session, village_period.village, village_period.period)
+    errors = []
+    if cleanest_quota < cleanest_floor:
+        errors.append(f"最清洁户名额 {cleanest_quota} 低于下限 {cleanest_floor}")
+    if clean_quota < clean_floor:
+        errors.append(f"清洁户名额 {clean_quota} 低于下限 {clean_floor}")
+    if errors:
+        raise ServiceError("；".join(errors))
+    quota = session.scalar(sa.select(AwardQuota).where(AwardQuota.village_period_id == village_period.id))
+    if (quota.version if quota else 0) != expected_version:
+        raise Conflict("名额已被他人修改，请刷新后重试")
+    fields = ("cleanest_quota", "clean_quota")
+    before = audit.snapshot(quota, fields) if quota else None
+    if quota is None:
+        quota = AwardQuota(village_period_id=village_period.id, cleanest_quota=cleanest_quota, clean_quota=clean_quota)
+        session.add(quota)
+    else:
+        quota.cleanest_quota, quota.clean_quota = cleanest_quota, clean_quota
+        quota.set_at = utcnow()
+    after = audit.snapshot(quota, fields)
+    if before == after:
+        return quota
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict("名额已被他人修改，请刷新后重试") from None
+    audit.record(
+        session,
+        actor,
+        entity="award_quota",
+        entity_id=village_period.id,
+        action="update" if before else "create",
+        before=before,
+        after=after | {"floors": [cleanest_floor, clean_floor]},
+    )
+    return quota
+
+
+def set_assessment(
+    session: Session,
+    actor: User,
+    village_period: VillagePeriod,
+    areas: Mapping[str, int],
+    *,
+    notes: str | None,
+    expected_version: int,
+) -> VillageAssessment:
+    """The township's assessment of the village in four areas (tenths, 0…25 points each)."""
+    _require_reviewer(actor, village_period)
+    if village_period.state is WorkflowState.FINAL:
+        raise ServiceError(f"{_name(village_period)} 已定档，考核分不能再修改")
+    errors = [
+        f"{label}应在0–{ASSESSMENT_AREA_MAX_TENTHS / 10:g}分之间"
+        for field, label in ASSESSMENT_AREAS
+        if not 0 <= areas[field] <= ASSESSMENT_AREA_MAX_TENTHS
+    ]
+    if errors:
+        raise ServiceError("；".join(errors))
+    assessment = session.scalar(
+        sa.select(VillageAssessment).where(VillageAssessment.village_period_id == village_period.id)
+    )
+    if (assessment.version if assessment else 0) != expected_version:
+        raise Conflict("考核分已被他人修改，请刷新后重试")
+    fields = (*(f for f, _ in ASSESSMENT_AREAS), "notes")
+    before = audit.snapshot(assessment, fields) if assessment else None
+    if assessment is None:
+        assessment = VillageAssessment(
+            village_period_id=village_period.id, **{f: areas[f] for f, _ in ASSESSMENT_AREAS}
+        )
+        session.add(assessment)
+    else:
+        for field, _ in ASSESSMENT_AREAS:
+            setattr(assessment, field, areas[field])
+        assessment.assessed_at = utcnow()
+    assessment.notes = (notes or "").strip() or None
+    after = audit.snapshot(assessment, fields)
+    if before == after:
+        return assessment
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict("考核分已被他人修改，请刷新后重试") from None
+    audit.record(
+        session,
+        actor,
+        entity="village_assessment",
+        entity_id=village_period.id,
+        action="update" if before else "create",
+        before=before,
+        after=after,
+    )
+    return assessment
+
+
+# --- what the reviewer sees ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TownshipRow:
+    """One village of the township in a period, with the engine's village result."""
+
+    village: Village
+    village_period: VillagePeriod | None
+    result: dict[str, Any]
+    quota_set: bool
+    assessment: VillageAssessment | None
+
+    @property
+    def state(self) -> WorkflowState:
+        return self.village_period.state if self.village_period else WorkflowState.DRAFT
+
+    @property
+    def assessment_passed(self) -> bool | None:
+        return None if self.assessment is None else self.assessment.total_tenths() >= ASSESSMENT_PASS_TENTHS
+
+
+def township_board(session: Session, township: Township, period: Period) -> list[TownshipRow]:
+    """Every village of the township in the period: state, households, awards against quotas and
+    floors, shortfalls, assessment — one engine call for the whole township."""
+    villages = list(
+        session.scalars(sa.select(Village).where(Village.township_id == township.id).order_by(Village.code))
+    )
+    village_periods = {
+        vp.village_id: vp
+        for vp in session.scalars(
+            sa.select(VillagePeriod).where(
+                VillagePeriod.period_id == period.id, VillagePeriod.village_id.in_([v.id for v in villages])
+            )
+        )
+    }
+    vp_ids = [vp.id for vp in village_periods.values()]
+    quotas = set(
+        session.scalars(sa.select(AwardQuota.village_period_id).where(AwardQuota.village_period_id.in_(vp_ids)))
+    )
+    assessments = {
+        a.village_period_id: a
+        for a in session.scalars(sa.select(VillageAssessment).where(VillageAssessment.village_period_id.in_(vp_ids)))
+    }
+    _, village_results = frames.score_villages(session, period, [v.id for v in villages])
+    results = {str(r["village_code"]): frames.plain(r) for r in village_results.to_dict("records")}
+    rows = []
+    for village in villages:
+        vp = village_periods.get(village.id)
+        rows.append(
+            TownshipRow(
+                village=village,
+                village_period=vp,
+                result=results.get(village.code, {}),
+                quota_set=vp is not None and vp.id in quotas,
+                assessment=assessments.get(vp.id) if vp else None,
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class VillageReview:
+    """A village period as the reviewer checks it: the engine's ranked households (those with
+    flags or not rated first when asked) and the village result."""
+
+    village_period: VillagePeriod
+    households: list[dict[str, Any]]
+    village: dict[str, Any]
+    quota: AwardQuota | None
+    assessment: VillageAssessment | None
+    floors: tuple[int, int]
+
+
+def village_review(session: Session, village_period: VillagePeriod, *, problems_first: bool = False) -> VillageReview:
+    village, period = village_period.village, village_period.period
+    household_results, village_results = frames.score_villages(session, period, [village.id])
+    names = dict(
+        session.execute(
+            sa.select(Household.code, Household.head_name)
+            .join(Group, Household.group_id == Group.id)
+            .where(Group.village_id == village.id)
+        ).all()
+    )
+    rows = [
+        frames.plain(r) | {"head_name": names.get(str(r["household_code"]), "")}
+        for r in household_results.to_dict("records")
+    ]
+
+    def rank_key(row: dict[str, Any]) -> tuple[int, int, str]:
+        # Ranked households in rank order, then the not-rated ones by code.
+        rank = row["rank"]
+        return (0 if rank is not None else 1, int(rank) if rank is not None else 0, str(row["household_code"]))
+
+    def problems_key(row: dict[str, Any]) -> tuple[int, tuple[int, int, str]]:
+        needs_look = row["rank"] is None or bool(row["flags"])
+        return (0 if needs_look else 1, rank_key(row))
+
+    rows.sort(key=problems_key if problems_first else rank_key)
+    quota = session.scalar(sa.select(AwardQuota).where(AwardQuota.village_period_id == village_period.id))
+    assessment = session.scalar(
+        sa.select(VillageAssessment).where(VillageAssessment.village_period_id == village_period.id)
+    )
+    records = village_results.to_dict("records")
+    return VillageReview(
+        village_period=village_period,
+        households=rows,
+        village=frames.plain(records[0]) if records else {},
+        quota=quota,
+        assessment=assessment,
+        floors=floors(session, village, period),
+    )
