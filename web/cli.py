@@ -24,6 +24,7 @@ from hygiene.db import (
     redact_url,
 )
 from hygiene.enums import Role
+from hygiene.io.sheets import UploadRejected
 from hygiene.services import accounts, demo
 from hygiene.services.errors import ServiceError
 
@@ -126,6 +127,56 @@ def create_user(role: str, unit_code: str, display_name: str | None, username: s
     click.echo(f"已创建账号 {username}（{label}，单位 {unit_code}）")
 
 
+@main.group("import")
+def import_() -> None:
+    """Import sheets (INTERCHANGE.md §2), all-or-nothing, exactly as the web pages do."""
+
+
+def _print_problems(file_name: str, rejected: UploadRejected) -> None:
+    for problem in rejected.problems:
+        click.echo(problem.cli_line(file_name), err=True)
+    if rejected.total > len(rejected.problems):
+        click.echo(f"……另有 {rejected.total - len(rejected.problems)} 处问题", err=True)
+
+
+@import_.command("roster")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_roster(file: Path) -> None:
+    """Import or update households from a roster (.xlsx, .xls or .csv)."""
+    from hygiene.services import imports
+
+    data = file.read_bytes()
+    try:
+        with transaction() as session:
+            plan = imports.plan_roster_upload(session, None, imports.county_villages(session), data, file.name)
+            changed = imports.apply_roster_import(session, None, plan, file_name=file.name)
+    except UploadRejected as exc:
+        _print_problems(str(file), exc)
+        raise InvalidInput(f"{file} 有 {exc.total} 处问题，未导入任何数据") from None
+    click.echo(f"已导入 {file.name}：新增 {plan.added} 户，更新 {plan.updated} 户，{changed} 条变更")
+
+
+@import_.command("reviews")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--period", "period_code", required=True, help="the quarter, e.g. 2026Q4")
+@click.option("--village", "village_code", required=True, help="the village's code")
+def import_reviews(file: Path, period_code: str, village_code: str) -> None:
+    """Import a review sheet into a village's period."""
+    from hygiene.services import imports, periods, units
+
+    data = file.read_bytes()
+    try:
+        with transaction() as session:
+            village = units.get_village(session, village_code)
+            period = periods.get_period(session, village.township.county_id, period_code)
+            plan = imports.plan_review_upload(session, None, village, period, data, file.name)
+            changed = imports.apply_review_import(session, None, plan, file_name=file.name)
+    except UploadRejected as exc:
+        _print_problems(str(file), exc)
+        raise InvalidInput(f"{file} 有 {exc.total} 处问题，未导入任何数据") from None
+    click.echo(f"已导入 {file.name}：{len(plan.rows)} 行，{changed} 条变更")
+
+
 @main.command("results")
 @click.option("--period", "period_code", required=True, help="the quarter, e.g. 2026Q4")
 @click.option("--village", "village_code", default=None, help="one village (default: the whole county)")
@@ -149,6 +200,20 @@ def results(period_code: str, village_code: str | None, output_format: str, outp
         click.echo(f"已写入 {output_dir / 'household_results.csv'} 和 {output_dir / 'village_results.csv'}", err=True)
         return
     click.echo(csv_bytes(household_results).decode(), nl=False)
+
+
+@main.command("tick")
+def tick() -> None:
+    """Time-driven steps (idempotent): village periods whose posting period has ended with no
+    objection pending become final."""
+    from hygiene.services import workflow
+
+    with transaction() as session:
+        finished = workflow.finalize_due(session)
+        names = [f"{vp.village.name} {vp.period.code}" for vp in finished]
+    for name in names:
+        click.echo(f"已定档 {name}")
+    click.echo(f"公示期满定档 {len(names)} 个村")
 
 
 @main.command("serve")

@@ -19,10 +19,19 @@ ROUTES = {
     "village1_household": f"/village/5209990101/households/{H1}",
     "village1_new": "/village/5209990101/households/new",
     "village1_edit": f"/village/5209990101/households/{H1}/edit",
+    "village1_board": "/village/5209990101/periods/2026Q4/",
+    "village1_household_reviews": f"/village/5209990101/periods/2026Q4/households/{H1}/",
+    "village1_review_form": f"/village/5209990101/periods/2026Q4/households/{H1}/review?kind=self",
+    "village1_template": "/village/5209990101/periods/2026Q4/template.xlsx",
+    "village1_upload": "/village/5209990101/periods/2026Q4/upload",
+    "village1_roster_upload": "/village/5209990101/roster/upload",
     "village2": "/village/5209990201/",
+    "village2_board": "/village/5209990201/periods/2026Q4/",
     "village_other_county": "/village/5209980101/",
     "township1": "/township/52099901/",
+    "township1_village": "/township/52099901/periods/2026Q4/villages/5209990101/",
     "township2": "/township/52099902/",
+    "township2_village": "/township/52099902/periods/2026Q4/villages/5209990201/",
     "township_other_county": "/township/52099801/",
     "county": "/county/520999/",
     "county_users": "/county/520999/users",
@@ -30,15 +39,25 @@ ROUTES = {
     "inspection": "/inspection/520999/",
     "inspection_other": "/inspection/520998/",
 }
-VILLAGE1_READ = {"village1", "village1_household"}
+VILLAGE1_READ = {"village1", "village1_household", "village1_board", "village1_household_reviews"}
+VILLAGE1_WRITE = {
+    "village1_new",
+    "village1_edit",
+    "village1_review_form",
+    "village1_template",
+    "village1_upload",
+    "village1_roster_upload",
+}
+VILLAGE2_READ = {"village2", "village2_board"}
+TOWNSHIPS_READ = {"township1", "township1_village", "township2", "township2_village"}
 ALLOWED = {
-    "village": VILLAGE1_READ | {"village1_new", "village1_edit"},
-    "village2": {"village2"},
-    "township": VILLAGE1_READ | {"township1"},
-    "township2": {"village2", "township2"},
-    "county": VILLAGE1_READ | {"village2", "township1", "township2", "county", "county_users"},
+    "village": VILLAGE1_READ | VILLAGE1_WRITE,
+    "village2": VILLAGE2_READ,
+    "township": VILLAGE1_READ | {"township1", "township1_village"},
+    "township2": VILLAGE2_READ | {"township2", "township2_village"},
+    "county": VILLAGE1_READ | VILLAGE2_READ | TOWNSHIPS_READ | {"county", "county_users"},
     "county2": {"village_other_county", "township_other_county", "county_other"},
-    "inspector": VILLAGE1_READ | {"village2", "township1", "township2", "inspection"},
+    "inspector": VILLAGE1_READ | VILLAGE2_READ | TOWNSHIPS_READ | {"inspection"},
     "inspector2": {"village_other_county", "township_other_county", "inspection_other"},
 }
 
@@ -63,7 +82,15 @@ def test_anonymous_visitors_reach_no_protected_page(client: FlaskClient) -> None
 
 def test_unknown_units_are_not_found(client: FlaskClient, auth: Auth) -> None:
     auth.login("county")
-    for url in ("/village/000/", "/township/000/", "/county/000/", "/village/5209990101/households/000"):
+    for url in (
+        "/village/000/",
+        "/township/000/",
+        "/county/000/",
+        "/village/5209990101/households/000",
+        "/village/5209990101/periods/1999Q1/",
+        "/township/52099901/periods/2026Q4/villages/5209990201/",
+        "/township/52099901/periods/2026Q4/villages/000/",
+    ):
         assert client.get(url).status_code == 404, url
 
 

@@ -21,6 +21,40 @@ POST_ROUTES = [
         "village",
     ),
     ("/county/<county_code>/users", "/county/520999/users", "county"),
+    (
+        "/village/<village_code>/periods/<period_code>/households/<household_code>/review",
+        "/village/5209990101/periods/2026Q4/households/520999010101001/review?kind=self",
+        "village",
+    ),
+    (
+        "/village/<village_code>/periods/<period_code>/reviews/<int:review_id>/delete",
+        "/village/5209990101/periods/2026Q4/reviews/1/delete",
+        "village",
+    ),
+    ("/village/<village_code>/periods/<period_code>/submit", "/village/5209990101/periods/2026Q4/submit", "village"),
+    ("/village/<village_code>/periods/<period_code>/upload", "/village/5209990101/periods/2026Q4/upload", "village"),
+    (
+        "/village/<village_code>/periods/<period_code>/upload/confirm",
+        "/village/5209990101/periods/2026Q4/upload/confirm",
+        "village",
+    ),
+    ("/village/<village_code>/roster/upload", "/village/5209990101/roster/upload", "village"),
+    ("/village/<village_code>/roster/upload/confirm", "/village/5209990101/roster/upload/confirm", "village"),
+    (
+        "/township/<township_code>/periods/<period_code>/villages/<village_code>/quotas",
+        "/township/52099901/periods/2026Q4/villages/5209990101/quotas",
+        "township",
+    ),
+    (
+        "/township/<township_code>/periods/<period_code>/villages/<village_code>/assessment",
+        "/township/52099901/periods/2026Q4/villages/5209990101/assessment",
+        "township",
+    ),
+    (
+        "/township/<township_code>/periods/<period_code>/villages/<village_code>/<move>",
+        "/township/52099901/periods/2026Q4/villages/5209990102/approve",
+        "township",
+    ),
 ]
 
 

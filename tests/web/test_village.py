@@ -118,7 +118,7 @@ def test_clerk_moves_a_household_to_another_group_with_history(
     assert edit(auth, db_session, group_id=target.id, reason="分户调整").status_code == 302
     assert household(db_session, H1).group_id == target.id
     html = client.get(f"{V1}/households/{H1}").get_data(as_text=True)
-    assert "分户调整" in html and "group_id" in html
+    assert "分户调整" in html and f"村民组: {groups(db_session)[0].name} → {target.name}" in html
 
 
 def test_marking_moved_away_keeps_the_household(client: FlaskClient, auth: Auth, db_session: Session) -> None:

@@ -1,39 +1,217 @@
-"""The township reviewer's area (乡镇审核员): the township's villages and their workflow states."""
+"""The township reviewer's area (乡镇审核员): the township's villages in a period, each village's
+results from the engine, quotas, assessment, and the moves of RULES.md §5. County administrators
+and inspectors of the county may look; only the township's own reviewer changes anything."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from hygiene import permissions
-from hygiene.services import periods, units
+from hygiene.models import Period, Township, Village, VillagePeriod
+from hygiene.services import audit, periods, units, workflow
 from hygiene.services.errors import NotFound, ServiceError
 from web.database import get_session
+from web.presentation import tenths
 from web.security import current_account, require
+from web.township.forms import AssessmentForm, MoveForm, QuotaForm
 
 bp = Blueprint("township", __name__, url_prefix="/township/<township_code>")
+
+MOVES = {
+    "approve": ("审核通过", lambda s, u, vp, v, reason: workflow.approve(s, u, vp, v)),
+    "return": ("退回", workflow.return_for_changes),
+    "unapprove": ("撤销审核", workflow.unapprove),
+    "publish": ("公示", lambda s, u, vp, v, reason: workflow.publish(s, u, vp, v)),
+}
+
+
+def _township(township_code: str, *, review: bool = False) -> Township:
+    try:
+        township = units.get_township(get_session(), township_code)
+    except NotFound:
+        abort(404)
+    user = current_account()
+    require(
+        permissions.can_review_township(user, township) if review else permissions.can_view_township(user, township)
+    )
+    return township
+
+
+def _period(township: Township, period_code: str) -> Period:
+    try:
+        return periods.get_period(get_session(), township.county_id, period_code)
+    except ServiceError:
+        abort(404)
+
+
+def _village(township: Township, village_code: str) -> Village:
+    village = next((v for v in township.villages if v.code == village_code), None)
+    if village is None:
+        abort(404)
+    return village
 
 
 @bp.get("/")
 @login_required
 def home(township_code: str) -> str:
+    township = _township(township_code)
     session = get_session()
-    try:
-        township = units.get_township(session, township_code)
-    except NotFound:
-        abort(404)
-    require(permissions.can_view_township(current_account(), township))
     all_periods = units.county_periods(session, township.county_id)
     period = all_periods[0] if all_periods else None
     if request.args.get("period"):
-        try:
-            period = periods.get_period(session, township.county_id, request.args["period"])
-        except ServiceError:
-            abort(404)
+        period = _period(township, request.args["period"])
+    rows = workflow.township_board(session, township, period) if period else []
+    counts = ("cleanest_awarded", "clean_awarded", "cleanest_floor", "clean_floor")
     return render_template(
         "township/home.html",
         township=township,
         periods=all_periods,
         period=period,
-        rows=units.township_overview(session, township, period),
+        rows=rows,
+        chart_max=max([1, *(int(row.result.get(c) or 0) for row in rows for c in counts)]),
     )
+
+
+@bp.get("/periods/<period_code>/villages/<village_code>/")
+@login_required
+def village(township_code: str, period_code: str, village_code: str) -> str:
+    """One village's period as the reviewer checks it: ranked households, quotas, assessment, moves."""
+    township = _township(township_code)
+    period = _period(township, period_code)
+    village = _village(township, village_code)
+    session = get_session()
+    village_period = periods.village_period(session, village, period)
+    problems_first = request.args.get("order") == "problems"
+    review = workflow.village_review(session, village_period, problems_first=problems_first) if village_period else None
+    quota_form = QuotaForm()
+    assessment_form = AssessmentForm()
+    cleanest_floor, clean_floor = review.floors if review else workflow.floors(session, village, period)
+    quota = review.quota if review else None
+    quota_form.cleanest_quota.data = quota.cleanest_quota if quota else cleanest_floor
+    quota_form.clean_quota.data = quota.clean_quota if quota else clean_floor
+    quota_form.version.data = str(quota.version if quota else 0)
+    if review is not None and review.assessment is not None:
+        for field, _ in workflow.ASSESSMENT_AREAS:
+            getattr(assessment_form, field).data = tenths(getattr(review.assessment, field))
+        assessment_form.notes.data = review.assessment.notes or ""
+        assessment_form.version.data = str(review.assessment.version)
+    return render_template(
+        "township/village.html",
+        township=township,
+        period=period,
+        village=village,
+        village_period=village_period,
+        review=review,
+        problems_first=problems_first,
+        can_review=permissions.can_review_township(current_account(), township),
+        floors=(cleanest_floor, clean_floor),
+        quota_form=quota_form,
+        assessment_form=assessment_form,
+        move_form=MoveForm(version=village_period.version if village_period else 0),
+        areas=workflow.ASSESSMENT_AREAS,
+        history=audit.history(session, "village_period", village_period.id) if village_period else [],
+    )
+
+
+def _back(township: Township, period: Period, village: Village) -> ResponseReturnValue:
+    return redirect(
+        url_for("township.village", township_code=township.code, period_code=period.code, village_code=village.code),
+        303,
+    )
+
+
+def _reviewed(township_code: str, period_code: str, village_code: str) -> tuple[Township, Period, Village]:
+    township = _township(township_code, review=True)
+    return township, _period(township, period_code), _village(township, village_code)
+
+
+def _opened(village: Village, period: Period) -> VillagePeriod:
+    return workflow.ensure_village_period(get_session(), village, period)
+
+
+def _form_errors(form: QuotaForm | AssessmentForm | MoveForm) -> str:
+    return "；".join(f"{getattr(form, name).label.text}：{e}" for name, errors in form.errors.items() for e in errors)
+
+
+@bp.post("/periods/<period_code>/villages/<village_code>/quotas")
+@login_required
+def set_quotas(township_code: str, period_code: str, village_code: str) -> ResponseReturnValue:
+    township, period, village = _reviewed(township_code, period_code, village_code)
+    form = QuotaForm()
+    if not form.validate_on_submit():
+        flash(_form_errors(form), "error")
+        return _back(township, period, village)
+    session = get_session()
+    try:
+        workflow.set_quotas(
+            session,
+            current_account(),
+            _opened(village, period),
+            cleanest_quota=form.cleanest_quota.data or 0,
+            clean_quota=form.clean_quota.data or 0,
+            expected_version=int(form.version.data or 0),
+        )
+    except ServiceError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+    else:
+        session.commit()
+        flash(f"已保存 {village.name} 的名额", "success")
+    return _back(township, period, village)
+
+
+@bp.post("/periods/<period_code>/villages/<village_code>/assessment")
+@login_required
+def set_assessment(township_code: str, period_code: str, village_code: str) -> ResponseReturnValue:
+    township, period, village = _reviewed(township_code, period_code, village_code)
+    form = AssessmentForm()
+    if not form.validate_on_submit():
+        flash(_form_errors(form), "error")
+        return _back(township, period, village)
+    session = get_session()
+    areas = {field: getattr(form, field).tenths for field, _ in workflow.ASSESSMENT_AREAS}
+    try:
+        workflow.set_assessment(
+            session,
+            current_account(),
+            _opened(village, period),
+            areas,
+            notes=form.notes.data,
+            expected_version=int(form.version.data or 0),
+        )
+    except ServiceError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+    else:
+        session.commit()
+        flash(f"已保存 {village.name} 的考核分", "success")
+    return _back(township, period, village)
+
+
+@bp.post("/periods/<period_code>/villages/<village_code>/<move>")
+@login_required
+def move(township_code: str, period_code: str, village_code: str, move: str) -> ResponseReturnValue:
+    """approve, return (with a reason), unapprove (with a reason) or publish."""
+    if move not in MOVES:
+        abort(404)
+    township, period, village = _reviewed(township_code, period_code, village_code)
+    session = get_session()
+    village_period = periods.village_period(session, village, period)
+    form = MoveForm()
+    if village_period is None:
+        abort(404)
+    if not form.validate_on_submit():
+        flash(_form_errors(form), "error")
+        return _back(township, period, village)
+    label, action = MOVES[move]
+    try:
+        action(session, current_account(), village_period, int(form.version.data or 0), form.reason.data or "")
+    except ServiceError as exc:  # a Conflict too: the page shows the state as it is now
+        session.rollback()
+        flash(str(exc), "error")
+    else:
+        session.commit()
+        flash(f"{village.name} {period.code} 已{label}", "success")
+    return _back(township, period, village)

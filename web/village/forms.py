@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation
 
 from web.forms import BaseForm
 
@@ -29,3 +31,59 @@ class HouseholdEditForm(HouseholdForm):
     moved_away_on = DateField("迁出日期（如已迁出）", validators=[Optional()])
     reason = StringField("修改原因", validators=[DataRequired("请填写修改原因"), Length(max=200)])
     version = HiddenField()
+
+
+class ScoreField(StringField):
+    """A score typed on a phone: strict (RELIABILITY.md trap 3), parsed once into ``tenths``.
+    Full-width digits (９.５) are digits; anything else that is not a plain decimal is an error."""
+
+    def __init__(self, label: str, max_tenths: int, **kwargs: object) -> None:
+        render_kw = {"inputmode": "decimal", "autocomplete": "off", "class": "score"}
+        super().__init__(label, render_kw=render_kw, **kwargs)  # type: ignore[arg-type]
+        self.max_tenths = max_tenths
+        self.tenths: int | None = None
+
+    def pre_validate(self, form: BaseForm) -> None:
+        from hygiene.io.scores import parse_score
+
+        self.tenths = None
+        try:
+            self.tenths = parse_score(self.data or "", self.max_tenths)
+        except ValueError as exc:
+            raise StopValidation(str(exc)) from None
+
+
+def review_form_class(criteria: list[tuple[str, str, int]], peer_choices: list[SelectChoice]) -> type[BaseForm]:
+    """A review form for this rubric version: one score field per criterion, labelled and bounded by it."""
+
+    class ReviewForm(BaseForm):
+        reviewer = SelectField("评议户（同组其他农户）", choices=peer_choices, validate_choice=False)
+        team_members = StringField(
+            "评比检查小组成员", validators=[Length(max=200)], render_kw={"placeholder": "如：王组长、李委员"}
+        )
+        version = HiddenField(default="0")
+        submit = SubmitField("保存评议")
+
+    for code, label, max_tenths in criteria:
+        setattr(ReviewForm, code, ScoreField(f"{label}（0–{max_tenths / 10:g}分）", max_tenths))
+    return ReviewForm
+
+
+class DeleteReviewForm(BaseForm):
+    version = HiddenField()
+    reason = StringField("删除原因", validators=[DataRequired("请填写删除原因"), Length(max=200)])
+    submit = SubmitField("删除此评议")
+
+
+class SubmitPeriodForm(BaseForm):
+    version = HiddenField()
+    submit = SubmitField("提交乡镇审核")
+
+
+class UploadForm(BaseForm):
+    file = FileField("选择文件（.xlsx、.xls 或 .csv）", validators=[FileRequired("请选择要上传的文件")])
+    submit = SubmitField("上传并检查")
+
+
+class ConfirmImportForm(BaseForm):
+    submit = SubmitField("确认导入")

@@ -3,18 +3,34 @@ county administrators and inspectors of the same unit may look; only the village
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from hygiene import permissions
-from hygiene.models import Village
-from hygiene.services import audit, units
+from hygiene.enums import CRITERIA, ReviewKind
+from hygiene.io.sheets import UploadRejected
+from hygiene.models import Household, Period, Review, Village
+from hygiene.services import audit, imports, periods, reviews, units, workflow
 from hygiene.services.errors import Conflict, NotFound, ServiceError
+from web import uploads
 from web.database import get_session
+from web.downloads import XLSX_MIMETYPE, download
+from web.forms import BaseForm
+from web.presentation import tenths
 from web.security import current_account, require
-from web.village.forms import HouseholdEditForm, HouseholdForm
+from web.village.forms import (
+    ConfirmImportForm,
+    DeleteReviewForm,
+    HouseholdEditForm,
+    HouseholdForm,
+    SubmitPeriodForm,
+    UploadForm,
+    review_form_class,
+)
 
 bp = Blueprint("village", __name__, url_prefix="/village/<village_code>")
 
@@ -131,3 +147,308 @@ def edit_household(village_code: str, household_code: str) -> str | Response:
             flash("已保存", "success")
             return redirect(url_for("village.household", village_code=village.code, household_code=household.code))
     return render_template("village/household_form.html", village=village, form=form, household=household)
+
+
+def _period(village: Village, period_code: str) -> Period:
+    try:
+        return periods.get_period(get_session(), village.township.county_id, period_code)
+    except ServiceError:
+        abort(404)
+
+
+@bp.get("/periods/<period_code>/")
+@login_required
+def board(village_code: str, period_code: str) -> str:
+    """The period's review board: who still lacks which review, totals and grades so far."""
+    village = _village(village_code)
+    period = _period(village, period_code)
+    session = get_session()
+    rows = reviews.review_board(session, village, period)
+    group_filter, missing_filter = request.args.get("group", ""), request.args.get("missing", "")
+    missing = ReviewKind(missing_filter) if missing_filter in set(ReviewKind) else None
+    shown = [
+        r
+        for r in rows
+        if (not group_filter or r.group.code == group_filter) and (missing is None or missing in r.missing)
+    ]
+    village_period = periods.village_period(session, village, period)
+    return render_template(
+        "village/board.html",
+        village=village,
+        period=period,
+        rows=shown,
+        all_rows=rows,
+        groups=units.village_groups(session, village),
+        village_period=village_period,
+        group_filter=group_filter,
+        missing_filter=missing_filter,
+        can_edit=permissions.can_edit_village(current_account(), village),
+        submit_form=SubmitPeriodForm(version=village_period.version if village_period else 0),
+    )
+
+
+def _review_form(village: Village, period: Period, household: Household, kind: ReviewKind) -> BaseForm:
+    criteria = [(c.code, c.label, c.max_tenths) for c in period.rubric_version.criteria]
+    peers = (
+        [
+            SelectChoice(h.code, f"{h.code} {h.head_name}")
+            for h in household.group.households
+            if h.id != household.id and h.moved_away_on is None
+        ]
+        if kind is ReviewKind.PEER
+        else []
+    )
+    return review_form_class(criteria, [SelectChoice("", "请选择"), *peers])()
+
+
+@bp.route("/periods/<period_code>/households/<household_code>/review", methods=["GET", "POST"])
+@login_required
+def review(village_code: str, period_code: str, household_code: str) -> ResponseReturnValue:
+    """Enter or change one review of one household: ?kind=self|peer|group (&reviewer= for a peer)."""
+    village = _village(village_code, edit=True)
+    period = _period(village, period_code)
+    session = get_session()
+    try:
+        household = units.get_household(session, village, household_code)
+        kind = ReviewKind(request.args.get("kind", "group"))
+    except (NotFound, ValueError):
+        abort(404)
+    form = _review_form(village, period, household, kind)
+    reviewer_code = request.args.get("reviewer") or None
+    if request.method == "GET":
+        _fill_from_existing(form, session, household, period, kind, reviewer_code)
+    elif form.validate_on_submit():
+        entry = reviews.ReviewInput(
+            kind=kind,
+            scores={c: getattr(form, c).tenths for c in CRITERIA},
+            reviewer_code=form.reviewer.data,
+            team_members=form.team_members.data,
+        )
+        try:
+            reviews.save_review(
+                session,
+                current_account(),
+                village,
+                period,
+                household,
+                entry,
+                expected_version=int(form.version.data or 0),
+            )
+        except reviews.ReviewRejected as exc:
+            for name, message in exc.errors.items():
+                getattr(form, name).errors = [message]
+        except Conflict as exc:
+            flash(str(exc), "error")
+            return render_template(
+                "village/review.html", village=village, period=period, household=household, kind=kind, form=form
+            ), 409
+        except ServiceError as exc:
+            flash(str(exc), "error")
+        else:
+            session.commit()
+            flash(f"已保存 {household.code} {household.head_name} 的{kind.label}", "success")
+            return redirect(
+                url_for(
+                    "village.household_reviews",
+                    village_code=village.code,
+                    period_code=period.code,
+                    household_code=household.code,
+                )
+            )
+    return render_template(
+        "village/review.html", village=village, period=period, household=household, kind=kind, form=form
+    )
+
+
+def _fill_from_existing(
+    form: BaseForm, session: Session, household: Household, period: Period, kind: ReviewKind, reviewer_code: str | None
+) -> None:
+    reviewer = reviews.household_in_group(session, household.group_id, reviewer_code) if reviewer_code else None
+    existing = (
+        None
+        if kind is ReviewKind.PEER and reviewer is None
+        else reviews.existing_review(session, household, period, kind, reviewer)
+    )
+    if existing is None:
+        return
+    form.version.data = str(existing.version)
+    form.reviewer.data = reviewer.code if reviewer else ""
+    form.team_members.data = existing.team_members or ""
+    for code in CRITERIA:
+        getattr(form, code).data = tenths(getattr(existing, code))
+
+
+@bp.get("/periods/<period_code>/households/<household_code>/")
+@login_required
+def household_reviews(village_code: str, period_code: str, household_code: str) -> str:
+    village = _village(village_code)
+    period = _period(village, period_code)
+    session = get_session()
+    try:
+        household = units.get_household(session, village, household_code)
+    except NotFound:
+        abort(404)
+    return render_template(
+        "village/household_reviews.html",
+        village=village,
+        period=period,
+        household=household,
+        reviews=reviews.household_reviews(session, household, period),
+        can_edit=permissions.can_edit_village(current_account(), village),
+        delete_form=DeleteReviewForm(),
+    )
+
+
+@bp.post("/periods/<period_code>/reviews/<int:review_id>/delete")
+@login_required
+def delete_review(village_code: str, period_code: str, review_id: int) -> ResponseReturnValue:
+    village = _village(village_code, edit=True)
+    period = _period(village, period_code)
+    session = get_session()
+    review = session.get(Review, review_id)
+    if review is None or review.period_id != period.id or review.household.group.village_id != village.id:
+        abort(404)
+    form = DeleteReviewForm()
+    household_code = review.household.code
+    if form.validate_on_submit():
+        try:
+            reviews.delete_review(
+                session,
+                current_account(),
+                village,
+                period,
+                review,
+                expected_version=int(form.version.data or 0),
+                reason=form.reason.data or "",
+            )
+        except ServiceError as exc:
+            flash(str(exc), "error")
+        else:
+            session.commit()
+            flash("已删除该评议", "success")
+    else:
+        flash("；".join(e for errors in form.errors.values() for e in errors), "error")
+    return redirect(
+        url_for(
+            "village.household_reviews",
+            village_code=village.code,
+            period_code=period.code,
+            household_code=household_code,
+        )
+    )
+
+
+@bp.post("/periods/<period_code>/submit")
+@login_required
+def submit(village_code: str, period_code: str) -> ResponseReturnValue:
+    village = _village(village_code, edit=True)
+    period = _period(village, period_code)
+    session = get_session()
+    form = SubmitPeriodForm()
+    village_period = periods.village_period(session, village, period)
+    if village_period is None or not form.validate_on_submit():
+        abort(400)
+    try:
+        workflow.submit(session, current_account(), village_period, int(form.version.data or 0))
+    except ServiceError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("village.board", village_code=village.code, period_code=period.code)), 303
+    session.commit()
+    flash(f"{village.name} {period.code} 已提交乡镇审核，提交后不能再修改", "success")
+    return redirect(url_for("village.board", village_code=village.code, period_code=period.code))
+
+
+def _review_purpose(village: Village, period: Period) -> str:
+    return f"reviews:{village.code}:{period.code}"
+
+
+@bp.get("/periods/<period_code>/template.xlsx")
+@login_required
+def review_template(village_code: str, period_code: str) -> Response:
+    """The review sheet pre-filled with the village's households and the period's rubric."""
+    village = _village(village_code, edit=True)
+    period = _period(village, period_code)
+    data = imports.review_template(get_session(), village, period)
+    return download(data, f"{village.name}{period.code}评分表.xlsx", XLSX_MIMETYPE)
+
+
+@bp.route("/periods/<period_code>/upload", methods=["GET", "POST"])
+@login_required
+def upload_reviews(village_code: str, period_code: str) -> ResponseReturnValue:
+    """Check an uploaded review sheet: every problem, or a preview of what confirming will write."""
+    village = _village(village_code, edit=True)
+    period = _period(village, period_code)
+    form = UploadForm()
+    context = {"village": village, "period": period, "form": form, "confirm_form": ConfirmImportForm()}
+    if not form.validate_on_submit():
+        return render_template("village/upload_reviews.html", **context)
+    data, name = uploads.read(form.file.data), form.file.data.filename or "upload"
+    try:
+        plan = imports.plan_review_upload(get_session(), current_account(), village, period, data, name)
+    except UploadRejected as exc:
+        return render_template("village/upload_reviews.html", **context, rejected=exc, file_name=name), 422
+    except ServiceError as exc:
+        flash(str(exc), "error")
+        return render_template("village/upload_reviews.html", **context), 422
+    uploads.keep(_review_purpose(village, period), name, data)
+    return render_template("village/upload_reviews.html", **context, plan=plan, file_name=name)
+
+
+@bp.post("/periods/<period_code>/upload/confirm")
+@login_required
+def confirm_reviews(village_code: str, period_code: str) -> ResponseReturnValue:
+    village = _village(village_code, edit=True)
+    period = _period(village, period_code)
+    pending = uploads.take(_review_purpose(village, period))
+    if not ConfirmImportForm().validate_on_submit() or pending is None:
+        flash("没有待确认的上传文件，请重新上传", "error")
+        return redirect(url_for("village.upload_reviews", village_code=village.code, period_code=period.code))
+    session = get_session()
+    try:  # checked again: the village or the sheet's households may have changed since the preview
+        plan = imports.plan_review_upload(session, current_account(), village, period, pending.data, pending.file_name)
+        changed = imports.apply_review_import(session, current_account(), plan, file_name=pending.file_name)
+    except (UploadRejected, ServiceError) as exc:
+        flash(f"导入失败，未写入任何数据：{exc}", "error")
+        return redirect(url_for("village.upload_reviews", village_code=village.code, period_code=period.code))
+    session.commit()
+    uploads.discard()
+    flash(f"已导入 {pending.file_name}：{changed} 条变更", "success")
+    return redirect(url_for("village.board", village_code=village.code, period_code=period.code))
+
+
+@bp.route("/roster/upload", methods=["GET", "POST"])
+@login_required
+def upload_roster(village_code: str) -> ResponseReturnValue:
+    village = _village(village_code, edit=True)
+    form = UploadForm()
+    context = {"village": village, "form": form, "confirm_form": ConfirmImportForm()}
+    if not form.validate_on_submit():
+        return render_template("village/upload_roster.html", **context)
+    data, name = uploads.read(form.file.data), form.file.data.filename or "upload"
+    try:
+        plan = imports.plan_roster_upload(get_session(), current_account(), [village], data, name)
+    except UploadRejected as exc:
+        return render_template("village/upload_roster.html", **context, rejected=exc, file_name=name), 422
+    uploads.keep(f"roster:{village.code}", name, data)
+    return render_template("village/upload_roster.html", **context, plan=plan, file_name=name)
+
+
+@bp.post("/roster/upload/confirm")
+@login_required
+def confirm_roster(village_code: str) -> ResponseReturnValue:
+    village = _village(village_code, edit=True)
+    pending = uploads.take(f"roster:{village.code}")
+    if not ConfirmImportForm().validate_on_submit() or pending is None:
+        flash("没有待确认的上传文件，请重新上传", "error")
+        return redirect(url_for("village.upload_roster", village_code=village.code))
+    session = get_session()
+    try:
+        plan = imports.plan_roster_upload(session, current_account(), [village], pending.data, pending.file_name)
+        changed = imports.apply_roster_import(session, current_account(), plan, file_name=pending.file_name)
+    except (UploadRejected, ServiceError) as exc:
+        flash(f"导入失败，未写入任何数据：{exc}", "error")
+        return redirect(url_for("village.upload_roster", village_code=village.code))
+    session.commit()
+    uploads.discard()
+    flash(f"已导入花名册 {pending.file_name}：{changed} 条变更", "success")
+    return redirect(url_for("village.home", village_code=village.code))

@@ -1,0 +1,45 @@
+"""The township reviewer's forms: quotas, the village assessment and the workflow moves."""
+
+from __future__ import annotations
+
+from wtforms import HiddenField, IntegerField, StringField, SubmitField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from hygiene.services.workflow import ASSESSMENT_AREA_MAX_TENTHS, ASSESSMENT_AREAS
+from web.forms import BaseForm
+from web.village.forms import ScoreField
+
+
+class QuotaForm(BaseForm):
+    cleanest_quota = IntegerField(
+        "最清洁户名额",
+        validators=[InputRequired("请填写名额"), NumberRange(0, 9999)],
+        render_kw={"inputmode": "numeric"},
+    )
+    clean_quota = IntegerField(
+        "清洁户名额", validators=[InputRequired("请填写名额"), NumberRange(0, 9999)], render_kw={"inputmode": "numeric"}
+    )
+    version = HiddenField(default="0")
+    submit = SubmitField("保存名额")
+
+
+class AssessmentForm(BaseForm):
+    version = HiddenField(default="0")
+    notes = TextAreaField("考核说明", validators=[Optional(), Length(max=500)])
+    submit = SubmitField("保存考核分")
+
+
+for _field, _label in ASSESSMENT_AREAS:
+    setattr(
+        AssessmentForm,
+        _field,
+        ScoreField(f"{_label}（0–{ASSESSMENT_AREA_MAX_TENTHS / 10:g}分）", ASSESSMENT_AREA_MAX_TENTHS),
+    )
+
+
+class MoveForm(BaseForm):
+    """One workflow move (approve, return, unapprove, publish) from the version the page showed."""
+
+    version = HiddenField()
+    reason = StringField("原因", validators=[Optional(), Length(max=500)])
+    submit = SubmitField("确定")
