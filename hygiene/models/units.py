@@ -23,6 +23,7 @@ class County(Base):
         sa.CheckConstraint("posting_days >= 1", name="posting_days_positive"),
         sa.CheckConstraint("plaque_wait_periods >= 0", name="plaque_wait_nonnegative"),
         sa.CheckConstraint("notice_deadline_hours >= 1", name="notice_deadline_positive"),
+        sa.CheckConstraint("assessment_area_max_tenths BETWEEN 10 AND 1000", name="assessment_area_max_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -36,6 +37,8 @@ class County(Base):
     plaque_wait_periods: Mapped[int] = mapped_column(default=1)
     red_black_list: Mapped[bool] = mapped_column(default=True)
     notice_deadline_hours: Mapped[int] = mapped_column(default=24)
+    # Points of each of the village assessment's four areas (RULES.md §9), in tenths.
+    assessment_area_max_tenths: Mapped[int] = mapped_column(default=250, server_default="250")
 
     townships: Mapped[list[Township]] = relationship(back_populates="county", order_by="Township.code")
 

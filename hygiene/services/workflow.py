@@ -58,8 +58,7 @@ ASSESSMENT_AREAS: tuple[tuple[str, str], ...] = (
     ("courtyards_indoors", "庭院室内"),
     ("personal_hygiene", "个人卫生"),
 )
-ASSESSMENT_AREA_MAX_TENTHS = 250  # RULES.md §9: 25 points an area, 100 in all
-ASSESSMENT_PASS_TENTHS = 800  # ≥ 80 completes the period's work
+ASSESSMENT_PASS_TENTHS = 800  # RULES.md §9: ≥ 80 completes the period's work (areas: County setting)
 QUOTA_STATES = (WorkflowState.DRAFT, WorkflowState.SUBMITTED, WorkflowState.RETURNED)
 
 
@@ -353,6 +352,11 @@ def set_quotas(
     return quota
 
 
+def assessment_area_max(village: Village) -> int:
+    """The points of each assessment area, in tenths: a county setting (RULES.md §9, 25 by default)."""
+    return village.township.county.assessment_area_max_tenths
+
+
 def set_assessment(
     session: Session,
     actor: User,
@@ -362,14 +366,15 @@ def set_assessment(
     notes: str | None,
     expected_version: int,
 ) -> VillageAssessment:
-    """The township's assessment of the village in four areas (tenths, 0…25 points each)."""
+    """The township's assessment of the village in four areas (tenths, 0…the county's points each)."""
     _require_reviewer(actor, village_period)
     if village_period.state is WorkflowState.FINAL:
         raise ServiceError(f"{_name(village_period)} 已定档，考核分不能再修改")
+    area_max = assessment_area_max(village_period.village)
     errors = [
-        f"{label}应在0–{ASSESSMENT_AREA_MAX_TENTHS / 10:g}分之间"
+        f"{label}应在0–{area_max / 10:g}分之间"
         for field, label in ASSESSMENT_AREAS
-        if not 0 <= areas[field] <= ASSESSMENT_AREA_MAX_TENTHS
+        if not 0 <= areas[field] <= area_max
     ]
     if errors:
         raise ServiceError("；".join(errors))

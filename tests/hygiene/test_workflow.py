@@ -273,6 +273,30 @@ def test_the_assessment_is_bounded_per_area_and_passes_at_80(db: Session) -> Non
         )
 
 
+def test_the_points_per_assessment_area_are_the_county_setting(db: Session) -> None:
+    period = vp(db, SUBMITTED)
+    county = period.village.township.county
+    county.assessment_area_max_tenths = 300  # a county that scores 30 points an area (RULES.md §9)
+    db.flush()
+    areas = {"hygiene_management": 300, "public_places": 300, "courtyards_indoors": 100, "personal_hygiene": 100}
+    with pytest.raises(ServiceError, match="公共场所应在0–30分之间"):
+        workflow.set_assessment(
+            db, user(db, "township"), period, areas | {"public_places": 301}, notes=None, expected_version=0
+        )
+    assessment = workflow.set_assessment(
+        db, user(db, "township"), period, areas, notes=None, expected_version=_assessment_version(db, period)
+    )
+    assert assessment.total_tenths() == 800
+
+
+def test_the_database_refuses_a_county_without_points_per_area(db: Session) -> None:
+    county = vp(db, SUBMITTED).village.township.county
+    county.assessment_area_max_tenths = 0
+    with pytest.raises(sa.exc.IntegrityError):
+        db.flush()
+    db.rollback()
+
+
 def _assessment_version(db: Session, period: VillagePeriod) -> int:
     from hygiene.models import VillageAssessment
 

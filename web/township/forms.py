@@ -5,7 +5,7 @@ from __future__ import annotations
 from wtforms import HiddenField, IntegerField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from hygiene.services.workflow import ASSESSMENT_AREA_MAX_TENTHS, ASSESSMENT_AREAS
+from hygiene.services.workflow import ASSESSMENT_AREAS
 from web.forms import BaseForm
 from web.village.forms import ScoreField
 
@@ -29,12 +29,15 @@ class AssessmentForm(BaseForm):
     submit = SubmitField("保存考核分")
 
 
-for _field, _label in ASSESSMENT_AREAS:
-    setattr(
-        AssessmentForm,
-        _field,
-        ScoreField(f"{_label}（0–{ASSESSMENT_AREA_MAX_TENTHS / 10:g}分）", ASSESSMENT_AREA_MAX_TENTHS),
-    )
+def assessment_form_class(area_max_tenths: int) -> type[AssessmentForm]:
+    """The assessment form for a county: four areas, each bounded by the county's points per area."""
+
+    class CountyAssessmentForm(AssessmentForm):
+        pass
+
+    for field, label in ASSESSMENT_AREAS:
+        setattr(CountyAssessmentForm, field, ScoreField(f"{label}（0–{area_max_tenths / 10:g}分）", area_max_tenths))
+    return CountyAssessmentForm
 
 
 class MoveForm(BaseForm):

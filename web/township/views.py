@@ -15,7 +15,7 @@ from hygiene.services.errors import NotFound, ServiceError
 from web.database import get_session
 from web.presentation import tenths
 from web.security import current_account, require
-from web.township.forms import AssessmentForm, MoveForm, QuotaForm
+from web.township.forms import AssessmentForm, MoveForm, QuotaForm, assessment_form_class
 
 bp = Blueprint("township", __name__, url_prefix="/township/<township_code>")
 
@@ -86,7 +86,7 @@ def village(township_code: str, period_code: str, village_code: str) -> str:
     problems_first = request.args.get("order") == "problems"
     review = workflow.village_review(session, village_period, problems_first=problems_first) if village_period else None
     quota_form = QuotaForm()
-    assessment_form = AssessmentForm()
+    assessment_form = assessment_form_class(workflow.assessment_area_max(village))()
     cleanest_floor, clean_floor = review.floors if review else workflow.floors(session, village, period)
     quota = review.quota if review else None
     quota_form.cleanest_quota.data = quota.cleanest_quota if quota else cleanest_floor
@@ -166,7 +166,7 @@ def set_quotas(township_code: str, period_code: str, village_code: str) -> Respo
 @login_required
 def set_assessment(township_code: str, period_code: str, village_code: str) -> ResponseReturnValue:
     township, period, village = _reviewed(township_code, period_code, village_code)
-    form = AssessmentForm()
+    form = assessment_form_class(workflow.assessment_area_max(village))()
     if not form.validate_on_submit():
         flash(_form_errors(form), "error")
         return _back(township, period, village)
