@@ -179,7 +179,7 @@ def _plan_review_row(
 def apply_review_import(session: Session, actor: User | None, plan: ReviewImportPlan, *, file_name: str) -> int:
     """Write a checked plan; returns how many reviews were added or replaced (0 for the same sheet)."""
     village_period = reviews.village_period_for_entry(session, plan.village, plan.period)  # still editable?
-    changed = 0
+    written: list[tuple[PlannedReview, Review, dict[str, object] | None]] = []
     for planned in plan.rows:
         if not planned.changes:
             continue
@@ -197,7 +197,9 @@ def apply_review_import(session: Session, actor: User | None, plan: ReviewImport
         review.entered_by_id = actor.id if actor else None
         for code in CRITERIA:
             setattr(review, code, planned.scores[code])
-        session.flush()
+        written.append((planned, review, before))
+    session.flush()  # one flush: the inserts go out in batches, not one round trip per row
+    for planned, review, before in written:
         reviews.record_review_change(
             session,
             actor,
@@ -209,7 +211,7 @@ def apply_review_import(session: Session, actor: User | None, plan: ReviewImport
             audit.snapshot(review, reviews.REVIEW_FIELDS),
             reason=f"导入 {file_name} 第{planned.row}行",
         )
-        changed += 1
+    changed = len(written)
     audit.record(
         session,
         actor,
@@ -364,7 +366,7 @@ def apply_roster_import(session: Session, actor: User | None, plan: RosterImport
         (g.village_id, g.name): g
         for g in session.scalars(sa.select(Group).where(Group.village_id.in_({r.village.id for r in plan.rows})))
     }
-    changed = 0
+    written: list[tuple[PlannedHousehold, Household, dict[str, object] | None]] = []
     for planned in plan.rows:
         if not planned.changes:
             continue
@@ -390,7 +392,9 @@ def apply_roster_import(session: Session, actor: User | None, plan: RosterImport
         household.members = planned.members
         household.phone = planned.phone
         household.is_poor = planned.is_poor
-        session.flush()
+        written.append((planned, household, before))
+    session.flush()  # one flush for every household: batched inserts
+    for planned, household, before in written:
         audit.record(
             session,
             actor,
@@ -401,7 +405,7 @@ def apply_roster_import(session: Session, actor: User | None, plan: RosterImport
             after=audit.snapshot(household, _ROSTER_FIELDS),
             reason=f"导入 {file_name} 第{planned.row}行",
         )
-        changed += 1
+    changed = len(written)
     audit.record(
         session,
         actor,
