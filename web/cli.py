@@ -132,6 +132,11 @@ def import_() -> None:
     """Import sheets (INTERCHANGE.md §2), all-or-nothing, exactly as the web pages do."""
 
 
+def _stage(message: str) -> None:
+    """What a multi-second import is doing now, on standard error so that output stays clean."""
+    click.echo(message, err=True)
+
+
 def _print_problems(file_name: str, rejected: UploadRejected) -> None:
     for problem in rejected.problems:
         click.echo(problem.cli_line(file_name), err=True)
@@ -148,7 +153,9 @@ def import_roster(file: Path) -> None:
     data = file.read_bytes()
     try:
         with transaction() as session:
+            _stage(f"正在读取并逐行检查 {file.name} …")
             plan = imports.plan_roster_upload(session, None, imports.county_villages(session), data, file.name)
+            _stage(f"检查通过：{len(plan.rows)} 行，正在写入 …")
             changed = imports.apply_roster_import(session, None, plan, file_name=file.name)
     except UploadRejected as exc:
         _print_problems(str(file), exc)
@@ -169,7 +176,9 @@ def import_reviews(file: Path, period_code: str, village_code: str) -> None:
         with transaction() as session:
             village = units.get_village(session, village_code)
             period = periods.get_period(session, village.township.county_id, period_code)
+            _stage(f"正在读取并逐行检查 {file.name} …")
             plan = imports.plan_review_upload(session, None, village, period, data, file.name)
+            _stage(f"检查通过：{len(plan.rows)} 行，正在写入 …")
             changed = imports.apply_review_import(session, None, plan, file_name=file.name)
     except UploadRejected as exc:
         _print_problems(str(file), exc)

@@ -9,12 +9,14 @@ functions."""
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from hygiene import frames, permissions
 from hygiene.enums import CRITERIA, ReviewKind
@@ -31,7 +33,7 @@ from hygiene.io.sheets import (
 )
 from hygiene.models import Group, Household, Period, Review, Township, User, Village
 from hygiene.services import audit, reviews
-from hygiene.services.errors import PermissionDenied
+from hygiene.services.errors import Conflict, PermissionDenied
 
 KIND_NAMES = {
     "自评": ReviewKind.SELF, "self": ReviewKind.SELF,
@@ -39,6 +41,27 @@ KIND_NAMES = {
     "复评": ReviewKind.GROUP, "group": ReviewKind.GROUP,
 }  # fmt: skip
 NOT_IN_VILLAGE = "本村无此户号"  # the same for unknown codes and other villages' codes: no probing
+
+
+def _longest(column: sa.orm.InstrumentedAttribute[object]) -> int:
+    """The most characters the database holds in ``column``: the model is the one place that says."""
+    length = column.property.columns[0].type.length
+    assert isinstance(length, int)
+    return length
+
+
+def _too_long(text: str, column: sa.orm.InstrumentedAttribute[object]) -> str | None:
+    longest = _longest(column)
+    return f"超过{longest}个字" if len(text) > longest else None
+
+
+def _flush_or_conflict(session: Session) -> None:
+    """One flush for the whole sheet, so that the inserts go out in batches. Someone saving the same
+    review or household between the plan and now is a conflict, never a half-written import."""
+    try:
+        session.flush()
+    except (sa.exc.IntegrityError, StaleDataError):
+        raise Conflict("导入期间数据已被他人修改，未写入任何数据，请重新上传") from None
 
 
 def _reject(problems: list[Problem]) -> None:
@@ -162,6 +185,8 @@ def _plan_review_row(
         team = reviewer_text or None
         if team is None:
             problems.append(table.problem(row, "reviewer", "复评须填写评比检查小组成员姓名"))
+        elif reason := _too_long(team, Review.team_members):
+            problems.append(table.problem(row, "reviewer", f"小组成员姓名{reason}"))
     elif kind is ReviewKind.SELF and reviewer_text:
         problems.append(table.problem(row, "reviewer", "自评不填评议人"))
     scores: dict[str, int] = {}
@@ -198,7 +223,7 @@ def apply_review_import(session: Session, actor: User | None, plan: ReviewImport
         for code in CRITERIA:
             setattr(review, code, planned.scores[code])
         written.append((planned, review, before))
-    session.flush()  # one flush: the inserts go out in batches, not one round trip per row
+    _flush_or_conflict(session)
     for planned, review, before in written:
         reviews.record_review_change(
             session,
@@ -296,11 +321,12 @@ def plan_roster_import(
     for the command line). A township or village is named by its name or its code."""
     if actor is not None and not all(permissions.can_edit_village(actor, v) for v in villages):
         raise PermissionDenied("只有本村村委会可以导入花名册")
-    by_key: dict[tuple[str, str], Village] = {}
+    by_key: dict[tuple[str, str], Village | None] = {}  # None: two villages answer to these names
     for v in villages:
         for t_key in (v.township.name, v.township.code):
             for v_key in (v.name, v.code):
-                by_key[(_unit_key(t_key), _unit_key(v_key))] = v
+                key = (_unit_key(t_key), _unit_key(v_key))
+                by_key[key] = v if by_key.get(key, v) is v else None
     county_ids = {v.township.county_id for v in villages}
     existing = {
         (h.county_id, h.code): h
@@ -308,25 +334,37 @@ def plan_roster_import(
     }
     problems: list[Problem] = []
     plan = RosterImportPlan()
-    first_row: dict[str, int] = {}
+    first_row: dict[tuple[int | None, str], int] = {}  # household codes are unique per county
     for row in table.rows:
         values = row.values
         start = len(problems)
-        village = by_key.get((_unit_key(values["township"]), _unit_key(values["village"])))
-        if village is None:
+        unit_key = (_unit_key(values["township"]), _unit_key(values["village"]))
+        village = by_key.get(unit_key)
+        if village is None and unit_key in by_key:
+            problems.append(table.problem(row, "village", "有同名的乡镇和村，请填写村代码"))
+        elif village is None:
             column = "village" if any(k[0] == _unit_key(values["township"]) for k in by_key) else "township"
             problems.append(table.problem(row, column, "不是本次可导入的乡镇和村" if actor is None else "不是本村"))
         code = values["household_code"]
-        if code in first_row:
-            problems.append(table.problem(row, "household_code", f"与第{first_row[code]}行户编号重复"))
-        first_row.setdefault(code, row.row)
+        if not code:
+            problems.append(table.problem(row, "household_code", "请填写户编号"))
+        elif reason := _too_long(code, Household.code):
+            problems.append(table.problem(row, "household_code", f"户编号{reason}"))
+        elif (county_key := (village.township.county_id if village else None, code)) in first_row:
+            problems.append(table.problem(row, "household_code", f"与第{first_row[county_key]}行户编号重复"))
+        else:
+            first_row[county_key] = row.row
         current = existing.get((village.township.county_id, code)) if village else None
         if current is not None and village is not None and current.group.village_id != village.id:
             problems.append(table.problem(row, "household_code", "户编号已被其他村使用（户编号在全县唯一）"))
         if not values["group"]:
             problems.append(table.problem(row, "group", "请填写村民组"))
+        elif reason := _too_long(values["group"], Group.name):
+            problems.append(table.problem(row, "group", f"村民组名称{reason}"))
         if not values["head_name"]:
             problems.append(table.problem(row, "head_name", "请填写户主姓名"))
+        elif reason := _too_long(values["head_name"], Household.head_name):
+            problems.append(table.problem(row, "head_name", f"户主姓名{reason}"))
         members = _members(values.get("members", ""))
         if members is None:
             problems.append(table.problem(row, "members", f"人口须为1–{MAX_MEMBERS}之间的整数"))
@@ -372,10 +410,12 @@ def apply_roster_import(session: Session, actor: User | None, plan: RosterImport
             continue
         group = groups.get((planned.village.id, planned.group_name))
         if group is None:
-            n = 1 + sum(1 for key in groups if key[0] == planned.village.id)
-            group = Group(village_id=planned.village.id, code=f"{planned.village.code}{n:02d}", name=planned.group_name)
+            group = Group(
+                village_id=planned.village.id,
+                code=_next_group_code(planned.village, groups.values()),
+                name=planned.group_name,
+            )
             session.add(group)
-            session.flush()
             groups[(planned.village.id, planned.group_name)] = group
         household = planned.existing
         before = audit.snapshot(household, _ROSTER_FIELDS) if household else None
@@ -383,17 +423,17 @@ def apply_roster_import(session: Session, actor: User | None, plan: RosterImport
             household = Household(
                 county_id=planned.village.township.county_id,
                 code=planned.code,
-                group_id=group.id,
+                group=group,
                 head_name=planned.head_name,
             )
             session.add(household)
-        household.group_id = group.id
+        household.group = group  # by relationship: a new group has no id until the flush
         household.head_name = planned.head_name
         household.members = planned.members
         household.phone = planned.phone
         household.is_poor = planned.is_poor
         written.append((planned, household, before))
-    session.flush()  # one flush for every household: batched inserts
+    _flush_or_conflict(session)
     for planned, household, before in written:
         audit.record(
             session,
@@ -416,6 +456,12 @@ def apply_roster_import(session: Session, actor: User | None, plan: RosterImport
         reason=f"导入花名册 {file_name}：{changed} 条变更",
     )
     return changed
+
+
+def _next_group_code(village: Village, groups: Iterable[Group]) -> str:
+    """The village's code and the first unused two-digit number (groups are 01, 02, …)."""
+    taken = {g.code for g in groups if g.village_id == village.id}
+    return next(code for n in itertools.count(1) if (code := f"{village.code}{n:02d}") not in taken)
 
 
 _ROSTER_FIELDS = ("code", "head_name", "members", "phone", "is_poor", "group_id")
