@@ -154,14 +154,18 @@ def submit(session: Session, actor: User, village_period: VillagePeriod, expecte
     )
 
 
+def _required_reason(reason: str, missing: str) -> str:
+    if not reason.strip():
+        raise ServiceError(missing)
+    return reason.strip()
+
+
 def return_for_changes(
     session: Session, actor: User, village_period: VillagePeriod, expected_version: int, reason: str
 ) -> VillagePeriod:
     """Back to the clerk with a reason the clerk sees; reviews become editable again."""
     _require_reviewer(actor, village_period)
-    reason = reason.strip()
-    if not reason:
-        raise ServiceError("退回必须填写原因")
+    reason = _required_reason(reason, "退回必须填写原因")
     return _move(
         session,
         actor,
@@ -194,9 +198,7 @@ def unapprove(
 ) -> VillagePeriod:
     """Take an approval back before publication (RULES.md §5); the period is submitted again."""
     _require_reviewer(actor, village_period)
-    reason = reason.strip()
-    if not reason:
-        raise ServiceError("撤销审核必须填写原因")
+    reason = _required_reason(reason, "撤销审核必须填写原因")
     return _move(
         session,
         actor,

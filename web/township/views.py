@@ -4,9 +4,12 @@ and inspectors of the county may look; only the township's own reviewer changes 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
+from sqlalchemy.orm import Session
 
 from hygiene import permissions
 from hygiene.models import Period, Township, Village, VillagePeriod
@@ -135,6 +138,20 @@ def _form_errors(form: QuotaForm | AssessmentForm | MoveForm) -> str:
     return "；".join(f"{getattr(form, name).label.text}：{e}" for name, errors in form.errors.items() for e in errors)
 
 
+def _save(change: Callable[[Session], object], *, done: str) -> None:
+    """Run one change in the request's transaction: commit and say ``done``, or roll back and say
+    why (a Conflict too: the page then shows the state as it is now)."""
+    session = get_session()
+    try:
+        change(session)
+    except ServiceError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+    else:
+        session.commit()
+        flash(done, "success")
+
+
 @bp.post("/periods/<period_code>/villages/<village_code>/quotas")
 @login_required
 def set_quotas(township_code: str, period_code: str, village_code: str) -> ResponseReturnValue:
@@ -143,22 +160,17 @@ def set_quotas(township_code: str, period_code: str, village_code: str) -> Respo
     if not form.validate_on_submit():
         flash(_form_errors(form), "error")
         return _back(township, period, village)
-    session = get_session()
-    try:
-        workflow.set_quotas(
+    _save(
+        lambda session: workflow.set_quotas(
             session,
             current_account(),
             _opened(village, period),
             cleanest_quota=form.cleanest_quota.data or 0,
             clean_quota=form.clean_quota.data or 0,
             expected_version=int(form.version.data or 0),
-        )
-    except ServiceError as exc:
-        session.rollback()
-        flash(str(exc), "error")
-    else:
-        session.commit()
-        flash(f"已保存 {village.name} 的名额", "success")
+        ),
+        done=f"已保存 {village.name} 的名额",
+    )
     return _back(township, period, village)
 
 
@@ -170,23 +182,18 @@ def set_assessment(township_code: str, period_code: str, village_code: str) -> R
     if not form.validate_on_submit():
         flash(_form_errors(form), "error")
         return _back(township, period, village)
-    session = get_session()
     areas = {field: getattr(form, field).tenths for field, _ in workflow.ASSESSMENT_AREAS}
-    try:
-        workflow.set_assessment(
+    _save(
+        lambda session: workflow.set_assessment(
             session,
             current_account(),
             _opened(village, period),
             areas,
             notes=form.notes.data,
             expected_version=int(form.version.data or 0),
-        )
-    except ServiceError as exc:
-        session.rollback()
-        flash(str(exc), "error")
-    else:
-        session.commit()
-        flash(f"已保存 {village.name} 的考核分", "success")
+        ),
+        done=f"已保存 {village.name} 的考核分",
+    )
     return _back(township, period, village)
 
 
@@ -206,12 +213,10 @@ def move(township_code: str, period_code: str, village_code: str, move: str) -> 
         flash(_form_errors(form), "error")
         return _back(township, period, village)
     label, action = MOVES[move]
-    try:
-        action(session, current_account(), village_period, int(form.version.data or 0), form.reason.data or "")
-    except ServiceError as exc:  # a Conflict too: the page shows the state as it is now
-        session.rollback()
-        flash(str(exc), "error")
-    else:
-        session.commit()
-        flash(f"{village.name} {period.code} 已{label}", "success")
+    _save(
+        lambda session: action(
+            session, current_account(), village_period, int(form.version.data or 0), form.reason.data or ""
+        ),
+        done=f"{village.name} {period.code} 已{label}",
+    )
     return _back(township, period, village)

@@ -45,6 +45,14 @@ def _village(village_code: str, *, edit: bool = False) -> Village:
     return village
 
 
+def _household(village: Village, household_code: str) -> Household:
+    """A household of this village; a code of another village is "not found" (no probing)."""
+    try:
+        return units.get_household(get_session(), village, household_code)
+    except NotFound:
+        abort(404)
+
+
 def _group_choices(village: Village) -> list[SelectChoice]:
     return [SelectChoice(g.id, g.name) for g in units.village_groups(get_session(), village)]
 
@@ -68,10 +76,7 @@ def home(village_code: str) -> str:
 def household(village_code: str, household_code: str) -> str:
     village = _village(village_code)
     session = get_session()
-    try:
-        household = units.get_household(session, village, household_code)
-    except NotFound:
-        abort(404)
+    household = _household(village, household_code)
     return render_template(
         "village/household.html",
         village=village,
@@ -115,10 +120,7 @@ def new_household(village_code: str) -> str | Response:
 def edit_household(village_code: str, household_code: str) -> str | Response:
     village = _village(village_code, edit=True)
     session = get_session()
-    try:
-        household = units.get_household(session, village, household_code)
-    except NotFound:
-        abort(404)
+    household = _household(village, household_code)
     form = HouseholdEditForm(obj=household)  # posted values win over the row's
     form.group_id.choices = _group_choices(village)
     if form.validate_on_submit():
@@ -284,10 +286,7 @@ def household_reviews(village_code: str, period_code: str, household_code: str) 
     village = _village(village_code)
     period = _period(village, period_code)
     session = get_session()
-    try:
-        household = units.get_household(session, village, household_code)
-    except NotFound:
-        abort(404)
+    household = _household(village, household_code)
     return render_template(
         "village/household_reviews.html",
         village=village,
