@@ -117,7 +117,8 @@ def _display_width(text: str) -> int:
 
 
 def _sheet_title(name: str, taken: set[str]) -> str:
-    base = (name.translate(_SHEET_NAME_FORBIDDEN).strip("'") or "Sheet")[:31]
+    # Excel refuses a title that starts or ends with an apostrophe, also after cutting to 31.
+    base = name.translate(_SHEET_NAME_FORBIDDEN).strip("'")[:31].rstrip("'") or "Sheet"
     title, n = base, 1
     while title.lower() in taken:
         n += 1

@@ -225,6 +225,12 @@ class _Grid:
     def is_formula(self, r: int, c: int) -> bool:
         return (r, c) in self.formulas or any(r0 <= r <= r1 and c0 <= c <= c1 for r0, c0, r1, c1 in self.formula_areas)
 
+    def row_count(self) -> int:
+        """Rows to read: calamine leaves out formula cells that have no cached value, so a formula
+        below the last value would otherwise not be seen (and not be refused)."""
+        last_rows = [r for r, _ in self.formulas] + [r1 for _, _, r1, _ in self.formula_areas]
+        return max([len(self.cells), *(r + 1 for r in last_rows)])
+
     def value(self, r: int, c: int) -> str:
         row = self.cells[r] if r < len(self.cells) else []
         return row[c] if c < len(row) else ""
@@ -864,7 +870,7 @@ def _table(grids: Sequence[_Grid], columns: Sequence[Column], max_rows: int) -> 
     locations: dict[str, tuple[str | None, str]] = {c.key: (None, c.title) for c in columns}
     locations.update({key: (column_letter(c), grid.value(header.row, c)) for key, c in places.items()})
     rows: list[SheetRow] = []
-    for r in range(header.row + 1, len(grid.cells)):
+    for r in range(header.row + 1, grid.row_count()):
         values = {c.key: "" for c in columns}
         formulas = []
         for key, c in places.items():
