@@ -7,6 +7,15 @@ class ServiceError(Exception):
     """A rule refused the request; nothing was written. ``str(error)`` is shown to the user."""
 
 
+class FieldErrors(ServiceError):
+    """Field-level problems: ``errors`` maps a form field's name to its Chinese message, for showing
+    next to the field; ``str(error)`` joins them for the command line and the page's message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("；".join(errors.values()))
+        self.errors = errors
+
+
 class NotFound(ServiceError):
     pass
 

@@ -16,7 +16,7 @@ from hygiene import frames, permissions
 from hygiene.enums import CRITERIA, ReviewKind, WorkflowState
 from hygiene.models import Group, Household, Period, Review, User, Village, VillagePeriod
 from hygiene.services import audit, periods
-from hygiene.services.errors import Conflict, PermissionDenied, ServiceError
+from hygiene.services.errors import Conflict, FieldErrors, PermissionDenied, ServiceError
 
 EDITABLE_STATES = (WorkflowState.DRAFT, WorkflowState.RETURNED)
 REVIEW_FIELDS = ("kind", "reviewer_household_id", "team_members", *CRITERIA)
@@ -32,13 +32,8 @@ class ReviewInput:
     team_members: str | None = None  # group reviews: the review team's names
 
 
-class ReviewRejected(ServiceError):
-    """Field-level problems: ``errors`` maps a field (criterion code, "reviewer", "team_members")
-    to its Chinese message, for showing next to the field."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("；".join(errors.values()))
-        self.errors = errors
+class ReviewRejected(FieldErrors):
+    """A review's problems by field: criterion code, "reviewer", "team_members"."""
 
 
 def village_period_for_entry(session: Session, village: Village, period: Period) -> VillagePeriod:

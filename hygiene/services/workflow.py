@@ -41,7 +41,7 @@ from hygiene.models import (
 )
 from hygiene.models._types import utcnow
 from hygiene.services import audit, periods
-from hygiene.services.errors import Conflict, PermissionDenied, ServiceError
+from hygiene.services.errors import Conflict, FieldErrors, PermissionDenied, ServiceError
 
 STATE_FIELDS = (
     "state",
@@ -317,13 +317,13 @@ def set_quotas(
     if village_period.state not in QUOTA_STATES:
         raise ServiceError(f"{_name(village_period)} 现为{village_period.state.label}，名额已不能修改")
     cleanest_floor, clean_floor = floors(session, village_period.village, village_period.period)
-    errors = []
+    errors = {}
     if cleanest_quota < cleanest_floor:
-        errors.append(f"最清洁户名额 {cleanest_quota} 低于下限 {cleanest_floor}")
+        errors["cleanest_quota"] = f"最清洁户名额 {cleanest_quota} 低于下限 {cleanest_floor}"
     if clean_quota < clean_floor:
-        errors.append(f"清洁户名额 {clean_quota} 低于下限 {clean_floor}")
+        errors["clean_quota"] = f"清洁户名额 {clean_quota} 低于下限 {clean_floor}"
     if errors:
-        raise ServiceError("；".join(errors))
+        raise FieldErrors(errors)
     quota = session.scalar(sa.select(AwardQuota).where(AwardQuota.village_period_id == village_period.id))
     if (quota.version if quota else 0) != expected_version:
         raise Conflict("名额已被他人修改，请刷新后重试")

@@ -29,7 +29,7 @@ def village_period(db: Session, village_code: str) -> VillagePeriod:
 
 
 def version_on(html: str) -> str:
-    match = re.search(r'id="version" name="version" type="hidden" value="(\d+)"', html)
+    match = re.search(r'name="version" type="hidden" value="(\d+)"', html)
     assert match, "page has no version field"
     return match.group(1)
 
@@ -110,6 +110,12 @@ def test_unapprove_goes_back_to_submitted(client: FlaskClient, auth: Auth, db_se
     assert village_period(db_session, APPROVED).state is WorkflowState.SUBMITTED
 
 
+def quota_form(html: str) -> str:
+    match = re.search(r'<form[^>]*/quotas".*?</form>', html, re.S)
+    assert match, "page has no quota form"
+    return match.group(0)
+
+
 def test_quotas_below_the_floor_are_refused_naming_the_floor(
     client: FlaskClient, auth: Auth, db_session: Session
 ) -> None:
@@ -121,9 +127,11 @@ def test_quotas_below_the_floor_are_refused_naming_the_floor(
         {"cleanest_quota": floor - 1, "clean_quota": 999, "version": "0"},
         token_from=page(DRAFT),
     )
-    assert f"最清洁户名额 {floor - 1} 低于下限 {floor}" in client.get(response.headers["Location"]).get_data(
-        as_text=True
-    )
+    # the page comes back with the typed values and the reason next to the field
+    assert response.status_code == 422
+    form = quota_form(response.get_data(as_text=True))
+    assert f'<p class="error">最清洁户名额 {floor - 1} 低于下限 {floor}</p>' in form
+    assert f'value="{floor - 1}"' in form and 'value="999"' in form
     vp = village_period(db_session, DRAFT)
     assert db_session.scalar(sa.select(AwardQuota).where(AwardQuota.village_period_id == vp.id)) is None
     auth.post(
@@ -149,7 +157,9 @@ def test_the_assessment_form_takes_full_width_digits_and_refuses_out_of_range(
     too_much = auth.post(
         page(SUBMITTED) + "assessment", areas | {"public_places": "26", "version": "0"}, token_from=page(SUBMITTED)
     )
-    assert "不是0–25之间的分数" in client.get(too_much.headers["Location"]).get_data(as_text=True)
+    assert too_much.status_code == 422
+    html = too_much.get_data(as_text=True)
+    assert '<p class="error">不是0–25之间的分数</p>' in html and 'value="26"' in html
     vp = village_period(db_session, SUBMITTED)
     existing = db_session.scalar(sa.select(VillageAssessment).where(VillageAssessment.village_period_id == vp.id))
     version = str(existing.version) if existing else "0"

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from hygiene import permissions
 from hygiene.models import Period, Township, Village, VillagePeriod
 from hygiene.services import audit, periods, units, workflow
-from hygiene.services.errors import NotFound, ServiceError
+from hygiene.services.errors import FieldErrors, NotFound, ServiceError
 from web.database import get_session
 from web.presentation import tenths
 from web.security import current_account, require
@@ -82,24 +82,36 @@ def home(township_code: str) -> str:
 def village(township_code: str, period_code: str, village_code: str) -> str:
     """One village's period as the reviewer checks it: ranked households, quotas, assessment, moves."""
     township = _township(township_code)
-    period = _period(township, period_code)
-    village = _village(township, village_code)
+    return _village_page(township, _period(township, period_code), _village(township, village_code))
+
+
+def _village_page(
+    township: Township,
+    period: Period,
+    village: Village,
+    *,
+    quota_form: QuotaForm | None = None,
+    assessment_form: AssessmentForm | None = None,
+) -> str:
+    """The village page; a refused form comes back bound, with the typed values and its errors."""
     session = get_session()
     village_period = periods.village_period(session, village, period)
     problems_first = request.args.get("order") == "problems"
     review = workflow.village_review(session, village_period, problems_first=problems_first) if village_period else None
-    quota_form = QuotaForm()
-    assessment_form = assessment_form_class(workflow.assessment_area_max(village))()
     cleanest_floor, clean_floor = review.floors if review else workflow.floors(session, village, period)
-    quota = review.quota if review else None
-    quota_form.cleanest_quota.data = quota.cleanest_quota if quota else cleanest_floor
-    quota_form.clean_quota.data = quota.clean_quota if quota else clean_floor
-    quota_form.version.data = str(quota.version if quota else 0)
-    if review is not None and review.assessment is not None:
-        for field, _ in workflow.ASSESSMENT_AREAS:
-            getattr(assessment_form, field).data = tenths(getattr(review.assessment, field))
-        assessment_form.notes.data = review.assessment.notes or ""
-        assessment_form.version.data = str(review.assessment.version)
+    if quota_form is None:
+        quota = review.quota if review else None
+        quota_form = QuotaForm(formdata=None)
+        quota_form.cleanest_quota.data = quota.cleanest_quota if quota else cleanest_floor
+        quota_form.clean_quota.data = quota.clean_quota if quota else clean_floor
+        quota_form.version.data = str(quota.version if quota else 0)
+    if assessment_form is None:
+        assessment_form = assessment_form_class(workflow.assessment_area_max(village))(formdata=None)
+        if review is not None and review.assessment is not None:
+            for field, _ in workflow.ASSESSMENT_AREAS:
+                getattr(assessment_form, field).data = tenths(getattr(review.assessment, field))
+            assessment_form.notes.data = review.assessment.notes or ""
+            assessment_form.version.data = str(review.assessment.version)
     return render_template(
         "township/village.html",
         township=township,
@@ -112,7 +124,7 @@ def village(township_code: str, period_code: str, village_code: str) -> str:
         floors=(cleanest_floor, clean_floor),
         quota_form=quota_form,
         assessment_form=assessment_form,
-        move_form=MoveForm(version=village_period.version if village_period else 0),
+        move_form=MoveForm(formdata=None, version=village_period.version if village_period else 0),
         areas=workflow.ASSESSMENT_AREAS,
         history=audit.history(session, "village_period", village_period.id) if village_period else [],
     )
@@ -157,21 +169,32 @@ def _save(change: Callable[[Session], object], *, done: str) -> None:
 def set_quotas(township_code: str, period_code: str, village_code: str) -> ResponseReturnValue:
     township, period, village = _reviewed(township_code, period_code, village_code)
     form = QuotaForm()
-    if not form.validate_on_submit():
-        flash(_form_errors(form), "error")
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            workflow.set_quotas(
+                session,
+                current_account(),
+                _opened(village, period),
+                cleanest_quota=form.cleanest_quota.data or 0,
+                clean_quota=form.clean_quota.data or 0,
+                expected_version=int(form.version.data or 0),
+            )
+        except FieldErrors as exc:  # below a floor: said next to the quota, the typed value kept
+            session.rollback()
+            for name, message in exc.errors.items():
+                getattr(form, name).errors = [message]
+            flash(str(exc), "error")
+            return _village_page(township, period, village, quota_form=form), 422
+        except ServiceError as exc:
+            session.rollback()
+            flash(str(exc), "error")
+        else:
+            session.commit()
+            flash(f"已保存 {village.name} 的名额", "success")
         return _back(township, period, village)
-    _save(
-        lambda session: workflow.set_quotas(
-            session,
-            current_account(),
-            _opened(village, period),
-            cleanest_quota=form.cleanest_quota.data or 0,
-            clean_quota=form.clean_quota.data or 0,
-            expected_version=int(form.version.data or 0),
-        ),
-        done=f"已保存 {village.name} 的名额",
-    )
-    return _back(township, period, village)
+    flash(_form_errors(form), "error")
+    return _village_page(township, period, village, quota_form=form), 422
 
 
 @bp.post("/periods/<period_code>/villages/<village_code>/assessment")
@@ -181,7 +204,7 @@ def set_assessment(township_code: str, period_code: str, village_code: str) -> R
     form = assessment_form_class(workflow.assessment_area_max(village))()
     if not form.validate_on_submit():
         flash(_form_errors(form), "error")
-        return _back(township, period, village)
+        return _village_page(township, period, village, assessment_form=form), 422
     areas = {field: getattr(form, field).tenths for field, _ in workflow.ASSESSMENT_AREAS}
     _save(
         lambda session: workflow.set_assessment(
