@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import io
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+import openpyxl
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
+from sqlalchemy.orm import Session
 
-from hygiene.db import make_engine
-from hygiene.models import User
+from hygiene.db import make_engine, make_sessionmaker
+from hygiene.enums import CRITERIA, NoticeKind, NoticeState, ObjectionState, ReviewKind, WorkflowState
+from hygiene.models import (
+    AuditEntry,
+    County,
+    Group,
+    Household,
+    Notice,
+    Objection,
+    Period,
+    Review,
+    User,
+    Village,
+    VillagePeriod,
+)
 from web.cli import main
 
 
@@ -152,3 +172,682 @@ def test_results_refuses_bad_input(url: str, args: list[str], message: str) -> N
     run(url, "demo")
     result = run(url, "results", *args)
     assert result.exit_code == 2 and message in result.output
+
+
+# --- import, tick: on a private seeded database (the demo county and a neighbour), each backend ----------
+
+DRAFT_VILLAGE = "5209990101"  # 松林镇 青山村: 2026Q4 draft
+SUBMITTED, APPROVED, PUBLISHED, FINAL = "5209990102", "5209990103", "5209990104", "5209990202"
+PUBLISHED_TOO = "5209990301"  # 白果街道 白果社区: 2026Q4 published as well
+NEIGHBOUR_VILLAGE = "5209980101"  # 邻县 邻镇 邻村: 2026Q4 open, no village period yet
+ROSTER_HEADER = ["乡镇", "村", "村民组", "户编号", "户主姓名", "人口", "联系电话", "是否脱贫户/低收入户"]
+REVIEW_HEADER = ["户编号", "评议类型", "评议人", *CRITERIA]
+TEAM = "王组长、李委员"
+
+
+def url_of(engine: sa.Engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
+
+
+def hygiene(engine: sa.Engine, *args: str | Path) -> Result:
+    return run(url_of(engine), *(str(a) for a in args))
+
+
+def csv_bytes(header: Sequence[str], rows: Sequence[Sequence[object]], encoding: str = "utf-8") -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows([header, *rows])
+    return buffer.getvalue().encode(encoding)
+
+
+def xlsx_bytes(header: Sequence[str], rows: Sequence[Sequence[object]]) -> bytes:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(list(header))
+    for row in rows:
+        ws.append(list(row))
+        for cell in ws[ws.max_row]:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # text, never a formula
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def write_sheet(path: Path, header: Sequence[str], rows: Sequence[Sequence[object]], fmt: str = "csv") -> Path:
+    """``fmt``: csv (UTF-8), gb18030 (a GB18030 CSV) or xlsx."""
+    if fmt == "xlsx":
+        path.write_bytes(xlsx_bytes(header, rows))
+    else:
+        path.write_bytes(csv_bytes(header, rows, "utf-8" if fmt == "csv" else fmt))
+    return path
+
+
+def roster_row(
+    code: str,
+    head: str = "张三",
+    group: str = "第一组",
+    members: str = "4",
+    phone: str = "",
+    poor: str = "否",
+    township: str = "松林镇",
+    village: str = "青山村",
+) -> list[str]:
+    return [township, village, group, code, head, members, phone, poor]
+
+
+def review_row(code: str, kind: str, reviewer: str = "", score: str = "9", **overrides: str) -> list[str]:
+    return [code, kind, reviewer, *(overrides.get(c, score) for c in CRITERIA)]
+
+
+def scalar(engine: sa.Engine, query: sa.Select[Any]) -> Any:
+    with engine.connect() as conn:
+        return conn.scalar(query)
+
+
+def count(engine: sa.Engine, model: type[Any], *where: sa.ColumnElement[bool]) -> int:
+    return scalar(engine, sa.select(sa.func.count()).select_from(model).where(*where)) or 0
+
+
+def footprint(engine: sa.Engine) -> dict[str, int]:
+    """What an import or tick could write: rows of each table, and the sum of versions (every update
+    of a versioned row raises its version)."""
+    tables = {"household": Household, "group": Group, "review": Review, "village_period": VillagePeriod}
+    counts = {name: count(engine, model) for name, model in tables.items()}
+    counts["audit"] = count(engine, AuditEntry)
+    for name, model in (("household", Household), ("review", Review), ("village_period", VillagePeriod)):
+        counts[f"{name}_versions"] = scalar(engine, sa.select(sa.func.sum(model.version))) or 0
+    return counts
+
+
+def household_row(engine: sa.Engine, code: str) -> tuple[Any, ...] | None:
+    """(head, members, phone, poor, group name, village code, version) of a household, or None."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(
+                Household.head_name,
+                Household.members,
+                Household.phone,
+                Household.is_poor,
+                Group.name,
+                Village.code,
+                Household.version,
+            )
+            .join(Group, Household.group_id == Group.id)
+            .join(Village, Group.village_id == Village.id)
+            .where(Household.code == code)
+        ).one_or_none()
+    return tuple(row) if row is not None else None
+
+
+def audit_rows(engine: sa.Engine, entity: str, action: str | None = None) -> list[AuditEntry]:
+    with Session(engine) as session:
+        query = sa.select(AuditEntry).where(AuditEntry.entity == entity)
+        if action is not None:
+            query = query.where(AuditEntry.action == action)
+        return list(session.scalars(query.order_by(AuditEntry.id)))
+
+
+def first_group_codes(engine: sa.Engine, village_code: str) -> list[str]:
+    """The household codes of the village's first group, in order."""
+    with engine.connect() as conn:
+        group_id = conn.scalar(
+            sa.select(Group.id).join(Village).where(Village.code == village_code).order_by(Group.code).limit(1)
+        )
+        return list(
+            conn.scalars(sa.select(Household.code).where(Household.group_id == group_id).order_by(Household.code))
+        )
+
+
+def q4_period_id(engine: sa.Engine, county_code: str = "520999") -> int:
+    return scalar(
+        engine,
+        sa.select(Period.id)
+        .join(County, Period.county_id == County.id)
+        .where(County.code == county_code, Period.code == "2026Q4"),
+    )
+
+
+def clear_q4_reviews(engine: sa.Engine, codes: Sequence[str]) -> None:
+    """Remove the demo's 2026Q4 reviews of these households, so a sheet's effect can be counted exactly."""
+    period_id = q4_period_id(engine)
+    with engine.begin() as conn:
+        ids = list(conn.scalars(sa.select(Household.id).where(Household.code.in_(codes))))
+        conn.execute(sa.delete(Review).where(Review.period_id == period_id, Review.household_id.in_(ids)))
+
+
+def q4_reviews(engine: sa.Engine, codes: Sequence[str]) -> dict[tuple[str, str, str | None], tuple[Any, ...]]:
+    """The 2026Q4 reviews of these households: (household, kind, reviewer code) -> (scores…, team, version)."""
+    reviewer = sa.orm.aliased(Household)
+    period_id = q4_period_id(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(
+                Household.code,
+                Review.kind,
+                reviewer.code,
+                *(getattr(Review, c) for c in CRITERIA),
+                Review.team_members,
+                Review.version,
+            )
+            .join(Household, Review.household_id == Household.id)
+            .outerjoin(reviewer, Review.reviewer_household_id == reviewer.id)
+            .where(Review.period_id == period_id, Household.code.in_(codes))
+        ).all()
+    return {(r[0], ReviewKind(r[1]).value, r[2]): tuple(r[3:]) for r in rows}
+
+
+# --- hygiene import roster ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["csv", "gb18030", "xlsx"])
+def test_import_roster_adds_and_updates_households_then_changes_nothing_the_second_time(
+    committing_engine: sa.Engine, tmp_path: Path, fmt: str
+) -> None:
+    engine = committing_engine
+    existing = first_group_codes(engine, DRAFT_VILLAGE)[0]
+    head, members, phone, poor, group, _, version = household_row(engine, existing)
+    rows = [
+        roster_row("0012", head="王五", group="第五组", members="3", phone="13800000001", poor="是"),
+        roster_row("520999020105001", head="龍𠀋", township="52099902", village="5209990201", members="３"),
+        roster_row(
+            existing, head="新户主", group=group, members=str(members), phone=phone or "", poor="是" if poor else "否"
+        ),
+    ]
+    name = "花名册.xlsx" if fmt == "xlsx" else "花名册.csv"
+    path = write_sheet(tmp_path / name, ROSTER_HEADER, rows, fmt)
+    before = footprint(engine)
+
+    result = hygiene(engine, "import", "roster", path)
+
+    assert result.exit_code == 0, result.output
+    # "更新 1 户" is misreported as 0: see test_import_roster_reports_the_households_it_updated
+    assert result.stdout.startswith(f"已导入 {name}：新增 2 户，") and result.stdout.endswith("，3 条变更\n")
+    assert result.stderr.splitlines() == [f"正在读取并逐行检查 {name} …", "检查通过：3 行，正在写入 …"]
+    assert household_row(engine, "0012")[:6] == ("王五", 3, "13800000001", True, "第五组", DRAFT_VILLAGE)
+    assert household_row(engine, "12") is None  # the leading zeros are kept
+    assert household_row(engine, "520999020105001")[:6] == ("龍𠀋", 3, None, False, "第一组", "5209990201")
+    assert household_row(engine, existing) == ("新户主", members, phone, poor, group, DRAFT_VILLAGE, version + 1)
+    after = footprint(engine)
+    assert after["household"] == before["household"] + 2 and after["group"] == before["group"] + 1
+    created = audit_rows(engine, "household", "create")
+    assert len(created) == 2 and {e.after["code"] for e in created} == {"0012", "520999020105001"}
+    [updated] = audit_rows(engine, "household", "import")
+    assert updated.before["head_name"] == head and updated.after["head_name"] == "新户主"
+    assert all(e.actor == "system" and e.reason.startswith(f"导入 {name} 第") for e in [*created, updated])
+    [summary] = audit_rows(engine, "roster")
+    assert (summary.entity_id, summary.action, summary.after) == (name, "import_roster", {"rows": 3, "changed": 3})
+
+    again = hygiene(engine, "import", "roster", path)
+
+    assert again.exit_code == 0, again.output
+    assert again.stdout == f"已导入 {name}：新增 0 户，更新 0 户，0 条变更\n"
+    assert footprint(engine) == after | {"audit": after["audit"] + 1}  # only the import itself is audited
+    assert len(audit_rows(engine, "household")) == 3
+    assert [e.after for e in audit_rows(engine, "roster")] == [{"rows": 3, "changed": 3}, {"rows": 3, "changed": 0}]
+
+
+ROSTER_PROBLEMS = {
+    "duplicate_code": (
+        [roster_row("520999010105001"), roster_row("520999010105002"), roster_row("520999010105001", head="李四")],
+        ["{file}:4:D(户编号): 520999010105001: 与第2行户编号重复"],
+    ),
+    "unknown_village": (
+        [roster_row("520999010105001"), roster_row("520999010105002", village="不存在村")],
+        ["{file}:3:B(村): 不存在村: 不是本次可导入的乡镇和村"],
+    ),
+    "unknown_township": (
+        [roster_row("520999010105001", township="不存在镇"), roster_row("520999010105002")],
+        ["{file}:2:A(乡镇): 不存在镇: 不是本次可导入的乡镇和村"],
+    ),
+    "several_at_once": (
+        [
+            roster_row("520999010105001"),
+            roster_row("520999010105002", members="0"),
+            roster_row("520999010105003", head="", poor="也许"),
+            roster_row("520999010105001", phone="13800 abc"),
+        ],
+        [
+            "{file}:3:F(人口): 0: 人口须为1–99之间的整数",
+            "{file}:4:E(户主姓名): : 请填写户主姓名",
+            "{file}:4:H(是否脱贫户/低收入户): 也许: 须填 是 或 否",
+            "{file}:5:D(户编号): 520999010105001: 与第2行户编号重复",
+            "{file}:5:G(联系电话): 13800 abc: 电话号码格式不正确",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+@pytest.mark.parametrize("case", list(ROSTER_PROBLEMS))
+def test_import_roster_with_bad_rows_lists_every_problem_and_writes_nothing(
+    committing_engine: sa.Engine, tmp_path: Path, case: str, fmt: str
+) -> None:
+    rows, expected = ROSTER_PROBLEMS[case]
+    path = write_sheet(tmp_path / f"坏花名册.{fmt}", ROSTER_HEADER, rows, fmt)
+    before = footprint(committing_engine)
+
+    result = hygiene(committing_engine, "import", "roster", path)
+
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    problems = [line for line in result.stderr.splitlines() if line.startswith(f"{path}:")]
+    assert problems == [line.format(file=path) for line in expected]
+    assert f"{path} 有 {len(expected)} 处问题，未导入任何数据" in result.stderr
+    assert footprint(committing_engine) == before
+    assert household_row(committing_engine, "520999010105001") is None
+
+
+def test_import_roster_without_a_required_column_names_it(committing_engine: sa.Engine, tmp_path: Path) -> None:
+    header = [h for h in ROSTER_HEADER if h != "人口"]
+    rows = [[v for h, v in zip(ROSTER_HEADER, roster_row("520999010105001"), strict=True) if h != "人口"]]
+    path = write_sheet(tmp_path / "缺列.csv", header, rows)
+    before = footprint(committing_engine)
+
+    result = hygiene(committing_engine, "import", "roster", path)
+
+    assert result.exit_code == 2, result.output
+    assert f"{path}::: : 缺少“人口”列（表头可写作：人口、家庭人口、人口数、members）" in result.stderr.splitlines()
+    assert f"{path} 有 1 处问题，未导入任何数据" in result.stderr
+    assert footprint(committing_engine) == before
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\xef\xbb\xbf" + csv_bytes(ROSTER_HEADER, [roster_row("520999010105001")], "gb18030"),  # BOM, then GB18030
+        csv_bytes(ROSTER_HEADER, [roster_row("520999010105001")]) + b"\x80\xff\r\n",  # neither UTF-8 nor GB18030
+        csv_bytes(ROSTER_HEADER, [roster_row("520999010105001")], "utf-16"),
+    ],
+    ids=["bom_then_gb18030", "invalid_bytes", "utf16"],
+)
+def test_import_roster_in_an_unreadable_encoding_is_refused(
+    committing_engine: sa.Engine, tmp_path: Path, data: bytes
+) -> None:
+    path = tmp_path / "编码.csv"
+    path.write_bytes(data)
+    before = footprint(committing_engine)
+
+    result = hygiene(committing_engine, "import", "roster", path)
+
+    assert result.exit_code == 2, result.output
+    assert (
+        f"{path}::: : 格式不符：请上传 .xlsx、.xls 或 .csv（UTF-8 或 GB18030 编码）文件" in result.stderr.splitlines()
+    )
+    assert footprint(committing_engine) == before
+
+
+def test_import_roster_of_a_missing_file_is_refused_by_the_parser(committing_engine: sa.Engine, tmp_path: Path) -> None:
+    before = footprint(committing_engine)
+    result = hygiene(committing_engine, "import", "roster", tmp_path / "没有这个文件.csv")
+    assert result.exit_code == 2
+    assert "没有这个文件.csv" in result.output and "does not exist" in result.output
+    directory = hygiene(committing_engine, "import", "roster", tmp_path)
+    assert directory.exit_code == 2 and "is a directory" in directory.output
+    assert footprint(committing_engine) == before
+
+
+# --- hygiene import reviews --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_import_reviews_writes_the_sheet_then_changes_nothing_the_second_time(
+    committing_engine: sa.Engine, tmp_path: Path, fmt: str
+) -> None:
+    engine = committing_engine
+    h0, h1, h2 = first_group_codes(engine, DRAFT_VILLAGE)[:3]
+    clear_q4_reviews(engine, [h0, h1, h2])
+    rows = [
+        review_row(h0, "自评", c01="９", c02="9.5", c03="１０", c04="0"),
+        review_row(h0, "互评", h1, score="8.5"),
+        review_row(h0, "复评", TEAM, score="7"),
+        review_row(h2, "self", score="6"),
+    ]
+    name = f"评分表.{fmt}"
+    path = write_sheet(tmp_path / name, REVIEW_HEADER, rows, fmt)
+    before = footprint(engine)
+
+    result = hygiene(engine, "import", "reviews", path, "--period", "2026Q4", "--village", DRAFT_VILLAGE)
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"已导入 {name}：4 行，4 条变更\n"
+    assert result.stderr.splitlines() == [f"正在读取并逐行检查 {name} …", "检查通过：4 行，正在写入 …"]
+    stored = q4_reviews(engine, [h0, h1, h2])
+    assert stored == {
+        (h0, "self", None): (90, 95, 100, 0, 90, 90, 90, 90, 90, 90, None, 1),
+        (h0, "peer", h1): (*[85] * 10, None, 1),
+        (h0, "group", None): (*[70] * 10, TEAM, 1),
+        (h2, "self", None): (*[60] * 10, None, 1),
+    }
+    after = footprint(engine)
+    assert after["review"] == before["review"] + 4
+    trail = audit_rows(engine, "household", "review_import")
+    assert len(trail) == 4 and all(e.actor == "system" and e.before is None for e in trail)
+    [summary] = audit_rows(engine, "village_period", "import_reviews")
+    assert summary.after == {"file": name, "rows": 4, "changed": 4}
+
+    again = hygiene(engine, "import", "reviews", path, "--period", "2026Q4", "--village", DRAFT_VILLAGE)
+
+    assert again.exit_code == 0, again.output
+    assert again.stdout == f"已导入 {name}：4 行，0 条变更\n"
+    assert q4_reviews(engine, [h0, h1, h2]) == stored
+    assert footprint(engine) == after | {"audit": after["audit"] + 1}  # the import itself is still audited
+    summaries = audit_rows(engine, "village_period", "import_reviews")
+    assert [s.after["changed"] for s in summaries] == [4, 0] and "0 条变更" in summaries[-1].reason
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_import_reviews_with_bad_rows_lists_every_problem_and_writes_nothing(
+    committing_engine: sa.Engine, tmp_path: Path, fmt: str
+) -> None:
+    engine = committing_engine
+    h0, h1, h2, h3, h4 = first_group_codes(engine, DRAFT_VILLAGE)[:5]
+    rows = [
+        review_row(h0, "复评", TEAM, score="１"),  # good: full-width 1 is 1 point, yet nothing may be written
+        review_row(h1, "自评", c01="11"),  # above the maximum of 10
+        review_row("520999010199999", "复评", TEAM),  # no such household in the village
+        review_row(h0, "group", "张组长", score="2"),  # the same household and kind as row 2
+        review_row(h2, "自评", c01="９"),  # full-width nine: accepted
+        review_row(h3, "自评", c05="９０"),  # full-width ninety: above the maximum
+        review_row(h4, "自评", c10="-1"),
+    ]
+    path = write_sheet(tmp_path / f"错评分表.{fmt}", REVIEW_HEADER, rows, fmt)
+    codes = [h0, h1, h2, h3, h4]
+    reviews_before, before = q4_reviews(engine, codes), footprint(engine)
+
+    result = hygiene(engine, "import", "reviews", path, "--period", "2026Q4", "--village", DRAFT_VILLAGE)
+
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    problems = [line for line in result.stderr.splitlines() if line.startswith(f"{path}:")]
+    assert problems == [
+        f"{path}:3:D(c01): 11: 不是0–10之间的分数",
+        f"{path}:4:A(户编号): 520999010199999: 本村无此户号",
+        f"{path}:5:A(户编号): {h0}: 与第2行重复（同一户、同一评议类型）",
+        f"{path}:7:H(c05): ９０: 不是0–10之间的分数",
+        f"{path}:8:M(c10): -1: 不是0–10之间的分数",
+    ]
+    assert f"{path} 有 5 处问题，未导入任何数据" in result.stderr
+    assert q4_reviews(engine, codes) == reviews_before
+    assert footprint(engine) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--period", "2030Q1", "--village", DRAFT_VILLAGE], "季度 2030Q1 不存在"),
+        (["--period", "2026Q9", "--village", DRAFT_VILLAGE], "季度格式不正确"),
+        (["--period", "2026Q4", "--village", "000"], "找不到编码为 000 的村"),
+        (["--period", "2026Q3", "--village", NEIGHBOUR_VILLAGE], "季度 2026Q3 不存在"),  # a period of another county
+    ],
+)
+def test_import_reviews_for_an_unknown_period_or_village_is_invalid_input(
+    committing_engine: sa.Engine, tmp_path: Path, args: list[str], message: str
+) -> None:
+    h0 = first_group_codes(committing_engine, DRAFT_VILLAGE)[0]
+    path = write_sheet(tmp_path / "评分表.csv", REVIEW_HEADER, [review_row(h0, "复评", TEAM)])
+    before = footprint(committing_engine)
+
+    result = hygiene(committing_engine, "import", "reviews", path, *args)
+
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and result.stdout == ""
+    assert footprint(committing_engine) == before
+
+
+@pytest.mark.parametrize("village_code", [SUBMITTED, APPROVED, PUBLISHED, FINAL])
+def test_import_reviews_into_a_period_past_draft_is_refused(
+    committing_engine: sa.Engine, tmp_path: Path, village_code: str
+) -> None:
+    target = first_group_codes(committing_engine, village_code)[0]
+    path = write_sheet(tmp_path / "评分表.csv", REVIEW_HEADER, [review_row(target, "复评", TEAM, score="1")])
+    reviews_before, before = q4_reviews(committing_engine, [target]), footprint(committing_engine)
+
+    result = hygiene(committing_engine, "import", "reviews", path, "--period", "2026Q4", "--village", village_code)
+
+    assert result.exit_code == 2, result.output
+    assert "已提交，需先退回" in result.stderr and result.stdout == ""
+    assert q4_reviews(committing_engine, [target]) == reviews_before
+    assert footprint(committing_engine) == before
+
+
+def test_import_reviews_opens_the_village_period_only_when_the_sheet_is_accepted(
+    committing_engine: sa.Engine, tmp_path: Path
+) -> None:
+    """The neighbour county's village has no 2026Q4 village period yet: a refused sheet must not
+    leave one behind; an accepted one opens it as a draft."""
+    engine = committing_engine
+    [code] = first_group_codes(engine, NEIGHBOUR_VILLAGE)
+    village_id = scalar(engine, sa.select(Village.id).where(Village.code == NEIGHBOUR_VILLAGE))
+    bad = write_sheet(tmp_path / "bad.csv", REVIEW_HEADER, [review_row(code, "复评", TEAM, score="10.5")])
+    before = footprint(engine)
+    refused = hygiene(engine, "import", "reviews", bad, "--period", "2026Q4", "--village", NEIGHBOUR_VILLAGE)
+    assert refused.exit_code == 2, refused.output
+    assert footprint(engine) == before
+
+    good = write_sheet(tmp_path / "good.csv", REVIEW_HEADER, [review_row(code, "复评", TEAM, score="10")])
+    accepted = hygiene(engine, "import", "reviews", good, "--period", "2026Q4", "--village", NEIGHBOUR_VILLAGE)
+    assert accepted.exit_code == 0, accepted.output
+    assert count(engine, VillagePeriod, VillagePeriod.village_id == village_id) == 1
+    state = scalar(engine, sa.select(VillagePeriod.state).where(VillagePeriod.village_id == village_id))
+    assert WorkflowState(state) is WorkflowState.DRAFT
+
+
+# --- hygiene tick ------------------------------------------------------------------------------------
+
+
+def village_period_state(engine: sa.Engine, village_code: str) -> tuple[Any, ...]:
+    """(state, finalized_at, version) of the village's 2026Q4 period."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(VillagePeriod.state, VillagePeriod.finalized_at, VillagePeriod.version)
+            .join(Village, VillagePeriod.village_id == Village.id)
+            .where(Village.code == village_code, VillagePeriod.period_id == q4_period_id(engine))
+        ).one()
+    return (WorkflowState(row[0]), row[1], row[2])
+
+
+def set_posting_end(engine: sa.Engine, village_code: str, ends_at: dt.datetime) -> int:
+    """Move the posting end of the village's 2026Q4 period (as time passing would); its id."""
+    with make_sessionmaker(engine).begin() as session:
+        vp = session.scalars(
+            sa.select(VillagePeriod)
+            .join(Village)
+            .where(Village.code == village_code, VillagePeriod.period_id == q4_period_id(engine))
+        ).one()
+        vp.posting_ends_at = ends_at
+        return vp.id
+
+
+def test_tick_finalizes_published_periods_whose_posting_has_ended_once(committing_engine: sa.Engine) -> None:
+    engine = committing_engine
+    now = dt.datetime.now(dt.UTC)
+    due = set_posting_end(engine, PUBLISHED, now - dt.timedelta(hours=1))
+    set_posting_end(engine, PUBLISHED_TOO, now + dt.timedelta(days=3))
+    _, _, version = village_period_state(engine, PUBLISHED)
+    before = footprint(engine)
+
+    result = hygiene(engine, "tick")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "已定档 大坪村 2026Q4\n公示期满定档 1 个村\n"
+    state, finalized_at, new_version = village_period_state(engine, PUBLISHED)
+    assert state is WorkflowState.FINAL and new_version == version + 1
+    assert finalized_at is not None and now - dt.timedelta(minutes=1) <= finalized_at <= dt.datetime.now(dt.UTC)
+    assert village_period_state(engine, PUBLISHED_TOO)[0] is WorkflowState.PUBLISHED
+    [entry] = audit_rows(engine, "village_period", "finalize")
+    assert entry.entity_id == str(due) and entry.actor == "system" and entry.user_id is None
+    assert entry.before["state"] == "published" and entry.after["state"] == "final"
+    assert entry.reason == "公示期满，无待处理异议"
+    after = footprint(engine)
+    assert after == before | {
+        "audit": before["audit"] + 1,
+        "village_period_versions": before["village_period_versions"] + 1,
+    }
+
+    again = hygiene(engine, "tick")
+
+    assert again.exit_code == 0, again.output
+    assert again.stdout == "公示期满定档 0 个村\n"
+    assert footprint(engine) == after
+    assert village_period_state(engine, PUBLISHED) == (state, finalized_at, new_version)
+
+
+def test_tick_leaves_a_period_with_a_pending_objection_published(committing_engine: sa.Engine) -> None:
+    engine = committing_engine
+    now = dt.datetime.now(dt.UTC)
+    vp_id = set_posting_end(engine, PUBLISHED, now - dt.timedelta(days=1))
+    set_posting_end(engine, PUBLISHED_TOO, now + dt.timedelta(days=3))
+    target = first_group_codes(engine, PUBLISHED)[0]
+    with make_sessionmaker(engine).begin() as session:
+        household_id = session.scalar(sa.select(Household.id).where(Household.code == target))
+        session.add(Objection(village_period_id=vp_id, household_id=household_id, reason="评分不公"))
+    before = footprint(engine)
+
+    held = hygiene(engine, "tick")
+
+    assert held.exit_code == 0, held.output
+    assert held.stdout == "公示期满定档 0 个村\n"
+    assert village_period_state(engine, PUBLISHED)[0] is WorkflowState.PUBLISHED
+    assert footprint(engine) == before
+
+    with make_sessionmaker(engine).begin() as session:
+        objection = session.scalars(sa.select(Objection).where(Objection.village_period_id == vp_id)).one()
+        objection.state, objection.reply, objection.resolved_at = ObjectionState.DISMISSED, "经核实评分无误", now
+    released = hygiene(engine, "tick")
+
+    assert released.exit_code == 0, released.output
+    assert released.stdout == "已定档 大坪村 2026Q4\n公示期满定档 1 个村\n"
+    assert village_period_state(engine, PUBLISHED)[0] is WorkflowState.FINAL
+
+
+def test_tick_on_the_demo_database_finalizes_what_is_due_and_is_idempotent(url: str) -> None:
+    """The demo as `hygiene demo` loads it: whichever published periods' posting has ended by now
+    (the demo's dates are fixed, the clock is not) become final, the others stay published."""
+    run(url, "init-db")
+    run(url, "demo")
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            published = conn.execute(
+                sa.select(Village.name, Period.code, VillagePeriod.posting_ends_at)
+                .join(Village, VillagePeriod.village_id == Village.id)
+                .join(Period, VillagePeriod.period_id == Period.id)
+                .where(VillagePeriod.state == WorkflowState.PUBLISHED)
+                .order_by(VillagePeriod.id)
+            ).all()
+        assert len(published) == 2
+        finalized_before = count(engine, AuditEntry, AuditEntry.action == "finalize")
+
+        result = run(url, "tick")
+
+        now = dt.datetime.now(dt.UTC)
+        due = [f"{name} {code}" for name, code, ends in published if ends.replace(tzinfo=dt.UTC) <= now]
+        assert result.exit_code == 0, result.output
+        assert result.stdout == "".join(f"已定档 {name}\n" for name in due) + f"公示期满定档 {len(due)} 个村\n"
+        assert count(engine, VillagePeriod, VillagePeriod.state == WorkflowState.PUBLISHED) == 2 - len(due)
+        assert count(engine, AuditEntry, AuditEntry.action == "finalize") == finalized_before + len(due)
+        after = footprint(engine)
+
+        again = run(url, "tick")
+
+        assert again.exit_code == 0 and again.stdout.endswith("公示期满定档 0 个村\n")
+        assert footprint(engine) == after
+    finally:
+        engine.dispose()
+
+
+def test_import_prints_at_most_200_problems_then_how_many_more(committing_engine: sa.Engine, tmp_path: Path) -> None:
+    codes = first_group_codes(committing_engine, DRAFT_VILLAGE)
+    rows = [review_row(codes[i % len(codes)], "复评", TEAM, score="x") for i in range(21)]  # 210 bad scores
+    path = write_sheet(tmp_path / "全错.csv", REVIEW_HEADER, rows)
+    before = footprint(committing_engine)
+
+    result = hygiene(committing_engine, "import", "reviews", path, "--period", "2026Q4", "--village", DRAFT_VILLAGE)
+
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    problems = [line for line in lines if line.startswith(f"{path}:")]
+    assert len(problems) == 200 and problems[0] == f"{path}:2:D(c01): x: 不是0–10之间的分数"
+    assert "……另有 10 处问题" in lines and f"{path} 有 210 处问题，未导入任何数据" in result.stderr
+    assert footprint(committing_engine) == before
+
+
+# --- production bugs found while writing these tests (strict xfail: they pass once fixed) -------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: web/cli.py import_roster prints plan.updated after apply_roster_import has written the "
+    "households, when PlannedHousehold.changes compares the (now updated) household with itself: "
+    "every update is reported as '更新 0 户'",
+)
+def test_import_roster_reports_the_households_it_updated(committing_engine: sa.Engine, tmp_path: Path) -> None:
+    existing = first_group_codes(committing_engine, DRAFT_VILLAGE)[0]
+    _, members, phone, poor, group, _, _ = household_row(committing_engine, existing)
+    row = roster_row(existing, head="新户主", group=group, members=str(members), phone=phone or "")
+    row[-1] = "是" if poor else "否"
+    path = write_sheet(tmp_path / "更新.csv", ROSTER_HEADER, [row])
+
+    result = hygiene(committing_engine, "import", "roster", path)
+
+    assert result.exit_code == 0, result.output
+    assert household_row(committing_engine, existing)[0] == "新户主"
+    assert result.stdout == "已导入 更新.csv：新增 0 户，更新 1 户，1 条变更\n"
+
+
+def test_import_roster_accepts_a_long_file_name(
+    committing_engine: sa.Engine, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The file name is data (the clerk's, often long and Chinese); a valid roster imports whatever it is called."""
+    if committing_engine.dialect.name == "postgresql":
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True,
+                reason="bug: apply_roster_import audits the roster with entity_id=file_name, a String(40) "
+                "column: on PostgreSQL a name over 40 characters fails after every check passed with an "
+                "uncaught DataError (StringDataRightTruncation, traceback, exit 1); SQLite stores it",
+            )
+        )
+    name = "松林镇青山村2026年第四季度农户花名册（村委会最终核对版）修订稿第二版定稿.csv"
+    assert len(name) > 40
+    path = write_sheet(tmp_path / name, ROSTER_HEADER, [roster_row("520999010105001")])
+
+    result = hygiene(committing_engine, "import", "roster", path)
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"已导入 {name}：新增 1 户，更新 0 户，1 条变更\n"
+    assert household_row(committing_engine, "520999010105001") is not None
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: INTERCHANGE.md §3 says `hygiene tick` escalates overdue notices (RULES.md §9: a "
+    "rectification notice still open at its deadline escalates to an accountability notice); "
+    "web/cli.py tick only calls workflow.finalize_due and nothing escalates notices",
+)
+def test_tick_escalates_an_overdue_rectification_notice(committing_engine: sa.Engine) -> None:
+    engine = committing_engine
+    now = dt.datetime.now(dt.UTC)
+    with make_sessionmaker(engine).begin() as session:
+        village = session.scalars(sa.select(Village).where(Village.code == DRAFT_VILLAGE)).one()
+        notice = Notice(
+            county_id=village.township.county_id,
+            period_id=q4_period_id(engine),
+            township_id=village.township_id,
+            village_id=village.id,
+            kind=NoticeKind.RECTIFICATION,
+            problem="村口垃圾堆放未清运",
+            issued_at=now - dt.timedelta(hours=30),
+            deadline=now - dt.timedelta(hours=6),
+        )
+        session.add(notice)
+        session.flush()
+        notice_id = notice.id
+
+    result = hygiene(engine, "tick")
+
+    assert result.exit_code == 0, result.output
+    with Session(engine) as session:
+        assert NoticeState(session.get(Notice, notice_id).state) is NoticeState.ESCALATED
+        [accountability] = session.scalars(sa.select(Notice).where(Notice.escalated_from_id == notice_id)).all()
+        assert NoticeKind(accountability.kind) is NoticeKind.ACCOUNTABILITY
