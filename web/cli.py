@@ -154,7 +154,7 @@ def import_roster(file: Path) -> None:
     try:
         with transaction() as session:
             _stage(f"正在读取并逐行检查 {file.name} …")
-            plan = imports.plan_roster_upload(session, None, imports.county_villages(session), data, file.name)
+            plan = imports.plan_roster_upload(session, None, imports.every_village(session), data, file.name)
             _stage(f"检查通过：{len(plan.rows)} 行，正在写入 …")
             changed = imports.apply_roster_import(session, None, plan, file_name=file.name)
     except UploadRejected as exc:
@@ -214,15 +214,20 @@ def results(period_code: str, village_code: str | None, output_format: str, outp
 @main.command("tick")
 def tick() -> None:
     """Time-driven steps (idempotent): village periods whose posting period has ended with no
-    objection pending become final."""
-    from hygiene.services import workflow
+    objection pending become final; rectification notices open past their deadline escalate."""
+    from hygiene.services import notices, workflow
 
     with transaction() as session:
         finished = workflow.finalize_due(session)
         names = [f"{vp.village.name} {vp.period.code}" for vp in finished]
+        escalated = [
+            f"{n.escalated_from_id}号督办通知单 → {n.id}号问责通知单" for n in notices.escalate_overdue(session)
+        ]
     for name in names:
         click.echo(f"已定档 {name}")
-    click.echo(f"公示期满定档 {len(names)} 个村")
+    for line in escalated:
+        click.echo(f"逾期升级 {line}")
+    click.echo(f"公示期满定档 {len(names)} 个村，逾期升级问责 {len(escalated)} 份通知单")
 
 
 @main.command("serve")

@@ -892,4 +892,6 @@ def _table(grids: Sequence[_Grid], columns: Sequence[Column], max_rows: int) -> 
                 )
     if problems:
         raise UploadRejected(problems)
+    if not rows:  # most likely the wrong file, or the sheet was saved before it was filled in
+        raise _Refused(f"表头（第{header.row + 1}行）以下没有任何数据行", grid.name)
     return UploadTable(grid.name, header.row + 1, rows, locations)

@@ -81,13 +81,14 @@ class PlannedReview:
     team_members: str | None
     scores: dict[str, int]
     existing: Review | None
+    changes: bool = field(init=False)
 
-    @property
-    def changes(self) -> bool:
-        if self.existing is None:
-            return True
-        same_scores = all(getattr(self.existing, c) == self.scores[c] for c in CRITERIA)
-        return not (same_scores and self.existing.team_members == self.team_members)
+    def __post_init__(self) -> None:
+        # Decided when planned: after the import writes, the review equals the row.
+        r = self.existing
+        same = r is not None and r.team_members == self.team_members
+        same = same and all(getattr(r, c) == self.scores[c] for c in CRITERIA)
+        object.__setattr__(self, "changes", not same)
 
 
 @dataclass
@@ -278,19 +279,19 @@ class PlannedHousehold:
     phone: str | None
     is_poor: bool
     existing: Household | None
+    changes: bool = field(init=False)
 
-    @property
-    def changes(self) -> bool:
+    def __post_init__(self) -> None:
+        # Decided when planned: after the import writes, the household equals the row.
         h = self.existing
-        if h is None:
-            return True
-        return (h.head_name, h.members, h.phone, h.is_poor, h.group.name) != (
+        differs = h is None or (h.head_name, h.members, h.phone, h.is_poor, h.group.name) != (
             self.head_name,
             self.members,
             self.phone,
             self.is_poor,
             self.group_name,
         )
+        object.__setattr__(self, "changes", differs)
 
 
 @dataclass
@@ -445,17 +446,21 @@ def apply_roster_import(session: Session, actor: User | None, plan: RosterImport
             after=audit.snapshot(household, _ROSTER_FIELDS),
             reason=f"导入 {file_name} 第{planned.row}行",
         )
-    changed = len(written)
-    audit.record(
-        session,
-        actor,
-        entity="roster",
-        entity_id=file_name,
-        action="import_roster",
-        after={"rows": len(plan.rows), "changed": changed},
-        reason=f"导入花名册 {file_name}：{changed} 条变更",
-    )
-    return changed
+    # One summary entry on each village the sheet names, even with "0 条变更" (INTERCHANGE.md §2.1).
+    villages = {r.village.id: r.village for r in plan.rows}
+    for village_id, village in sorted(villages.items()):
+        rows = sum(1 for r in plan.rows if r.village.id == village_id)
+        village_changed = sum(1 for planned, _, _ in written if planned.village.id == village_id)
+        audit.record(
+            session,
+            actor,
+            entity="village",
+            entity_id=village_id,
+            action="import_roster",
+            after={"file": file_name, "rows": rows, "changed": village_changed},
+            reason=f"导入花名册 {file_name}：{village.name} {village_changed} 条变更",
+        )
+    return len(written)
 
 
 def _next_group_code(village: Village, groups: Iterable[Group]) -> str:
@@ -467,7 +472,8 @@ def _next_group_code(village: Village, groups: Iterable[Group]) -> str:
 _ROSTER_FIELDS = ("code", "head_name", "members", "phone", "is_poor", "group_id")
 
 
-def county_villages(session: Session) -> list[Village]:
+def every_village(session: Session) -> list[Village]:
+    """The villages a command-line roster may name (the web page passes only the clerk's own)."""
     return list(session.scalars(sa.select(Village).join(Township).order_by(Village.code)))
 
 

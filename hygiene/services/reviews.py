@@ -30,6 +30,9 @@ class ReviewInput:
     scores: Mapping[str, int]
     reviewer_code: str | None = None  # peer reviews: the reviewing household
     team_members: str | None = None  # group reviews: the review team's names
+    # Peer reviews: the reviewer of the review the form was opened on; choosing another reviewer
+    # in that form moves the review to them rather than adding a second one.
+    edited_reviewer_code: str | None = None
 
 
 class ReviewRejected(FieldErrors):
@@ -113,6 +116,12 @@ def save_review(
         raise ReviewRejected(errors)
 
     review = existing_review(session, household, period, entry.kind, reviewer)
+    edited_code = (entry.edited_reviewer_code or "").strip()
+    if entry.kind is ReviewKind.PEER and edited_code and reviewer is not None and edited_code != reviewer.code:
+        if review is not None:
+            raise ReviewRejected({"reviewer": f"评议户 {reviewer.code} 已互评过本户，请修改那一条"})
+        edited = household_in_group(session, household.group_id, edited_code)
+        review = existing_review(session, household, period, entry.kind, edited) if edited else None
     if (review.version if review else 0) != expected_version:
         raise Conflict()
     before = audit.snapshot(review, REVIEW_FIELDS) if review else None

@@ -178,8 +178,8 @@ def test_a_roster_creates_groups_and_households_with_an_audit_trail(
     assert created.after["code"] == "0012" and created.after["group_id"] == new_group.id
     assert created.reason == f"导入 花名册.{fmt} 第2行"
     assert [e.reason for e in entries(db, "household", zhao.id)] == [f"导入 花名册.{fmt} 第4行"]
-    [summary] = entries(db, "roster", f"花名册.{fmt}")
-    assert summary.action == "import_roster" and summary.after == {"rows": 3, "changed": 3}
+    [summary] = entries(db, "village", village.id, "import_roster")
+    assert summary.after == {"file": f"花名册.{fmt}", "rows": 3, "changed": 3}
 
 
 def test_reimporting_the_same_roster_changes_nothing(db: Session, village: Village, clerk: User) -> None:
@@ -198,8 +198,8 @@ def test_reimporting_the_same_roster_changes_nothing(db: Session, village: Villa
     assert {code: household(db, code).version for code in versions} == versions
     assert db.scalar(sa.select(sa.func.count()).select_from(Group).where(Group.village_id == village.id)) == groups
     assert audit_count(db, "household") == household_entries  # no household changed, none audited
-    last = entries(db, "roster", "a.csv")[-1]  # the import itself is still audited: "0 条变更"
-    assert last.after == {"rows": 3, "changed": 0} and "0 条变更" in last.reason
+    last = entries(db, "village", village.id, "import_roster")[-1]  # still audited: "0 条变更"
+    assert last.after == {"file": "a.csv", "rows": 3, "changed": 0} and "0 条变更" in last.reason
 
 
 def test_a_roster_updates_an_existing_household_and_audits_before_and_after(
@@ -313,7 +313,7 @@ def test_only_the_own_clerk_imports_a_roster(db: Session, village: Village) -> N
 
 
 def test_the_command_line_imports_into_any_village_of_the_county(db: Session) -> None:
-    villages = imports.county_villages(db)
+    villages = imports.every_village(db)
     codes = [v.code for v in villages]
     assert codes == sorted(codes) and {DRAFT_VILLAGE, SUBMITTED, RETURNED} <= set(codes)
     rows = [
@@ -332,7 +332,8 @@ def test_the_command_line_imports_into_any_village_of_the_county(db: Session) ->
     assert imports.apply_roster_import(db, None, plan, file_name="county.csv") == 2
     assert household(db, "520999010105001").group.village.code == DRAFT_VILLAGE
     assert household(db, "520999020105001").group.village.code == RETURNED
-    assert [e.actor for e in entries(db, "roster", "county.csv")] == ["system"]
+    summaries = [e for e in entries(db, "village", action="import_roster") if e.after["file"] == "county.csv"]
+    assert [(e.actor, e.after["changed"]) for e in summaries] == [("system", 1), ("system", 1)]  # one per village
 
 
 def test_a_gb18030_roster_with_english_headers_and_full_width_numbers(
@@ -811,7 +812,7 @@ def test_names_shared_by_two_counties_must_be_given_as_codes(db: Session) -> Non
     other = factories.village(db, "5209980101")
     other.township.name, other.name = "松林镇", "青山村"  # the demo's 松林镇 青山村, in the other county
     db.flush()
-    villages = imports.county_villages(db)
+    villages = imports.every_village(db)
     rows = [roster_row("520999010109001"), roster_row("520999010109002", township="52099901", village=DRAFT_VILLAGE)]
     with pytest.raises(UploadRejected) as rejected:
         imports.plan_roster_upload(db, None, villages, csv_file(ROSTER_HEADER, rows), "county.csv")

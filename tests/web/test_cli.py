@@ -360,8 +360,7 @@ def test_import_roster_adds_and_updates_households_then_changes_nothing_the_seco
     result = hygiene(engine, "import", "roster", path)
 
     assert result.exit_code == 0, result.output
-    # "更新 1 户" is misreported as 0: see test_import_roster_reports_the_households_it_updated
-    assert result.stdout.startswith(f"已导入 {name}：新增 2 户，") and result.stdout.endswith("，3 条变更\n")
+    assert result.stdout == f"已导入 {name}：新增 2 户，更新 1 户，3 条变更\n"
     assert result.stderr.splitlines() == [f"正在读取并逐行检查 {name} …", "检查通过：3 行，正在写入 …"]
     assert household_row(engine, "0012")[:6] == ("王五", 3, "13800000001", True, "第五组", DRAFT_VILLAGE)
     assert household_row(engine, "12") is None  # the leading zeros are kept
@@ -374,16 +373,17 @@ def test_import_roster_adds_and_updates_households_then_changes_nothing_the_seco
     [updated] = audit_rows(engine, "household", "import")
     assert updated.before["head_name"] == head and updated.after["head_name"] == "新户主"
     assert all(e.actor == "system" and e.reason.startswith(f"导入 {name} 第") for e in [*created, updated])
-    [summary] = audit_rows(engine, "roster")
-    assert (summary.entity_id, summary.action, summary.after) == (name, "import_roster", {"rows": 3, "changed": 3})
+    summaries = audit_rows(engine, "village", "import_roster")  # one per village the sheet names
+    assert sorted((e.after["rows"], e.after["changed"]) for e in summaries) == [(1, 1), (2, 2)]
+    assert all(e.after["file"] == name for e in summaries)
 
     again = hygiene(engine, "import", "roster", path)
 
     assert again.exit_code == 0, again.output
     assert again.stdout == f"已导入 {name}：新增 0 户，更新 0 户，0 条变更\n"
-    assert footprint(engine) == after | {"audit": after["audit"] + 1}  # only the import itself is audited
+    assert footprint(engine) == after | {"audit": after["audit"] + 2}  # only the import itself, per village
     assert len(audit_rows(engine, "household")) == 3
-    assert [e.after for e in audit_rows(engine, "roster")] == [{"rows": 3, "changed": 3}, {"rows": 3, "changed": 0}]
+    assert [e.after["changed"] for e in audit_rows(engine, "village", "import_roster")] == [2, 1, 0, 0]
 
 
 ROSTER_PROBLEMS = {
@@ -669,7 +669,7 @@ def test_tick_finalizes_published_periods_whose_posting_has_ended_once(committin
     result = hygiene(engine, "tick")
 
     assert result.exit_code == 0, result.output
-    assert result.stdout == "已定档 大坪村 2026Q4\n公示期满定档 1 个村\n"
+    assert result.stdout == "已定档 大坪村 2026Q4\n公示期满定档 1 个村，逾期升级问责 0 份通知单\n"
     state, finalized_at, new_version = village_period_state(engine, PUBLISHED)
     assert state is WorkflowState.FINAL and new_version == version + 1
     assert finalized_at is not None and now - dt.timedelta(minutes=1) <= finalized_at <= dt.datetime.now(dt.UTC)
@@ -687,7 +687,7 @@ def test_tick_finalizes_published_periods_whose_posting_has_ended_once(committin
     again = hygiene(engine, "tick")
 
     assert again.exit_code == 0, again.output
-    assert again.stdout == "公示期满定档 0 个村\n"
+    assert again.stdout == "公示期满定档 0 个村，逾期升级问责 0 份通知单\n"
     assert footprint(engine) == after
     assert village_period_state(engine, PUBLISHED) == (state, finalized_at, new_version)
 
@@ -706,7 +706,7 @@ def test_tick_leaves_a_period_with_a_pending_objection_published(committing_engi
     held = hygiene(engine, "tick")
 
     assert held.exit_code == 0, held.output
-    assert held.stdout == "公示期满定档 0 个村\n"
+    assert held.stdout == "公示期满定档 0 个村，逾期升级问责 0 份通知单\n"
     assert village_period_state(engine, PUBLISHED)[0] is WorkflowState.PUBLISHED
     assert footprint(engine) == before
 
@@ -716,7 +716,7 @@ def test_tick_leaves_a_period_with_a_pending_objection_published(committing_engi
     released = hygiene(engine, "tick")
 
     assert released.exit_code == 0, released.output
-    assert released.stdout == "已定档 大坪村 2026Q4\n公示期满定档 1 个村\n"
+    assert released.stdout == "已定档 大坪村 2026Q4\n公示期满定档 1 个村，逾期升级问责 0 份通知单\n"
     assert village_period_state(engine, PUBLISHED)[0] is WorkflowState.FINAL
 
 
@@ -743,14 +743,17 @@ def test_tick_on_the_demo_database_finalizes_what_is_due_and_is_idempotent(url: 
         now = dt.datetime.now(dt.UTC)
         due = [f"{name} {code}" for name, code, ends in published if ends.replace(tzinfo=dt.UTC) <= now]
         assert result.exit_code == 0, result.output
-        assert result.stdout == "".join(f"已定档 {name}\n" for name in due) + f"公示期满定档 {len(due)} 个村\n"
+        assert (
+            result.stdout
+            == "".join(f"已定档 {name}\n" for name in due) + f"公示期满定档 {len(due)} 个村，逾期升级问责 0 份通知单\n"
+        )
         assert count(engine, VillagePeriod, VillagePeriod.state == WorkflowState.PUBLISHED) == 2 - len(due)
         assert count(engine, AuditEntry, AuditEntry.action == "finalize") == finalized_before + len(due)
         after = footprint(engine)
 
         again = run(url, "tick")
 
-        assert again.exit_code == 0 and again.stdout.endswith("公示期满定档 0 个村\n")
+        assert again.exit_code == 0 and again.stdout.endswith("公示期满定档 0 个村，逾期升级问责 0 份通知单\n")
         assert footprint(engine) == after
     finally:
         engine.dispose()
@@ -772,15 +775,9 @@ def test_import_prints_at_most_200_problems_then_how_many_more(committing_engine
     assert footprint(committing_engine) == before
 
 
-# --- production bugs found while writing these tests (strict xfail: they pass once fixed) -------------
+# --- bugs these tests found, fixed since ----------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: web/cli.py import_roster prints plan.updated after apply_roster_import has written the "
-    "households, when PlannedHousehold.changes compares the (now updated) household with itself: "
-    "every update is reported as '更新 0 户'",
-)
 def test_import_roster_reports_the_households_it_updated(committing_engine: sa.Engine, tmp_path: Path) -> None:
     existing = first_group_codes(committing_engine, DRAFT_VILLAGE)[0]
     _, members, phone, poor, group, _, _ = household_row(committing_engine, existing)
@@ -795,19 +792,8 @@ def test_import_roster_reports_the_households_it_updated(committing_engine: sa.E
     assert result.stdout == "已导入 更新.csv：新增 0 户，更新 1 户，1 条变更\n"
 
 
-def test_import_roster_accepts_a_long_file_name(
-    committing_engine: sa.Engine, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
+def test_import_roster_accepts_a_long_file_name(committing_engine: sa.Engine, tmp_path: Path) -> None:
     """The file name is data (the clerk's, often long and Chinese); a valid roster imports whatever it is called."""
-    if committing_engine.dialect.name == "postgresql":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="bug: apply_roster_import audits the roster with entity_id=file_name, a String(40) "
-                "column: on PostgreSQL a name over 40 characters fails after every check passed with an "
-                "uncaught DataError (StringDataRightTruncation, traceback, exit 1); SQLite stores it",
-            )
-        )
     name = "松林镇青山村2026年第四季度农户花名册（村委会最终核对版）修订稿第二版定稿.csv"
     assert len(name) > 40
     path = write_sheet(tmp_path / name, ROSTER_HEADER, [roster_row("520999010105001")])
@@ -819,12 +805,6 @@ def test_import_roster_accepts_a_long_file_name(
     assert household_row(committing_engine, "520999010105001") is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: INTERCHANGE.md §3 says `hygiene tick` escalates overdue notices (RULES.md §9: a "
-    "rectification notice still open at its deadline escalates to an accountability notice); "
-    "web/cli.py tick only calls workflow.finalize_due and nothing escalates notices",
-)
 def test_tick_escalates_an_overdue_rectification_notice(committing_engine: sa.Engine) -> None:
     engine = committing_engine
     now = dt.datetime.now(dt.UTC)
@@ -851,3 +831,18 @@ def test_tick_escalates_an_overdue_rectification_notice(committing_engine: sa.En
         assert NoticeState(session.get(Notice, notice_id).state) is NoticeState.ESCALATED
         [accountability] = session.scalars(sa.select(Notice).where(Notice.escalated_from_id == notice_id)).all()
         assert NoticeKind(accountability.kind) is NoticeKind.ACCOUNTABILITY
+        assert NoticeState(accountability.state) is NoticeState.OPEN
+        assert accountability.problem == "村口垃圾堆放未清运" and accountability.village_id is not None
+        assert accountability.deadline - accountability.issued_at == dt.timedelta(hours=24)  # the county's default
+        assert {(e.entity_id, e.action) for e in audit_rows(engine, "notice")} == {
+            (str(notice_id), "escalate"),
+            (str(accountability.id), "create"),
+        }
+    *_, escalation, summary = result.stdout.splitlines()
+    assert escalation == f"逾期升级 {notice_id}号督办通知单 → {accountability.id}号问责通知单"
+    assert summary.endswith("逾期升级问责 1 份通知单")
+
+    again = hygiene(engine, "tick")  # idempotent: the escalated notice is no longer open
+    assert again.stdout == "公示期满定档 0 个村，逾期升级问责 0 份通知单\n"
+    with Session(engine) as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Notice)) == 2

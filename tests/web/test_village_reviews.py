@@ -21,7 +21,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
-from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.test import encode_multipart
 
 from hygiene.enums import CRITERIA, Grade, ReviewKind, WorkflowState
@@ -371,14 +370,6 @@ def test_a_peer_review_by_a_household_of_the_same_group_is_saved(
     assert f'<option selected value="{H2}">' in html and version_on(html) == "1"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: editing a peer review (the 修改 link, ?kind=peer&reviewer=X, form version N) and choosing another "
-        "reviewer Y of the same group answers 409 '数据已被他人修改，请刷新后重试' although nobody else changed "
-        "anything: save_review looks up Y's review (none, version 0) and compares it with X's version N"
-    ),
-)
 def test_choosing_another_reviewer_when_editing_a_peer_review_is_not_a_conflict(
     client: FlaskClient, auth: Auth, db_session: Session
 ) -> None:
@@ -393,8 +384,33 @@ def test_choosing_another_reviewer_when_editing_a_peer_review_is_not_a_conflict(
     version = version_on(client.get(url).get_data(as_text=True))
     assert version != "0"
     response = auth.post(url, {"version": version, "reviewer": other, **scores("5")})
-    assert response.status_code != 409
-    assert CONFLICT not in response.get_data(as_text=True)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    # the edited review moved to the chosen reviewer: still one peer review, not a second one
+    [moved] = reviews_of(fresh(db_session), H3, ReviewKind.PEER)
+    assert moved.id == peer.id and moved.c01 == 50
+    assert fresh(db_session).get(Household, moved.reviewer_household_id).code == other  # type: ignore[union-attr]
+    [change] = [e for e in audit_entries(db_session) if e.action == "review_update"][-1:]
+    assert change.before["reviewer_household_id"] == first.id and change.after["reviewer_household_id"] != first.id
+
+
+def test_moving_a_peer_review_to_a_reviewer_who_already_reviewed_is_refused(
+    client: FlaskClient, auth: Auth, db_session: Session
+) -> None:
+    auth.login("village")
+    [peer] = reviews_of(db_session, H3, ReviewKind.PEER)
+    first = fresh(db_session).get(Household, peer.reviewer_household_id)
+    assert first is not None
+    other = next(
+        c for c in village_household_codes(db_session) if c.startswith(f"{DRAFT}01") and c not in (H3, first.code)
+    )
+    assert post_review(auth, review_url(H3, "peer"), {"reviewer": other, **scores("7")}).status_code == 302
+    peers = [(p.id, p.reviewer_household_id, p.c01) for p in reviews_of(fresh(db_session), H3, ReviewKind.PEER)]
+    url = review_url(H3, "peer", reviewer=first.code)
+    version = version_on(client.get(url).get_data(as_text=True))
+    response = auth.post(url, {"version": version, "reviewer": other, **scores("5")})
+    assert response.status_code == 200
+    assert field_errors(response.get_data(as_text=True), "reviewer") == [f"评议户 {other} 已互评过本户，请修改那一条"]
+    assert [(p.id, p.reviewer_household_id, p.c01) for p in reviews_of(fresh(db_session), H3, ReviewKind.PEER)] == peers
 
 
 @pytest.mark.parametrize(
@@ -655,17 +671,14 @@ def test_uploading_the_same_sheet_again_changes_nothing(client: FlaskClient, aut
     assert [e.after["changed"] for e in audit_entries(db_session, "import_reviews")] == [5, 0]  # still audited
 
 
-def test_a_sheet_with_a_header_and_no_rows_previews_nothing_to_write(
-    client: FlaskClient, auth: Auth, db_session: Session
-) -> None:
-    """Not refused (INTERCHANGE.md §2.1 names no rule for it): the preview says 0 changes."""
+def test_a_sheet_with_a_header_and_no_rows_is_refused(client: FlaskClient, auth: Auth, db_session: Session) -> None:
+    """An empty sheet is most likely the wrong file: refused, nothing to confirm (docs/decisions.md)."""
     auth.login("village")
     before = village_reviews(db_session)
     response = upload(auth, f"{V1}/upload", xlsx_file(REVIEW_HEADER, []), "空表.xlsx")
-    html = response.get_data(as_text=True)
-    assert response.status_code == 200 and 'class="card problems"' not in html
-    assert "共 0 条变更" in html
-    assert "已导入 空表.xlsx：0 条变更" in followed(client, confirm(auth, f"{V1}/upload/confirm"))
+    assert response.status_code == 422
+    assert "表头（第1行）以下没有任何数据行" in response.get_data(as_text=True)
+    assert "没有待确认的上传文件" in followed(client, confirm(auth, f"{V1}/upload/confirm"))
     assert village_reviews(db_session) == before
 
 
@@ -850,22 +863,13 @@ def test_a_50_mb_upload_is_refused_before_login_is_even_checked(
     assert village_reviews(db_session) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RequestEntityTooLarge,
-    reason=(
-        "bug: for a logged-in user the 413 error page itself fails: errors/error.html extends base.html, "
-        "whose context processor (web.auth.views.account_context) builds LogoutForm(), which reads "
-        "request.files and raises RequestEntityTooLarge again inside the error handler, so the clerk gets "
-        "a 500 from the server instead of the 413 文件过大 page"
-    ),
-)
 def test_a_50_mb_upload_is_refused_as_too_large(client: FlaskClient, auth: Auth, db_session: Session) -> None:
     auth.login("village")
     before = village_reviews(db_session)
     response = post_big_file(client, f"{V1}/upload", auth.token(f"{V1}/upload"), 50 * 1024 * 1024)
     assert response.status_code == 413
-    assert "文件过大" in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert "文件过大" in html and "退出" in html  # the clerk's own page, still logged in
     assert village_reviews(db_session) == before
 
 
@@ -911,7 +915,8 @@ def test_a_roster_upload_previews_then_confirms(client: FlaskClient, auth: Auth,
     assert (new.head_name, new.members, new.group.name, new.group.village.code) == ("王五", 3, "第五组", DRAFT)
     assert household(db_session, H1).members == 6
     [summary] = audit_entries(db_session, "import_roster")
-    assert summary.actor == "village" and summary.after == {"rows": 3, "changed": 2}
+    assert summary.actor == "village" and summary.after == {"file": "花名册.csv", "rows": 3, "changed": 2}
+    assert (summary.entity, summary.entity_id) == ("village", str(new.group.village.id))
 
 
 @pytest.mark.parametrize(

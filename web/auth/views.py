@@ -95,5 +95,7 @@ def change_password() -> str | Response:
 @bp.app_context_processor
 def account_context() -> dict[str, object]:
     if current_user.is_authenticated:
-        return {"account_home": home_url(current_user), "logout_form": LogoutForm()}
+        # formdata=None: the form is only rendered here, and reading the request's body would
+        # raise again inside the 413 page of an oversized upload.
+        return {"account_home": home_url(current_user), "logout_form": LogoutForm(formdata=None)}
     return {}

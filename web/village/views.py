@@ -225,6 +225,7 @@ def review(village_code: str, period_code: str, household_code: str) -> Response
             scores={c: getattr(form, c).tenths for c in CRITERIA},
             reviewer_code=form.reviewer.data,
             team_members=form.team_members.data,
+            edited_reviewer_code=reviewer_code,
         )
         try:
             reviews.save_review(

@@ -259,10 +259,12 @@ def test_an_empty_file_has_no_header() -> None:
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
-def test_a_header_only_sheet_is_read_as_no_rows(fmt: str) -> None:
-    data = csv_file([ROSTER_HEADER]) if fmt == "csv" else xlsx_file([ROSTER_HEADER])
-    table = roster(data)
-    assert (table.header_row, table.rows) == (1, [])
+def test_a_header_only_sheet_is_refused(fmt: str) -> None:
+    data = csv_file([ROSTER_HEADER, [""] * 6]) if fmt == "csv" else xlsx_file([["花名册"], ROSTER_HEADER])
+    error = rejected(data)
+    [problem] = error.problems
+    header_row = 1 if fmt == "csv" else 2
+    assert (problem.row, problem.reason) == (None, f"表头（第{header_row}行）以下没有任何数据行")
 
 
 def test_the_row_limit_counts_non_blank_rows_and_is_named() -> None:
