@@ -24,6 +24,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from hygiene.enums import CRITERIA, Grade, ReviewKind, WorkflowState
+from hygiene.io.scores import format_tenths
 from hygiene.models import AuditEntry, Group, Household, Period, Review, Village, VillagePeriod
 from hygiene.services import reviews as review_service
 from tests.web.conftest import Auth
@@ -350,7 +351,7 @@ def test_editing_a_review_fills_the_form_and_audits_before_and_after(
     review_id, version, c01 = existing.id, existing.version, existing.c01
     html = client.get(review_url(H2, "self")).get_data(as_text=True)
     assert version_on(html) == str(version)
-    assert f'name="c01" type="text" value="{c01 // 10}.{c01 % 10}"' in html
+    assert f'name="c01" type="text" value="{format_tenths(c01)}"' in html  # as typed: "7", "9.5"
     assert post_review(auth, review_url(H2, "self"), scores("7")).status_code == 302
     [saved] = reviews_of(db_session, H2, ReviewKind.SELF)
     assert (saved.id, saved.c01, saved.version) == (review_id, 70, version + 1)

@@ -12,11 +12,11 @@ from flask_login import login_required
 from sqlalchemy.orm import Session
 
 from hygiene import permissions
+from hygiene.io.scores import format_tenths
 from hygiene.models import Period, Township, Village, VillagePeriod
 from hygiene.services import audit, periods, units, workflow
 from hygiene.services.errors import FieldErrors, NotFound, ServiceError
 from web.database import get_session
-from web.presentation import tenths
 from web.security import current_account, require
 from web.township.forms import AssessmentForm, MoveForm, QuotaForm, assessment_form_class
 
@@ -109,7 +109,7 @@ def _village_page(
         assessment_form = assessment_form_class(workflow.assessment_area_max(village))(formdata=None)
         if review is not None and review.assessment is not None:
             for field, _ in workflow.ASSESSMENT_AREAS:
-                getattr(assessment_form, field).data = tenths(getattr(review.assessment, field))
+                getattr(assessment_form, field).data = format_tenths(getattr(review.assessment, field))
             assessment_form.notes.data = review.assessment.notes or ""
             assessment_form.version.data = str(review.assessment.version)
     return render_template(

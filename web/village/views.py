@@ -12,6 +12,7 @@ from wtforms.fields.choices import SelectChoice
 
 from hygiene import permissions
 from hygiene.enums import CRITERIA, ReviewKind
+from hygiene.io.scores import format_tenths
 from hygiene.io.sheets import UploadRejected
 from hygiene.models import Household, Period, Review, Village
 from hygiene.services import audit, imports, periods, reviews, units, workflow
@@ -20,7 +21,6 @@ from web import uploads
 from web.database import get_session
 from web.downloads import XLSX_MIMETYPE, download
 from web.forms import BaseForm
-from web.presentation import tenths
 from web.security import current_account, require
 from web.village.forms import (
     ConfirmImportForm,
@@ -278,7 +278,7 @@ def _fill_from_existing(
     form.reviewer.data = reviewer.code if reviewer else ""
     form.team_members.data = existing.team_members or ""
     for code in CRITERIA:
-        getattr(form, code).data = tenths(getattr(existing, code))
+        getattr(form, code).data = format_tenths(getattr(existing, code))  # as typed: "8", "9.5"
 
 
 @bp.get("/periods/<period_code>/households/<household_code>/")
