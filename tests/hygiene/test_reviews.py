@@ -123,6 +123,32 @@ def test_peer_reviewer_must_be_another_household_of_the_same_group(db: Session, 
     assert first.id != second.id
 
 
+def test_choosing_another_reviewer_in_a_peer_review_moves_it(db: Session, setting) -> None:  # type: ignore[no-untyped-def]
+    _, _, households = setting
+    a, b, c = (h.code for h in households[1:4])
+    first = save(db, setting, reviews.ReviewInput(ReviewKind.PEER, scores(80), reviewer_code=a))
+    moved = save(
+        db,
+        setting,
+        reviews.ReviewInput(ReviewKind.PEER, scores(70), reviewer_code=b, edited_reviewer_code=a),
+        version=first.version,
+    )
+    assert moved.id == first.id and moved.reviewer_household_id == households[2].id and moved.c01 == 70
+    [_, change] = review_trail(db, moved)
+    assert change.before["reviewer_household_id"] == households[1].id
+    assert change.after["reviewer_household_id"] == households[2].id
+
+    save(db, setting, reviews.ReviewInput(ReviewKind.PEER, scores(60), reviewer_code=c))
+    with pytest.raises(reviews.ReviewRejected) as rejected:  # c has reviewed already: not merged, not lost
+        save(
+            db,
+            setting,
+            reviews.ReviewInput(ReviewKind.PEER, scores(50), reviewer_code=c, edited_reviewer_code=b),
+            version=moved.version,
+        )
+    assert rejected.value.errors == {"reviewer": f"评议户 {c} 已互评过本户，请修改那一条"}
+
+
 def test_a_group_review_names_the_review_team(db: Session, setting) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(reviews.ReviewRejected) as rejected:
         save(db, setting, reviews.ReviewInput(ReviewKind.GROUP, scores(), team_members="  "))
