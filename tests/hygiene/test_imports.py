@@ -3,7 +3,6 @@ applied, all-or-nothing, audited, idempotent; and the review template read back 
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from collections.abc import Sequence
@@ -19,23 +18,13 @@ from hygiene.models import AuditEntry, Group, Household, Period, Review, User, V
 from hygiene.services import imports, periods, workflow
 from hygiene.services.errors import PermissionDenied, ServiceError
 from tests.hygiene import factories
+from tests.sheets import REVIEW_HEADER, ROSTER_HEADER, TEAM, csv_file, review_row, roster_row
 
 DRAFT_VILLAGE = "5209990101"  # 松林镇 青山村, 2026Q4 draft, the clerk "village"
 SUBMITTED, APPROVED, PUBLISHED, RETURNED, FINAL = "5209990102", "5209990103", "5209990104", "5209990201", "5209990202"
-ROSTER_HEADER = ["乡镇", "村", "村民组", "户编号", "户主姓名", "人口", "联系电话", "是否脱贫户/低收入户"]
-REVIEW_HEADER = ["户编号", "评议类型", "评议人", *CRITERIA]
-TEAM = "王组长、李委员"
 
 
 # --- building files in memory ----------------------------------------------------------------------
-
-
-def csv_file(header: Sequence[str], rows: Sequence[Sequence[object]], encoding: str = "utf-8") -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue().encode(encoding)
 
 
 def xlsx_file(header: Sequence[str], rows: Sequence[Sequence[object]], *, title: str | None = None) -> bytes:
@@ -58,10 +47,6 @@ def xlsx_file(header: Sequence[str], rows: Sequence[Sequence[object]], *, title:
 
 def sheet(fmt: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> bytes:
     return csv_file(header, rows) if fmt == "csv" else xlsx_file(header, rows)
-
-
-def review_row(code: str, kind: str, reviewer: str = "", score: str = "9", **overrides: str) -> list[str]:
-    return [code, kind, reviewer, *(overrides.get(c, score) for c in CRITERIA)]
 
 
 def places(rejected: pytest.ExceptionInfo[UploadRejected]) -> list[tuple[int | None, str | None, str | None, str]]:
@@ -129,19 +114,6 @@ def village(db: Session) -> Village:
 @pytest.fixture
 def clerk(db: Session) -> User:
     return user(db, "village")
-
-
-def roster_row(
-    code: str,
-    head: str = "张三",
-    group: str = "第一组",
-    members: str = "4",
-    phone: str = "",
-    poor: str = "否",
-    township: str = "松林镇",
-    village: str = "青山村",
-) -> list[str]:
-    return [township, village, group, code, head, members, phone, poor]
 
 
 NEW_ROSTER = [

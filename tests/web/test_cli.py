@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from collections.abc import Sequence
@@ -30,6 +29,8 @@ from hygiene.models import (
     Village,
     VillagePeriod,
 )
+from tests.sheets import REVIEW_HEADER, ROSTER_HEADER, TEAM, review_row, roster_row
+from tests.sheets import csv_file as csv_bytes
 from web.cli import main
 
 
@@ -180,9 +181,6 @@ DRAFT_VILLAGE = "5209990101"  # 松林镇 青山村: 2026Q4 draft
 SUBMITTED, APPROVED, PUBLISHED, FINAL = "5209990102", "5209990103", "5209990104", "5209990202"
 PUBLISHED_TOO = "5209990301"  # 白果街道 白果社区: 2026Q4 published as well
 NEIGHBOUR_VILLAGE = "5209980101"  # 邻县 邻镇 邻村: 2026Q4 open, no village period yet
-ROSTER_HEADER = ["乡镇", "村", "村民组", "户编号", "户主姓名", "人口", "联系电话", "是否脱贫户/低收入户"]
-REVIEW_HEADER = ["户编号", "评议类型", "评议人", *CRITERIA]
-TEAM = "王组长、李委员"
 
 
 def url_of(engine: sa.Engine) -> str:
@@ -191,12 +189,6 @@ def url_of(engine: sa.Engine) -> str:
 
 def hygiene(engine: sa.Engine, *args: str | Path) -> Result:
     return run(url_of(engine), *(str(a) for a in args))
-
-
-def csv_bytes(header: Sequence[str], rows: Sequence[Sequence[object]], encoding: str = "utf-8") -> bytes:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows([header, *rows])
-    return buffer.getvalue().encode(encoding)
 
 
 def xlsx_bytes(header: Sequence[str], rows: Sequence[Sequence[object]]) -> bytes:
@@ -220,23 +212,6 @@ def write_sheet(path: Path, header: Sequence[str], rows: Sequence[Sequence[objec
     else:
         path.write_bytes(csv_bytes(header, rows, "utf-8" if fmt == "csv" else fmt))
     return path
-
-
-def roster_row(
-    code: str,
-    head: str = "张三",
-    group: str = "第一组",
-    members: str = "4",
-    phone: str = "",
-    poor: str = "否",
-    township: str = "松林镇",
-    village: str = "青山村",
-) -> list[str]:
-    return [township, village, group, code, head, members, phone, poor]
-
-
-def review_row(code: str, kind: str, reviewer: str = "", score: str = "9", **overrides: str) -> list[str]:
-    return [code, kind, reviewer, *(overrides.get(c, score) for c in CRITERIA)]
 
 
 def scalar(engine: sa.Engine, query: sa.Select[Any]) -> Any:

@@ -7,7 +7,6 @@ returned by the township and its clerk is "village2" (tests/conftest.py, hygiene
 
 from __future__ import annotations
 
-import csv
 import html as html_lib
 import io
 import re
@@ -27,6 +26,7 @@ from hygiene.enums import CRITERIA, Grade, ReviewKind, WorkflowState
 from hygiene.io.scores import format_tenths
 from hygiene.models import AuditEntry, Group, Household, Period, Review, Village, VillagePeriod
 from hygiene.services import reviews as review_service
+from tests.sheets import REVIEW_HEADER, ROSTER_HEADER, TEAM, csv_file, review_row, roster_row
 from tests.web.conftest import Auth
 
 PERIOD = "2026Q4"
@@ -40,9 +40,6 @@ H2 = "520999010101002"  # 青山村 第一组: a self and a group review, no pee
 H3 = "520999010101003"  # 青山村 第一组
 OTHER_GROUP = "520999010102001"  # 青山村 第二组
 OTHER_VILLAGE = "520999020101001"  # 河东村
-REVIEW_HEADER = ["户编号", "评议类型", "评议人", *CRITERIA]
-ROSTER_HEADER = ["乡镇", "村", "村民组", "户编号", "户主姓名", "人口", "联系电话", "是否脱贫户/低收入户"]
-TEAM = "王组长、李委员"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CONFLICT = "数据已被他人修改，请刷新后重试"
 LOCKED = "已提交，需先退回才能修改评议"
@@ -211,14 +208,6 @@ def village_household_codes(db: Session, code: str = DRAFT) -> list[str]:
 # --- building sheets -------------------------------------------------------------------------------
 
 
-def csv_file(header: Sequence[str], rows: Sequence[Sequence[object]], encoding: str = "utf-8") -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue().encode(encoding)
-
-
 def xlsx_file(
     header: Sequence[str], rows: Sequence[Sequence[object]], *, titles: Sequence[str] = (), formulas: bool = False
 ) -> bytes:
@@ -240,14 +229,6 @@ def xlsx_file(
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
-
-
-def review_row(code: str, kind: str, reviewer: str = "", score: str = "9", **overrides: str) -> list[str]:
-    return [code, kind, reviewer, *(overrides.get(c, score) for c in CRITERIA)]
-
-
-def roster_row(code: str, head: str = "张三", group: str = "第一组", members: str = "4") -> list[str]:
-    return ["松林镇", "青山村", group, code, head, members, "", "否"]
 
 
 # === 1. the review board ===========================================================================
@@ -371,16 +352,20 @@ def test_a_peer_review_by_a_household_of_the_same_group_is_saved(
     assert f'<option selected value="{H2}">' in html and version_on(html) == "1"
 
 
+def peer_review_and_another_reviewer(db: Session) -> tuple[Review, Household, str]:
+    """H3's one peer review, its reviewer, and another household of the group that has not reviewed H3."""
+    [peer] = reviews_of(db, H3, ReviewKind.PEER)
+    first = fresh(db).get(Household, peer.reviewer_household_id)
+    assert first is not None
+    other = next(c for c in village_household_codes(db) if c.startswith(f"{DRAFT}01") and c not in (H3, first.code))
+    return peer, first, other
+
+
 def test_choosing_another_reviewer_when_editing_a_peer_review_is_not_a_conflict(
     client: FlaskClient, auth: Auth, db_session: Session
 ) -> None:
     auth.login("village")
-    [peer] = reviews_of(db_session, H3, ReviewKind.PEER)
-    first = fresh(db_session).get(Household, peer.reviewer_household_id)
-    assert first is not None
-    other = next(
-        c for c in village_household_codes(db_session) if c.startswith(f"{DRAFT}01") and c not in (H3, first.code)
-    )
+    peer, first, other = peer_review_and_another_reviewer(db_session)
     url = review_url(H3, "peer", reviewer=first.code)
     version = version_on(client.get(url).get_data(as_text=True))
     assert version != "0"
@@ -398,12 +383,7 @@ def test_moving_a_peer_review_to_a_reviewer_who_already_reviewed_is_refused(
     client: FlaskClient, auth: Auth, db_session: Session
 ) -> None:
     auth.login("village")
-    [peer] = reviews_of(db_session, H3, ReviewKind.PEER)
-    first = fresh(db_session).get(Household, peer.reviewer_household_id)
-    assert first is not None
-    other = next(
-        c for c in village_household_codes(db_session) if c.startswith(f"{DRAFT}01") and c not in (H3, first.code)
-    )
+    _, first, other = peer_review_and_another_reviewer(db_session)
     assert post_review(auth, review_url(H3, "peer"), {"reviewer": other, **scores("7")}).status_code == 302
     peers = [(p.id, p.reviewer_household_id, p.c01) for p in reviews_of(fresh(db_session), H3, ReviewKind.PEER)]
     url = review_url(H3, "peer", reviewer=first.code)
