@@ -5,6 +5,7 @@ session cookie, so one user can never confirm another's upload."""
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from werkzeug.datastructures import FileStorage
 from hygiene.io.sheets import MAX_UPLOAD_BYTES
 
 PENDING_KEY = "pending_upload"
+# An upload nobody confirmed (the clerk closed the page) is removed by the next upload after this.
+ABANDONED_AFTER_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -36,8 +39,10 @@ def read(storage: FileStorage) -> bytes:
 
 def keep(purpose: str, file_name: str, data: bytes) -> None:
     discard()
+    folder = _folder()
+    _remove_abandoned(folder)
     token = secrets.token_hex(16)
-    (_folder() / token).write_bytes(data)
+    (folder / token).write_bytes(data)
     session[PENDING_KEY] = {"token": token, "purpose": purpose, "file_name": file_name}
 
 
@@ -55,3 +60,13 @@ def discard() -> None:
     pending = session.pop(PENDING_KEY, None)
     if pending:
         (_folder() / pending["token"]).unlink(missing_ok=True)
+
+
+def _remove_abandoned(folder: Path) -> None:
+    cutoff = time.time() - ABANDONED_AFTER_SECONDS
+    for path in folder.iterdir():
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+        except FileNotFoundError:  # another worker removed it first
+            pass

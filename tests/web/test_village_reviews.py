@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import html as html_lib
 import io
+import os
 import re
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -688,6 +690,24 @@ def test_a_pending_upload_is_confirmed_once_only(client: FlaskClient, auth: Auth
     again = confirm(auth, f"{V1}/upload/confirm")
     assert "没有待确认的上传文件" in followed(client, again)
     assert len(audit_entries(db_session, "import_reviews")) == 1
+
+
+def test_uploads_left_unconfirmed_for_a_day_are_removed(
+    app: Flask, client: FlaskClient, auth: Auth, db_session: Session
+) -> None:
+    folder = Path(app.instance_path) / "uploads"
+    folder.mkdir(parents=True)
+    old, recent = folder / "abandoned", folder / "another-clerks-pending"
+    old.write_bytes(b"x")
+    recent.write_bytes(b"y")
+    day_ago = time.time() - 25 * 3600
+    os.utime(old, (day_ago, day_ago))
+    auth.login("village")
+    upload(auth, f"{V1}/upload", xlsx_file(REVIEW_HEADER, valid_sheet(db_session)), "a.xlsx")
+    assert not old.exists() and recent.exists()
+    assert len(list(folder.iterdir())) == 2  # the other clerk's and this one, waiting for confirmation
+    confirm(auth, f"{V1}/upload/confirm")
+    assert [p.name for p in folder.iterdir()] == [recent.name]
 
 
 def test_merged_title_rows_above_the_header_are_accepted(client: FlaskClient, auth: Auth, db_session: Session) -> None:
