@@ -4,7 +4,7 @@ checked here; scores come from the engine via hygiene.frames, never computed her
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -221,6 +221,31 @@ class BoardRow:
             )
             if not present
         ]
+
+
+@dataclass(frozen=True)
+class GroupProgress:
+    """How far one villager group's reviews are, for the board's chart."""
+
+    group: Group
+    complete: int  # self, peer and group review all entered
+    rated: int  # has the group review (the one that rates) but still lacks self or peer
+    unrated: int  # no group review yet
+
+    @property
+    def total(self) -> int:
+        return self.complete + self.rated + self.unrated
+
+
+def group_progress(rows: Sequence[BoardRow], groups: Sequence[Group]) -> list[GroupProgress]:
+    """Each group's count of households with every review, with the group review only, and without."""
+    progress = []
+    for group in groups:
+        own = [r for r in rows if r.group.id == group.id]
+        complete = sum(1 for r in own if not r.missing)
+        rated = sum(1 for r in own if r.has_group and r.missing)
+        progress.append(GroupProgress(group, complete, rated, len(own) - complete - rated))
+    return progress
 
 
 def review_board(session: Session, village: Village, period: Period) -> list[BoardRow]:

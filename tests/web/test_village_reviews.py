@@ -260,6 +260,26 @@ def test_the_board_lists_every_household_with_what_it_lacks_and_the_engines_resu
     assert "缺自评" in rows[flagged.household.code][10] and "互评不足" in rows[flagged.household.code][10]
 
 
+def test_the_board_charts_each_groups_progress_from_the_same_rows(
+    client: FlaskClient, auth: Auth, db_session: Session
+) -> None:
+    auth.login("village")
+    html = client.get(f"{V1}/").get_data(as_text=True)
+    rows = board_rows(html)
+    chart = re.search(r'<figure class="chart progress-chart">.*?</figure>', html, re.S)
+    assert chart
+    bars = re.findall(r"<title>(三评齐全|已复评、缺自评或互评|缺复评) (\d+) 户</title>", chart.group(0))
+    groups = sorted({cells[2] for cells in rows.values()})
+    assert len(bars) == 3 * len(groups)
+    totals = [int(n) for n in re.findall(r'class="chart-value">\d+/(\d+)<', chart.group(0))]
+    assert sum(totals) == len(rows)  # every household in exactly one bar
+    complete = sum(1 for cells in rows.values() if "缺" not in cells[3:6])
+    unrated = sum(1 for cells in rows.values() if cells[5] == "缺")
+    assert sum(int(n) for label, n in bars if label == "三评齐全") == complete
+    assert sum(int(n) for label, n in bars if label == "缺复评") == unrated
+    assert f'href="{V1}/?group={DRAFT}01"' in chart.group(0)  # a group's name filters the board to it
+
+
 def test_the_board_filters_by_group(client: FlaskClient, auth: Auth) -> None:
     auth.login("village")
     rows = board_rows(client.get(f"{V1}/?group={DRAFT}02").get_data(as_text=True))

@@ -174,13 +174,15 @@ def board(village_code: str, period_code: str) -> str:
         if (not group_filter or r.group.code == group_filter) and (missing is None or missing in r.missing)
     ]
     village_period = periods.village_period(session, village, period)
+    groups = units.village_groups(session, village)
     return render_template(
         "village/board.html",
         village=village,
         period=period,
         rows=shown,
         all_rows=rows,
-        groups=units.village_groups(session, village),
+        progress=reviews.group_progress(rows, groups),
+        groups=groups,
         village_period=village_period,
         group_filter=group_filter,
         missing_filter=missing_filter,
