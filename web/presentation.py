@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from hygiene.enums import CRITERIA, AwardLevel, Grade, ReviewKind, Role, WorkflowState
+from hygiene.io.scores import format_tenths
 from hygiene.services.workflow import ASSESSMENT_AREAS
 
 
@@ -61,15 +64,22 @@ FIELD_LABELS = {
 }
 
 
-def audit_changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[tuple[str, Any, Any]]:
-    """The fields an audit entry changed, as (label, before, after); context keys are left out."""
+def audit_changes(
+    before: dict[str, Any] | None, after: dict[str, Any] | None, households: Mapping[int, str] | None = None
+) -> list[tuple[str, Any, Any]]:
+    """The fields an audit entry changed, as (label, before, after); context keys are left out.
+    Ten criterion scores read as the total and the ten scores in one line each; ``households``
+    names the reviewer households by id."""
     before, after = before or {}, after or {}
-    labels = FIELD_LABELS | {c: c for c in CRITERIA} | {f: label for f, label in ASSESSMENT_AREAS}
+    labels = FIELD_LABELS | {f: label for f, label in ASSESSMENT_AREAS}
     rows = []
+    if any(before.get(c) != after.get(c) for c in CRITERIA):
+        rows.append(("总分", _total(before), _total(after)))
+        rows.append(("十项得分", _scores(before), _scores(after)))
     for key in [*after, *(k for k in before if k not in after)]:
         if key in labels and before.get(key) != after.get(key):
             old, new = before.get(key), after.get(key)
-            if key in CRITERIA or key in dict(ASSESSMENT_AREAS):
+            if key in dict(ASSESSMENT_AREAS):
                 old, new = tenths(old), tenths(new)
             elif isinstance(old, bool) or isinstance(new, bool):
                 old = "" if old is None else ("是" if old else "否")
@@ -77,8 +87,27 @@ def audit_changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -
             elif key == "state":
                 old = WorkflowState(old).label if old else ""
                 new = WorkflowState(new).label if new else ""
+            elif key == "kind":
+                old = ReviewKind(old).label if old else ""
+                new = ReviewKind(new).label if new else ""
+            elif key == "reviewer_household_id":
+                names = households or {}
+                old = names.get(old, old) if old is not None else ""
+                new = names.get(new, new) if new is not None else ""
             rows.append((labels[key], old, new))
     return rows
+
+
+def _total(snapshot: Mapping[str, Any]) -> str:
+    if any(snapshot.get(c) is None for c in CRITERIA):
+        return ""
+    return tenths(sum(snapshot[c] for c in CRITERIA))
+
+
+def _scores(snapshot: Mapping[str, Any]) -> str:
+    if any(snapshot.get(c) is None for c in CRITERIA):
+        return ""
+    return "/".join(format_tenths(snapshot[c]) for c in CRITERIA)
 
 
 def template_globals() -> dict[str, Any]:
@@ -94,5 +123,18 @@ def template_globals() -> dict[str, Any]:
     }
 
 
+# China keeps one time zone, UTC+8, with no daylight saving: a fixed offset is exact and needs no
+# tz database on the server. Times are stored in UTC and shown as the county sees its clocks.
+BEIJING_TIME = dt.timezone(dt.timedelta(hours=8), "北京时间")
+
+
+def local_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored (UTC) time as Beijing time; '' for none."""
+    if value is None:
+        return ""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+    return aware.astimezone(BEIJING_TIME).strftime(fmt)
+
+
 def template_filters() -> dict[str, Any]:
-    return {"tenths": tenths}
+    return {"tenths": tenths, "local_time": local_time}

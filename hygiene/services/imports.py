@@ -32,7 +32,7 @@ from hygiene.io.sheets import (
     roster_columns,
 )
 from hygiene.models import Group, Household, Period, Review, Township, User, Village
-from hygiene.services import audit, reviews
+from hygiene.services import audit, reviews, units
 from hygiene.services.errors import Conflict, PermissionDenied
 
 KIND_NAMES = {
@@ -419,7 +419,7 @@ def apply_roster_import(session: Session, actor: User | None, plan: RosterImport
             session.add(group)
             groups[(planned.village.id, planned.group_name)] = group
         household = planned.existing
-        before = audit.snapshot(household, _ROSTER_FIELDS) if household else None
+        before = units.household_snapshot(household, household.group) if household else None
         if household is None:
             household = Household(
                 county_id=planned.village.township.county_id,
@@ -443,7 +443,7 @@ def apply_roster_import(session: Session, actor: User | None, plan: RosterImport
             entity_id=household.id,
             action="import" if before else "create",
             before=before,
-            after=audit.snapshot(household, _ROSTER_FIELDS),
+            after=units.household_snapshot(household, household.group),
             reason=f"导入 {file_name} 第{planned.row}行",
         )
     # One summary entry on each village the sheet names, even with "0 条变更" (INTERCHANGE.md §2.1).
@@ -467,9 +467,6 @@ def _next_group_code(village: Village, groups: Iterable[Group]) -> str:
     """The village's code and the first unused two-digit number (groups are 01, 02, …)."""
     taken = {g.code for g in groups if g.village_id == village.id}
     return next(code for n in itertools.count(1) if (code := f"{village.code}{n:02d}") not in taken)
-
-
-_ROSTER_FIELDS = ("code", "head_name", "members", "phone", "is_poor", "group_id")
 
 
 def every_village(session: Session) -> list[Village]:

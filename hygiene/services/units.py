@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -15,6 +16,12 @@ from hygiene.services import audit
 from hygiene.services.errors import Conflict, NotFound, ServiceError
 
 HOUSEHOLD_FIELDS = ("code", "head_name", "members", "phone", "is_poor", "group_id", "moved_away_on")
+
+
+def household_snapshot(household: Household, group: Group) -> dict[str, object]:
+    """A household for the audit log, with its group's name beside the id so that the history
+    reads "第一组 → 第三组"."""
+    return audit.snapshot(household, HOUSEHOLD_FIELDS) | {"group": group.name}
 
 
 def get_county(session: Session, code: str) -> County:
@@ -188,7 +195,7 @@ def add_household(
         entity="household",
         entity_id=household.id,
         action="create",
-        after=audit.snapshot(household, HOUSEHOLD_FIELDS) | {"group": group.name},
+        after=household_snapshot(household, group),
     )
     return household
 
@@ -215,15 +222,14 @@ def update_household(
     group = _group_of_village(session, village, group_id)
     if moved_away_on is not None:
         _check_not_reviewed_after(session, household, moved_away_on)
-    # The group's name beside its id, so that the history reads "第一组 → 第三组".
-    before = audit.snapshot(household, HOUSEHOLD_FIELDS) | {"group": household.group.name}
+    before = household_snapshot(household, household.group)
     household.head_name = head_name.strip()
     household.members = members
     household.group_id = group.id
     household.phone = phone or None
     household.is_poor = is_poor
     household.moved_away_on = moved_away_on
-    after = audit.snapshot(household, HOUSEHOLD_FIELDS) | {"group": group.name}
+    after = household_snapshot(household, group)
     if after == before:
         return household
     session.flush()
@@ -238,3 +244,12 @@ def update_household(
         reason=reason,
     )
     return household
+
+
+def household_names(session: Session, ids: Iterable[int]) -> dict[int, str]:
+    """ "code name" of households by id, for history pages that name reviewer households."""
+    wanted = {i for i in ids if isinstance(i, int)}
+    if not wanted:
+        return {}
+    rows = session.execute(sa.select(Household.id, Household.code, Household.head_name).where(Household.id.in_(wanted)))
+    return {id_: f"{code} {name}" for id_, code, name in rows}

@@ -374,6 +374,19 @@ def test_a_peer_review_by_a_household_of_the_same_group_is_saved(
     assert f'<option selected value="{H2}">' in html and version_on(html) == "1"
 
 
+def test_the_households_history_names_the_reviewer_and_the_total(
+    client: FlaskClient, auth: Auth, db_session: Session
+) -> None:
+    auth.login("village")
+    assert post_review(auth, review_url(H1, "peer"), {"reviewer": H2, **scores("6", c10="9.5")}).status_code == 302
+    html = client.get(f"/village/{DRAFT}/households/{H1}").get_data(as_text=True)
+    reviewer = household(db_session, H2)
+    entry = html.split("录入评议（群众互评）", 1)[1].split("</tr>", 1)[0]
+    assert f"评议户:  → {reviewer.code} {reviewer.head_name}" in entry
+    assert "总分:  → 63.5" in entry and "十项得分:  → 6/6/6/6/6/6/6/6/6/9.5" in entry
+    assert "c01" not in entry and "reviewer_household_id" not in entry
+
+
 def peer_review_and_another_reviewer(db: Session) -> tuple[Review, Household, str]:
     """H3's one peer review, its reviewer, and another household of the group that has not reviewed H3."""
     [peer] = reviews_of(db, H3, ReviewKind.PEER)

@@ -77,11 +77,15 @@ def household(village_code: str, household_code: str) -> str:
     village = _village(village_code)
     session = get_session()
     household = _household(village, household_code)
+    history = audit.history(session, "household", household.id)
+    reviewer_ids = [(e.before or {}).get("reviewer_household_id") for e in history]
+    reviewer_ids += [(e.after or {}).get("reviewer_household_id") for e in history]
     return render_template(
         "village/household.html",
         village=village,
         household=household,
-        history=audit.history(session, "household", household.id),
+        history=history,
+        reviewers=units.household_names(session, [i for i in reviewer_ids if i is not None]),
         can_edit=permissions.can_edit_village(current_account(), village),
     )
 
