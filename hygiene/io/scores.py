@@ -1,4 +1,5 @@
-"""The one strict score parser, for uploaded sheets and web forms alike (INTERCHANGE.md §2.1).
+"""The strict parsers of numbers people type, for uploaded sheets and web forms alike: scores
+(INTERCHANGE.md §2.1) and whole numbers such as household members and award quotas.
 
 Why not ``int()`` or ``float()``: they accept ``'٩٠'`` (other scripts' digits), ``'9_0'``, ``'1e2'``,
 ``'nan'`` and ``'inf'`` (RELIABILITY.md trap 3), and a blank read as 0 would silently score a
@@ -39,3 +40,16 @@ def parse_score(text: str, max_points_tenths: int) -> int:
     if tenths > max_points_tenths:
         raise ValueError(f"不是0–{format_tenths(max_points_tenths)}之间的分数")
     return tenths
+
+
+def parse_whole_number(text: str, minimum: int, maximum: int) -> int:
+    """A whole number typed by a person (household members, award quotas), as strict as a score:
+    after NFKC (full-width ``１２`` is ``12``) ASCII digits only, within ``minimum``…``maximum``.
+    ``int()`` would also take ``'٩٠'``, ``'9_0'`` and ``'+9'`` (RELIABILITY.md trap 3)."""
+    normalised = unicodedata.normalize("NFKC", text).strip()
+    if not (normalised.isascii() and normalised.isdigit() and len(normalised) <= 9):
+        raise ValueError(f"不是{minimum}–{maximum}之间的整数")
+    value = int(normalised)
+    if not minimum <= value <= maximum:
+        raise ValueError(f"不是{minimum}–{maximum}之间的整数")
+    return value

@@ -21,7 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from hygiene import frames, permissions
 from hygiene.enums import CRITERIA, ReviewKind
 from hygiene.io.exports import review_template_xlsx
-from hygiene.io.scores import parse_score
+from hygiene.io.scores import parse_score, parse_whole_number
 from hygiene.io.sheets import (
     Problem,
     SheetRow,
@@ -387,11 +387,10 @@ def plan_roster_import(
 
 
 def _members(text: str) -> int | None:
-    text = unicodedata.normalize("NFKC", text).strip()
-    if not (text.isascii() and text.isdigit()):
+    try:
+        return parse_whole_number(text, 1, MAX_MEMBERS)
+    except ValueError:
         return None
-    value = int(text)
-    return value if 1 <= value <= MAX_MEMBERS else None
 
 
 def _is_phone(text: str) -> bool:

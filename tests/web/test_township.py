@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
@@ -140,6 +141,37 @@ def test_quotas_below_the_floor_are_refused_naming_the_floor(
         token_from=page(DRAFT),
     )
     db_session.rollback()
+    quota = db_session.scalar(sa.select(AwardQuota).where(AwardQuota.village_period_id == vp.id))
+    assert quota is not None and (quota.cleanest_quota, quota.clean_quota) == (floor + 1, 999)
+
+
+@pytest.mark.parametrize("typed", ["٩٠", "9_0", "+90", ""])
+def test_a_quota_is_read_as_strictly_as_a_score(
+    client: FlaskClient, auth: Auth, db_session: Session, typed: str
+) -> None:
+    """RELIABILITY.md trap 3: int() would take '٩٠' and '9_0' as 90."""
+    auth.login("township")
+    response = auth.post(
+        page(DRAFT) + "quotas", {"cleanest_quota": typed, "clean_quota": "999", "version": "0"}, token_from=page(DRAFT)
+    )
+    assert response.status_code == 422
+    assert ("请填写名额" if not typed else "不是0–9999之间的整数") in quota_form(response.get_data(as_text=True))
+    vp = village_period(db_session, DRAFT)
+    assert db_session.scalar(sa.select(AwardQuota).where(AwardQuota.village_period_id == vp.id)) is None
+
+
+def test_full_width_quotas_are_digits(client: FlaskClient, auth: Auth, db_session: Session) -> None:
+    auth.login("township")
+    html = client.get(page(DRAFT)).get_data(as_text=True)
+    floor = int(re.search(r"下限：最清洁户 (\d+)", html).group(1))  # type: ignore[union-attr]
+    full_width = str(floor + 1).translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    auth.post(
+        page(DRAFT) + "quotas",
+        {"cleanest_quota": full_width, "clean_quota": "９９９", "version": "0"},
+        token_from=page(DRAFT),
+    )
+    db_session.rollback()
+    vp = village_period(db_session, DRAFT)
     quota = db_session.scalar(sa.select(AwardQuota).where(AwardQuota.village_period_id == vp.id))
     assert quota is not None and (quota.cleanest_quota, quota.clean_quota) == (floor + 1, 999)
 

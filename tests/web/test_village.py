@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
@@ -79,8 +80,32 @@ def test_invalid_fields_get_chinese_errors(client: FlaskClient, auth: Auth, db_s
         {"code": "12 34", "head_name": "", "group_id": groups(db_session)[0].id, "members": "０", "phone": "abc"},
     )
     html = response.get_data(as_text=True)
-    for message in ("户编号只能包含数字、字母和 -", "请输入户主姓名", "电话号码格式不正确", "人口应在1–99之间"):
+    for message in ("户编号只能包含数字、字母和 -", "请输入户主姓名", "电话号码格式不正确", "不是1–99之间的整数"):
         assert message in html
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"), [("４", 4), (" 5 ", 5), ("٤", None), ("4_0", None), ("+4", None), ("", None)]
+)
+def test_members_are_read_as_strictly_as_scores(
+    client: FlaskClient, auth: Auth, db_session: Session, typed: str, stored: int | None
+) -> None:
+    """RELIABILITY.md trap 3: full-width digits are digits; other scripts' digits, 4_0 and +4 are not."""
+    auth.login("village")
+    code = "5209990101019555"
+    response = auth.post(
+        f"{V1}/households/new",
+        {"code": code, "head_name": "王五", "group_id": groups(db_session)[0].id, "members": typed},
+    )
+    db_session.rollback()  # a fresh look at what the request committed
+    saved = db_session.scalar(sa.select(Household).where(Household.code == code))
+    if stored is None:
+        assert response.status_code == 200 and saved is None
+        html = response.get_data(as_text=True)
+        assert ("请输入人口数" if not typed else "不是1–99之间的整数") in html
+        assert f'value="{typed}"' in html or not typed  # what was typed stays in the field
+    else:
+        assert response.status_code == 302 and saved is not None and saved.members == stored
 
 
 def test_a_group_of_another_village_is_refused(client: FlaskClient, auth: Auth, db_session: Session) -> None:

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-from wtforms import HiddenField, IntegerField, StringField, SubmitField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms import HiddenField, StringField, SubmitField, TextAreaField
+from wtforms.validators import Length, Optional
 
 from hygiene.services.workflow import ASSESSMENT_AREAS
-from web.forms import BaseForm
+from web.forms import BaseForm, WholeNumberField
 from web.village.forms import ScoreField
 
 
 class QuotaForm(BaseForm):
-    cleanest_quota = IntegerField(
-        "最清洁户名额",
-        validators=[InputRequired("请填写名额"), NumberRange(0, 9999)],
-        render_kw={"inputmode": "numeric"},
-    )
-    clean_quota = IntegerField(
-        "清洁户名额", validators=[InputRequired("请填写名额"), NumberRange(0, 9999)], render_kw={"inputmode": "numeric"}
-    )
+    cleanest_quota = WholeNumberField("最清洁户名额", 0, 9999, required="请填写名额")
+    clean_quota = WholeNumberField("清洁户名额", 0, 9999, required="请填写名额")
     version = HiddenField(default="0")
     submit = SubmitField("保存名额")
 

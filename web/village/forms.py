@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, SubmitField
+from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation
+from wtforms.validators import DataRequired, Length, Optional, Regexp, StopValidation
 
-from web.forms import BaseForm
+from web.forms import BaseForm, WholeNumberField
 
 CODE = Regexp(r"^[0-9A-Za-z-]{1,24}$", message="户编号只能包含数字、字母和 -，最长24位")
 PHONE = Regexp(r"^[0-9+\- ]{5,20}$", message="电话号码格式不正确")
@@ -15,12 +15,7 @@ class HouseholdForm(BaseForm):
     code = StringField("户编号", validators=[DataRequired("请输入户编号"), CODE])
     head_name = StringField("户主姓名", validators=[DataRequired("请输入户主姓名"), Length(max=40)])
     group_id = SelectField("村民组", coerce=int, validators=[DataRequired("请选择村民组")])
-    members = IntegerField(
-        "人口",
-        default=1,
-        validators=[InputRequired("请输入人口数"), NumberRange(1, 99, "人口应在1–99之间")],
-        render_kw={"inputmode": "numeric"},
-    )
+    members = WholeNumberField("人口", 1, 99, required="请输入人口数", default=1)
     phone = StringField("联系电话（不公开）", validators=[Optional(), PHONE], render_kw={"inputmode": "tel"})
     is_poor = BooleanField("脱贫户/低收入户（不公开）")
     submit = SubmitField("保存")

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hygiene.io.scores import format_tenths, parse_score
+from hygiene.io.scores import format_tenths, parse_score, parse_whole_number
 
 TEN = 100  # 10 points, in tenths
 OUT_OF_RANGE = "不是0–10之间的分数"
@@ -129,3 +129,27 @@ def test_whatever_is_typed_the_result_is_its_nfkc_decimal_in_tenths_or_a_refusal
         assert re.fullmatch(r"[0-9]{1,3}(\.[0-9])?", normalised, flags=re.ASCII)
         assert Decimal(normalised) * 10 == tenths
         assert 0 <= tenths <= TEN
+
+
+# --- whole numbers: household members, award quotas ----------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "value"), [("4", 4), ("０", 0), ("１２", 12), (" 7 ", 7), ("007", 7), ("9999", 9999)])
+def test_a_whole_number_in_ascii_or_full_width_digits_is_read(text: str, value: int) -> None:
+    assert parse_whole_number(text, 0, 9999) == value
+
+
+@pytest.mark.parametrize("text", ["", " ", "٩٠", "9_0", "+9", "-1", "1e2", "9.0", "九", "10000", "1" * 10, "nan"])
+def test_anything_else_is_not_a_whole_number(text: str) -> None:
+    with pytest.raises(ValueError, match=r"^不是0–9999之间的整数$"):
+        parse_whole_number(text, 0, 9999)
+
+
+@given(st.text(max_size=8))
+def test_a_whole_number_is_its_nfkc_ascii_digits_or_a_refusal(text: str) -> None:
+    normalised = unicodedata.normalize("NFKC", text).strip()
+    expected = int(normalised) if re.fullmatch(r"[0-9]{1,9}", normalised) and 1 <= int(normalised) <= 99 else None
+    try:
+        assert parse_whole_number(text, 1, 99) == expected
+    except ValueError:
+        assert expected is None
