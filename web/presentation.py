@@ -130,10 +130,7 @@ BEIJING_TIME = dt.timezone(dt.timedelta(hours=8), "北京时间")
 
 def local_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A stored (UTC) time as Beijing time; '' for none."""
-    if value is None:
-        return ""
-    aware = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
-    return aware.astimezone(BEIJING_TIME).strftime(fmt)
+    return "" if value is None else value.astimezone(BEIJING_TIME).strftime(fmt)  # columns are tz-aware
 
 
 def template_filters() -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -447,17 +448,17 @@ def apply_roster_import(session: Session, actor: User | None, plan: RosterImport
         )
     # One summary entry on each village the sheet names, even with "0 条变更" (INTERCHANGE.md §2.1).
     villages = {r.village.id: r.village for r in plan.rows}
+    rows = Counter(r.village.id for r in plan.rows)
+    changed = Counter(planned.village.id for planned, _, _ in written)
     for village_id, village in sorted(villages.items()):
-        rows = sum(1 for r in plan.rows if r.village.id == village_id)
-        village_changed = sum(1 for planned, _, _ in written if planned.village.id == village_id)
         audit.record(
             session,
             actor,
             entity="village",
             entity_id=village_id,
             action="import_roster",
-            after={"file": file_name, "rows": rows, "changed": village_changed},
-            reason=f"导入花名册 {file_name}：{village.name} {village_changed} 条变更",
+            after={"file": file_name, "rows": rows[village_id], "changed": changed[village_id]},
+            reason=f"导入花名册 {file_name}：{village.name} {changed[village_id]} 条变更",
         )
     return len(written)
 

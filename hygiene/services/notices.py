@@ -53,7 +53,7 @@ def escalate_overdue(session: Session, *, now: dt.datetime | None = None) -> lis
         )
         session.add(accountability)
         session.flush()
-        reason = f"督办通知单逾期未整改（期限 {notice.deadline:%Y-%m-%d %H:%M} UTC），升级为问责通知单"
+        reason = "督办通知单逾期未整改，升级为问责通知单"  # the deadline itself is in before/after
         audit.record(
             session,
             None,

@@ -12,7 +12,6 @@ def test_stored_utc_times_read_as_beijing_time() -> None:
     late_evening_utc = dt.datetime(2026, 11, 30, 16, 22, tzinfo=dt.UTC)
     assert local_time(late_evening_utc) == "2026-12-01 00:22"  # already the next day in the county
     assert local_time(late_evening_utc, "%Y-%m-%d") == "2026-12-01"
-    assert local_time(dt.datetime(2026, 11, 30, 16, 22)) == "2026-12-01 00:22"  # noqa: DTZ001 - naive is UTC
     assert local_time(None) == ""
 
 

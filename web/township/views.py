@@ -17,6 +17,7 @@ from hygiene.models import Period, Township, Village, VillagePeriod
 from hygiene.services import audit, periods, units, workflow
 from hygiene.services.errors import FieldErrors, NotFound, ServiceError
 from web.database import get_session
+from web.forms import BaseForm
 from web.security import current_account, require
 from web.township.forms import AssessmentForm, MoveForm, QuotaForm, assessment_form_class
 
@@ -150,18 +151,28 @@ def _form_errors(form: QuotaForm | AssessmentForm | MoveForm) -> str:
     return "；".join(f"{getattr(form, name).label.text}：{e}" for name, errors in form.errors.items() for e in errors)
 
 
-def _save(change: Callable[[Session], object], *, done: str) -> None:
+def _save(change: Callable[[Session], object], *, done: str, form: BaseForm | None = None) -> bool:
     """Run one change in the request's transaction: commit and say ``done``, or roll back and say
-    why (a Conflict too: the page then shows the state as it is now)."""
+    why (a Conflict too: the page then shows the state as it is now). Field-level refusals go next
+    to ``form``'s fields and return False, so that the page is shown again with what was typed."""
     session = get_session()
     try:
         change(session)
+    except FieldErrors as exc:
+        if form is None:
+            raise
+        session.rollback()
+        for name, message in exc.errors.items():
+            form[name].errors = [message]
+        flash(str(exc), "error")
+        return False
     except ServiceError as exc:
         session.rollback()
         flash(str(exc), "error")
     else:
         session.commit()
         flash(done, "success")
+    return True
 
 
 @bp.post("/periods/<period_code>/villages/<village_code>/quotas")
@@ -169,31 +180,21 @@ def _save(change: Callable[[Session], object], *, done: str) -> None:
 def set_quotas(township_code: str, period_code: str, village_code: str) -> ResponseReturnValue:
     township, period, village = _reviewed(township_code, period_code, village_code)
     form = QuotaForm()
-    if form.validate_on_submit():
-        session = get_session()
-        try:
-            workflow.set_quotas(
-                session,
-                current_account(),
-                _opened(village, period),
-                cleanest_quota=form.cleanest_quota.data or 0,
-                clean_quota=form.clean_quota.data or 0,
-                expected_version=int(form.version.data or 0),
-            )
-        except FieldErrors as exc:  # below a floor: said next to the quota, the typed value kept
-            session.rollback()
-            for name, message in exc.errors.items():
-                getattr(form, name).errors = [message]
-            flash(str(exc), "error")
-            return _village_page(township, period, village, quota_form=form), 422
-        except ServiceError as exc:
-            session.rollback()
-            flash(str(exc), "error")
-        else:
-            session.commit()
-            flash(f"已保存 {village.name} 的名额", "success")
+    if not form.validate_on_submit():
+        flash(_form_errors(form), "error")
+    elif _save(
+        lambda session: workflow.set_quotas(
+            session,
+            current_account(),
+            _opened(village, period),
+            cleanest_quota=form.cleanest_quota.data or 0,
+            clean_quota=form.clean_quota.data or 0,
+            expected_version=int(form.version.data or 0),
+        ),
+        done=f"已保存 {village.name} 的名额",
+        form=form,
+    ):
         return _back(township, period, village)
-    flash(_form_errors(form), "error")
     return _village_page(township, period, village, quota_form=form), 422
 
 
