@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from hygiene.enums import WorkflowState
-from hygiene.models import County, Group, Household, Period, Review, Township, User, Village, VillagePeriod
+from hygiene.models import AuditEntry, County, Group, Household, Period, Review, Township, User, Village, VillagePeriod
 from hygiene.services import audit
 from hygiene.services.errors import Conflict, NotFound, ServiceError
 
@@ -246,8 +246,10 @@ def update_household(
     return household
 
 
-def household_names(session: Session, ids: Iterable[int]) -> dict[int, str]:
-    """ "code name" of households by id, for history pages that name reviewer households."""
+def reviewer_names(session: Session, history: Iterable[AuditEntry]) -> dict[int, str]:
+    """ "code name" of the reviewer households a household's history mentions, by id, so that the
+    history names them (the audit log keeps ids)."""
+    ids = {snapshot.get("reviewer_household_id") for e in history for snapshot in (e.before or {}, e.after or {})}
     wanted = {i for i in ids if isinstance(i, int)}
     if not wanted:
         return {}

@@ -78,14 +78,12 @@ def household(village_code: str, household_code: str) -> str:
     session = get_session()
     household = _household(village, household_code)
     history = audit.history(session, "household", household.id)
-    reviewer_ids = [(e.before or {}).get("reviewer_household_id") for e in history]
-    reviewer_ids += [(e.after or {}).get("reviewer_household_id") for e in history]
     return render_template(
         "village/household.html",
         village=village,
         household=household,
         history=history,
-        reviewers=units.household_names(session, [i for i in reviewer_ids if i is not None]),
+        reviewers=units.reviewer_names(session, history),
         can_edit=permissions.can_edit_village(current_account(), village),
     )
 
