@@ -1,18 +1,16 @@
 """Alembic environment: the schema is ``hygiene.db.Base.metadata`` (never the Flask app).
 
 The connection comes from ``config.attributes["connection"]`` when ``hygiene.migrate`` runs us,
-otherwise from ``DATABASE_URL`` (default: the SQLite file under ``instance/``).
+otherwise from ``hygiene.config.database_url()`` (``DATABASE_URL``, as for the app and the command).
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from alembic import context
 
 import hygiene.models  # noqa: F401  (registers every table on the metadata)
-from hygiene.db import Base, default_sqlite_url, make_engine
+from hygiene.config import database_url
+from hygiene.db import Base, make_engine
 
 config = context.config
 target_metadata = Base.metadata
@@ -34,8 +32,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    url = os.environ.get("DATABASE_URL") or default_sqlite_url(Path.cwd() / "instance")
-    engine = make_engine(url)
+    engine = make_engine(database_url())
     with engine.connect() as conn:
         _run(conn)
     engine.dispose()

@@ -10,7 +10,8 @@ from typing import Any
 
 from flask import Flask
 
-from hygiene.db import default_sqlite_url, parse_database_url
+from hygiene import config
+from hygiene.db import DatabaseUrlError, parse_database_url
 
 
 class ConfigError(RuntimeError):
@@ -45,15 +46,21 @@ def _development_secret(instance_path: Path) -> str:
 def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("HYGIENE")
-    if os.environ.get("DATABASE_URL"):
-        app.config["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    # The database is chosen in one place for the app, the command and the migrations alike;
+    # a HYGIENE_DATABASE_URL would open another database than `hygiene init-db` migrated.
+    app.config.pop("DATABASE_URL", None)
     if os.environ.get("SECRET_KEY") and not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
     if test_config:
         app.config.from_mapping(test_config)
     instance_path = Path(app.instance_path)
-    app.config.setdefault("DATABASE_URL", default_sqlite_url(instance_path))
-    app.config["DATABASE_URL"] = parse_database_url(app.config["DATABASE_URL"])
+    try:
+        if "DATABASE_URL" in app.config:
+            app.config["DATABASE_URL"] = parse_database_url(app.config["DATABASE_URL"])
+        else:
+            app.config["DATABASE_URL"] = config.database_url()
+    except DatabaseUrlError as exc:
+        raise ConfigError(str(exc)) from None
     development = app.config["ENV"] == "development"
     if not app.config.get("SECRET_KEY"):
         if not development and not app.testing:
@@ -66,7 +73,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, instance_path=str(Path.cwd() / "instance"), instance_relative_config=True)
+    app = Flask(__name__, instance_path=str(config.instance_path()), instance_relative_config=True)
     load_config(app, test_config)
 
     from web import database, errors, security

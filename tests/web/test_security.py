@@ -55,6 +55,11 @@ POST_ROUTES = [
         "/township/52099901/periods/2026Q4/villages/5209990102/approve",
         "township",
     ),
+    (
+        "/township/<township_code>/plaques/<serial>/revoke",
+        "/township/52099901/plaques/520999-2026-000001/revoke",
+        "inspector",
+    ),
 ]
 
 
@@ -117,9 +122,9 @@ def test_development_makes_and_keeps_its_own_key(sqlite_copy: str, tmp_path, mon
 
 
 def test_a_malformed_database_url_is_refused_with_a_clear_message() -> None:
-    from hygiene.db import DatabaseUrlError
+    from web import ConfigError
 
-    with pytest.raises(DatabaseUrlError, match="DATABASE_URL 格式不正确"):
+    with pytest.raises(ConfigError, match="DATABASE_URL 格式不正确"):
         create_app({"DATABASE_URL": "postgresql://host:notaport/db", "SECRET_KEY": "x"})
 
 
