@@ -32,18 +32,21 @@ class ReviewKind(LabelledEnum):
     GROUP = "group", "小组复评"
 
 
+_GRADE = _rubric.GRADE_LABELS  # the engine's, the one definition (its plaque reasons use them too)
+
+
 class Grade(LabelledEnum):
-    CLEANEST = "cleanest", "最清洁户"
-    CLEAN = "clean", "清洁户"
-    FAIRLY_CLEAN = "fairly_clean", "较清洁户"
-    NOT_CLEAN = "not_clean", "不清洁户"
+    CLEANEST = "cleanest", _GRADE["cleanest"]
+    CLEAN = "clean", _GRADE["clean"]
+    FAIRLY_CLEAN = "fairly_clean", _GRADE["fairly_clean"]
+    NOT_CLEAN = "not_clean", _GRADE["not_clean"]
 
 
 class AwardLevel(LabelledEnum):
     """What a household can be awarded, and so the level of a plaque."""
 
-    CLEANEST = "cleanest", "最清洁户"
-    CLEAN = "clean", "清洁户"
+    CLEANEST = "cleanest", _GRADE["cleanest"]
+    CLEAN = "clean", _GRADE["clean"]
 
 
 class WorkflowState(LabelledEnum):
@@ -53,6 +56,10 @@ class WorkflowState(LabelledEnum):
     APPROVED = "approved", "已审核"
     PUBLISHED = "published", "公示中"
     FINAL = "final", "已定档"
+
+
+# RULES.md §5: reviews are editable only in draft and returned.
+EDITABLE_STATES = (WorkflowState.DRAFT, WorkflowState.RETURNED)
 
 
 class PlaqueState(LabelledEnum):

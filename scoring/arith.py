@@ -158,8 +158,22 @@ def _object_text(series: pd.Series) -> pa.Array:
     return pa.array([text(v) for v in series.tolist()], type=pa.large_string())
 
 
-def score_column(series: pd.Series, max_tenths: int) -> ScoreColumn:
+def _from_tenths(series: pd.Series, max_tenths: int) -> ScoreColumn:
+    values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        good = (values >= 0) & (values <= max_tenths) & (values == np.floor(values))
+    tenths = np.where(good, values, 0).astype(np.int32)
+    bad = np.flatnonzero(~good)
+    shown = ["" if np.isnan(v) else format_tenths(int(v)) for v in values[bad].tolist()]
+    reasons = ["分数为空" if v == "" else _out_of_range(max_tenths) for v in shown]
+    return ScoreColumn(tenths, bad, shown, reasons)
+
+
+def score_column(series: pd.Series, max_tenths: int, *, in_tenths: bool = False) -> ScoreColumn:
     """Convert one criterion's scores to exact tenths, finding every bad cell.
+
+    With ``in_tenths`` the scores are whole numbers of tenths already (as a database stores them:
+    95 is 9.5 points), checked against 0…max only.
 
     Accepts decimal strings ("9.5", as read from CSV), floats (9.5, as read from Parquet),
     integers, or Python objects (Decimal, int, str). A good score is a plain decimal with at most
@@ -167,6 +181,8 @@ def score_column(series: pd.Series, max_tenths: int) -> ScoreColumn:
     booleans and anything non-numeric are bad (a blank is never read as 0).
     """
     dtype = series.dtype
+    if in_tenths:
+        return _from_tenths(series, max_tenths)
     if pd.api.types.is_bool_dtype(dtype):
         return _from_text(_object_text(series.astype(object)), max_tenths)
     if pd.api.types.is_float_dtype(dtype) or pd.api.types.is_integer_dtype(dtype):

@@ -32,6 +32,20 @@ VILLAGE_RESULT_COLUMNS: tuple[str, ...] = (
     "cleanest_floor", "clean_floor", "cleanest_quota", "clean_quota", "cleanest_awarded", "clean_awarded",
     "cleanest_shortfall", "clean_shortfall", "meets_ratios",
 )  # fmt: skip
+_TOTAL = pa.decimal128(6, 1)
+_TEXT = pa.large_string()
+HOUSEHOLD_RESULT_SCHEMA = pa.schema(
+    [
+        ("household_code", _TEXT), ("village_code", _TEXT), ("self_total", _TOTAL), ("peer_total", _TOTAL),
+        ("peer_count", pa.int64()), ("final_total", _TOTAL), ("grade", _TEXT), ("rank", pa.int64()),
+        ("award", _TEXT), ("flags", _TEXT),
+    ]
+)  # fmt: skip
+VILLAGE_RESULT_SCHEMA = pa.schema(
+    [("village_code", _TEXT), ("township_code", _TEXT)]
+    + [(name, pa.int64()) for name in VILLAGE_RESULT_COLUMNS[2:-1]]
+    + [("meets_ratios", pa.bool_())]
+)
 FLAGS: tuple[str, ...] = ("few_peers", "no_self", "peer_gap", "self_gap")  # sorted: bit i = FLAGS[i]
 AWARDS: tuple[str, ...] = ("cleanest", "clean")
 _FLAG_TEXT = pa.array(
@@ -305,11 +319,15 @@ def score_tables(
     quotas: pd.DataFrame | None = None,
     rubric: Rubric | pd.DataFrame | None = None,
     settings: Settings | Mapping[str, Any] | None = None,
+    *,
+    scores_in_tenths: bool = False,
 ) -> tuple[pa.Table, pa.Table]:
-    """Like `score_period`, but the results as Arrow tables (what the CSV writer takes)."""
+    """Like `score_period`, but the results as Arrow tables (what the CSV writer takes).
+    With `scores_in_tenths` the review scores are whole numbers of tenths (95 is 9.5 points), as a
+    database stores them: no text round trip."""
     rub = coerce_rubric(rubric)
     sett = coerce_settings(settings)
-    prepared = validate_inputs(households, reviews, quotas, rub, sett)
+    prepared = validate_inputs(households, reviews, quotas, rub, sett, in_tenths=scores_in_tenths)
     totals = aggregate(prepared)
     order = code_order(prepared)
     ranked = rank_and_award(prepared, totals, sett, order)
@@ -336,14 +354,20 @@ def score_period(
 
 
 def peer_criterion_means(
-    households: pd.DataFrame, reviews: pd.DataFrame, rubric: Rubric | pd.DataFrame | None = None
+    households: pd.DataFrame,
+    reviews: pd.DataFrame,
+    rubric: Rubric | pd.DataFrame | None = None,
+    *,
+    scores_in_tenths: bool = False,
 ) -> pd.DataFrame:
     """Per household, the mean peer score of each criterion, rounded half-up to one decimal.
 
     Columns: household_code, peer_count, c01…c10 (exact decimals, NA without peer reviews);
     sorted by household code. Validates the inputs as score_period does (without quotas).
     """
-    prepared = validate_inputs(households, reviews, None, coerce_rubric(rubric), Settings(), keep_criteria=True)
+    prepared = validate_inputs(
+        households, reviews, None, coerce_rubric(rubric), Settings(), keep_criteria=True, in_tenths=scores_in_tenths
+    )
     assert prepared.review_criteria is not None
     n = prepared.household_count
     peer = prepared.review_kind == PEER

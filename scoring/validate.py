@@ -34,10 +34,37 @@ REVIEW_COLUMNS: tuple[str, ...] = ("household_code", "kind", "reviewer", *CRITER
 QUOTA_COLUMNS: tuple[str, ...] = ("village_code", "cleanest_quota", "clean_quota")
 KINDS: tuple[str, ...] = ("self", "peer", "group")
 SELF, PEER, GROUP = 0, 1, 2
-_KIND_NAMES = pa.array(["self", "peer", "group", "自评", "互评", "复评"], type=pa.large_string())
+# How a review's kind may be written (INTERCHANGE.md §1-2): the English name or the sheet's Chinese.
+KIND_NAMES: dict[str, str] = {
+    "self": "self", "peer": "peer", "group": "group", "自评": "self", "互评": "peer", "复评": "group",
+}  # fmt: skip
+_KIND_NAMES = pa.array(list(KIND_NAMES), type=pa.large_string())
 _COUNT = re.compile(r"\d+", re.ASCII)
 
 Int32Array = npt.NDArray[np.int32]
+
+# RULES.md §3: a peer reviewer is another household of the same group.
+REVIEWER_MISSING = "互评须填写评议人户号"
+REVIEWER_UNKNOWN = "农户表中无此评议人户号"
+REVIEWS_ITSELF = "农户不能评议自己"
+REVIEWER_OUTSIDE_GROUP = "评议人不是本组农户"
+
+
+def peer_reviewer_problem(
+    household_code: str, household_group: object, reviewer_code: str, reviewer_group: object | None
+) -> str | None:
+    """Why a peer review by `reviewer_code` of `household_code` breaks RULES.md §3, or None.
+    `reviewer_group` is None when no household has that code. The engine applies the same rule
+    to whole tables at once (`_check_reviews`)."""
+    if not reviewer_code:
+        return REVIEWER_MISSING
+    if reviewer_code == household_code:
+        return REVIEWS_ITSELF
+    if reviewer_group is None:
+        return REVIEWER_UNKNOWN
+    if reviewer_group != household_group:
+        return REVIEWER_OUTSIDE_GROUP
+    return None
 
 
 @dataclass(frozen=True)
@@ -180,7 +207,12 @@ class _Reviews:
 
 
 def _check_reviews(
-    frame: pd.DataFrame, hh: _Households, rubric: Rubric, keep_criteria: bool, problems: list[Problem]
+    frame: pd.DataFrame,
+    hh: _Households,
+    rubric: Rubric,
+    keep_criteria: bool,
+    problems: list[Problem],
+    in_tenths: bool = False,
 ) -> _Reviews:
     file = "reviews"
     count = len(frame)
@@ -202,9 +234,9 @@ def _check_reviews(
     reviewed = household[peer_rows]
     blank = pc.equal(reviewer_text, "").to_numpy(zero_copy_only=False)
     checks = (
-        (blank, "互评须填写评议人户号"),
-        (~blank & (reviewer < 0), "农户表中无此评议人户号"),
-        ((reviewer >= 0) & (reviewer == reviewed), "农户不能评议自己"),
+        (blank, REVIEWER_MISSING),
+        (~blank & (reviewer < 0), REVIEWER_UNKNOWN),
+        ((reviewer >= 0) & (reviewer == reviewed), REVIEWS_ITSELF),
     )
     for mask, reason in checks:
         at = np.flatnonzero(mask)
@@ -217,12 +249,12 @@ def _check_reviews(
         | (hh.group_of[safe_reviewer] != hh.group_of[safe_reviewed])
     )
     at = np.flatnonzero(outside)
-    problems += _rows_problems(file, peer_rows[at], "reviewer", _take_text(reviewer_text, at), "评议人不是本组农户")
+    problems += _rows_problems(file, peer_rows[at], "reviewer", _take_text(reviewer_text, at), REVIEWER_OUTSIDE_GROUP)
 
     total = np.zeros(count, dtype=np.int32)
     criteria = np.zeros((count, len(CRITERIA)), dtype=np.int16) if keep_criteria else None
     for j, (column, max_tenths) in enumerate(zip(CRITERIA, rubric.max_tenths, strict=True)):
-        scores = score_column(frame[column], max_tenths)
+        scores = score_column(frame[column], max_tenths, in_tenths=in_tenths)
         total += scores.tenths
         if criteria is not None:
             criteria[:, j] = scores.tenths
@@ -325,8 +357,10 @@ def validate_inputs(
     rubric: Rubric,
     settings: Settings,
     keep_criteria: bool = False,
+    in_tenths: bool = False,
 ) -> Prepared:
     """Check a period's tables against every rule; return them as arrays or raise InvalidInput.
+    With ``in_tenths`` the review scores are whole numbers of tenths (a database's integers).
 
     Problems are ordered by file (households, reviews, quotas), then row, then column.
     """
@@ -338,7 +372,7 @@ def validate_inputs(
     if problems:
         raise InvalidInput(problems)
     hh = _check_households(households, problems)
-    rv = _check_reviews(reviews, hh, rubric, keep_criteria, problems)
+    rv = _check_reviews(reviews, hh, rubric, keep_criteria, problems, in_tenths)
     counts = np.bincount(hh.village_of, minlength=len(hh.village_codes)).astype(np.int64)
     floors = (ceil_ratio(settings.cleanest_floor_ratio, counts), ceil_ratio(settings.clean_floor_ratio, counts))
     cleanest_quota, clean_quota = _check_quotas(quotas, hh, floors, counts, settings, problems)

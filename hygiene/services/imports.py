@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from hygiene import frames, permissions
+from hygiene import permissions
 from hygiene.enums import CRITERIA, ReviewKind
 from hygiene.io.exports import review_template_xlsx
 from hygiene.io.scores import parse_score, parse_whole_number
@@ -33,14 +33,9 @@ from hygiene.io.sheets import (
     roster_columns,
 )
 from hygiene.models import Group, Household, Period, Review, Township, User, Village
-from hygiene.services import audit, reviews, units
+from hygiene.services import audit, rating, reviews, units
 from hygiene.services.errors import Conflict, PermissionDenied
 
-KIND_NAMES = {
-    "自评": ReviewKind.SELF, "self": ReviewKind.SELF,
-    "互评": ReviewKind.PEER, "peer": ReviewKind.PEER,
-    "复评": ReviewKind.GROUP, "group": ReviewKind.GROUP,
-}  # fmt: skip
 NOT_IN_VILLAGE = "本村无此户号"  # the same for unknown codes and other villages' codes: no probing
 
 
@@ -120,7 +115,7 @@ def plan_review_import(
     households = {
         h.code: h
         for h in session.scalars(
-            sa.select(Household).join(Group).where(Group.village_id == village.id, frames.registered(period))
+            sa.select(Household).join(Group).where(Group.village_id == village.id, rating.registered(period))
         )
     }
     maxima = reviews.max_tenths(period)
@@ -169,7 +164,7 @@ def _plan_review_row(
     household = households.get(values["household_code"])
     if household is None:
         problems.append(table.problem(row, "household_code", NOT_IN_VILLAGE))
-    kind = KIND_NAMES.get(unicodedata.normalize("NFKC", values["kind"]).strip().lower())
+    kind = rating.REVIEW_KIND_NAMES.get(unicodedata.normalize("NFKC", values["kind"]).strip().lower())
     if kind is None:
         problems.append(table.problem(row, "kind", "评议类型须为 自评/互评/复评（或 self/peer/group）"))
     reviewer: Household | None = None
@@ -177,12 +172,9 @@ def _plan_review_row(
     reviewer_text = values.get("reviewer", "")
     if kind is ReviewKind.PEER:
         reviewer = households.get(reviewer_text)
-        if not reviewer_text:
-            problems.append(table.problem(row, "reviewer", "互评须填写评议户的户编号"))
-        elif household is not None and reviewer_text == household.code:
-            problems.append(table.problem(row, "reviewer", "农户不能评议自己"))
-        elif reviewer is None or (household is not None and reviewer.group_id != household.group_id):
-            problems.append(table.problem(row, "reviewer", "评议户不是本组其他农户"))
+        problem = rating.peer_reviewer_problem(household, reviewer_text, reviewer) if household else None
+        if problem:
+            problems.append(table.problem(row, "reviewer", problem))
     elif kind is ReviewKind.GROUP:
         team = reviewer_text or None
         if team is None:
@@ -406,6 +398,7 @@ def apply_roster_import(session: Session, actor: User | None, plan: RosterImport
         for g in session.scalars(sa.select(Group).where(Group.village_id.in_({r.village.id for r in plan.rows})))
     }
     written: list[tuple[PlannedHousehold, Household, dict[str, object] | None]] = []
+    first_period: dict[int, str | None] = {}
     for planned in plan.rows:
         if not planned.changes:
             continue
@@ -421,11 +414,15 @@ def apply_roster_import(session: Session, actor: User | None, plan: RosterImport
         household = planned.existing
         before = units.household_snapshot(household, household.group) if household else None
         if household is None:
+            if planned.village.id not in first_period:
+                with session.no_autoflush:
+                    first_period[planned.village.id] = units.first_period_of_new_household(session, planned.village)
             household = Household(
                 county_id=planned.village.township.county_id,
                 code=planned.code,
                 group=group,
                 head_name=planned.head_name,
+                registered_from=first_period[planned.village.id],
             )
             session.add(household)
         household.group = group  # by relationship: a new group has no id until the flush
@@ -498,7 +495,7 @@ def review_template(session: Session, village: Village, period: Period) -> bytes
     households = session.execute(
         sa.select(Household.code, Household.head_name, Group.name)
         .join(Group)
-        .where(Group.village_id == village.id, frames.registered(period))
+        .where(Group.village_id == village.id, rating.registered(period))
         .order_by(Group.code, Household.code)
     ).all()
     rubric = [(c.code, c.label, c.max_tenths) for c in period.rubric_version.criteria]

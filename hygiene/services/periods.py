@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+import scoring
 from hygiene.enums import DEFAULT_CRITERIA
 from hygiene.models import County, Period, RubricCriterion, RubricVersion, Village, VillagePeriod
+from hygiene.models._types import copy_rating_settings
 from hygiene.services.errors import NotFound, ServiceError
-
-_PERIOD = re.compile(r"^(\d{4})Q([1-4])$")
 
 
 def parse_period_code(code: str) -> tuple[int, int]:
-    match = _PERIOD.match(code.strip())
-    if not match:
-        raise ServiceError(f"季度格式不正确: {code!r}（应为如 2026Q4）")
-    return int(match.group(1)), int(match.group(2))
+    """(year, quarter) of ``2026Q4``; the format is the engine's (scoring.periods)."""
+    try:
+        return scoring.parse_period(code.strip())
+    except ValueError:
+        raise ServiceError(f"季度格式不正确: {code!r}（应为如 2026Q4）") from None
 
 
 def quarter_dates(code: str) -> tuple[dt.date, dt.date]:
@@ -48,7 +48,8 @@ def create_default_rubric(session: Session, county: County) -> RubricVersion:
 
 
 def open_period(session: Session, county: County, code: str) -> Period:
-    """Create the quarter with the rubric in force now (RULES.md §2), or return it if it exists."""
+    """Create the quarter with the rubric and the rating settings in force now (RULES.md §2), or
+    return it if it exists: changing the county's settings later never reaches this period."""
     parse_period_code(code)
     period = session.scalar(sa.select(Period).where(Period.county_id == county.id, Period.code == code))
     if period is not None:
@@ -61,6 +62,7 @@ def open_period(session: Session, county: County, code: str) -> Period:
         ends_on=ends_on,
         rubric_version_id=current_rubric(session, county).id,
     )
+    copy_rating_settings(county, period)
     session.add(period)
     session.flush()
     return period
@@ -78,3 +80,13 @@ def village_period(session: Session, village: Village, period: Period) -> Villag
     return session.scalar(
         sa.select(VillagePeriod).where(VillagePeriod.village_id == village.id, VillagePeriod.period_id == period.id)
     )
+
+
+def county_latest_period(session: Session, county: County) -> Period:
+    """The county's most recent period (the one opened last by its code)."""
+    period = session.scalar(
+        sa.select(Period).where(Period.county_id == county.id).order_by(Period.code.desc()).limit(1)
+    )
+    if period is None:
+        raise NotFound(f"{county.name}还没有任何季度")
+    return period

@@ -1,6 +1,6 @@
 """Entering the three reviews (三评, RULES.md §3) for a village period, one at a time (the form) or
 many at once (the sheet import: hygiene.services.imports). Every rule a single review must obey is
-checked here; scores come from the engine via hygiene.frames, never computed here."""
+checked here; scores come from the engine via hygiene.services.rating, never computed here."""
 
 from __future__ import annotations
 
@@ -12,13 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from hygiene import frames, permissions
-from hygiene.enums import CRITERIA, ReviewKind, WorkflowState
+from hygiene import permissions
+from hygiene.enums import CRITERIA, EDITABLE_STATES, ReviewKind
 from hygiene.models import Group, Household, Period, Review, User, Village, VillagePeriod
-from hygiene.services import audit, periods
+from hygiene.services import audit, periods, rating
 from hygiene.services.errors import Conflict, FieldErrors, PermissionDenied, ServiceError
 
-EDITABLE_STATES = (WorkflowState.DRAFT, WorkflowState.RETURNED)
 REVIEW_FIELDS = ("kind", "reviewer_household_id", "team_members", *CRITERIA)
 
 
@@ -55,20 +54,14 @@ def max_tenths(period: Period) -> dict[str, int]:
     return {c.code: c.max_tenths for c in period.rubric_version.criteria}
 
 
-def score_errors(period: Period, scores: Mapping[str, int]) -> dict[str, str]:
-    maxima = max_tenths(period)
-    errors = {}
-    for code in CRITERIA:
-        value = scores.get(code)
-        if value is None:
-            errors[code] = "请填写分数"
-        elif not 0 <= value <= maxima[code]:
-            errors[code] = f"不是0–{maxima[code] / 10:g}之间的分数"
-    return errors
-
-
 def household_in_group(session: Session, group_id: int, code: str) -> Household | None:
     return session.scalar(sa.select(Household).where(Household.group_id == group_id, Household.code == code))
+
+
+def household_in_village(session: Session, village: Village, code: str) -> Household | None:
+    return session.scalar(
+        sa.select(Household).join(Group).where(Group.village_id == village.id, Household.code == code)
+    )
 
 
 def existing_review(
@@ -98,18 +91,15 @@ def save_review(
     if not permissions.can_edit_village(actor, village):
         raise PermissionDenied("只有本村村委会可以录入评议")
     village_period_for_entry(session, village, period)
-    errors = score_errors(period, entry.scores)
+    errors = rating.score_problems(period, entry.scores)
     reviewer: Household | None = None
     team = (entry.team_members or "").strip() or None
     if entry.kind is ReviewKind.PEER:
         code = (entry.reviewer_code or "").strip()
-        reviewer = household_in_group(session, household.group_id, code) if code else None
-        if not code:
-            errors["reviewer"] = "请选择评议户"
-        elif code == household.code:
-            errors["reviewer"] = "农户不能评议自己"
-        elif reviewer is None:
-            errors["reviewer"] = f"评议户 {code} 不是本组农户"
+        reviewer = household_in_village(session, village, code) if code else None
+        problem = rating.peer_reviewer_problem(household, code, reviewer)
+        if problem:
+            errors["reviewer"] = problem
     elif entry.kind is ReviewKind.GROUP and team is None:
         errors["team_members"] = "请填写评比检查小组成员"
     if errors:
@@ -248,13 +238,19 @@ def group_progress(rows: Sequence[BoardRow], groups: Sequence[Group]) -> list[Gr
     return progress
 
 
-def review_board(session: Session, village: Village, period: Period) -> list[BoardRow]:
+@dataclass(frozen=True)
+class ReviewBoard:
+    rows: list[BoardRow]
+    refused: str | None = None  # why the engine could not score the data as it stands (what to fix)
+
+
+def review_board(session: Session, village: Village, period: Period) -> ReviewBoard:
     """Every registered household of the village with the reviews it has and the engine's totals,
     grade and flags so far (not-rated households have empty results)."""
     households = session.execute(
         sa.select(Household, Group)
         .join(Group, Household.group_id == Group.id)
-        .where(Group.village_id == village.id, frames.registered(period))
+        .where(Group.village_id == village.id, rating.registered(period))
         .order_by(Group.code, Household.code)
     ).all()
     counts: dict[tuple[int, ReviewKind], int] = {
@@ -267,19 +263,25 @@ def review_board(session: Session, village: Village, period: Period) -> list[Boa
             .group_by(Review.household_id, Review.kind)
         ).all()
     }
-    household_results, _ = frames.score_villages(session, period, [village.id])
+    refused = None
+    try:
+        household_results, _ = rating.result_frames(session, period, [village.id])
+    except rating.RatingRefused as exc:
+        refused = str(exc)
+        household_results, _ = rating.empty_frames()  # the board still lists what was entered
     results = {str(r["household_code"]): r for r in household_results.to_dict("records")}
-    return [
+    rows = [
         BoardRow(
             household=h,
             group=g,
             has_self=counts.get((h.id, ReviewKind.SELF), 0) > 0,
             peer_count=counts.get((h.id, ReviewKind.PEER), 0),
             has_group=counts.get((h.id, ReviewKind.GROUP), 0) > 0,
-            result=frames.plain(results.get(h.code, {})),
+            result=rating.plain(results.get(h.code, {})),
         )
         for h, g in households
     ]
+    return ReviewBoard(rows, refused)
 
 
 def household_reviews(session: Session, household: Household, period: Period) -> list[Review]:

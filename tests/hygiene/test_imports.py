@@ -535,11 +535,11 @@ def test_a_peer_reviewer_must_be_another_household_of_the_same_group(
     with pytest.raises(UploadRejected) as rejected:
         plan_reviews(db, rows, actor=clerk)
     assert places(rejected) == [
-        (3, "C", second_group.code, "评议户不是本组其他农户"),
-        (4, "C", other_village.code, "评议户不是本组其他农户"),
+        (3, "C", second_group.code, "评议人不是本组农户"),
+        (4, "C", other_village.code, "农户表中无此评议人户号"),
         (5, "C", h0.code, "农户不能评议自己"),
-        (6, "C", "", "互评须填写评议户的户编号"),
-        (7, "C", "不存在", "评议户不是本组其他农户"),
+        (6, "C", "", "互评须填写评议人户号"),
+        (7, "C", "不存在", "农户表中无此评议人户号"),
     ]
     assert reviews_of(db, period, group1) == []
 

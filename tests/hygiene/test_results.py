@@ -1,4 +1,4 @@
-"""The engine fed from the database (hygiene.frames) and the public list built from its results."""
+"""The engine fed from the database (hygiene.services.rating) and the public list read from the record."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hygiene import frames
 from hygiene.enums import CRITERIA, ReviewKind, WorkflowState
 from hygiene.models import AwardQuota, Group, Household, Review, Village
-from hygiene.services import results
+from hygiene.services import rating, results
 from hygiene.services.errors import NotFound
 from tests.hygiene import factories
 
@@ -25,7 +24,7 @@ def village_households(db: Session, code: str = "5209990101") -> list[Household]
 def test_engine_inputs_hold_every_registered_household_and_review(db: Session) -> None:
     village = factories.village(db)
     period = factories.period(db, "2026Q3")
-    inputs = frames.engine_inputs(db, period, [village.id])
+    inputs = rating.engine_inputs(db, period, [village.id])
     assert sorted(inputs.households["household_code"]) == [h.code for h in village_households(db)]
     expected_reviews = db.scalar(
         sa.select(sa.func.count(Review.id))
@@ -38,7 +37,9 @@ def test_engine_inputs_hold_every_registered_household_and_review(db: Session) -
     assert peers["reviewer"].str.fullmatch(r"\d{15}").all()  # the reviewing household's code
     groups = inputs.reviews[inputs.reviews["kind"] == "group"]
     assert groups["reviewer"].str.contains("组长").all()  # the review team's names
-    assert set(inputs.reviews[list(CRITERIA)].stack()) <= {f"{i // 10}.{i % 10}" for i in range(0, 101)}
+    # integer tenths straight from the database, no text round trip
+    assert all(inputs.reviews[c].dtype == "int64" for c in CRITERIA)
+    assert set(inputs.reviews[list(CRITERIA)].stack()) <= set(range(0, 101))
 
 
 def test_a_household_that_moved_away_before_the_period_is_not_counted(db: Session) -> None:
@@ -52,10 +53,10 @@ def test_a_household_that_moved_away_before_the_period_is_not_counted(db: Sessio
             sa.or_(Review.household_id == leaver.id, Review.reviewer_household_id == leaver.id),
         )
     )
-    _, before = frames.score_villages(db, period, [village.id])
+    _, before = rating.result_frames(db, period, [village.id])
     leaver.moved_away_on = period.starts_on - dt.timedelta(days=1)
     db.flush()
-    households, after = frames.score_villages(db, period, [village.id])
+    households, after = rating.result_frames(db, period, [village.id])
     assert int(after["households"].iloc[0]) == int(before["households"].iloc[0]) - 1
     assert leaver.code not in set(households["household_code"])
 
@@ -66,21 +67,33 @@ def test_a_household_that_moves_away_during_the_period_still_counts(db: Session)
     leaver = village_households(db)[0]
     leaver.moved_away_on = period.starts_on + dt.timedelta(days=10)
     db.flush()
-    households, _ = frames.score_villages(db, period, [village.id])
+    households, _ = rating.result_frames(db, period, [village.id])
     assert leaver.code in set(households["household_code"])
 
 
-def test_county_settings_reach_the_engine(db: Session) -> None:
-    village = factories.village(db)
-    period = factories.period(db, "2026Q3")
-    _, default = frames.score_villages(db, period, [village.id])
-    village.township.county.cleanest_floor_percent = 30
-    db.execute(sa.delete(AwardQuota))  # blank quotas default to the (new) floors
+def test_the_periods_settings_reach_the_engine(db: Session) -> None:
+    village = factories.village(db)  # 2026Q4 draft: computed live
+    period = factories.period(db, "2026Q4")
+    db.execute(sa.delete(AwardQuota))  # blank quotas default to the floors
+    _, default = rating.result_frames(db, period, [village.id])
+    period.cleanest_floor_percent = 30
     db.flush()
-    _, stricter = frames.score_villages(db, period, [village.id])
+    _, stricter = rating.result_frames(db, period, [village.id])
     h = int(default["households"].iloc[0])
     assert int(default["cleanest_floor"].iloc[0]) == -(-h * 10 // 100)
     assert int(stricter["cleanest_floor"].iloc[0]) == -(-h * 30 // 100)
+
+
+def test_changing_the_countys_settings_never_reaches_an_open_period(db: Session) -> None:
+    village = factories.village(db)
+    period = factories.period(db, "2026Q4")
+    db.execute(sa.delete(AwardQuota))
+    _, before = rating.result_frames(db, period, [village.id])
+    county = village.township.county
+    county.cleanest_floor_percent, county.clean_floor_percent, county.min_peers = 40, 50, 5
+    db.flush()
+    _, after = rating.result_frames(db, period, [village.id])
+    assert after.equals(before)
 
 
 def test_public_list_is_ranked_masked_and_final_only_red_black(db: Session) -> None:
@@ -111,11 +124,14 @@ def test_an_unpublished_period_is_not_public(db: Session, village_code: str) -> 
 def test_a_household_without_group_review_is_left_off_the_public_list(db: Session) -> None:
     village = factories.village(db)
     period = factories.period(db, "2026Q3")
-    household = village_households(db)[0]
-    db.execute(
-        sa.delete(Review).where(
-            Review.household_id == household.id, Review.period_id == period.id, Review.kind == ReviewKind.GROUP
+    reviewed = set(
+        db.scalars(
+            sa.select(Household.code)
+            .join(Review, Review.household_id == Household.id)
+            .join(Group)
+            .where(Group.village_id == village.id, Review.period_id == period.id, Review.kind == ReviewKind.GROUP)
         )
     )
     posted = results.public_list(db, village, "2026Q3")
-    assert household.code not in {r.household_code for r in posted.rows}
+    assert {r.household_code for r in posted.rows} == reviewed
+    assert len(posted.rows) == posted.record.rated

@@ -242,7 +242,7 @@ def test_the_board_lists_every_household_with_what_it_lacks_and_the_engines_resu
     auth.login("village")
     html = client.get(f"{V1}/").get_data(as_text=True)
     rows = board_rows(html)
-    expected = review_service.review_board(fresh(db_session), village(db_session), period(db_session))
+    expected = review_service.review_board(fresh(db_session), village(db_session), period(db_session)).rows
     assert len(expected) > 40 and set(rows) == {r.household.code for r in expected}
     assert f"共 {len(expected)} 户" in html and "填报中" in html
     for r in expected:
@@ -432,10 +432,10 @@ def test_moving_a_peer_review_to_a_reviewer_who_already_reviewed_is_refused(
 @pytest.mark.parametrize(
     ("reviewer", "message"),
     [
-        (OTHER_GROUP, f"评议户 {OTHER_GROUP} 不是本组农户"),
-        (OTHER_VILLAGE, f"评议户 {OTHER_VILLAGE} 不是本组农户"),
+        (OTHER_GROUP, "评议人不是本组农户"),
+        (OTHER_VILLAGE, "农户表中无此评议人户号"),
         (H1, "农户不能评议自己"),
-        ("", "请选择评议户"),
+        ("", "互评须填写评议人户号"),
     ],
 )
 def test_a_peer_reviewer_outside_the_group_is_refused_next_to_the_field(
@@ -811,7 +811,7 @@ BAD_UPLOADS = {
     "peer_from_another_group": (
         "a.csv",
         lambda: csv_file(REVIEW_HEADER, [review_row(H1, "互评", OTHER_GROUP)]),
-        [("2", "C(评议人)", OTHER_GROUP, "评议户不是本组其他农户")],
+        [("2", "C(评议人)", OTHER_GROUP, "评议人不是本组农户")],
     ),
     "duplicate_rows": (
         "a.csv",

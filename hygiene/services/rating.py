@@ -1,0 +1,399 @@
+"""The one door to the scoring engine: every rule of RULES.md §2-4 and §7 that the engine owns is
+reached through here, and no other module of ``hygiene`` calls ``scoring``.
+
+It reads what the engine needs for a period in a few set-based queries, hands it over as integer
+tenths straight from the database (no text round trip), and returns the engine's result tables.
+A published or final village period is read from its record (``hygiene.services.records``), never
+recomputed: ``results`` answers with the record for those and computes the others now, in tables of
+the same shape. When the engine refuses live data (a peer reviewer moved to another group, a quota
+below a floor that grew), ``RatingRefused`` says in Chinese what to fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, aliased
+
+import scoring
+from hygiene.enums import CRITERIA, AwardLevel, Grade, ReviewKind
+from hygiene.models import AwardQuota, Group, Household, Period, Review, Township, Village, VillagePeriod
+from hygiene.services.errors import ServiceError
+from scoring.arith import decimal_array, format_points
+
+HOUSEHOLD_INPUT_COLUMNS = ("household_code", "township_code", "village_code", "group_code", "head_name")
+
+
+class RatingRefused(ServiceError):
+    """The engine refused the data as it stands now; the message names each household and what to fix."""
+
+
+# --- the rules a period keeps ---------------------------------------------------------------------
+
+
+def rubric_of(period: Period) -> scoring.Rubric:
+    """The rubric version the period opened with (RULES.md §2)."""
+    version = period.rubric_version
+    return scoring.Rubric(
+        tuple(scoring.Criterion(c.code, c.label, Decimal(c.max_tenths) / 10) for c in version.criteria)
+    )
+
+
+def settings_of(period: Period) -> scoring.Settings:
+    """The engine's settings as the period keeps them: its rubric version's grade thresholds and the
+    rating settings copied from the county when it opened."""
+    version = period.rubric_version
+    return scoring.Settings(
+        cleanest_min=Decimal(version.cleanest_tenths) / 10,
+        clean_min=Decimal(version.clean_tenths) / 10,
+        fairly_clean_min=Decimal(version.fairly_clean_tenths) / 10,
+        cleanest_floor_ratio=Decimal(period.cleanest_floor_percent) / 100,
+        clean_floor_ratio=Decimal(period.clean_floor_percent) / 100,
+        gap=Decimal(period.gap_tenths) / 10,
+        min_peers=period.min_peers,
+    )
+
+
+SETTING_LABELS: dict[str, str] = {
+    "thresholds": "等级分数线（最清洁/清洁/较清洁）",
+    "cleanest_floor_percent": "最清洁户比例下限",
+    "clean_floor_percent": "清洁户比例下限",
+    "gap_tenths": "自评、互评与复评相差提示分差",
+    "min_peers": "每户应有互评户数",
+    "posting_days": "公示天数",
+    "plaque_wait_periods": "摘牌后等待期（季度）",
+    "red_black_list": "红黑榜",
+    "assessment_area_max_tenths": "村级考核每项分值",
+}
+
+
+def settings_snapshot(period: Period) -> dict[str, Any]:
+    """The rules a period was scored with, as a record stores them and a period's page shows them."""
+    version = period.rubric_version
+    return {
+        "rubric_version": version.number,
+        "thresholds": [version.cleanest_tenths, version.clean_tenths, version.fairly_clean_tenths],
+        "criteria": [[c.code, c.label, c.max_tenths] for c in version.criteria],
+        **{name: getattr(period, name) for name in SETTING_LABELS if name != "thresholds"},
+    }
+
+
+def describe_settings(snapshot: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(label, value) lines of a settings snapshot, in Chinese, for a period's or a record's page."""
+    shown = {
+        "thresholds": "/".join(format_points(t) for t in snapshot["thresholds"]) + "分",
+        "cleanest_floor_percent": f"{snapshot['cleanest_floor_percent']}%",
+        "clean_floor_percent": f"{snapshot['clean_floor_percent']}%",
+        "gap_tenths": f"{format_points(snapshot['gap_tenths'])}分",
+        "min_peers": f"{snapshot['min_peers']}户",
+        "posting_days": f"{snapshot['posting_days']}天",
+        "plaque_wait_periods": f"{snapshot['plaque_wait_periods']}个季度",
+        "red_black_list": "公布" if snapshot["red_black_list"] else "不公布",
+        "assessment_area_max_tenths": f"{format_points(snapshot['assessment_area_max_tenths'])}分",
+    }
+    return [(f"评分标准第{snapshot['rubric_version']}版", "")] + [(SETTING_LABELS[k], v) for k, v in shown.items()]
+
+
+# --- who counts -----------------------------------------------------------------------------------
+
+
+def registered(period: Period) -> sa.ColumnElement[bool]:
+    """Households registered for a period (RULES.md §4): counted from their first period on, and
+    not moved away before the period began. Period codes ``YYYYQn`` sort as text."""
+    return sa.and_(
+        sa.or_(Household.registered_from.is_(None), Household.registered_from <= period.code),
+        sa.or_(Household.moved_away_on.is_(None), Household.moved_away_on >= period.starts_on),
+    )
+
+
+def registered_households(session: Session, village: Village, period: Period) -> int:
+    """H of RULES.md §4."""
+    return (
+        session.scalar(
+            sa.select(sa.func.count(Household.id))
+            .join(Group, Household.group_id == Group.id)
+            .where(Group.village_id == village.id, registered(period))
+        )
+        or 0
+    )
+
+
+def floors(session: Session, village: Village, period: Period) -> tuple[int, int]:
+    """(cleanest floor, clean floor) of the village in the period, from the period's ratios."""
+    return scoring.ratio_floors(registered_households(session, village, period), settings_of(period))
+
+
+def score_problems(period: Period, scores: Mapping[str, int | None]) -> dict[str, str]:
+    """Why each criterion's score (tenths, None when blank) is not valid under the period's rubric
+    (RULES.md §2-3: 0…the criterion's maximum; a blank is never 0), by criterion code."""
+    problems = {}
+    for criterion, max_tenths in zip(CRITERIA, rubric_of(period).max_tenths, strict=True):
+        column = scoring.score_column(pd.Series([scores.get(criterion)], dtype="Int64"), max_tenths, in_tenths=True)
+        if len(column.bad):
+            problems[criterion] = column.reasons[0]
+    return problems
+
+
+def next_period_code(code: str) -> str:
+    return scoring.add_periods(code, 1)
+
+
+def period_year(code: str) -> int:
+    return scoring.period_year(code)
+
+
+def grade_of(total_tenths: int, settings: scoring.Settings) -> str:
+    """The grade (RULES.md §2) of a total in tenths under a period's settings."""
+    return scoring.grade_of(total_tenths, settings)
+
+
+def peer_reviewer_problem(household: Household, reviewer_code: str, reviewer: Household | None) -> str | None:
+    """Why ``reviewer_code`` may not peer-review ``household`` (RULES.md §3), or None; ``reviewer`` is
+    the household with that code among those the caller may see (None: no such household)."""
+    return scoring.peer_reviewer_problem(
+        household.code, household.group_id, reviewer_code, reviewer.group_id if reviewer else None
+    )
+
+
+REVIEW_KIND_NAMES: dict[str, ReviewKind] = {
+    name: ReviewKind(english) for name, english in scoring.KIND_NAMES.items()
+}  # the sheet's 自评/互评/复评 and self/peer/group, as the engine reads them
+
+
+# --- the engine, live ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EngineInputs:
+    households: pd.DataFrame
+    reviews: pd.DataFrame
+    quotas: pd.DataFrame
+    rubric: scoring.Rubric
+    settings: scoring.Settings
+    reviews_kind: list[ReviewKind]  # per review row, for naming refused rows
+
+
+def engine_inputs(session: Session, period: Period, village_ids: Sequence[int]) -> EngineInputs:
+    """The engine's input tables (INTERCHANGE.md §1) for these villages in this period: the
+    registered households and their reviews, scores as integer tenths."""
+    households = pd.DataFrame(
+        session.execute(
+            sa.select(Household.code, Township.code, Village.code, Group.code, Household.head_name)
+            .join(Group, Household.group_id == Group.id)
+            .join(Village, Group.village_id == Village.id)
+            .join(Township, Village.township_id == Township.id)
+            .where(Village.id.in_(village_ids), registered(period))
+        ).all(),
+        columns=list(HOUSEHOLD_INPUT_COLUMNS),
+        dtype=object,
+    )
+    reviewer = aliased(Household)
+    rows = session.execute(
+        sa.select(
+            Household.code,
+            Review.kind,
+            sa.func.coalesce(reviewer.code, Review.team_members, ""),
+            *(getattr(Review, c) for c in CRITERIA),
+        )
+        .join(Household, Review.household_id == Household.id)
+        .join(Group, Household.group_id == Group.id)
+        .outerjoin(reviewer, Review.reviewer_household_id == reviewer.id)
+        .where(Review.period_id == period.id, Group.village_id.in_(village_ids), registered(period))
+    ).all()
+    columns = list(zip(*rows, strict=True)) if rows else [()] * (3 + len(CRITERIA))
+    kinds = [ReviewKind(k) for k in columns[1]]
+    reviews = pd.DataFrame(
+        {
+            "household_code": pd.Series(columns[0], dtype=object),
+            "kind": pd.Series([k.value for k in kinds], dtype=object),
+            "reviewer": pd.Series(columns[2], dtype=object),
+            **{c: np.asarray(columns[3 + i], dtype=np.int64) for i, c in enumerate(CRITERIA)},
+        }
+    )
+    quotas = pd.DataFrame(
+        session.execute(
+            sa.select(Village.code, AwardQuota.cleanest_quota, AwardQuota.clean_quota)
+            .join(VillagePeriod, VillagePeriod.village_id == Village.id)
+            .join(AwardQuota, AwardQuota.village_period_id == VillagePeriod.id)
+            .where(VillagePeriod.period_id == period.id, Village.id.in_(village_ids))
+        ).all(),
+        columns=["village_code", "cleanest_quota", "clean_quota"],
+        dtype=object,
+    )
+    return EngineInputs(households, reviews, quotas, rubric_of(period), settings_of(period), kinds)
+
+
+_COLUMN_LABELS = {
+    "reviewer": "评议人",
+    "household_code": "户号",
+    "group_code": "村民组",
+    "cleanest_quota": "最清洁户名额",
+    "clean_quota": "清洁户名额",
+}
+
+
+def _refusal(inputs: EngineInputs, refused: scoring.InvalidInput) -> RatingRefused:
+    """The engine's problems, named by household and review kind instead of input rows."""
+    lines = []
+    for problem in refused.problems[:10]:
+        column = _COLUMN_LABELS.get(problem.column, problem.column)
+        what = f"{column} {problem.value}" if problem.value else column
+        if problem.file == "reviews" and 1 <= problem.row <= len(inputs.reviews):
+            code = inputs.reviews["household_code"].iat[problem.row - 1]
+            kind = inputs.reviews_kind[problem.row - 1]
+            lines.append(f"农户 {code} 的{kind.label}（{what}）：{problem.reason}")
+        elif problem.file == "households" and 1 <= problem.row <= len(inputs.households):
+            lines.append(f"农户 {inputs.households['household_code'].iat[problem.row - 1]}（{what}）：{problem.reason}")
+        else:
+            lines.append(f"{what}：{problem.reason}")
+    more = f"；另有{len(refused.problems) - 10}处" if len(refused.problems) > 10 else ""
+    return RatingRefused(
+        "现有数据无法计算评比结果，请先修改："
+        + "；".join(lines)
+        + more
+        + "（互评须由本组其他农户作出；名额不得低于下限）"
+    )
+
+
+def score_live(session: Session, period: Period, village_ids: Sequence[int]) -> tuple[pa.Table, pa.Table]:
+    """The engine's (household_results, village_results) computed now from the database."""
+    inputs = engine_inputs(session, period, village_ids)
+    try:
+        return scoring.score_tables(
+            inputs.households,
+            inputs.reviews,
+            inputs.quotas,
+            inputs.rubric,
+            inputs.settings,
+            scores_in_tenths=True,
+        )
+    except scoring.InvalidInput as refused:
+        raise _refusal(inputs, refused) from None
+
+
+def peer_means_live(session: Session, period: Period, village_ids: Sequence[int]) -> pd.DataFrame:
+    """Per household, the mean peer score of each criterion (RULES.md §3), computed now."""
+    inputs = engine_inputs(session, period, village_ids)
+    try:
+        return scoring.peer_criterion_means(inputs.households, inputs.reviews, inputs.rubric, scores_in_tenths=True)
+    except scoring.InvalidInput as refused:
+        raise _refusal(inputs, refused) from None
+
+
+# --- results: the record where there is one, the engine otherwise ----------------------------------
+
+
+def household_table(rows: Sequence[Mapping[str, Any]]) -> pa.Table:
+    """household_results (INTERCHANGE.md §1) from stored rows: totals in tenths, None where absent."""
+
+    def totals(name: str) -> pa.Array:
+        values = np.array([r[name] if r[name] is not None else 0 for r in rows], dtype=np.int64)
+        return decimal_array(values, np.array([r[name] is not None for r in rows], dtype=bool))
+
+    return pa.table(
+        {
+            "household_code": pa.array([r["household_code"] for r in rows], pa.large_string()),
+            "village_code": pa.array([r["village_code"] for r in rows], pa.large_string()),
+            "self_total": totals("self_total"),
+            "peer_total": totals("peer_total"),
+            "peer_count": pa.array([r["peer_count"] for r in rows], pa.int64()),
+            "final_total": totals("final_total"),
+            "grade": pa.array([_value(r["grade"]) for r in rows], pa.large_string()),
+            "rank": pa.array([r["rank"] for r in rows], pa.int64()),
+            "award": pa.array([_value(r["award"]) for r in rows], pa.large_string()),
+            "flags": pa.array([r["flags"] for r in rows], pa.large_string()),
+        },
+        schema=scoring.HOUSEHOLD_RESULT_SCHEMA,
+    )
+
+
+def village_table(rows: Sequence[Mapping[str, Any]]) -> pa.Table:
+    """village_results (INTERCHANGE.md §1) from stored rows."""
+    return pa.Table.from_pylist([dict(r) for r in rows], schema=scoring.VILLAGE_RESULT_SCHEMA)
+
+
+def _value(member: Grade | AwardLevel | str | None) -> str | None:
+    return None if member is None else str(member)
+
+
+def total_text(tenths: int) -> str:
+    """A total as the result files show it: 85.3 for 853, 90.0 for 900."""
+    return scoring.format_tenths(tenths)
+
+
+def tenths(value: object) -> int | None:
+    """An engine total (an exact decimal with one place, or missing) as integer tenths."""
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    return scoring.tenths_of(Decimal(str(value)))
+
+
+def results(session: Session, period: Period, village_ids: Sequence[int]) -> tuple[pa.Table, pa.Table]:
+    """A period's results for these villages: the current record of each published or final
+    village period, the engine's live results for the rest; sorted by code, as the engine sorts."""
+    from hygiene.services import records
+
+    recorded = records.current_records(session, period, village_ids)
+    live_ids = [v for v in village_ids if v not in recorded]
+    household_parts, village_parts = [], []
+    if live_ids:
+        live_households, live_villages = score_live(session, period, live_ids)
+        household_parts.append(live_households)
+        village_parts.append(live_villages)
+    if recorded:
+        household_parts.append(records.household_table_of(recorded.values()))
+        village_parts.append(records.village_table_of(recorded.values()))
+    if not household_parts:
+        return household_table([]), village_table([])
+    households = pa.concat_tables(household_parts).sort_by("household_code")
+    villages = pa.concat_tables(village_parts).sort_by("village_code")
+    return households, villages
+
+
+def result_frames(session: Session, period: Period, village_ids: Sequence[int]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``results`` as DataFrames (exact decimals, nullable integers), for services and pages."""
+    households, villages = results(session, period, village_ids)
+    return scoring.to_frame(households), scoring.to_frame(villages)
+
+
+def empty_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Result frames with no row, for a page whose data the engine refused."""
+    return scoring.to_frame(household_table([])), scoring.to_frame(village_table([]))
+
+
+def plain(record: Mapping[Hashable, Any]) -> dict[str, Any]:
+    """A result row with pandas' missing values as None, for services and templates."""
+    return {str(k): (None if pd.isna(v) else v) for k, v in record.items()}
+
+
+def plaque_changes(
+    plaques: pd.DataFrame,
+    household_results: pd.DataFrame,
+    period: Period,
+    *,
+    spot_checks: pd.DataFrame,
+    county_code: str,
+    next_sequence: int,
+) -> pd.DataFrame:
+    """RULES.md §7's plaque changes of a period that became final (``scoring.plaque_changes``),
+    with the waiting time the period keeps."""
+    return scoring.plaque_changes(
+        plaques,
+        household_results,
+        period.code,
+        spot_checks,
+        wait_periods=period.plaque_wait_periods,
+        county_code=county_code,
+        next_sequence=next_sequence,
+    )
+
+
+def plaque_serial(county_code: str, year: int, sequence: int) -> str:
+    return scoring.plaque_serial(county_code, year, sequence)
