@@ -11,6 +11,7 @@ from hygiene.models.awards import (
     Star,
 )
 from hygiene.models.periods import AwardQuota, Period, RolloutPlanYear, VillageAssessment, VillagePeriod
+from hygiene.models.records import ResultRecord, ResultRecordHousehold
 from hygiene.models.reviews import Review
 from hygiene.models.rubric import RubricCriterion, RubricVersion
 from hygiene.models.supervision import InspectionAssignment, InspectionTeam, Notice, Objection, SpotCheck
@@ -34,6 +35,8 @@ __all__ = [
     "Period",
     "Plaque",
     "PlaqueEvent",
+    "ResultRecord",
+    "ResultRecordHousehold",
     "Review",
     "RolloutPlanYear",
     "RubricCriterion",

@@ -76,3 +76,50 @@ class ScoresMixin:
 
 def score_checks() -> list[sa.CheckConstraint]:
     return [sa.CheckConstraint(f"{c} >= 0 AND {c} <= {MAX_SCORE_TENTHS}", name=f"{c}_range") for c in CRITERIA]
+
+
+class RatingSettings:
+    """A county's configurable rating numbers (RULES.md, *configurable*), defaults as there.
+
+    The county holds the settings in force now; a period copies them when it opens and keeps them
+    (RULES.md §2), so changing a setting affects periods opened later, never an open or past one.
+    """
+
+    cleanest_floor_percent: Mapped[int] = mapped_column(default=10)
+    clean_floor_percent: Mapped[int] = mapped_column(default=20)
+    gap_tenths: Mapped[int] = mapped_column(default=100)
+    min_peers: Mapped[int] = mapped_column(default=2)
+    posting_days: Mapped[int] = mapped_column(default=7)
+    plaque_wait_periods: Mapped[int] = mapped_column(default=1)
+    red_black_list: Mapped[bool] = mapped_column(default=True)
+    # Points of each of the village assessment's four areas (RULES.md §9), in tenths.
+    assessment_area_max_tenths: Mapped[int] = mapped_column(default=250, server_default="250")
+
+
+RATING_SETTINGS: tuple[str, ...] = (
+    "cleanest_floor_percent",
+    "clean_floor_percent",
+    "gap_tenths",
+    "min_peers",
+    "posting_days",
+    "plaque_wait_periods",
+    "red_black_list",
+    "assessment_area_max_tenths",
+)
+
+
+def rating_settings_checks() -> list[sa.CheckConstraint]:
+    return [
+        sa.CheckConstraint("cleanest_floor_percent BETWEEN 0 AND 100", name="cleanest_floor_percent_range"),
+        sa.CheckConstraint("clean_floor_percent BETWEEN 0 AND 100", name="clean_floor_percent_range"),
+        sa.CheckConstraint("gap_tenths > 0", name="gap_positive"),
+        sa.CheckConstraint("min_peers >= 0", name="min_peers_nonnegative"),
+        sa.CheckConstraint("posting_days >= 1", name="posting_days_positive"),
+        sa.CheckConstraint("plaque_wait_periods >= 0", name="plaque_wait_nonnegative"),
+        sa.CheckConstraint("assessment_area_max_tenths BETWEEN 10 AND 1000", name="assessment_area_max_range"),
+    ]
+
+
+def copy_rating_settings(source: RatingSettings, target: RatingSettings) -> None:
+    for name in RATING_SETTINGS:
+        setattr(target, name, getattr(source, name))

@@ -8,14 +8,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hygiene.db import Base
-from hygiene.enums import WorkflowState
-from hygiene.models._types import UTCDateTime, enum_type, utcnow
+from hygiene.enums import AssessmentArea, WorkflowState
+from hygiene.models._types import RatingSettings, UTCDateTime, enum_type, rating_settings_checks, utcnow
 from hygiene.models.rubric import RubricVersion
 from hygiene.models.units import Village
 
 
-class Period(Base):
-    """A quarter of one county, written ``YYYYQn``."""
+class Period(RatingSettings, Base):
+    """A quarter of one county, written ``YYYYQn``. It keeps the rubric version and the county's
+    rating settings in force when it opened (RULES.md §2): later changes never reach it."""
 
     __tablename__ = "periods"
     __table_args__ = (
@@ -25,6 +26,7 @@ class Period(Base):
             name="code_format",
         ),
         sa.CheckConstraint("starts_on < ends_on", name="dates_ordered"),
+        *rating_settings_checks(),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -93,8 +95,7 @@ class VillageAssessment(Base):
 
     __tablename__ = "village_assessments"
     __table_args__ = tuple(
-        sa.CheckConstraint(f"{area} >= 0 AND {area} <= 1000", name=f"{area}_range")
-        for area in ("hygiene_management", "public_places", "courtyards_indoors", "personal_hygiene")
+        sa.CheckConstraint(f"{area} >= 0 AND {area} <= 1000", name=f"{area}_range") for area in AssessmentArea
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,37 +8,23 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hygiene.db import Base
-from hygiene.models._types import UTCDateTime, utcnow
+from hygiene.models._types import RatingSettings, UTCDateTime, rating_settings_checks, utcnow
 
 
-class County(Base):
-    """The deploying unit. Its configurable rule numbers (RULES.md, *configurable*) live here."""
+class County(RatingSettings, Base):
+    """The deploying unit. Its configurable rule numbers (RULES.md, *configurable*) live here; a
+    period copies the rating settings when it opens (RatingSettings)."""
 
     __tablename__ = "counties"
     __table_args__ = (
-        sa.CheckConstraint("cleanest_floor_percent BETWEEN 0 AND 100", name="cleanest_floor_percent_range"),
-        sa.CheckConstraint("clean_floor_percent BETWEEN 0 AND 100", name="clean_floor_percent_range"),
-        sa.CheckConstraint("gap_tenths > 0", name="gap_positive"),
-        sa.CheckConstraint("min_peers >= 0", name="min_peers_nonnegative"),
-        sa.CheckConstraint("posting_days >= 1", name="posting_days_positive"),
-        sa.CheckConstraint("plaque_wait_periods >= 0", name="plaque_wait_nonnegative"),
+        *rating_settings_checks(),
         sa.CheckConstraint("notice_deadline_hours >= 1", name="notice_deadline_positive"),
-        sa.CheckConstraint("assessment_area_max_tenths BETWEEN 10 AND 1000", name="assessment_area_max_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(12), unique=True)
     name: Mapped[str] = mapped_column(sa.String(60))
-    cleanest_floor_percent: Mapped[int] = mapped_column(default=10)
-    clean_floor_percent: Mapped[int] = mapped_column(default=20)
-    gap_tenths: Mapped[int] = mapped_column(default=100)
-    min_peers: Mapped[int] = mapped_column(default=2)
-    posting_days: Mapped[int] = mapped_column(default=7)
-    plaque_wait_periods: Mapped[int] = mapped_column(default=1)
-    red_black_list: Mapped[bool] = mapped_column(default=True)
     notice_deadline_hours: Mapped[int] = mapped_column(default=24)
-    # Points of each of the village assessment's four areas (RULES.md §9), in tenths.
-    assessment_area_max_tenths: Mapped[int] = mapped_column(default=250, server_default="250")
 
     townships: Mapped[list[Township]] = relationship(back_populates="county", order_by="Township.code")
 
@@ -111,6 +97,9 @@ class Household(Base):
     is_poor: Mapped[bool] = mapped_column(default=False)
     # A household that moves away is never deleted once rated; it stops counting from this date.
     moved_away_on: Mapped[dt.date | None]
+    # The first period it counts in (RULES.md §4: H is the households registered for the period);
+    # None for a household registered before its village's first period, counted in every one.
+    registered_from: Mapped[str | None] = mapped_column(sa.String(6))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(default=1)
 

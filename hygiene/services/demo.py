@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hygiene.enums import CRITERIA, ReviewKind, Role, WorkflowState
+from hygiene.enums import CRITERIA, AssessmentArea, ReviewKind, Role, WorkflowState
 from hygiene.models import (
     AwardQuota,
     County,
@@ -29,7 +29,7 @@ from hygiene.models import (
     VillageAssessment,
     VillagePeriod,
 )
-from hygiene.services import accounts, audit, periods
+from hygiene.services import accounts, audit, periods, plaques, rating, records
 
 SEED = 20170601  # the month Hezhang started 三定三评
 COUNTY_CODE = "520999"
@@ -185,6 +185,24 @@ def _final_q3(county: County) -> dict[str, object]:
     )
 
 
+def _post_and_finalize(session: Session, in_order: tuple[Period, ...]) -> None:
+    """The published and final village periods get their records, and the final ones their plaques,
+    through the same services as a real county's (period by period, as time would have run)."""
+    for period in in_order:
+        village_periods = session.scalars(
+            sa.select(VillagePeriod)
+            .where(
+                VillagePeriod.period_id == period.id,
+                VillagePeriod.state.in_((WorkflowState.PUBLISHED, WorkflowState.FINAL)),
+            )
+            .order_by(VillagePeriod.village_id)
+        ).all()
+        for village_period in village_periods:
+            records.post(session, None, village_period)
+            if village_period.state is WorkflowState.FINAL:
+                plaques.apply_final(session, village_period, now=village_period.finalized_at)
+
+
 def load_demo(session: Session) -> DemoSummary:
     if session.scalar(sa.select(County.id).where(County.code == COUNTY_CODE)) is not None:
         return DemoSummary(created=False)
@@ -268,8 +286,7 @@ def load_demo(session: Session) -> DemoSummary:
                 reviews = [r for g in members_by_group for r in _reviews(rng, period, g, quality, complete=complete)]
                 session.add_all(reviews)
                 review_count += len(reviews)
-                floor_cleanest = -(-len(all_households) * county.cleanest_floor_percent // 100)
-                floor_clean = -(-len(all_households) * county.clean_floor_percent // 100)
+                floor_cleanest, floor_clean = rating.floors(session, village, period)
                 if period is q3 or rng.random() < 0.6:
                     extra = rng.choice((0, 0, 1, 2))
                     session.add(
@@ -284,15 +301,7 @@ def load_demo(session: Session) -> DemoSummary:
                         VillageAssessment(
                             village_period_id=vp.id,
                             notes=None,
-                            **{
-                                area: rng.randrange(150, 251, 5)
-                                for area in (
-                                    "hygiene_management",
-                                    "public_places",
-                                    "courtyards_indoors",
-                                    "personal_hygiene",
-                                )
-                            },
+                            **{area.value: rng.randrange(150, 251, 5) for area in AssessmentArea},
                         )
                     )
                 audit.record(
@@ -305,6 +314,7 @@ def load_demo(session: Session) -> DemoSummary:
                     reason="演示数据",
                 )
     session.flush()
+    _post_and_finalize(session, (q3, q4))
     for user in DEMO_USERS:
         accounts.create_user(
             session,

@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from hygiene.enums import WorkflowState
+from hygiene.enums import EDITABLE_STATES, WorkflowState
 from hygiene.models import AuditEntry, County, Group, Household, Period, Review, Township, User, Village, VillagePeriod
-from hygiene.services import audit
+from hygiene.services import audit, periods, rating
 from hygiene.services.errors import Conflict, NotFound, ServiceError
 
 HOUSEHOLD_FIELDS = ("code", "head_name", "members", "phone", "is_poor", "group_id", "moved_away_on")
@@ -92,37 +91,6 @@ def village_periods(session: Session, village: Village) -> list[VillagePeriod]:
     )
 
 
-@dataclass(frozen=True)
-class VillageRow:
-    village: Village
-    households: int
-    state: WorkflowState | None
-
-
-def township_overview(session: Session, township: Township, period: Period | None) -> list[VillageRow]:
-    """Each village of the township with its household count and its state in ``period``."""
-    counts = dict(
-        session.execute(
-            sa.select(Group.village_id, sa.func.count(Household.id))
-            .join(Household)
-            .join(Village)
-            .where(Village.township_id == township.id, Household.moved_away_on.is_(None))
-            .group_by(Group.village_id)
-        ).all()
-    )
-    states: dict[int, WorkflowState] = {}
-    if period is not None:
-        states = dict(
-            session.execute(
-                sa.select(VillagePeriod.village_id, VillagePeriod.state)
-                .join(Village)
-                .where(Village.township_id == township.id, VillagePeriod.period_id == period.id)
-            ).all()
-        )
-    villages = session.scalars(sa.select(Village).where(Village.township_id == township.id).order_by(Village.code))
-    return [VillageRow(v, counts.get(v.id, 0), states.get(v.id)) for v in villages]
-
-
 def county_state_matrix(session: Session, county: County, period: Period) -> dict[int, Counter[WorkflowState]]:
     """Per township id, how many of its villages are in each workflow state this period."""
     rows = session.execute(
@@ -161,6 +129,21 @@ def _check_not_reviewed_after(session: Session, household: Household, moved_away
         raise ServiceError(f"该户在 {reviewed_in} 已有评议记录，迁出日期不能早于该季度开始")
 
 
+def first_period_of_new_household(session: Session, village: Village) -> str | None:
+    """The first period a household added now counts in (RULES.md §4: H is the households
+    registered for the period): the county's latest period while the village can still enter it,
+    else the one after; None before the county has any period (it then counts in every one).
+    So a household added after a village submitted its quarter never changes that quarter's H."""
+    try:
+        latest = periods.county_latest_period(session, village.township.county)
+    except NotFound:
+        return None
+    village_period = periods.village_period(session, village, latest)
+    if village_period is None or village_period.state in EDITABLE_STATES:
+        return latest.code
+    return rating.next_period_code(latest.code)
+
+
 def add_household(
     session: Session,
     village: Village,
@@ -186,6 +169,7 @@ def add_household(
         members=members,
         phone=phone or None,
         is_poor=is_poor,
+        registered_from=first_period_of_new_household(session, village),
     )
     session.add(household)
     session.flush()

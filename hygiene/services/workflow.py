@@ -22,16 +22,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-import scoring
-from hygiene import frames, permissions
-from hygiene.enums import ObjectionState, ReviewKind, WorkflowState
+from hygiene import permissions
+from hygiene.enums import AssessmentArea, ObjectionState, ReviewKind, WorkflowState
 from hygiene.models import (
     AwardQuota,
-    County,
     Group,
     Household,
     Objection,
     Period,
+    ResultRecord,
     Review,
     Township,
     User,
@@ -40,9 +39,10 @@ from hygiene.models import (
     VillagePeriod,
 )
 from hygiene.models._types import utcnow
-from hygiene.services import audit, periods
+from hygiene.services import audit, periods, plaques, rating, records
 from hygiene.services.errors import Conflict, FieldErrors, PermissionDenied, ServiceError
 
+ASSESSMENT_AREAS: tuple[AssessmentArea, ...] = tuple(AssessmentArea)
 STATE_FIELDS = (
     "state",
     "return_reason",
@@ -51,12 +51,6 @@ STATE_FIELDS = (
     "published_at",
     "posting_ends_at",
     "finalized_at",
-)
-ASSESSMENT_AREAS: tuple[tuple[str, str], ...] = (
-    ("hygiene_management", "卫生管理"),
-    ("public_places", "公共场所"),
-    ("courtyards_indoors", "庭院室内"),
-    ("personal_hygiene", "个人卫生"),
 )
 ASSESSMENT_PASS_TENTHS = 800  # RULES.md §9: ≥ 80 completes the period's work (areas: County setting)
 QUOTA_STATES = (WorkflowState.DRAFT, WorkflowState.SUBMITTED, WorkflowState.RETURNED)
@@ -113,6 +107,7 @@ _ACTION_LABELS = {
     "approve": "审核通过",
     "unapprove": "撤销审核",
     "publish": "公示",
+    "withdraw": "撤回公示",
     "finalize": "定档",
 }
 
@@ -220,11 +215,11 @@ def publish(
     *,
     now: dt.datetime | None = None,
 ) -> VillagePeriod:
-    """Start the posting period (公示): the list goes public for the county's posting days."""
+    """Start the posting period (公示): the list goes public for the period's posting days, and the
+    results as posted are stored as the period's record (hygiene.services.records)."""
     _require_reviewer(actor, village_period)
     now = now or utcnow()
-    county = village_period.village.township.county
-    return _move(
+    _move(
         session,
         actor,
         village_period,
@@ -233,14 +228,71 @@ def publish(
         to=WorkflowState.PUBLISHED,
         action="publish",
         published_at=now,
-        posting_ends_at=now + dt.timedelta(days=county.posting_days),
+        posting_ends_at=now + dt.timedelta(days=village_period.period.posting_days),
         return_reason=None,
     )
+    records.post(session, actor, village_period)
+    return village_period
 
 
-def finalize_due(session: Session, *, now: dt.datetime | None = None) -> list[VillagePeriod]:
-    """Every published period whose posting has ended with no objection pending becomes final
-    (RULES.md §5). Run by ``hygiene tick``; running it again finds nothing more to do."""
+def withdraw(
+    session: Session, actor: User, village_period: VillagePeriod, expected_version: int, reason: str
+) -> VillagePeriod:
+    """Take a posted list down during its posting period (撤回公示), back to the clerk with the reason;
+    the record is superseded and kept, and the next publication posts a new version."""
+    _require_reviewer(actor, village_period)
+    reason = _required_reason(reason, "撤回公示必须填写原因")
+    _move(
+        session,
+        actor,
+        village_period,
+        expected_version,
+        allowed_from=(WorkflowState.PUBLISHED,),
+        to=WorkflowState.RETURNED,
+        action="withdraw",
+        reason=reason,
+        return_reason=reason,
+        approved_at=None,
+        published_at=None,
+        posting_ends_at=None,
+    )
+    records.supersede(session, actor, village_period, reason)
+    return village_period
+
+
+@dataclass(frozen=True)
+class Finalized:
+    village_period: VillagePeriod
+    plaques: plaques.PlaqueSummary
+
+
+@dataclass(frozen=True)
+class FinalizeFailed:
+    name: str
+    reason: str
+
+
+def finalize(session: Session, village_period: VillagePeriod, *, now: dt.datetime) -> Finalized:
+    """One published period becomes final and its plaque changes apply (RULES.md §5, §7), together."""
+    _move(
+        session,
+        None,
+        village_period,
+        village_period.version,
+        allowed_from=(WorkflowState.PUBLISHED,),
+        to=WorkflowState.FINAL,
+        action="finalize",
+        reason="公示期满，无待处理异议",
+        finalized_at=now,
+    )
+    return Finalized(village_period, plaques.apply_final(session, village_period, now=now))
+
+
+def finalize_due(session: Session, *, now: dt.datetime | None = None) -> tuple[list[Finalized], list[FinalizeFailed]]:
+    """Every published period whose posting has ended with no objection pending becomes final,
+    with its plaques (RULES.md §5, §7). Run by ``hygiene tick``; running it again finds nothing
+    more to do. Each village period is finalized in a savepoint: one that fails stays published,
+    with nothing of it written, and is reported; the others go on."""
     now = now or utcnow()
     pending = sa.select(Objection.id).where(
         Objection.village_period_id == VillagePeriod.id, Objection.state == ObjectionState.PENDING
@@ -254,20 +306,16 @@ def finalize_due(session: Session, *, now: dt.datetime | None = None) -> list[Vi
         )
         .order_by(VillagePeriod.id)
     ).all()
-    return [
-        _move(
-            session,
-            None,
-            village_period,
-            village_period.version,
-            allowed_from=(WorkflowState.PUBLISHED,),
-            to=WorkflowState.FINAL,
-            action="finalize",
-            reason="公示期满，无待处理异议",
-            finalized_at=now,
-        )
-        for village_period in due
-    ]
+    done: list[Finalized] = []
+    failed: list[FinalizeFailed] = []
+    for village_period in due:
+        name = _name(village_period)
+        try:
+            with session.begin_nested():
+                done.append(finalize(session, village_period, now=now))
+        except (ServiceError, sa.exc.SQLAlchemyError) as exc:
+            failed.append(FinalizeFailed(name, str(exc)))
+    return done, failed
 
 
 def ensure_village_period(session: Session, village: Village, period: Period) -> VillagePeriod:
@@ -283,23 +331,7 @@ def ensure_village_period(session: Session, village: Village, period: Period) ->
 # --- quotas and assessment -----------------------------------------------------------------------
 
 
-def registered_households(session: Session, village: Village, period: Period) -> int:
-    """H of RULES.md §4: the village's households not moved away before the period."""
-    return (
-        session.scalar(
-            sa.select(sa.func.count(Household.id))
-            .join(Group, Household.group_id == Group.id)
-            .where(Group.village_id == village.id, frames.registered(period))
-        )
-        or 0
-    )
-
-
-def floors(session: Session, village: Village, period: Period) -> tuple[int, int]:
-    """(cleanest floor, clean floor), computed by the engine from the county's ratios."""
-    county = session.get(County, period.county_id)
-    assert county is not None
-    return scoring.ratio_floors(registered_households(session, village, period), frames.settings_of(county, period))
+floors = rating.floors
 
 
 def set_quotas(
@@ -354,9 +386,10 @@ def set_quotas(
     return quota
 
 
-def assessment_area_max(village: Village) -> int:
-    """The points of each assessment area, in tenths: a county setting (RULES.md §9, 25 by default)."""
-    return village.township.county.assessment_area_max_tenths
+def assessment_area_max(period: Period) -> int:
+    """The points of each assessment area, in tenths: a setting the period keeps (RULES.md §9, 25
+    by default)."""
+    return period.assessment_area_max_tenths
 
 
 def set_assessment(
@@ -372,11 +405,9 @@ def set_assessment(
     _require_reviewer(actor, village_period)
     if village_period.state is WorkflowState.FINAL:
         raise ServiceError(f"{_name(village_period)} 已定档，考核分不能再修改")
-    area_max = assessment_area_max(village_period.village)
+    area_max = assessment_area_max(village_period.period)
     errors = [
-        f"{label}应在0–{area_max / 10:g}分之间"
-        for field, label in ASSESSMENT_AREAS
-        if not 0 <= areas[field] <= area_max
+        f"{area.label}应在0–{area_max / 10:g}分之间" for area in ASSESSMENT_AREAS if not 0 <= areas[area] <= area_max
     ]
     if errors:
         raise ServiceError("；".join(errors))
@@ -385,16 +416,16 @@ def set_assessment(
     )
     if (assessment.version if assessment else 0) != expected_version:
         raise Conflict("考核分已被他人修改，请刷新后重试")
-    fields = (*(f for f, _ in ASSESSMENT_AREAS), "notes")
+    fields = (*ASSESSMENT_AREAS, "notes")
     before = audit.snapshot(assessment, fields) if assessment else None
     if assessment is None:
         assessment = VillageAssessment(
-            village_period_id=village_period.id, **{f: areas[f] for f, _ in ASSESSMENT_AREAS}
+            village_period_id=village_period.id, **{area.value: areas[area] for area in ASSESSMENT_AREAS}
         )
         session.add(assessment)
     else:
-        for field, _ in ASSESSMENT_AREAS:
-            setattr(assessment, field, areas[field])
+        for area in ASSESSMENT_AREAS:
+            setattr(assessment, area.value, areas[area])
         assessment.assessed_at = utcnow()
     assessment.notes = (notes or "").strip() or None
     after = audit.snapshot(assessment, fields)
@@ -428,6 +459,7 @@ class TownshipRow:
     result: dict[str, Any]
     quota_set: bool
     assessment: VillageAssessment | None
+    refused: str | None = None  # why the engine could not score the village's data as it stands
 
     @property
     def state(self) -> WorkflowState:
@@ -460,8 +492,19 @@ def township_board(session: Session, township: Township, period: Period) -> list
         a.village_period_id: a
         for a in session.scalars(sa.select(VillageAssessment).where(VillageAssessment.village_period_id.in_(vp_ids)))
     }
-    _, village_results = frames.score_villages(session, period, [v.id for v in villages])
-    results = {str(r["village_code"]): frames.plain(r) for r in village_results.to_dict("records")}
+    results: dict[str, dict[str, Any]] = {}
+    refusals: dict[str, str] = {}
+    try:
+        _, village_results = rating.result_frames(session, period, [v.id for v in villages])
+        results = {str(r["village_code"]): rating.plain(r) for r in village_results.to_dict("records")}
+    except rating.RatingRefused:
+        # one village's data should not blank the whole board: score them one by one
+        for village in villages:
+            try:
+                _, one = rating.result_frames(session, period, [village.id])
+                results |= {str(r["village_code"]): rating.plain(r) for r in one.to_dict("records")}
+            except rating.RatingRefused as refused:
+                refusals[village.code] = str(refused)
     rows = []
     for village in villages:
         vp = village_periods.get(village.id)
@@ -472,6 +515,7 @@ def township_board(session: Session, township: Township, period: Period) -> list
                 result=results.get(village.code, {}),
                 quota_set=vp is not None and vp.id in quotas,
                 assessment=assessments.get(vp.id) if vp else None,
+                refused=refusals.get(village.code),
             )
         )
     return rows
@@ -488,20 +532,32 @@ class VillageReview:
     quota: AwardQuota | None
     assessment: VillageAssessment | None
     floors: tuple[int, int]
+    record: ResultRecord | None
+    settings: list[tuple[str, str]]  # the rules the period keeps, in words
+    refused: str | None = None  # why the engine could not score the village's data as it stands
 
 
 def village_review(session: Session, village_period: VillagePeriod, *, problems_first: bool = False) -> VillageReview:
     village, period = village_period.village, village_period.period
-    household_results, village_results = frames.score_villages(session, period, [village.id])
-    names = dict(
-        session.execute(
-            sa.select(Household.code, Household.head_name)
-            .join(Group, Household.group_id == Group.id)
-            .where(Group.village_id == village.id)
-        ).all()
-    )
+    refused = None
+    try:
+        household_results, village_results = rating.result_frames(session, period, [village.id])
+    except rating.RatingRefused as exc:
+        refused = str(exc)
+        household_results, village_results = rating.empty_frames()
+    record = records.current_record(session, village_period) if village_period.state in records.PUBLIC_STATES else None
+    if record is not None:
+        names = {row.household_code: row.head_name for row in record.rows}
+    else:
+        names = dict(
+            session.execute(
+                sa.select(Household.code, Household.head_name)
+                .join(Group, Household.group_id == Group.id)
+                .where(Group.village_id == village.id)
+            ).all()
+        )
     rows = [
-        frames.plain(r) | {"head_name": names.get(str(r["household_code"]), "")}
+        rating.plain(r) | {"head_name": names.get(str(r["household_code"]), "")}
         for r in household_results.to_dict("records")
     ]
 
@@ -519,12 +575,17 @@ def village_review(session: Session, village_period: VillagePeriod, *, problems_
     assessment = session.scalar(
         sa.select(VillageAssessment).where(VillageAssessment.village_period_id == village_period.id)
     )
-    records = village_results.to_dict("records")
+    village_rows = village_results.to_dict("records")
     return VillageReview(
         village_period=village_period,
         households=rows,
-        village=frames.plain(records[0]) if records else {},
+        village=rating.plain(village_rows[0]) if village_rows else {},
         quota=quota,
         assessment=assessment,
-        floors=floors(session, village, period),
+        floors=(int(village_rows[0]["cleanest_floor"]), int(village_rows[0]["clean_floor"]))
+        if village_rows
+        else floors(session, village, period),
+        record=record,
+        settings=rating.describe_settings(record.settings if record else rating.settings_snapshot(period)),
+        refused=refused,
     )

@@ -105,13 +105,13 @@ def test_user_scope_must_match_role(db: Session, pair) -> None:  # type: ignore[
 
 def test_one_valid_plaque_per_household(db: Session, pair) -> None:  # type: ignore[no-untyped-def]
     p = factories.period(db, "2026Q3")
-    db.add(Plaque(serial="520999-2026-000001", household_id=pair[0].id, level=AwardLevel.CLEAN, issued_period_id=p.id))
+    db.add(Plaque(serial="520999-2019-000001", household_id=pair[0].id, level=AwardLevel.CLEAN, issued_period_id=p.id))
     db.flush()
     refused(
         db,
         lambda: db.add(
             Plaque(
-                serial="520999-2026-000002", household_id=pair[0].id, level=AwardLevel.CLEANEST, issued_period_id=p.id
+                serial="520999-2019-000002", household_id=pair[0].id, level=AwardLevel.CLEANEST, issued_period_id=p.id
             )
         ),
     )
@@ -123,7 +123,7 @@ def test_a_revoked_plaque_needs_a_reason(db: Session, pair) -> None:  # type: ig
         db,
         lambda: db.add(
             Plaque(
-                serial="520999-2026-000003",
+                serial="520999-2019-000003",
                 household_id=pair[0].id,
                 level=AwardLevel.CLEAN,
                 issued_period_id=p.id,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from hygiene.enums import ObjectionState, ReviewKind, WorkflowState
 from hygiene.models import AuditEntry, AwardQuota, Household, Objection, Review, User, VillagePeriod
-from hygiene.services import periods, workflow
+from hygiene.services import periods, rating, records, workflow
 from hygiene.services.errors import Conflict, PermissionDenied, ServiceError
 from tests.hygiene import factories
 
@@ -37,7 +37,7 @@ def moves(db: Session, village_period: VillagePeriod) -> list[AuditEntry]:
             .where(
                 AuditEntry.entity == "village_period",
                 AuditEntry.entity_id == str(village_period.id),
-                AuditEntry.action != "demo_seed",
+                AuditEntry.action.not_in(("demo_seed", "record_post")),  # moves only
             )
             .order_by(AuditEntry.id)
         )
@@ -59,7 +59,8 @@ def test_the_whole_way_from_draft_to_final_is_audited(db: Session) -> None:
     workflow.publish(db, reviewer, period, period.version, now=now)
     assert period.posting_ends_at == now + dt.timedelta(days=7)
     assert period.return_reason is None
-    assert period in workflow.finalize_due(db, now=now + dt.timedelta(days=7))
+    assert records.current_record(db, period) is not None  # the posted results are stored
+    assert period in finalized(db, now + dt.timedelta(days=7))
     assert period.state is WorkflowState.FINAL
     trail = moves(db, period)
     assert [e.action for e in trail] == [
@@ -165,27 +166,26 @@ def test_posting_with_a_pending_objection_does_not_become_final(db: Session) -> 
     objection = Objection(village_period_id=period.id, household_id=household.id, reason="分数偏高")
     db.add(objection)
     db.flush()
-    assert period not in workflow.finalize_due(db, now=AFTER_POSTING)
+    assert period not in finalized(db, AFTER_POSTING)
     assert period.state is WorkflowState.PUBLISHED
     objection.state, objection.reply, objection.resolved_at = ObjectionState.DISMISSED, "经核实无误", AFTER_POSTING
     db.flush()
-    assert period in workflow.finalize_due(db, now=AFTER_POSTING)
+    assert period in finalized(db, AFTER_POSTING)
 
 
 def test_finalizing_is_idempotent_and_waits_for_the_posting_to_end(db: Session) -> None:
     period = vp(db, PUBLISHED)
     assert period.posting_ends_at is not None
-    assert period not in workflow.finalize_due(db, now=period.posting_ends_at - dt.timedelta(seconds=1))
-    first = workflow.finalize_due(db, now=AFTER_POSTING)
-    assert period in first
-    assert workflow.finalize_due(db, now=AFTER_POSTING) == []
+    assert period not in finalized(db, period.posting_ends_at - dt.timedelta(seconds=1))
+    assert period in finalized(db, AFTER_POSTING)
+    assert finalized(db, AFTER_POSTING) == []
     assert [e.action for e in moves(db, period)] == ["finalize"]
 
 
 def test_quotas_below_the_floor_are_refused_naming_the_floor(db: Session) -> None:
     period = vp(db, DRAFT)
     cleanest_floor, clean_floor = workflow.floors(db, period.village, period.period)
-    households = workflow.registered_households(db, period.village, period.period)
+    households = rating.registered_households(db, period.village, period.period)
     assert cleanest_floor == -(-households // 10) and clean_floor == -(-households * 2 // 10)
     with pytest.raises(ServiceError) as caught:
         workflow.set_quotas(
@@ -273,10 +273,10 @@ def test_the_assessment_is_bounded_per_area_and_passes_at_80(db: Session) -> Non
         )
 
 
-def test_the_points_per_assessment_area_are_the_county_setting(db: Session) -> None:
+def test_the_points_per_assessment_area_are_the_periods_setting(db: Session) -> None:
     period = vp(db, SUBMITTED)
-    county = period.village.township.county
-    county.assessment_area_max_tenths = 300  # a county that scores 30 points an area (RULES.md §9)
+    period.period.assessment_area_max_tenths = 300  # a county that scores 30 points an area (RULES.md §9)
+    period.village.township.county.assessment_area_max_tenths = 200  # changed since: not for this period
     db.flush()
     areas = {"hygiene_management": 300, "public_places": 300, "courtyards_indoors": 100, "personal_hygiene": 100}
     with pytest.raises(ServiceError, match="公共场所应在0–30分之间"):
@@ -295,6 +295,12 @@ def test_the_database_refuses_a_county_without_points_per_area(db: Session) -> N
     with pytest.raises(sa.exc.IntegrityError):
         db.flush()
     db.rollback()
+
+
+def finalized(db: Session, now: dt.datetime) -> list[VillagePeriod]:
+    done, failed = workflow.finalize_due(db, now=now)
+    assert failed == []
+    return [f.village_period for f in done]
 
 
 def _assessment_version(db: Session, period: VillagePeriod) -> int:

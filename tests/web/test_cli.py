@@ -24,6 +24,7 @@ from hygiene.models import (
     Notice,
     Objection,
     Period,
+    Plaque,
     Review,
     User,
     Village,
@@ -644,7 +645,10 @@ def test_tick_finalizes_published_periods_whose_posting_has_ended_once(committin
     result = hygiene(engine, "tick")
 
     assert result.exit_code == 0, result.output
-    assert result.stdout == "已定档 大坪村 2026Q4\n公示期满定档 1 个村，逾期升级问责 0 份通知单\n"
+    assert (
+        result.stdout
+        == "已定档 大坪村 2026Q4：挂牌1户，升级2户，降级2户\n公示期满定档 1 个村，逾期升级问责 0 份通知单\n"
+    )
     state, finalized_at, new_version = village_period_state(engine, PUBLISHED)
     assert state is WorkflowState.FINAL and new_version == version + 1
     assert finalized_at is not None and now - dt.timedelta(minutes=1) <= finalized_at <= dt.datetime.now(dt.UTC)
@@ -654,8 +658,9 @@ def test_tick_finalizes_published_periods_whose_posting_has_ended_once(committin
     assert entry.before["state"] == "published" and entry.after["state"] == "final"
     assert entry.reason == "公示期满，无待处理异议"
     after = footprint(engine)
+    plaque_changes = 1 + 2 + 2  # issued, upgraded, downgraded: one audit row each
     assert after == before | {
-        "audit": before["audit"] + 1,
+        "audit": before["audit"] + 1 + plaque_changes,
         "village_period_versions": before["village_period_versions"] + 1,
     }
 
@@ -691,7 +696,10 @@ def test_tick_leaves_a_period_with_a_pending_objection_published(committing_engi
     released = hygiene(engine, "tick")
 
     assert released.exit_code == 0, released.output
-    assert released.stdout == "已定档 大坪村 2026Q4\n公示期满定档 1 个村，逾期升级问责 0 份通知单\n"
+    assert (
+        released.stdout
+        == "已定档 大坪村 2026Q4：挂牌1户，升级2户，降级2户\n公示期满定档 1 个村，逾期升级问责 0 份通知单\n"
+    )
     assert village_period_state(engine, PUBLISHED)[0] is WorkflowState.FINAL
 
 
@@ -718,10 +726,9 @@ def test_tick_on_the_demo_database_finalizes_what_is_due_and_is_idempotent(url: 
         now = dt.datetime.now(dt.UTC)
         due = [f"{name} {code}" for name, code, ends in published if ends.replace(tzinfo=dt.UTC) <= now]
         assert result.exit_code == 0, result.output
-        assert (
-            result.stdout
-            == "".join(f"已定档 {name}\n" for name in due) + f"公示期满定档 {len(due)} 个村，逾期升级问责 0 份通知单\n"
-        )
+        lines = result.stdout.splitlines()
+        assert [line.split("：")[0] for line in lines[:-1]] == [f"已定档 {name}" for name in due]
+        assert lines[-1] == f"公示期满定档 {len(due)} 个村，逾期升级问责 0 份通知单"
         assert count(engine, VillagePeriod, VillagePeriod.state == WorkflowState.PUBLISHED) == 2 - len(due)
         assert count(engine, AuditEntry, AuditEntry.action == "finalize") == finalized_before + len(due)
         after = footprint(engine)
@@ -821,3 +828,72 @@ def test_tick_escalates_an_overdue_rectification_notice(committing_engine: sa.En
     assert again.stdout == "公示期满定档 0 个村，逾期升级问责 0 份通知单\n"
     with Session(engine) as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Notice)) == 2
+
+
+FINAL_Q3_Q4 = "5209990202"  # 河西村: 2026Q3 and 2026Q4 both final
+
+
+def test_a_roster_adding_households_to_a_final_village_changes_no_published_result(
+    committing_engine: sa.Engine, tmp_path: Path
+) -> None:
+    """The issue's case: 40 new households in a village whose 2026Q3 and 2026Q4 are final made
+    `hygiene results` for both quarters die with a traceback."""
+    engine = committing_engine
+    before = {
+        p: hygiene(engine, "results", "--period", p, "--village", FINAL_Q3_Q4).stdout for p in ("2026Q3", "2026Q4")
+    }
+    rows = [roster_row(f"5209990202019{n:02d}", township="河坝乡", village="河西村") for n in range(40)]
+    imported = hygiene(engine, "import", "roster", write_sheet(tmp_path / "新增40户.csv", ROSTER_HEADER, rows))
+    assert imported.exit_code == 0, imported.output
+    for period, output in before.items():
+        again = hygiene(engine, "results", "--period", period, "--village", FINAL_Q3_Q4)
+        assert again.exit_code == 0, again.output
+        assert again.stdout == output
+    added = scalar(engine, sa.select(sa.func.count(Household.id)).where(Household.registered_from == "2027Q1"))
+    assert added == 40  # they count from the next quarter on
+
+
+def test_results_of_a_published_period_read_its_record(committing_engine: sa.Engine) -> None:
+    engine = committing_engine
+    before = hygiene(engine, "results", "--period", "2026Q3")
+    assert before.exit_code == 0, before.output
+    with make_sessionmaker(engine).begin() as session:
+        session.execute(sa.update(Household).values(head_name="改名"))
+        session.execute(sa.delete(Review).where(Review.kind == ReviewKind.GROUP, Review.period_id == 1))
+    after = hygiene(engine, "results", "--period", "2026Q3")
+    assert after.exit_code == 0 and after.stdout == before.stdout
+
+
+def test_results_of_a_draft_the_engine_refuses_name_what_to_fix(committing_engine: sa.Engine) -> None:
+    engine = committing_engine
+    with make_sessionmaker(engine).begin() as session:
+        peer = session.scalars(
+            sa.select(Review).where(Review.kind == ReviewKind.PEER, Review.period_id == q4_period_id(engine))
+        ).first()
+        household = session.get(Household, peer.household_id)
+        other = session.scalars(
+            sa.select(Group).where(Group.village_id == household.group.village_id, Group.id != household.group_id)
+        ).first()
+        household.group_id = other.id
+        village_code = household.group.village.code
+    result = hygiene(engine, "results", "--period", "2026Q4", "--village", village_code)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "现有数据无法计算评比结果，请先修改" in result.stderr and "评议人不是本组农户" in result.stderr
+
+
+def test_plaques_lists_the_register_as_csv(committing_engine: sa.Engine) -> None:
+    engine = committing_engine
+    result = hygiene(engine, "plaques", "--county", "520999", "--village", "5209990101")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "serial,household_code,village_code,level,issued_period,status,revoked_period,reason"
+    rows = [line.split(",") for line in lines[1:]]
+    assert rows and all(r[2] == "5209990101" and r[5] == "valid" and r[4] == "2026Q3" for r in rows)
+    assert [r[0] for r in rows] == sorted(r[0] for r in rows)
+    whole = hygiene(engine, "plaques", "--county", "520999")
+    assert len(whole.stdout.splitlines()) > len(lines)
+    assert count(engine, Plaque) == len(whole.stdout.splitlines()) - 1
+    wrong = hygiene(engine, "plaques", "--county", "520998", "--village", "5209990101")
+    assert wrong.exit_code == 2 and "不属于" in wrong.stderr
+    unknown = hygiene(engine, "plaques", "--county", "000000")
+    assert unknown.exit_code == 2

@@ -76,7 +76,7 @@ def test_reviewer_approves_and_publishes_and_each_move_is_audited(
             AuditEntry.actor == "township",
         )
     ).all()
-    assert actions == ["approve", "publish"]
+    assert actions == ["approve", "publish", "record_post"]
     public = client.get(f"/public/villages/{SUBMITTED}/2026Q4")
     assert public.status_code == 200
 

@@ -1,0 +1,303 @@
+"""Plaques (动态挂牌, RULES.md §7): applied when a village period becomes final, from its record;
+revoked outside the cycle by an inspector or the county administrator; and the register.
+
+``apply_final`` hands the engine (through ``rating``) the plaques the record's households hold and
+the record's grades and awards, and writes what it returns: new plaques with county-unique serials
+``<county>-<year>-<6 digits>``, level changes, revocations, and commendations without a plaque
+inside the waiting time after a revocation. Every change is a plaque event and an audit row; a
+record's ``plaques_applied_at`` makes a second call change nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from hygiene import permissions
+from hygiene.enums import AwardLevel, PlaqueEventKind, PlaqueState
+from hygiene.models import (
+    County,
+    Group,
+    Household,
+    InspectionAssignment,
+    Period,
+    Plaque,
+    PlaqueEvent,
+    SpotCheck,
+    Township,
+    User,
+    Village,
+    VillagePeriod,
+)
+from hygiene.models._types import utcnow
+from hygiene.services import audit, periods, rating, records
+from hygiene.services.errors import Conflict, NotFound, PermissionDenied, ServiceError
+
+PLAQUE_FIELDS = ("serial", "level", "state", "revoke_reason")
+EVENT_KINDS = {
+    "issue": PlaqueEventKind.ISSUED,
+    "upgrade": PlaqueEventKind.UPGRADED,
+    "downgrade": PlaqueEventKind.DOWNGRADED,
+    "revoke": PlaqueEventKind.REVOKED,
+}
+
+
+@dataclass
+class PlaqueSummary:
+    """What a final period changed: counts per engine action (issue, upgrade, ... commend)."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def text(self) -> str:
+        labels = {"issue": "挂牌", "upgrade": "升级", "downgrade": "降级", "revoke": "摘牌", "commend": "表彰不挂牌"}
+        parts = [f"{label}{self.counts[action]}户" for action, label in labels.items() if self.counts.get(action)]
+        return "，".join(parts) or "牌匾无变化"
+
+
+def _held_plaques(session: Session, household_ids: list[int]) -> pd.DataFrame:
+    issued, revoked = aliased(Period), aliased(Period)
+    rows = session.execute(
+        sa.select(
+            Household.code,
+            Plaque.serial,
+            Plaque.level,
+            Plaque.state,
+            issued.code,
+            revoked.code,
+        )
+        .join(Household, Plaque.household_id == Household.id)
+        .join(issued, Plaque.issued_period_id == issued.id)
+        .outerjoin(revoked, Plaque.revoked_period_id == revoked.id)
+        .where(Plaque.household_id.in_(household_ids))
+    ).all()
+    return pd.DataFrame(
+        [(code, serial, str(level), str(state), i, r or "") for code, serial, level, state, i, r in rows],
+        columns=["household_code", "serial", "level", "state", "issued_period", "revoked_period"],
+        dtype=object,
+    )
+
+
+def _failed_spot_checks(session: Session, period: Period, household_ids: list[int]) -> pd.DataFrame:
+    """The period's spot checks of these households, with the grade each gives on the period's rubric."""
+    settings = rating.settings_of(period)
+    checks = session.execute(
+        sa.select(Household.code, SpotCheck)
+        .join(Household, SpotCheck.household_id == Household.id)
+        .join(InspectionAssignment, SpotCheck.assignment_id == InspectionAssignment.id)
+        .where(InspectionAssignment.period_id == period.id, SpotCheck.household_id.in_(household_ids))
+    )
+    return pd.DataFrame(
+        [(code, rating.grade_of(check.total_tenths(), settings)) for code, check in checks],
+        columns=["household_code", "spot_grade"],
+        dtype=object,
+    )
+
+
+def next_sequence(session: Session, county: County, year: int) -> int:
+    """The next free sequence number of the county's plaque serials of that year."""
+    prefix = rating.plaque_serial(county.code, year, 0)[:-6]
+    serials = session.scalars(sa.select(Plaque.serial).where(Plaque.serial.startswith(prefix, autoescape=True)))
+    return 1 + max((int(s[len(prefix) :]) for s in serials if s[len(prefix) :].isdigit()), default=0)
+
+
+def apply_final(session: Session, village_period: VillagePeriod, *, now: dt.datetime | None = None) -> PlaqueSummary:
+    """Apply RULES.md §7 to a village period that has become final, from its current record."""
+    now = now or utcnow()
+    record = records.current_record(session, village_period)
+    if record is None:  # published before records existed: store what it posts now
+        record = records.post(session, None, village_period)
+    summary = PlaqueSummary()
+    if record.plaques_applied_at is not None:
+        return summary
+    period = village_period.period
+    county = session.get(County, period.county_id)
+    assert county is not None
+    by_code = {row.household_code: row.household_id for row in record.rows}
+    household_ids = list(by_code.values())
+    results = pd.DataFrame(
+        [(r.household_code, str(r.grade or ""), str(r.award or "")) for r in record.rows],
+        columns=["household_code", "grade", "award"],
+        dtype=object,
+    )
+    changes = rating.plaque_changes(
+        _held_plaques(session, household_ids),
+        results,
+        period,
+        spot_checks=_failed_spot_checks(session, period, household_ids),
+        county_code=county.code,
+        next_sequence=next_sequence(session, county, rating.period_year(period.code)),
+    )
+    plaques = {
+        p.serial: p
+        for p in session.scalars(
+            sa.select(Plaque).where(Plaque.household_id.in_(household_ids), Plaque.state == PlaqueState.VALID)
+        )
+    }
+    for change in changes.to_dict("records"):
+        action = change["action"]
+        summary.counts[action] = summary.counts.get(action, 0) + 1
+        household_id = by_code[change["household_code"]]
+        if action == "keep":
+            continue
+        if action == "commend":
+            audit.record(
+                session,
+                None,
+                entity="household",
+                entity_id=household_id,
+                action="plaque_commend",
+                after={"period": period.code, "level": change["level"]},
+                reason=change["reason"],
+            )
+            continue
+        plaque = plaques.get(change["serial"])
+        before = audit.snapshot(plaque, PLAQUE_FIELDS) if plaque else None
+        previous = plaque.level if plaque else None
+        if action == "issue":
+            plaque = Plaque(
+                serial=change["serial"],
+                household_id=household_id,
+                level=AwardLevel(change["level"]),
+                issued_period_id=period.id,
+                issued_at=now,
+            )
+            session.add(plaque)
+        elif action == "revoke":
+            assert plaque is not None
+            _revoke(plaque, period, change["reason"], now)
+        else:
+            assert plaque is not None
+            plaque.level = AwardLevel(change["level"])
+        session.flush()
+        session.add(
+            PlaqueEvent(
+                plaque_id=plaque.id,
+                kind=EVENT_KINDS[action],
+                period_id=period.id,
+                from_level=previous,
+                to_level=None if action == "revoke" else plaque.level,
+                reason=change["reason"],
+                at=now,
+            )
+        )
+        audit.record(
+            session,
+            None,
+            entity="plaque",
+            entity_id=plaque.id,
+            action=f"plaque_{action}",
+            before=before,
+            after=audit.snapshot(plaque, PLAQUE_FIELDS) | {"household_id": household_id, "period": period.code},
+            reason=change["reason"],
+        )
+    record.plaques_applied_at = now
+    session.flush()
+    return summary
+
+
+def _revoke(plaque: Plaque, period: Period, reason: str, now: dt.datetime) -> None:
+    plaque.state = PlaqueState.REVOKED
+    plaque.revoked_period_id = period.id
+    plaque.revoke_reason = reason
+    plaque.revoked_at = now
+
+
+def revoke(session: Session, actor: User, plaque: Plaque, *, reason: str, expected_version: int) -> Plaque:
+    """An inspector or the county administrator revokes a plaque outside the cycle (a failed spot
+    check), with the reason; it counts as revoked in the county's latest period."""
+    county = plaque.household.group.village.township.county
+    if not (permissions.can_inspect_county(actor, county) or permissions.can_administer_county(actor, county)):
+        raise PermissionDenied("只有本县督查员或县管理员可以摘牌")
+    reason = reason.strip()
+    if not reason:
+        raise ServiceError("摘牌必须填写原因")
+    if plaque.version != expected_version:
+        raise Conflict(f"牌匾 {plaque.serial} 已被他人修改，请刷新后重试")
+    if plaque.state is PlaqueState.REVOKED:
+        raise ServiceError(f"牌匾 {plaque.serial} 已摘牌")
+    period = periods.county_latest_period(session, county)
+    before = audit.snapshot(plaque, PLAQUE_FIELDS)
+    now = utcnow()
+    _revoke(plaque, period, reason, now)
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict(f"牌匾 {plaque.serial} 已被他人修改，请刷新后重试") from None
+    session.add(
+        PlaqueEvent(
+            plaque_id=plaque.id,
+            kind=PlaqueEventKind.REVOKED,
+            period_id=period.id,
+            from_level=plaque.level,
+            reason=reason,
+            at=now,
+        )
+    )
+    audit.record(
+        session,
+        actor,
+        entity="plaque",
+        entity_id=plaque.id,
+        action="plaque_revoke",
+        before=before,
+        after=audit.snapshot(plaque, PLAQUE_FIELDS) | {"household_id": plaque.household_id, "period": period.code},
+        reason=reason,
+    )
+    return plaque
+
+
+# --- the register ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegisterRow:
+    plaque: Plaque
+    household: Household
+    village: Village
+    issued_period: str
+    revoked_period: str | None
+
+
+def register(
+    session: Session,
+    county: County,
+    *,
+    township: Township | None = None,
+    village: Village | None = None,
+) -> list[RegisterRow]:
+    """Every plaque of the county (or of one township or village), sorted by serial, with its
+    household, issuing and revoking periods and its events."""
+    issued, revoked = aliased(Period), aliased(Period)
+    query = (
+        sa.select(Plaque, Household, Village, issued.code, revoked.code)
+        .join(Household, Plaque.household_id == Household.id)
+        .join(Group, Household.group_id == Group.id)
+        .join(Village, Group.village_id == Village.id)
+        .join(Township, Village.township_id == Township.id)
+        .join(issued, Plaque.issued_period_id == issued.id)
+        .outerjoin(revoked, Plaque.revoked_period_id == revoked.id)
+        .where(Township.county_id == county.id)
+        .options(selectinload(Plaque.events))
+        .order_by(Plaque.serial)
+    )
+    if township is not None:
+        query = query.where(Township.id == township.id)
+    if village is not None:
+        query = query.where(Village.id == village.id)
+    return [RegisterRow(*row) for row in session.execute(query)]
+
+
+def get_plaque(session: Session, county: County, serial: str) -> Plaque:
+    plaque = session.scalar(
+        sa.select(Plaque)
+        .join(Household, Plaque.household_id == Household.id)
+        .where(Plaque.serial == serial, Household.county_id == county.id)
+    )
+    if plaque is None:
+        raise NotFound(f"找不到牌匾 {serial}")
+    return plaque

@@ -1,0 +1,257 @@
+"""Published results as records (RULES.md §5-6; the models' docstring says why).
+
+``post`` stores a village period's results when the township publishes it: every registered
+household with its totals, grade, rank, award and flags, its name and group as posted, its group
+review criterion by criterion and its per-criterion peer means; the village's counts; the rubric
+version and the settings used. ``supersede`` marks the current record as replaced (a withdrawn
+publication, an upheld objection) and keeps it. Readers take ``current_record(s)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from hygiene.enums import CRITERIA, AwardLevel, Grade, ReviewKind, WorkflowState
+from hygiene.models import (
+    Group,
+    Household,
+    Period,
+    ResultRecord,
+    ResultRecordHousehold,
+    Review,
+    User,
+    VillagePeriod,
+)
+from hygiene.models._types import utcnow
+from hygiene.models.records import VILLAGE_COUNTS
+from hygiene.services import audit, rating
+
+PUBLIC_STATES = (WorkflowState.PUBLISHED, WorkflowState.FINAL)
+
+
+def post(session: Session, actor: User | None, village_period: VillagePeriod) -> ResultRecord:
+    """Store the village period's results as they are now, as its next record version. Raises
+    ``rating.RatingRefused`` (nothing written) when the engine refuses the data."""
+    period, village = village_period.period, village_period.village
+    household_results, village_results = rating.score_live(session, period, [village.id])
+    means = rating.peer_means_live(session, period, [village.id])
+    peer_means = {
+        str(row["household_code"]): [rating.tenths(row[c]) for c in CRITERIA] if row["peer_count"] else None
+        for row in means.to_dict("records")
+    }
+    households = {
+        code: (household_id, head_name, group_code, group_name)
+        for household_id, code, head_name, group_code, group_name in session.execute(
+            sa.select(Household.id, Household.code, Household.head_name, Group.code, Group.name)
+            .join(Group, Household.group_id == Group.id)
+            .where(Group.village_id == village.id, rating.registered(period))
+        )
+    }
+    group_scores = {
+        household_id: [getattr(review, c) for c in CRITERIA]
+        for household_id, review in session.execute(
+            sa.select(Review.household_id, Review)
+            .join(Household, Review.household_id == Household.id)
+            .join(Group, Household.group_id == Group.id)
+            .where(Review.period_id == period.id, Review.kind == ReviewKind.GROUP, Group.village_id == village.id)
+        )
+    }
+    number = 1 + (
+        session.scalar(
+            sa.select(sa.func.max(ResultRecord.number)).where(ResultRecord.village_period_id == village_period.id)
+        )
+        or 0
+    )
+    counts = village_results.to_pylist()[0]
+    record = ResultRecord(
+        village_period_id=village_period.id,
+        number=number,
+        posted_by_id=actor.id if actor else None,
+        posted_at=village_period.published_at or utcnow(),
+        period_code=period.code,
+        township_code=village.township.code,
+        township_name=village.township.name,
+        village_code=village.code,
+        village_name=village.name,
+        rubric_version_id=period.rubric_version_id,
+        settings=rating.settings_snapshot(period),
+        meets_ratios=bool(counts["meets_ratios"]),
+        **{name: int(counts[name]) for name in VILLAGE_COUNTS},
+    )
+    session.add(record)
+    session.flush()
+    rows = []
+    for row in household_results.to_pylist():
+        code = str(row["household_code"])
+        household_id, head_name, group_code, group_name = households[code]
+        rows.append(
+            ResultRecordHousehold(
+                record_id=record.id,
+                household_id=household_id,
+                household_code=code,
+                head_name=head_name,
+                group_code=group_code,
+                group_name=group_name,
+                self_total=rating.tenths(row["self_total"]),
+                peer_total=rating.tenths(row["peer_total"]),
+                peer_count=int(row["peer_count"]),
+                final_total=rating.tenths(row["final_total"]),
+                grade=Grade(row["grade"]) if row["grade"] else None,
+                rank=row["rank"],
+                award=AwardLevel(row["award"]) if row["award"] else None,
+                flags=row["flags"] or "",
+                group_scores=group_scores.get(household_id),
+                peer_means=peer_means.get(code),
+            )
+        )
+    session.add_all(rows)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        entity="village_period",
+        entity_id=village_period.id,
+        action="record_post",
+        after={
+            "record": number,
+            "households": record.households,
+            "rated": record.rated,
+            "cleanest_awarded": record.cleanest_awarded,
+            "clean_awarded": record.clean_awarded,
+        },
+        reason=f"公示结果存档（第{number}版）",
+    )
+    return record
+
+
+def supersede(session: Session, actor: User | None, village_period: VillagePeriod, reason: str) -> None:
+    """Mark the current record as replaced; it stays in the history. A later publication posts the
+    next version."""
+    record = current_record(session, village_period)
+    if record is None:
+        return
+    record.superseded_at = utcnow()
+    record.superseded_reason = reason
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        entity="village_period",
+        entity_id=village_period.id,
+        action="record_supersede",
+        before={"record": record.number},
+        reason=reason,
+    )
+
+
+def current_record(session: Session, village_period: VillagePeriod) -> ResultRecord | None:
+    return session.scalar(
+        sa.select(ResultRecord).where(
+            ResultRecord.village_period_id == village_period.id, ResultRecord.superseded_at.is_(None)
+        )
+    )
+
+
+def current_records(session: Session, period: Period, village_ids: Sequence[int]) -> dict[int, ResultRecord]:
+    """The current record of each published or final village period among these villages, by
+    village id, with their household rows loaded."""
+    found = session.execute(
+        sa.select(VillagePeriod.village_id, ResultRecord)
+        .join(ResultRecord, ResultRecord.village_period_id == VillagePeriod.id)
+        .where(
+            VillagePeriod.period_id == period.id,
+            VillagePeriod.village_id.in_(village_ids),
+            VillagePeriod.state.in_(PUBLIC_STATES),
+            ResultRecord.superseded_at.is_(None),
+        )
+        .options(selectinload(ResultRecord.rows))
+    )
+    return dict(found.all())
+
+
+def history(session: Session, village_period: VillagePeriod) -> list[ResultRecord]:
+    """Every record version of the village period, the first first."""
+    return list(
+        session.scalars(
+            sa.select(ResultRecord)
+            .where(ResultRecord.village_period_id == village_period.id)
+            .order_by(ResultRecord.number)
+        )
+    )
+
+
+def household_table_of(records: Iterable[ResultRecord]) -> pa.Table:
+    """household_results (INTERCHANGE.md §1) as the records posted them."""
+    return rating.household_table(
+        [
+            {
+                "household_code": row.household_code,
+                "village_code": record.village_code,
+                "self_total": row.self_total,
+                "peer_total": row.peer_total,
+                "peer_count": row.peer_count,
+                "final_total": row.final_total,
+                "grade": row.grade,
+                "rank": row.rank,
+                "award": row.award,
+                "flags": row.flags,
+            }
+            for record in records
+            for row in record.rows
+        ]
+    )
+
+
+def village_table_of(records: Iterable[ResultRecord]) -> pa.Table:
+    """village_results (INTERCHANGE.md §1) as the records posted them."""
+    return rating.village_table(
+        [
+            {
+                "village_code": record.village_code,
+                "township_code": record.township_code,
+                **{name: getattr(record, name) for name in VILLAGE_COUNTS},
+                "meets_ratios": record.meets_ratios,
+            }
+            for record in records
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class PostedRow:
+    """One rated household of a posted list as the public may see it (RULES.md §6)."""
+
+    rank: int
+    household_code: str
+    masked_name: str
+    group_name: str
+    grade: Grade
+    final_total: str
+    award: AwardLevel | None
+
+
+def mask_name(name: str) -> str:
+    """The public list shows the surname only (RULES.md §6): 张三丰 → 张**."""
+    return name[:1] + "*" * max(1, len(name) - 1) if name else ""
+
+
+def posted_rows(record: ResultRecord) -> list[PostedRow]:
+    """The rated households of a record in ranking order."""
+    rated = sorted((r for r in record.rows if r.rank is not None), key=lambda r: r.rank or 0)
+    return [
+        PostedRow(
+            rank=row.rank or 0,
+            household_code=row.household_code,
+            masked_name=mask_name(row.head_name),
+            group_name=row.group_name,
+            grade=row.grade or Grade.NOT_CLEAN,
+            final_total=rating.total_text(row.final_total or 0),
+            award=row.award,
+        )
+        for row in rated
+    ]
