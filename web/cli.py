@@ -14,15 +14,8 @@ import click
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hygiene import migrate
-from hygiene.db import (
-    DatabaseUrlError,
-    default_sqlite_url,
-    make_engine,
-    make_sessionmaker,
-    parse_database_url,
-    redact_url,
-)
+from hygiene import config, migrate
+from hygiene.db import DatabaseUrlError, make_engine, make_sessionmaker, redact_url
 from hygiene.enums import Role
 from hygiene.io.sheets import UploadRejected
 from hygiene.services import accounts, demo
@@ -36,9 +29,8 @@ class InvalidInput(click.ClickException):
 
 
 def database_url() -> sa.URL:
-    raw = os.environ.get("DATABASE_URL") or default_sqlite_url(Path.cwd() / "instance")
     try:
-        return parse_database_url(raw)
+        return config.database_url()
     except DatabaseUrlError as exc:
         raise InvalidInput(str(exc)) from None
 
@@ -218,8 +210,10 @@ def tick() -> None:
     from hygiene.services import notices, workflow
 
     with transaction() as session:
-        finished = workflow.finalize_due(session)
-        names = [f"{vp.village.name} {vp.period.code}" for vp in finished]
+        finished, failed = workflow.finalize_due(session)
+        names = [
+            f"{f.village_period.village.name} {f.village_period.period.code}：{f.plaques.text()}" for f in finished
+        ]
         escalated = [
             f"{n.escalated_from_id}号督办通知单 → {n.id}号问责通知单" for n in notices.escalate_overdue(session)
         ]
@@ -228,6 +222,50 @@ def tick() -> None:
     for line in escalated:
         click.echo(f"逾期升级 {line}")
     click.echo(f"公示期满定档 {len(names)} 个村，逾期升级问责 {len(escalated)} 份通知单")
+    for failure in failed:
+        click.echo(f"未能定档 {failure.name}（仍在公示中，下次再试）：{failure.reason}", err=True)
+    if failed:
+        raise click.ClickException(f"{len(failed)} 个村未能定档")
+
+
+@main.command("plaques")
+@click.option("--county", "county_code", required=True, help="the county's code")
+@click.option("--village", "village_code", default=None, help="one village of the county")
+@click.option("--format", "output_format", type=click.Choice(["csv"]), default="csv", show_default=True)
+def plaques_register(county_code: str, village_code: str | None, output_format: str) -> None:
+    """The plaque register (RULES.md §7) as CSV on standard output, sorted by serial."""
+    from hygiene.io.exports import csv_bytes
+    from hygiene.services import plaques, units
+
+    with transaction(write=False) as session:
+        county = units.get_county(session, county_code)
+        village = units.get_village(session, village_code) if village_code else None
+        if village is not None and village.township.county_id != county.id:
+            raise InvalidInput(f"村 {village_code} 不属于县 {county_code}")
+        rows = [
+            (
+                row.plaque.serial,
+                row.household.code,
+                row.village.code,
+                row.plaque.level.value,
+                row.issued_period,
+                row.plaque.state.value,
+                row.revoked_period or "",
+                row.plaque.revoke_reason or "",
+            )
+            for row in plaques.register(session, county, village=village)
+        ]
+    header = (
+        "serial",
+        "household_code",
+        "village_code",
+        "level",
+        "issued_period",
+        "status",
+        "revoked_period",
+        "reason",
+    )
+    click.echo(csv_bytes(header, rows).decode("utf-8-sig"), nl=False)
 
 
 @main.command("serve")

@@ -6,9 +6,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from hygiene.enums import CRITERIA, AwardLevel, Grade, ReviewKind, Role, WorkflowState
+from hygiene.enums import CRITERIA, AssessmentArea, AwardLevel, Grade, ReviewKind, Role, WorkflowState
 from hygiene.io.scores import format_tenths
-from hygiene.services.workflow import ASSESSMENT_AREAS
 
 
 def tenths(value: int | None) -> str:
@@ -44,7 +43,15 @@ ACTION_LABELS = {
     "approve": "审核通过",
     "unapprove": "撤销审核",
     "publish": "公示",
+    "withdraw": "撤回公示",
     "finalize": "定档",
+    "record_post": "公示结果存档",
+    "record_supersede": "公示结果作废（存档保留）",
+    "plaque_issue": "挂牌",
+    "plaque_upgrade": "牌匾升级",
+    "plaque_downgrade": "牌匾降级",
+    "plaque_revoke": "摘牌",
+    "plaque_commend": "表彰（等待期内不挂牌）",
     "demo_seed": "示范数据",
 }
 FIELD_LABELS = {
@@ -71,7 +78,7 @@ def audit_changes(
     Ten criterion scores read as the total and the ten scores in one line each; ``households``
     names the reviewer households by id."""
     before, after = before or {}, after or {}
-    labels = FIELD_LABELS | {f: label for f, label in ASSESSMENT_AREAS}
+    labels = FIELD_LABELS | {area.value: area.label for area in AssessmentArea}
     rows = []
     if any(before.get(c) != after.get(c) for c in CRITERIA):
         rows.append(("总分", _total(before), _total(after)))
@@ -79,7 +86,7 @@ def audit_changes(
     for key in [*after, *(k for k in before if k not in after)]:
         if key in labels and before.get(key) != after.get(key):
             old, new = before.get(key), after.get(key)
-            if key in dict(ASSESSMENT_AREAS):
+            if key in {area.value for area in AssessmentArea}:
                 old, new = tenths(old), tenths(new)
             elif isinstance(old, bool) or isinstance(new, bool):
                 old = "" if old is None else ("是" if old else "否")

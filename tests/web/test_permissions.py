@@ -25,6 +25,7 @@ ROUTES = {
     "village1_template": "/village/5209990101/periods/2026Q4/template.xlsx",
     "village1_upload": "/village/5209990101/periods/2026Q4/upload",
     "village1_roster_upload": "/village/5209990101/roster/upload",
+    "village1_plaques": "/village/5209990101/plaques/",
     "village2": "/village/5209990201/",
     "village2_board": "/village/5209990201/periods/2026Q4/",
     "village_other_county": "/village/5209980101/",
@@ -32,6 +33,8 @@ ROUTES = {
     "township1_village": "/township/52099901/periods/2026Q4/villages/5209990101/",
     "township2": "/township/52099902/",
     "township2_village": "/township/52099902/periods/2026Q4/villages/5209990201/",
+    "township1_plaques": "/township/52099901/plaques/",
+    "township1_plaque": "/township/52099901/plaques/520999-2026-000001",
     "township_other_county": "/township/52099801/",
     "county": "/county/520999/",
     "county_users": "/county/520999/users",
@@ -39,7 +42,7 @@ ROUTES = {
     "inspection": "/inspection/520999/",
     "inspection_other": "/inspection/520998/",
 }
-VILLAGE1_READ = {"village1", "village1_household", "village1_board", "village1_household_reviews"}
+VILLAGE1_READ = {"village1", "village1_household", "village1_board", "village1_household_reviews", "village1_plaques"}
 VILLAGE1_WRITE = {
     "village1_new",
     "village1_edit",
@@ -49,11 +52,18 @@ VILLAGE1_WRITE = {
     "village1_roster_upload",
 }
 VILLAGE2_READ = {"village2", "village2_board"}
-TOWNSHIPS_READ = {"township1", "township1_village", "township2", "township2_village"}
+TOWNSHIPS_READ = {
+    "township1",
+    "township1_village",
+    "township1_plaques",
+    "township1_plaque",
+    "township2",
+    "township2_village",
+}
 ALLOWED = {
     "village": VILLAGE1_READ | VILLAGE1_WRITE,
     "village2": VILLAGE2_READ,
-    "township": VILLAGE1_READ | {"township1", "township1_village"},
+    "township": VILLAGE1_READ | {"township1", "township1_village", "township1_plaques", "township1_plaque"},
     "township2": VILLAGE2_READ | {"township2", "township2_village"},
     "county": VILLAGE1_READ | VILLAGE2_READ | TOWNSHIPS_READ | {"county", "county_users"},
     "county2": {"village_other_county", "township_other_county", "county_other"},

@@ -1,9 +1,9 @@
-"""The township reviewer's forms: quotas, the village assessment and the workflow moves."""
+"""The township pages' forms: quotas, the village assessment, the workflow moves and revoking a plaque."""
 
 from __future__ import annotations
 
 from wtforms import HiddenField, StringField, SubmitField, TextAreaField
-from wtforms.validators import Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 from hygiene.services.workflow import ASSESSMENT_AREAS
 from web.forms import BaseForm, WholeNumberField
@@ -24,13 +24,15 @@ class AssessmentForm(BaseForm):
 
 
 def assessment_form_class(area_max_tenths: int) -> type[AssessmentForm]:
-    """The assessment form for a county: four areas, each bounded by the county's points per area."""
+    """The assessment form for a period: four areas, each bounded by the points per area it keeps."""
 
     class CountyAssessmentForm(AssessmentForm):
         pass
 
-    for field, label in ASSESSMENT_AREAS:
-        setattr(CountyAssessmentForm, field, ScoreField(f"{label}（0–{area_max_tenths / 10:g}分）", area_max_tenths))
+    for area in ASSESSMENT_AREAS:
+        setattr(
+            CountyAssessmentForm, area, ScoreField(f"{area.label}（0–{area_max_tenths / 10:g}分）", area_max_tenths)
+        )
     return CountyAssessmentForm
 
 
@@ -40,3 +42,11 @@ class MoveForm(BaseForm):
     version = HiddenField()
     reason = StringField("原因", validators=[Optional(), Length(max=500)])
     submit = SubmitField("确定")
+
+
+class RevokeForm(BaseForm):
+    """Revoke a plaque outside the cycle (a failed spot check), from the version the page showed."""
+
+    version = HiddenField()
+    reason = StringField("摘牌原因", validators=[DataRequired(message="请填写摘牌原因"), Length(max=500)])
+    submit = SubmitField("摘牌")

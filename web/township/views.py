@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 
 from hygiene import permissions
 from hygiene.io.scores import format_tenths
-from hygiene.models import Period, Township, Village, VillagePeriod
-from hygiene.services import audit, periods, units, workflow
+from hygiene.models import Period, Plaque, Township, Village, VillagePeriod
+from hygiene.services import audit, periods, plaques, units, workflow
 from hygiene.services.errors import FieldErrors, NotFound, ServiceError
 from web.database import get_session
 from web.forms import BaseForm
 from web.security import current_account, require
-from web.township.forms import AssessmentForm, MoveForm, QuotaForm, assessment_form_class
+from web.township.forms import AssessmentForm, MoveForm, QuotaForm, RevokeForm, assessment_form_class
 
 bp = Blueprint("township", __name__, url_prefix="/township/<township_code>")
 
@@ -28,6 +28,7 @@ MOVES = {
     "return": ("退回", workflow.return_for_changes),
     "unapprove": ("撤销审核", workflow.unapprove),
     "publish": ("公示", lambda s, u, vp, v, reason: workflow.publish(s, u, vp, v)),
+    "withdraw": ("撤回公示", workflow.withdraw),
 }
 
 
@@ -107,10 +108,10 @@ def _village_page(
         quota_form.clean_quota.data = quota.clean_quota if quota else clean_floor
         quota_form.version.data = str(quota.version if quota else 0)
     if assessment_form is None:
-        assessment_form = assessment_form_class(workflow.assessment_area_max(village))(formdata=None)
+        assessment_form = assessment_form_class(workflow.assessment_area_max(period))(formdata=None)
         if review is not None and review.assessment is not None:
-            for field, _ in workflow.ASSESSMENT_AREAS:
-                getattr(assessment_form, field).data = format_tenths(getattr(review.assessment, field))
+            for area in workflow.ASSESSMENT_AREAS:
+                getattr(assessment_form, area).data = format_tenths(getattr(review.assessment, area))
             assessment_form.notes.data = review.assessment.notes or ""
             assessment_form.version.data = str(review.assessment.version)
     return render_template(
@@ -202,11 +203,11 @@ def set_quotas(township_code: str, period_code: str, village_code: str) -> Respo
 @login_required
 def set_assessment(township_code: str, period_code: str, village_code: str) -> ResponseReturnValue:
     township, period, village = _reviewed(township_code, period_code, village_code)
-    form = assessment_form_class(workflow.assessment_area_max(village))()
+    form = assessment_form_class(workflow.assessment_area_max(period))()
     if not form.validate_on_submit():
         flash(_form_errors(form), "error")
         return _village_page(township, period, village, assessment_form=form), 422
-    areas = {field: getattr(form, field).tenths for field, _ in workflow.ASSESSMENT_AREAS}
+    areas = {area: getattr(form, area).tenths for area in workflow.ASSESSMENT_AREAS}
     _save(
         lambda session: workflow.set_assessment(
             session,
@@ -224,7 +225,7 @@ def set_assessment(township_code: str, period_code: str, village_code: str) -> R
 @bp.post("/periods/<period_code>/villages/<village_code>/<move>")
 @login_required
 def move(township_code: str, period_code: str, village_code: str, move: str) -> ResponseReturnValue:
-    """approve, return (with a reason), unapprove (with a reason) or publish."""
+    """approve, return (with a reason), unapprove (with a reason), publish or withdraw (with a reason)."""
     if move not in MOVES:
         abort(404)
     township, period, village = _reviewed(township_code, period_code, village_code)
@@ -244,3 +245,65 @@ def move(township_code: str, period_code: str, village_code: str, move: str) -> 
         done=f"{village.name} {period.code} 已{label}",
     )
     return _back(township, period, village)
+
+
+# --- the plaque register ---------------------------------------------------------------------------
+
+
+@bp.get("/plaques/")
+@login_required
+def plaque_register(township_code: str) -> str:
+    """Who in the township holds which plaque, since when; revoked plaques with their reason."""
+    township = _township(township_code)
+    village = _village(township, request.args["village"]) if request.args.get("village") else None
+    rows = plaques.register(get_session(), township.county, township=township, village=village)
+    return render_template("township/plaques.html", township=township, village=village, rows=rows)
+
+
+@bp.get("/plaques/<serial>")
+@login_required
+def plaque(township_code: str, serial: str) -> str:
+    """One plaque's history; an inspector or the county administrator may revoke it here."""
+    township = _township(township_code)
+    found = _plaque(township, serial)
+    user = current_account()
+    county = township.county
+    return render_template(
+        "township/plaque.html",
+        township=township,
+        plaque=found,
+        form=RevokeForm(formdata=None, version=found.version),
+        can_revoke=permissions.can_inspect_county(user, county) or permissions.can_administer_county(user, county),
+    )
+
+
+@bp.post("/plaques/<serial>/revoke")
+@login_required
+def revoke_plaque(township_code: str, serial: str) -> ResponseReturnValue:
+    township = _township(township_code)
+    found = _plaque(township, serial)
+    form = RevokeForm()
+    if not form.validate_on_submit():
+        flash(_form_errors(form), "error")
+    else:
+        _save(
+            lambda session: plaques.revoke(
+                session,
+                current_account(),
+                found,
+                reason=form.reason.data or "",
+                expected_version=int(form.version.data or 0),
+            ),
+            done=f"已摘牌 {serial}",
+        )
+    return redirect(url_for("township.plaque", township_code=township.code, serial=serial), 303)
+
+
+def _plaque(township: Township, serial: str) -> Plaque:
+    try:
+        found = plaques.get_plaque(get_session(), township.county, serial)
+    except NotFound:
+        abort(404)
+    if found.household.group.village.township_id != township.id:
+        abort(404)
+    return found

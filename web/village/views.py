@@ -15,7 +15,7 @@ from hygiene.enums import CRITERIA, ReviewKind
 from hygiene.io.scores import format_tenths
 from hygiene.io.sheets import UploadRejected
 from hygiene.models import Household, Period, Review, Village
-from hygiene.services import audit, imports, periods, reviews, units, workflow
+from hygiene.services import audit, imports, periods, plaques, reviews, units, workflow
 from hygiene.services.errors import Conflict, NotFound, ServiceError
 from web import uploads
 from web.database import get_session
@@ -167,7 +167,8 @@ def board(village_code: str, period_code: str) -> str:
     village = _village(village_code)
     period = _period(village, period_code)
     session = get_session()
-    rows = reviews.review_board(session, village, period)
+    board = reviews.review_board(session, village, period)
+    rows = board.rows
     group_filter, missing_filter = request.args.get("group", ""), request.args.get("missing", "")
     missing = ReviewKind(missing_filter) if missing_filter in set(ReviewKind) else None
     shown = [
@@ -186,6 +187,7 @@ def board(village_code: str, period_code: str) -> str:
         progress=reviews.group_progress(rows, groups),
         groups=groups,
         village_period=village_period,
+        refused=board.refused,
         group_filter=group_filter,
         missing_filter=missing_filter,
         can_edit=permissions.can_edit_village(current_account(), village),
@@ -456,3 +458,12 @@ def confirm_roster(village_code: str) -> ResponseReturnValue:
     uploads.discard()
     flash(f"已导入花名册 {pending.file_name}：{changed} 条变更", "success")
     return redirect(url_for("village.home", village_code=village.code))
+
+
+@bp.get("/plaques/")
+@login_required
+def plaque_register(village_code: str) -> str:
+    """Who in the village holds which plaque, since when; revoked plaques with their reason."""
+    village = _village(village_code)
+    rows = plaques.register(get_session(), village.township.county, village=village)
+    return render_template("village/plaques.html", village=village, rows=rows)
