@@ -8,6 +8,7 @@ from typing import Any
 
 from hygiene.enums import CRITERIA, AssessmentArea, AwardLevel, Grade, ReviewKind, Role, WorkflowState
 from hygiene.io.scores import format_tenths
+from hygiene.services.workflow import MOVE_LABELS
 
 
 def tenths(value: int | None) -> str:
@@ -38,13 +39,7 @@ ACTION_LABELS = {
     "review_import": "导入评议",
     "import_reviews": "导入评分表",
     "import_roster": "导入花名册",
-    "submit": "提交审核",
-    "return": "退回",
-    "approve": "审核通过",
-    "unapprove": "撤销审核",
-    "publish": "公示",
-    "withdraw": "撤回公示",
-    "finalize": "定档",
+    **MOVE_LABELS,
     "record_post": "公示结果存档",
     "record_supersede": "公示结果作废（存档保留）",
     "plaque_issue": "挂牌",

@@ -76,6 +76,16 @@ def get_period(session: Session, county_id: int, code: str) -> Period:
     return period
 
 
+def open_village_period(session: Session, village: Village, period: Period) -> VillagePeriod:
+    """The village's period, opened as a draft on first use (a first review, a first quota)."""
+    found = village_period(session, village, period)
+    if found is None:
+        found = VillagePeriod(village_id=village.id, period_id=period.id)
+        session.add(found)
+        session.flush()
+    return found
+
+
 def village_period(session: Session, village: Village, period: Period) -> VillagePeriod | None:
     return session.scalar(
         sa.select(VillagePeriod).where(VillagePeriod.village_id == village.id, VillagePeriod.period_id == period.id)

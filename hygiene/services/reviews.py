@@ -40,11 +40,7 @@ class ReviewRejected(FieldErrors):
 
 def village_period_for_entry(session: Session, village: Village, period: Period) -> VillagePeriod:
     """The village's period, opened as a draft on first use; refused unless still editable."""
-    village_period = periods.village_period(session, village, period)
-    if village_period is None:
-        village_period = VillagePeriod(village_id=village.id, period_id=period.id)
-        session.add(village_period)
-        session.flush()
+    village_period = periods.open_village_period(session, village, period)
     if village_period.state not in EDITABLE_STATES:
         raise ServiceError(f"{village.name} {period.code} {village_period.state.label}，已提交，需先退回才能修改评议")
     return village_period

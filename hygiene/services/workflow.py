@@ -39,7 +39,7 @@ from hygiene.models import (
     VillagePeriod,
 )
 from hygiene.models._types import utcnow
-from hygiene.services import audit, periods, plaques, rating, records
+from hygiene.services import audit, plaques, rating, records
 from hygiene.services.errors import Conflict, FieldErrors, PermissionDenied, ServiceError
 
 ASSESSMENT_AREAS: tuple[AssessmentArea, ...] = tuple(AssessmentArea)
@@ -77,7 +77,7 @@ def _move(
     if village_period.version != expected_version:
         raise Conflict(f"{name} 已被他人修改（现为{village_period.state.label}），请刷新后重试")
     if village_period.state not in allowed_from:
-        raise ServiceError(f"{name} 现为{village_period.state.label}，不能{_ACTION_LABELS[action]}")
+        raise ServiceError(f"{name} 现为{village_period.state.label}，不能{MOVE_LABELS[action]}")
     before = audit.snapshot(village_period, STATE_FIELDS)
     village_period.state = to
     for field, value in stamps.items():
@@ -101,8 +101,9 @@ def _move(
     return village_period
 
 
-_ACTION_LABELS = {
-    "submit": "提交",
+# The moves as people name them: in refusals here and in every history page (web.presentation).
+MOVE_LABELS = {
+    "submit": "提交审核",
     "return": "退回",
     "approve": "审核通过",
     "unapprove": "撤销审核",
@@ -316,16 +317,6 @@ def finalize_due(session: Session, *, now: dt.datetime | None = None) -> tuple[l
         except (ServiceError, sa.exc.SQLAlchemyError) as exc:
             failed.append(FinalizeFailed(name, str(exc)))
     return done, failed
-
-
-def ensure_village_period(session: Session, village: Village, period: Period) -> VillagePeriod:
-    """The village's period, opened as a draft when the township first sets something for it."""
-    village_period = periods.village_period(session, village, period)
-    if village_period is None:
-        village_period = VillagePeriod(village_id=village.id, period_id=period.id)
-        session.add(village_period)
-        session.flush()
-    return village_period
 
 
 # --- quotas and assessment -----------------------------------------------------------------------

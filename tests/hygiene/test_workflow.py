@@ -106,7 +106,7 @@ def test_a_move_from_the_wrong_state_is_refused(db: Session, village_code: str, 
 def test_a_submitted_period_cannot_be_submitted_again(db: Session) -> None:
     period = vp(db, DRAFT)
     workflow.submit(db, user(db, "village"), period, period.version)
-    with pytest.raises(ServiceError, match="已提交，不能提交"):
+    with pytest.raises(ServiceError, match="已提交，不能提交审核"):
         workflow.submit(db, user(db, "village"), period, period.version)
 
 

@@ -897,3 +897,33 @@ def test_plaques_lists_the_register_as_csv(committing_engine: sa.Engine) -> None
     assert wrong.exit_code == 2 and "不属于" in wrong.stderr
     unknown = hygiene(engine, "plaques", "--county", "000000")
     assert unknown.exit_code == 2
+
+
+def test_tick_names_a_village_it_could_not_finalize_and_leaves_it_published(
+    committing_engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hygiene.services import plaques
+
+    engine = committing_engine
+    now = dt.datetime.now(dt.UTC)
+    set_posting_end(engine, PUBLISHED, now - dt.timedelta(hours=1))
+    set_posting_end(engine, PUBLISHED_TOO, now - dt.timedelta(hours=1))
+    real = plaques.audit.record
+
+    def failing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if kwargs.get("action") == "plaque_issue" and kwargs["after"]["household_id"] in white_fruit:
+            raise sa.exc.OperationalError("INSERT", {}, Exception("database or disk is full"))
+        return real(*args, **kwargs)
+
+    with make_sessionmaker(engine).begin() as session:
+        white_fruit = set(
+            session.scalars(sa.select(Household.id).join(Group).join(Village).where(Village.code == PUBLISHED_TOO))
+        )
+    monkeypatch.setattr(plaques.audit, "record", failing)
+    result = hygiene(engine, "tick")
+    assert result.exit_code == 1
+    assert result.stdout.startswith("已定档 大坪村 2026Q4：")
+    assert "未能定档 白果社区 2026Q4（仍在公示中，下次再试）" in result.stderr and "disk is full" in result.stderr
+    assert village_period_state(engine, PUBLISHED)[0] is WorkflowState.FINAL
+    assert village_period_state(engine, PUBLISHED_TOO)[0] is WorkflowState.PUBLISHED
+    assert count(engine, Plaque, Plaque.household_id.in_(white_fruit), Plaque.issued_period_id == 2) == 0

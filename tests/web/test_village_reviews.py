@@ -1053,7 +1053,7 @@ def test_after_submitting_the_clerk_can_no_longer_edit(client: FlaskClient, auth
     assert LOCKED in followed(client, deleted)
     assert village_reviews(db_session) == before and len(audit_entries(db_session)) == audits
     resubmitted = auth.post(f"{V1}/submit", {"version": village_period(db_session).version}, token_from="/")
-    assert resubmitted.status_code == 303 and "青山村 2026Q4 现为已提交，不能提交" in followed(client, resubmitted)
+    assert resubmitted.status_code == 303 and "青山村 2026Q4 现为已提交，不能提交审核" in followed(client, resubmitted)
     assert village_period(db_session).state is WorkflowState.SUBMITTED
 
 

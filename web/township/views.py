@@ -145,7 +145,7 @@ def _reviewed(township_code: str, period_code: str, village_code: str) -> tuple[
 
 
 def _opened(village: Village, period: Period) -> VillagePeriod:
-    return workflow.ensure_village_period(get_session(), village, period)
+    return periods.open_village_period(get_session(), village, period)
 
 
 def _form_errors(form: QuotaForm | AssessmentForm | MoveForm) -> str:
