@@ -19,7 +19,7 @@ from hygiene.db import DatabaseUrlError, make_engine, make_sessionmaker, redact_
 from hygiene.enums import Role
 from hygiene.io.sheets import UploadRejected
 from hygiene.services import accounts, demo
-from hygiene.services.errors import ServiceError
+from hygiene.services.errors import Conflict, ServiceError
 
 EXIT_INVALID = 2
 
@@ -56,6 +56,8 @@ def transaction(*, write: bool = True) -> Iterator[Session]:
             yield session
     except ServiceError as exc:
         raise InvalidInput(str(exc)) from None
+    except Conflict as exc:
+        raise click.ClickException(f"{exc}（未写入任何数据）") from None
     finally:
         engine.dispose()
 

@@ -30,6 +30,16 @@ def get_session() -> Session:
     return g.db_session
 
 
+def reset_session() -> None:
+    """Drop the request's session after a failed write (its transaction is unusable, and rolling it
+    back would expire every loaded row), and the signed-in user loaded through it: the next
+    ``get_session()`` and ``current_user`` start clean, so an error page can still be rendered."""
+    session: Session | None = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+    g.pop("_login_user", None)
+
+
 def _close_session(_exc: BaseException | None) -> None:
     session: Session | None = g.pop("db_session", None)
     if session is not None:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+import sqlalchemy as sa
+from flask import Flask, current_app, render_template
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
+
+from hygiene.services.errors import Conflict
+from web import database
 
 MESSAGES = {
     400: ("请求无效", "提交的内容无效，请返回重试。"),
     403: ("无权访问", "您的账号没有访问此页面的权限。"),
     404: ("页面不存在", "您要找的页面不存在，请检查地址。"),
     405: ("请求方式不允许", "此页面不接受这种请求。"),
+    409: ("数据已被他人修改", Conflict.DEFAULT),
     413: ("文件过大", "上传的文件超过大小上限。"),
     500: ("系统错误", "系统出现错误，请稍后重试；如持续出现请联系县管理员。"),
 }
@@ -19,6 +25,32 @@ MESSAGES = {
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
+    # One path for every write that loses a race, on SQLite and PostgreSQL alike.
+    app.register_error_handler(Conflict, _conflict)
+    app.register_error_handler(StaleDataError, _conflict)
+    app.register_error_handler(sa.exc.DBAPIError, _database_error)
+
+
+def _conflict(error: Exception) -> tuple[str, int]:
+    database.reset_session()
+    return _render(409, str(error) if isinstance(error, Conflict) else None)
+
+
+def lost_a_race(error: sa.exc.DBAPIError) -> bool:
+    """A unique index met a row saved a moment earlier, or PostgreSQL gave up a serialization or a
+    deadlock: what two people saving at once cause, not a bug."""
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate in ("23505", "40001", "40P01"):  # unique_violation, serialization_failure, deadlock_detected
+        return True
+    return isinstance(error, sa.exc.IntegrityError) and "UNIQUE constraint failed" in str(error.orig)
+
+
+def _database_error(error: sa.exc.DBAPIError) -> tuple[str, int]:
+    if lost_a_race(error):
+        return _conflict(error)
+    current_app.logger.exception("database error", exc_info=error)
+    database.reset_session()
+    return _render(500)
 
 
 def _render(code: int, detail: str | None = None) -> tuple[str, int]:

@@ -24,8 +24,12 @@ class PermissionDenied(ServiceError):
     pass
 
 
-class Conflict(ServiceError):
-    """Someone else changed the row since it was read (optimistic concurrency)."""
+class Conflict(Exception):
+    """Someone else changed the row since it was read (optimistic concurrency), or won a race for a
+    unique row. Not a ServiceError, so that no view handles it on its own: every conflict takes one
+    path (the web answers the Chinese 409 page from a clean session; the command exits 1)."""
 
-    def __init__(self, message: str = "数据已被他人修改，请刷新后重试") -> None:
+    DEFAULT = "数据已被他人修改，请刷新后重试"
+
+    def __init__(self, message: str = DEFAULT) -> None:
         super().__init__(message)

@@ -16,7 +16,7 @@ from hygiene.io.scores import format_tenths
 from hygiene.io.sheets import UploadRejected
 from hygiene.models import Household, Period, Review, Village
 from hygiene.services import audit, imports, periods, plaques, reviews, units, workflow
-from hygiene.services.errors import Conflict, NotFound, ServiceError
+from hygiene.services.errors import NotFound, ServiceError
 from web import uploads
 from web.database import get_session
 from web.downloads import XLSX_MIMETYPE, download
@@ -141,9 +141,6 @@ def edit_household(village_code: str, household_code: str) -> str | Response:
                 moved_away_on=form.moved_away_on.data,
                 reason=form.reason.data or "",
             )
-        except Conflict as exc:
-            flash(str(exc), "error")
-            return render_template("village/household_form.html", village=village, form=form, household=household), 409
         except ServiceError as exc:
             form.moved_away_on.errors = [str(exc)]
         else:
@@ -246,11 +243,6 @@ def review(village_code: str, period_code: str, household_code: str) -> Response
         except reviews.ReviewRejected as exc:
             for name, message in exc.errors.items():
                 getattr(form, name).errors = [message]
-        except Conflict as exc:
-            flash(str(exc), "error")
-            return render_template(
-                "village/review.html", village=village, period=period, household=household, kind=kind, form=form
-            ), 409
         except ServiceError as exc:
             flash(str(exc), "error")
         else:
