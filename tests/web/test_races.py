@@ -64,13 +64,12 @@ def race(app: Flask, username: str, form: Form, audits: Callable[[], int]) -> li
         before = audits()
         barrier = threading.Barrier(2)
         answers: list[int] = [0, 0]
-
-        def post(i: int, fields: dict[str, object]) -> None:
-            barrier.wait()
-            answers[i] = clients[i].post(form.action, data=fields).status_code
-
         threads = [
-            threading.Thread(target=post, args=(i, held[i] | form.fields(round_number * 2 + i))) for i in range(2)
+            threading.Thread(
+                target=post_at_once,
+                args=(barrier, clients[i], form.action, held[i] | form.fields(round_number * 2 + i), answers, i),
+            )
+            for i in range(2)
         ]
         for thread in threads:
             thread.start()
@@ -81,6 +80,13 @@ def race(app: Flask, username: str, form: Form, audits: Callable[[], int]) -> li
         assert len(winners) == 1 and set(answers) - {200, 302, 303} <= {409}, (round_number, answers)
         assert audits() == before + 1, round_number
     return statuses
+
+
+def post_at_once(
+    barrier: threading.Barrier, client: FlaskClient, action: str, fields: dict[str, object], answers: list[int], i: int
+) -> None:
+    barrier.wait()
+    answers[i] = client.post(action, data=fields).status_code
 
 
 def counter(app: Flask, *where: sa.ColumnElement[bool]) -> Callable[[], int]:
