@@ -57,6 +57,8 @@ from xml.parsers import expat
 
 import python_calamine
 
+from hygiene import naming
+
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 MAX_DATA_ROWS = 3000
 MAX_PROBLEMS = 200
@@ -118,13 +120,13 @@ class Problem:
             return self.reason
         if self.value is None:
             return f"{place}: {self.reason}"
-        return f'{place}: "{visible(self.value)}": {self.reason}'
+        return f'{place}: "{naming.visible(self.value)}": {self.reason}'
 
     def cli_line(self, file: str) -> str:
         """``FILE:ROW:COLUMN: VALUE: reason`` with COLUMN as ``D(c01)``; absent parts left empty."""
         row = "" if self.row is None else str(self.row)
         column = "" if self.column is None else f"{self.column}({self.header or ''})"
-        value = "" if self.value is None else visible(self.value)
+        value = "" if self.value is None else naming.visible(self.value)
         return f"{file}:{row}:{column}: {value}: {self.reason}"
 
 
@@ -755,6 +757,11 @@ class _Header:
         return sum(1 for c in columns if c.required and c.key in self.found)
 
 
+def _invisible_reason(text: str) -> str | None:
+    reason = naming.invisible_problem(text)
+    return f"{reason}后重新上传" if reason else None
+
+
 def _find_header(grid: _Grid, aliases: Mapping[str, str]) -> _Header | None:
     best: _Header | None = None
     for r in range(min(HEADER_SEARCH_ROWS, len(grid.cells))):
@@ -820,42 +827,7 @@ def _fill_merged(grid: _Grid, below: int) -> None:
                 row[c] = value
 
 
-_INVISIBLE_NAMES = {
-    "\t": "制表符",
-    "\n": "换行符",
-    "\r": "回车符",
-    "\u00ad": "软连字符",
-    "\u200b": "零宽空格",
-    "\u200c": "零宽非连接符",
-    "\u200d": "零宽连接符",
-    "\u2028": "行分隔符",
-    "\u2029": "段分隔符",
-    "\u2060": "零宽不换行符",
-    "\ufeff": "零宽不换行空格（BOM）",
-}
-
-
-def _is_invisible(ch: str) -> bool:
-    return unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")
-
-
-def visible(text: str, limit: int = 60) -> str:
-    """``text`` for a message: invisible characters shown as ``\\u200b``, long text cut short."""
-    shown = "".join(f"\\u{ord(ch):04x}" if _is_invisible(ch) else ch for ch in text)
-    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
-
-
-def _invisible_reason(text: str) -> str | None:
-    for ch in text:
-        if _is_invisible(ch):
-            name = _INVISIBLE_NAMES.get(ch, "控制字符" if unicodedata.category(ch) == "Cc" else "不可见字符")
-            return f"含有{name}（U+{ord(ch):04X}），请删除后重新上传"
-    return None
-
-
-def clean_cell(text: str) -> str:
-    """A cell as stored: the ends trimmed of every Unicode space, then NFC."""
-    return unicodedata.normalize("NFC", text.strip())
+clean_cell = naming.clean
 
 
 def _table(grids: Sequence[_Grid], columns: Sequence[Column], max_rows: int) -> UploadTable:
@@ -888,7 +860,7 @@ def _table(grids: Sequence[_Grid], columns: Sequence[Column], max_rows: int) -> 
             reason = FORMULA_CELL if key in formulas else _invisible_reason(text)
             if reason is not None:
                 problems.append(
-                    Problem(grid.name, r + 1, locations[key][0], locations[key][1], visible(text, 200), reason)
+                    Problem(grid.name, r + 1, locations[key][0], locations[key][1], naming.visible(text, 200), reason)
                 )
     if problems:
         raise UploadRejected(problems)

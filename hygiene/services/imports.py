@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from hygiene import permissions
+from hygiene import naming, permissions
 from hygiene.enums import CRITERIA, ReviewKind
 from hygiene.io.exports import review_template_xlsx
 from hygiene.io.scores import parse_score, parse_whole_number
@@ -342,8 +342,8 @@ def plan_roster_import(
         code = values["household_code"]
         if not code:
             problems.append(table.problem(row, "household_code", "请填写户编号"))
-        elif reason := _too_long(code, Household.code):
-            problems.append(table.problem(row, "household_code", f"户编号{reason}"))
+        elif reason := naming.household_code_problem(code):
+            problems.append(table.problem(row, "household_code", reason))
         elif (county_key := (village.township.county_id if village else None, code)) in first_row:
             problems.append(table.problem(row, "household_code", f"与第{first_row[county_key]}行户编号重复"))
         else:
@@ -351,20 +351,16 @@ def plan_roster_import(
         current = existing.get((village.township.county_id, code)) if village else None
         if current is not None and village is not None and current.group.village_id != village.id:
             problems.append(table.problem(row, "household_code", "户编号已被其他村使用（户编号在全县唯一）"))
-        if not values["group"]:
-            problems.append(table.problem(row, "group", "请填写村民组"))
-        elif reason := _too_long(values["group"], Group.name):
-            problems.append(table.problem(row, "group", f"村民组名称{reason}"))
-        if not values["head_name"]:
-            problems.append(table.problem(row, "head_name", "请填写户主姓名"))
-        elif reason := _too_long(values["head_name"], Household.head_name):
-            problems.append(table.problem(row, "head_name", f"户主姓名{reason}"))
+        if reason := naming.name_problem(values["group"], _longest(Group.name), "村民组"):
+            problems.append(table.problem(row, "group", reason))
+        if reason := naming.name_problem(values["head_name"], _longest(Household.head_name), "户主姓名"):
+            problems.append(table.problem(row, "head_name", reason))
         members = _members(values.get("members", ""))
         if members is None:
             problems.append(table.problem(row, "members", f"人口须为1–{MAX_MEMBERS}之间的整数"))
         phone = values.get("phone", "") or None
-        if phone is not None and not _is_phone(phone):
-            problems.append(table.problem(row, "phone", "电话号码格式不正确"))
+        if phone is not None and (reason := naming.phone_problem(phone)):
+            problems.append(table.problem(row, "phone", reason))
         poor = POOR_VALUES.get(unicodedata.normalize("NFKC", values.get("poor", "")).strip().lower())
         if poor is None:
             problems.append(table.problem(row, "poor", "须填 是 或 否"))
@@ -384,11 +380,6 @@ def _members(text: str) -> int | None:
         return parse_whole_number(text, 1, MAX_MEMBERS)
     except ValueError:
         return None
-
-
-def _is_phone(text: str) -> bool:
-    text = unicodedata.normalize("NFKC", text)
-    return text.isascii() and 5 <= len(text) <= 20 and all(ch.isdigit() or ch in "+- " for ch in text)
 
 
 def apply_roster_import(session: Session, actor: User | None, plan: RosterImportPlan, *, file_name: str) -> int:

@@ -9,11 +9,13 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from hygiene import naming
 from hygiene.enums import EDITABLE_STATES, WorkflowState
 from hygiene.models import AuditEntry, County, Group, Household, Period, Review, Township, User, Village, VillagePeriod
 from hygiene.services import audit, periods, rating
-from hygiene.services.errors import Conflict, NotFound, ServiceError
+from hygiene.services.errors import Conflict, FieldErrors, NotFound, ServiceError
 
+HEAD_NAME_LENGTH: int = Household.head_name.property.columns[0].type.length
 HOUSEHOLD_FIELDS = ("code", "head_name", "members", "phone", "is_poor", "group_id", "moved_away_on")
 
 
@@ -144,6 +146,19 @@ def first_period_of_new_household(session: Session, village: Village) -> str | N
     return rating.next_period_code(latest.code)
 
 
+def _check_household(head_name: str, code: str | None = None, phone: str | None = None) -> None:
+    """The code, name and phone rules of hygiene.naming, as the form and every import apply them."""
+    errors = {}
+    if code is not None and (reason := naming.household_code_problem(code)):
+        errors["code"] = reason
+    if reason := naming.name_problem(head_name, HEAD_NAME_LENGTH, "户主姓名"):
+        errors["head_name"] = reason
+    if phone and (reason := naming.phone_problem(phone)):
+        errors["phone"] = reason
+    if errors:
+        raise FieldErrors(errors)
+
+
 def add_household(
     session: Session,
     village: Village,
@@ -158,14 +173,15 @@ def add_household(
 ) -> Household:
     group = _group_of_village(session, village, group_id)
     county_id = village.township.county_id
-    code = code.strip()
+    code, head_name = code.strip(), naming.clean(head_name)
+    _check_household(head_name, code, phone)
     if session.scalar(sa.select(Household.id).where(Household.county_id == county_id, Household.code == code)):
         raise ServiceError(f"户编号 {code} 已存在（户编号在全县唯一）")
     household = Household(
         county_id=county_id,
         group_id=group.id,
         code=code,
-        head_name=head_name.strip(),
+        head_name=head_name,
         members=members,
         phone=phone or None,
         is_poor=is_poor,
@@ -203,11 +219,13 @@ def update_household(
     form carries the version it was read at: a stale one is refused, never silently overwritten."""
     if household.version != expected_version:
         raise Conflict()
+    head_name = naming.clean(head_name)
+    _check_household(head_name, phone=phone)
     group = _group_of_village(session, village, group_id)
     if moved_away_on is not None:
         _check_not_reviewed_after(session, household, moved_away_on)
     before = household_snapshot(household, household.group)
-    household.head_name = head_name.strip()
+    household.head_name = head_name
     household.members = members
     household.group_id = group.id
     household.phone = phone or None

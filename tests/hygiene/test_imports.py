@@ -12,11 +12,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from hygiene import naming
 from hygiene.enums import CRITERIA, ReviewKind, WorkflowState
 from hygiene.io.sheets import Problem, UploadRejected
 from hygiene.models import AuditEntry, Group, Household, Period, Review, User, Village
-from hygiene.services import imports, periods, workflow
-from hygiene.services.errors import PermissionDenied, ServiceError
+from hygiene.services import imports, periods, units, workflow
+from hygiene.services.errors import FieldErrors, PermissionDenied, ServiceError
 from tests.hygiene import factories
 from tests.sheets import REVIEW_HEADER, ROSTER_HEADER, TEAM, csv_file, review_row, roster_row
 
@@ -821,3 +822,34 @@ def test_a_review_saved_between_preview_and_confirm_is_a_conflict_not_a_crash(
         imports.apply_review_import(db, clerk, plan, file_name="评分表.csv")
     [stored] = reviews_of(db, period, [target])
     assert scores_of(stored) == [50] * 10
+
+
+HOSTILE_CODES = ("=cmd|'/c calc'!A1", '=HYPERLINK("//x.cn","y")', "<svg/onload=alert(1)>", "INJ/../007", "-2+3")
+
+
+def test_a_roster_applies_the_household_code_rule_of_the_form(db: Session, village: Village, clerk: User) -> None:
+    """The outside probe's codes: a formula, a link, markup and a path were all accepted before."""
+    rows = [roster_row(code) for code in HOSTILE_CODES]
+    before = village_households(db, village)
+    with pytest.raises(UploadRejected) as rejected:
+        imports.plan_roster_upload(db, clerk, [village], csv_file(ROSTER_HEADER, rows), "hostile.csv")
+    assert places(rejected) == [(2 + i, "D", code, naming.HOUSEHOLD_CODE_RULE) for i, code in enumerate(HOSTILE_CODES)]
+    assert village_households(db, village) == before
+
+
+@pytest.mark.parametrize("name", ["\u202e三张", "张\u200b三", "张\u0000三"])
+def test_a_name_with_an_invisible_character_is_refused_by_the_form_service_too(
+    db: Session, village: Village, clerk: User, name: str
+) -> None:
+    group = village.groups[0]
+    with pytest.raises(FieldErrors) as refused:
+        units.add_household(
+            db, village, actor=clerk, code="N1", head_name=name, members=1, group_id=group.id, phone=None, is_poor=False
+        )
+    assert refused.value.errors["head_name"].startswith("含有")
+    with pytest.raises(FieldErrors) as bad_code:
+        units.add_household(
+            db, village, actor=clerk, code="INJ/../007", head_name="张三", members=1, group_id=group.id, phone=None,
+            is_poor=False,
+        )  # fmt: skip
+    assert bad_code.value.errors == {"code": naming.HOUSEHOLD_CODE_RULE}

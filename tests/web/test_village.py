@@ -168,3 +168,21 @@ def test_moving_away_before_a_reviewed_quarter_is_refused(client: FlaskClient, a
     assert response.status_code == 200
     assert "该户在 2026Q4 已有评议记录，迁出日期不能早于该季度开始" in response.get_data(as_text=True)
     assert household(db_session, H1).moved_away_on is None
+
+
+@pytest.mark.parametrize("name", ["\u202e三张", "张\u200b三"])
+def test_the_household_form_refuses_invisible_characters_in_a_name(
+    client: FlaskClient, auth: Auth, db_session: Session, name: str
+) -> None:
+    """The outside probe saved "\\u202e..." through this form; the public list then showed it."""
+    auth.login("village")
+    group = groups(db_session)[0]
+    response = auth.post(
+        f"{V1}/households/new", {"code": "520999010101777", "head_name": name, "group_id": group.id, "members": "2"}
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "含有" in html and "请删除" in html
+    db_session.rollback()
+    assert db_session.scalars(sa.select(Household).where(Household.code == "520999010101777")).first() is None
+    assert edit(auth, db_session, head_name=name).status_code == 200
+    assert household(db_session, H1).head_name != name

@@ -1,19 +1,35 @@
 from __future__ import annotations
 
-from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, SubmitField
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, Regexp, StopValidation
+from collections.abc import Callable
 
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, DateField, Field, HiddenField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional, StopValidation, ValidationError
+
+from hygiene import naming
+from hygiene.services.units import HEAD_NAME_LENGTH
 from web.forms import BaseForm, WholeNumberField
 
-CODE = Regexp(r"^[0-9A-Za-z-]{1,24}$", message="户编号只能包含数字、字母和 -，最长24位")
-PHONE = Regexp(r"^[0-9+\- ]{5,20}$", message="电话号码格式不正确")
+
+def rule(problem: Callable[[str], str | None]) -> Callable[[BaseForm, Field], None]:
+    """A field validator from one of hygiene.naming's rules, so that the form says what imports say."""
+
+    def validate(form: BaseForm, field: Field) -> None:
+        if field.data and (reason := problem(field.data)):
+            raise ValidationError(reason)
+
+    return validate
+
+
+CODE = rule(naming.household_code_problem)
+NAME = rule(lambda name: naming.name_problem(naming.clean(name), HEAD_NAME_LENGTH, "户主姓名"))
+PHONE = rule(naming.phone_problem)
 
 
 class HouseholdForm(BaseForm):
     code = StringField("户编号", validators=[DataRequired("请输入户编号"), CODE])
-    head_name = StringField("户主姓名", validators=[DataRequired("请输入户主姓名"), Length(max=40)])
+    head_name = StringField("户主姓名", validators=[DataRequired("请输入户主姓名"), NAME])
     group_id = SelectField("村民组", coerce=int, validators=[DataRequired("请选择村民组")])
     members = WholeNumberField("人口", 1, 99, required="请输入人口数", default=1)
     phone = StringField("联系电话（不公开）", validators=[Optional(), PHONE], render_kw={"inputmode": "tel"})

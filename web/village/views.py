@@ -16,7 +16,7 @@ from hygiene.io.scores import format_tenths
 from hygiene.io.sheets import UploadRejected
 from hygiene.models import Household, Period, Review, Village
 from hygiene.services import audit, imports, periods, plaques, reviews, units, workflow
-from hygiene.services.errors import NotFound, ServiceError
+from hygiene.services.errors import FieldErrors, NotFound, ServiceError
 from web import uploads
 from web.database import get_session
 from web.downloads import XLSX_MIMETYPE, download
@@ -108,6 +108,9 @@ def new_household(village_code: str) -> str | Response:
                 phone=form.phone.data,
                 is_poor=form.is_poor.data,
             )
+        except FieldErrors as exc:
+            for name, message in exc.errors.items():
+                form[name].errors = [message]
         except ServiceError as exc:
             form.code.errors = [str(exc)]
         else:
@@ -141,6 +144,9 @@ def edit_household(village_code: str, household_code: str) -> str | Response:
                 moved_away_on=form.moved_away_on.data,
                 reason=form.reason.data or "",
             )
+        except FieldErrors as exc:
+            for name, message in exc.errors.items():
+                form[name].errors = [message]
         except ServiceError as exc:
             form.moved_away_on.errors = [str(exc)]
         else:

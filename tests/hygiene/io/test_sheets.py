@@ -28,14 +28,14 @@ from hygiene.io.sheets import (
     Problem,
     UploadRejected,
     UploadTable,
-    clean_cell,
     column_letter,
     criterion_header,
     read_upload,
     review_columns,
     roster_columns,
-    visible,
 )
+from hygiene.naming import clean as clean_cell
+from hygiene.naming import visible
 from tests.hygiene.io.files import (
     ROSTER_HEADER,
     ROSTER_ROW,
@@ -358,7 +358,7 @@ def test_cells_are_trimmed_of_every_unicode_space_and_nfc_normalised(fmt: str) -
         ("00\ufeff12", "00\\ufeff12", "含有零宽不换行空格（BOM）（U+FEFF），请删除后重新上传"),
         ("00\x0112", "00\\u000112", "含有控制字符（U+0001），请删除后重新上传"),
         ("00\u206012", "00\\u206012", "含有零宽不换行符（U+2060），请删除后重新上传"),
-        ("00\u202e12", "00\\u202e12", "含有不可见字符（U+202E），请删除后重新上传"),
+        ("00\u202e12", "00\\u202e12", "含有从右到左覆盖符（U+202E），请删除后重新上传"),
     ],
 )
 def test_an_invisible_character_inside_a_cell_is_an_error_naming_it(cell: str, shown: str, reason: str) -> None:

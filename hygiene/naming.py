@@ -1,0 +1,77 @@
+"""What a household code, a name and a phone number may be: one rule each, applied alike by the
+forms, every import and the command (INTERCHANGE.md §2.1).
+
+- A household code is 1-24 of ``0-9 A-Z a-z -``: it stands in URLs and file names, so ``/``, ``..``,
+  ``=`` or ``<`` never reach a path, a page or a spreadsheet (the outside probe's ``INJ/../007``).
+- A name is kept as written (NFC, rare characters included) with its ends trimmed, but a control
+  or invisible character inside it is refused: a right-to-left override (U+202E) or a zero-width
+  space (U+200B) would let a name look like another one on a public list.
+- A phone number is 5-20 of digits, ``+``, ``-`` and spaces (full-width digits read as digits).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+HOUSEHOLD_CODE = re.compile(r"[0-9A-Za-z-]{1,24}", re.ASCII)
+HOUSEHOLD_CODE_RULE = "户编号只能包含数字、字母和 -，最长24位"
+PHONE_RULE = "电话号码格式不正确"
+
+_INVISIBLE_NAMES = {
+    "\t": "制表符",
+    "\n": "换行符",
+    "\r": "回车符",
+    "\u00ad": "软连字符",
+    "\u200b": "零宽空格",
+    "\u200c": "零宽非连接符",
+    "\u200d": "零宽连接符",
+    "\u202e": "从右到左覆盖符",
+    "\u2028": "行分隔符",
+    "\u2029": "段分隔符",
+    "\u2060": "零宽不换行符",
+    "\ufeff": "零宽不换行空格（BOM）",
+}
+
+
+def clean(text: str) -> str:
+    """Text as stored: the ends trimmed of every Unicode space, then NFC."""
+    return unicodedata.normalize("NFC", text.strip())
+
+
+def is_invisible(ch: str) -> bool:
+    return unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")
+
+
+def visible(text: str, limit: int = 60) -> str:
+    """``text`` for a message: invisible characters shown as ``\\u200b``, long text cut short."""
+    shown = "".join(f"\\u{ord(ch):04x}" if is_invisible(ch) else ch for ch in text)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+def invisible_problem(text: str) -> str | None:
+    """Why ``text`` holds a control or invisible character, naming the first one; None if it holds none."""
+    for ch in text:
+        if is_invisible(ch):
+            name = _INVISIBLE_NAMES.get(ch, "控制字符" if unicodedata.category(ch) == "Cc" else "不可见字符")
+            return f"含有{name}（U+{ord(ch):04X}），请删除"
+    return None
+
+
+def household_code_problem(code: str) -> str | None:
+    return None if HOUSEHOLD_CODE.fullmatch(code) else HOUSEHOLD_CODE_RULE
+
+
+def name_problem(name: str, longest: int, what: str = "姓名") -> str | None:
+    """Why a (cleaned) name cannot be stored: blank, longer than the column, or with an invisible character."""
+    if not name:
+        return f"请填写{what}"
+    if len(name) > longest:
+        return f"{what}超过{longest}个字"
+    return invisible_problem(name)
+
+
+def phone_problem(phone: str) -> str | None:
+    text = unicodedata.normalize("NFKC", phone)
+    ok = text.isascii() and 5 <= len(text) <= 20 and all(ch.isdigit() or ch in "+- " for ch in text)
+    return None if ok else PHONE_RULE
