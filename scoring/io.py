@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -136,13 +137,21 @@ def _as_text(table: pa.Table) -> pa.Table:
     )
 
 
+def _needs_quotes(table: pa.Table) -> bool:
+    return any(
+        pc.any(pc.match_substring_regex(column, '[,"\r\n]')).as_py()
+        for column in table.columns
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+    )
+
+
 def write_csv(table: pa.Table, path: Path | BinaryIO) -> None:
-    """Write a result table: no quotes unless a value contains a comma, quote or line break."""
-    try:
-        pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="none", quoting_header="none"))
-    except pa.ArrowInvalid:
-        text = _as_text(table).to_pandas()
-        text.to_csv(path, index=False, lineterminator="\n", na_rep="")
+    """Write a result table: no quotes unless a value contains a comma, quote or line break.
+    Decided before writing, so that nothing (a header) is written twice."""
+    if _needs_quotes(table):
+        _as_text(table).to_pandas().to_csv(path, index=False, lineterminator="\n", na_rep="")
+        return
+    pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="none", quoting_header="none"))
 
 
 def csv_bytes(table: pa.Table) -> bytes:

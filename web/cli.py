@@ -193,8 +193,8 @@ def import_reviews(file: Path, period_code: str, village_code: str) -> None:
 )
 def results(period_code: str, village_code: str | None, output_format: str, output_dir: Path | None) -> None:
     """The engine's results for a period (INTERCHANGE.md §1): household_results on standard output."""
+    from hygiene.io.exports import results_csv, write_results
     from hygiene.services.results import period_results
-    from scoring.io import csv_bytes, write_results
 
     with transaction(write=False) as session:
         household_results, village_results = period_results(session, period_code, village_code)
@@ -202,7 +202,7 @@ def results(period_code: str, village_code: str | None, output_format: str, outp
         write_results(household_results, village_results, output_dir)
         click.echo(f"已写入 {output_dir / 'household_results.csv'} 和 {output_dir / 'village_results.csv'}", err=True)
         return
-    click.echo(csv_bytes(household_results).decode(), nl=False)
+    click.echo(results_csv(household_results).decode(), nl=False)
 
 
 @main.command("tick")

@@ -39,7 +39,10 @@ import math
 import unicodedata
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -49,8 +52,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from hygiene.io.scores import format_tenths
 from hygiene.io.sheets import MAX_DATA_ROWS, criterion_header
+from scoring import io as result_files
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = "^[=+\\-@\t\r]"
 TEMPLATE_KINDS = ("自评", "互评", "复评")
 TEMPLATE_SHEET = "评分表"
 
@@ -83,6 +88,29 @@ def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     writer.writerow([csv_field(h) for h in header])
     writer.writerows([csv_field(v) for v in row] for row in rows)
     return buffer.getvalue().encode("utf-8-sig")
+
+
+def formula_safe(table: pa.Table) -> pa.Table:
+    """An Arrow table whose text values that would start a formula get a leading ``'``, as
+    `csv_field` does: for the engine's result tables written by ``hygiene results``."""
+    columns = []
+    for column in table.columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            starts = pc.fill_null(pc.match_substring_regex(column, _FORMULA_START), False)
+            quote, nothing = pa.scalar("'", column.type), pa.scalar("", column.type)
+            column = pc.if_else(starts, pc.binary_join_element_wise(quote, column, nothing), column)
+        columns.append(column)
+    return pa.table(columns, schema=table.schema)
+
+
+def results_csv(table: pa.Table) -> bytes:
+    """A result table (INTERCHANGE.md §1) as CSV, safe to open in Excel or WPS."""
+    return result_files.csv_bytes(formula_safe(table))
+
+
+def write_results(household_results: pa.Table, village_results: pa.Table, folder: Path) -> None:
+    """household_results.csv and village_results.csv into ``folder``, safe to open in Excel or WPS."""
+    result_files.write_results(formula_safe(household_results), formula_safe(village_results), folder)
 
 
 # --- xlsx ----------------------------------------------------------------------------------------
