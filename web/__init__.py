@@ -18,6 +18,8 @@ class ConfigError(RuntimeError):
     """The app cannot start with this configuration; the message says what to set."""
 
 
+# A signed cookie is only as strong as its key: a short one can be guessed offline from any cookie.
+MIN_SECRET_KEY_LENGTH = 32
 DEFAULTS: dict[str, Any] = {
     "ENV": "production",  # set with HYGIENE_ENV (from_prefixed_env strips the prefix)
     "SESSION_COOKIE_HTTPONLY": True,
@@ -68,6 +70,11 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
                 "未设置 SECRET_KEY：生产环境必须设置环境变量 HYGIENE_SECRET_KEY（或 SECRET_KEY）为随机长字符串"
             )
         app.config["SECRET_KEY"] = _development_secret(instance_path)
+    elif not development and not app.testing and len(str(app.config["SECRET_KEY"])) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError(
+            f"SECRET_KEY 太短：生产环境的 HYGIENE_SECRET_KEY 至少{MIN_SECRET_KEY_LENGTH}个字符"
+            "（可用 python3 -c 'import secrets; print(secrets.token_hex(32))' 生成）"
+        )
     if development:
         app.config["SESSION_COOKIE_SECURE"] = False  # plain http on 127.0.0.1
 

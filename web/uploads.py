@@ -1,20 +1,25 @@
-"""Uploaded sheets waiting for the clerk's confirmation: kept under a generated name in the
-instance folder (never the user's file name: RELIABILITY.md trap 8), remembered in the signed
-session cookie, so one user can never confirm another's upload."""
+"""Uploaded sheets waiting for the clerk's confirmation: kept in the instance folder under a name
+made of the signed-in user's id and a random id (never the user's file name: RELIABILITY.md trap
+8), the random id remembered in the signed session cookie. The file is looked up from the server's
+own knowledge of who is signed in and an id that must be 32 hex digits, never from a path the
+client sends: even a forged cookie (a leaked secret key) reaches only its own user's uploads."""
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app, session
+from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 
 from hygiene.io.sheets import MAX_UPLOAD_BYTES
 
 PENDING_KEY = "pending_upload"
+_UPLOAD_ID = re.compile(r"[0-9a-f]{32}", re.ASCII)
 # An upload nobody confirmed (the clerk closed the page) is removed by the next upload after this.
 ABANDONED_AFTER_SECONDS = 24 * 3600
 
@@ -37,29 +42,38 @@ def read(storage: FileStorage) -> bytes:
     return storage.stream.read(MAX_UPLOAD_BYTES + 1)
 
 
+def _path(upload_id: object) -> Path | None:
+    """Where the signed-in user's upload ``upload_id`` is kept; None for anything but 32 hex digits."""
+    if not isinstance(upload_id, str) or not _UPLOAD_ID.fullmatch(upload_id):
+        return None
+    return _folder() / f"{int(current_user.id)}-{upload_id}"
+
+
 def keep(purpose: str, file_name: str, data: bytes) -> None:
     discard()
-    folder = _folder()
-    _remove_abandoned(folder)
-    token = secrets.token_hex(16)
-    (folder / token).write_bytes(data)
-    session[PENDING_KEY] = {"token": token, "purpose": purpose, "file_name": file_name}
+    _remove_abandoned(_folder())
+    upload_id = secrets.token_hex(16)
+    path = _path(upload_id)
+    assert path is not None
+    path.write_bytes(data)
+    session[PENDING_KEY] = {"token": upload_id, "purpose": purpose, "file_name": str(file_name)[:200]}
 
 
 def take(purpose: str) -> PendingUpload | None:
     pending = session.get(PENDING_KEY)
-    if not pending or pending.get("purpose") != purpose:
+    if not isinstance(pending, dict) or pending.get("purpose") != purpose:
         return None
-    path = _folder() / pending["token"]
-    if not path.is_file():
+    path = _path(pending.get("token"))
+    if path is None or not path.is_file():
         return None
-    return PendingUpload(purpose, pending["file_name"], path.read_bytes())
+    return PendingUpload(purpose, str(pending.get("file_name", "")), path.read_bytes())
 
 
 def discard() -> None:
     pending = session.pop(PENDING_KEY, None)
-    if pending:
-        (_folder() / pending["token"]).unlink(missing_ok=True)
+    path = _path(pending.get("token")) if isinstance(pending, dict) else None
+    if path is not None:
+        path.unlink(missing_ok=True)
 
 
 def _remove_abandoned(folder: Path) -> None:

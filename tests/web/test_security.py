@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.sheets import ROSTER_HEADER, csv_file, roster_row
 from tests.web.conftest import Auth
 from web import ConfigError, create_app
 
@@ -146,3 +150,55 @@ def test_hygiene_env_from_the_environment_selects_development(
     app = create_app({"DATABASE_URL": sqlite_copy})
     assert app.config["ENV"] == "development" and app.config["SESSION_COOKIE_SECURE"] is False
     app.extensions["hygiene.engine"].dispose()
+
+
+def test_a_forged_pending_upload_reaches_no_file_outside_the_users_own(
+    app: Flask, client: FlaskClient, auth: Auth
+) -> None:
+    """The outside probe, holding the secret key, put ``../../victim`` in the cookie: the next
+    upload's clean-up deleted that file. Now the id must be 32 hex digits of the user's own."""
+    victim = Path(app.instance_path) / "victim.txt"
+    victim.parent.mkdir(parents=True, exist_ok=True)
+    victim.write_text("keep me")
+    auth.login("village")
+    forged = {"token": "../victim.txt", "purpose": "roster:5209990101", "file_name": "x.csv"}
+    with client.session_transaction() as cookie:
+        cookie["pending_upload"] = forged
+    confirm = auth.post("/village/5209990101/roster/upload/confirm", {}, token_from="/")
+    assert "没有待确认的上传文件" in client.get(confirm.headers["Location"]).get_data(as_text=True)
+    with client.session_transaction() as cookie:
+        cookie["pending_upload"] = forged
+    sheet = csv_file(ROSTER_HEADER, [roster_row("520999010105001")])
+    assert auth.post("/village/5209990101/roster/upload", {"file": (io.BytesIO(sheet), "a.csv")}).status_code == 200
+    assert victim.read_text() == "keep me"
+    victim.unlink()
+
+
+def test_another_users_pending_upload_cannot_be_confirmed(app: Flask, auth: Auth) -> None:
+    clerk, other = app.test_client(), app.test_client()
+    Auth(clerk).login("village")
+    sheet = csv_file(ROSTER_HEADER, [roster_row("520999010105001")])
+    assert (
+        Auth(clerk).post("/village/5209990101/roster/upload", {"file": (io.BytesIO(sheet), "a.csv")}).status_code == 200
+    )
+    with clerk.session_transaction() as cookie:
+        upload_id = cookie["pending_upload"]["token"]
+    Auth(other).login("village2")
+    with other.session_transaction() as cookie:  # the same id, forged into another clerk's cookie
+        cookie["pending_upload"] = {"token": upload_id, "purpose": "roster:5209990201", "file_name": "a.csv"}
+    confirm = Auth(other).post("/village/5209990201/roster/upload/confirm", {}, token_from="/")
+    assert "没有待确认的上传文件" in other.get(confirm.headers["Location"]).get_data(as_text=True)
+
+
+def test_production_refuses_a_short_secret_key(sqlite_copy: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HYGIENE_ENV", raising=False)
+    with pytest.raises(ConfigError, match="SECRET_KEY 太短"):
+        create_app({"DATABASE_URL": sqlite_copy, "SECRET_KEY": "a"})
+    create_app({"DATABASE_URL": sqlite_copy, "SECRET_KEY": "k" * 32}).extensions["hygiene.engine"].dispose()
+
+
+def test_a_csrf_token_from_before_login_is_worthless_after_it(client: FlaskClient, auth: Auth) -> None:
+    before = auth.token("/login")
+    auth.login("village")
+    assert client.post("/logout", data={"csrf_token": before}).status_code == 400
+    assert auth.logout().status_code == 302

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import session as flask_session
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
@@ -35,6 +36,14 @@ def home_url(user: User) -> str:
     return url_for("county.home", county_code=county.code)
 
 
+def new_csrf_secret() -> None:
+    """A new CSRF secret when who is signed in changes: a token read before login (a shared office PC,
+    a planted cookie) is worthless afterwards."""
+    name = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    flask_session.pop(name, None)
+    g.pop(name, None)  # the token Flask-WTF cached for this request was made from the old secret
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> str | Response:
     if current_user.is_authenticated:
@@ -54,6 +63,7 @@ def login() -> str | Response:
         if user is None:
             flash("用户名或密码不正确", "error")
             return render_template("auth/login.html", form=form), 200
+        new_csrf_secret()
         login_user(user)
         flash(f"欢迎，{user.display_name}", "success")
         return redirect(safe_next_url(request.args.get("next")) or home_url(user))
@@ -69,6 +79,7 @@ def logout() -> Response:
         accounts.end_sessions(user)
         session.commit()
         logout_user()
+        new_csrf_secret()
         flash("已退出登录", "success")
     return redirect(url_for("public.index"))
 
