@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hygiene import config
 from hygiene.db import DatabaseUrlError, parse_database_url
@@ -32,6 +33,9 @@ DEFAULTS: dict[str, Any] = {
     "WTF_CSRF_TIME_LIMIT": 8 * 3600,
     "REMEMBER_COOKIE_DURATION": 0,
     "WTF_I18N_ENABLED": False,  # WTForms messages come from web.forms.BaseForm's zh locale
+    # How many proxies (nginx) stand in front: their X-Forwarded-For then names the client, whose
+    # address the login limits count (HYGIENE_PROXY_COUNT=1 behind one nginx; 0 when served directly).
+    "PROXY_COUNT": 0,
 }
 
 
@@ -86,6 +90,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from web import database, errors, security
     from web.extensions import csrf, login_manager
 
+    if int(app.config["PROXY_COUNT"]) > 0:
+        count = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
     database.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)

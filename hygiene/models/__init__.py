@@ -1,6 +1,6 @@
 """Every mapped class, importable from one place (Alembic's env imports this to see them all)."""
 
-from hygiene.models.accounts import AuditEntry, LoginAttempt, User
+from hygiene.models.accounts import AuditEntry, LoginAttempt, LoginThrottle, User
 from hygiene.models.awards import (
     AwardLedgerEntry,
     CountyBudget,
@@ -30,6 +30,7 @@ __all__ = [
     "InspectionAssignment",
     "InspectionTeam",
     "LoginAttempt",
+    "LoginThrottle",
     "Notice",
     "Objection",
     "Period",

@@ -70,6 +70,18 @@ class LoginAttempt(Base):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class LoginThrottle(Base):
+    """A failure counter for one key (an account and client pair, a client, an account) within
+    the current window, bumped by one atomic upsert so that concurrent attempts are all counted."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(sa.String(140), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    window_started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_failure_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
 class AuditEntry(Base):
     """Who changed what, when, from what to what, and why. The database refuses UPDATE and
     DELETE on this table (triggers created by the initial migration)."""

@@ -9,10 +9,12 @@ import re
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from hygiene.enums import Role
-from hygiene.models import County, LoginAttempt, Township, User, Village
+from hygiene.models import County, LoginAttempt, LoginThrottle, Township, User, Village
 from hygiene.models._types import utcnow
 from hygiene.models.accounts import new_session_token
 from hygiene.services import audit
@@ -24,7 +26,10 @@ _HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 _DUMMY_HASH = _HASHER.hash("not-a-real-password")
 
 MIN_PASSWORD_LENGTH = 8
-MAX_FAILURES = 5
+MAX_FAILURES = 5  # per account and client pair
+CLIENT_MAX_FAILURES = 20  # per client address, across usernames
+ACCOUNT_SLOWDOWN_AFTER = 10  # per account, from any client: then a growing wait, never a lock
+ACCOUNT_MAX_DELAY = dt.timedelta(seconds=60)
 FAILURE_WINDOW = dt.timedelta(minutes=15)
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{2,40}$")
 ACCOUNT_FIELDS = ("username", "display_name", "role", "county_id", "township_id", "village_id", "is_active")
@@ -109,15 +114,33 @@ def _county_of_scope(session: Session, scope: dict[str, int | None]) -> int | No
     return session.scalar(sa.select(Township.county_id).join(Village).where(Village.id == scope["village_id"]))
 
 
-def _recent_failures(session: Session, username: str, now: dt.datetime) -> int:
-    return (
-        session.scalar(
-            sa.select(sa.func.count(LoginAttempt.id)).where(
-                LoginAttempt.username == username, LoginAttempt.at > now - FAILURE_WINDOW
-            )
-        )
-        or 0
+def _bump(session: Session, key: str, now: dt.datetime, *, by: int = 1, failed: bool = False) -> int:
+    """Add ``by`` to ``key``'s count in the current window (a window older than FAILURE_WINDOW starts
+    again) in one atomic upsert, and return the new count. Concurrent attempts queue on the row, so
+    every one of them is counted: the limit holds on PostgreSQL as on SQLite."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    insert, at_least = (postgresql_insert, sa.func.greatest) if postgres else (sqlite_insert, sa.func.max)
+    stale = LoginThrottle.window_started_at <= now - FAILURE_WINDOW
+    statement = insert(LoginThrottle).values(
+        key=key, failures=max(by, 0), window_started_at=now, last_failure_at=now if failed else None
     )
+    statement = statement.on_conflict_do_update(
+        index_elements=[LoginThrottle.key],
+        set_={
+            "failures": at_least(sa.case((stale, 0), else_=LoginThrottle.failures) + by, 0),
+            "window_started_at": sa.case((stale, now), else_=LoginThrottle.window_started_at),
+            "last_failure_at": now if failed else LoginThrottle.last_failure_at,
+        },
+    )
+    return session.execute(statement.returning(LoginThrottle.failures)).scalar_one()
+
+
+def account_delay(failures: int) -> dt.timedelta:
+    """How long an account waits between attempts once it has had more than ACCOUNT_SLOWDOWN_AFTER
+    failures in the window, from any client: doubling from 1 s, at most ACCOUNT_MAX_DELAY."""
+    if failures <= ACCOUNT_SLOWDOWN_AFTER:
+        return dt.timedelta(0)
+    return min(ACCOUNT_MAX_DELAY, dt.timedelta(seconds=2 ** (failures - ACCOUNT_SLOWDOWN_AFTER - 1)))
 
 
 def authenticate(
@@ -128,12 +151,25 @@ def authenticate(
     remote_addr: str | None = None,
     now: dt.datetime | None = None,
 ) -> User | None:
-    """The active user with these credentials, or None. After ``MAX_FAILURES`` failures within
-    ``FAILURE_WINDOW`` every attempt for that username is refused, known user or not, with the
-    same message, so the reply tells nothing about which usernames exist."""
+    """The active user with these credentials, or None (the same for an unknown user).
+
+    Throttling (docs/security.md): each attempt is counted before the password is checked, by an
+    atomic counter, for the account and client pair (``MAX_FAILURES`` in ``FAILURE_WINDOW``, then
+    refused) and for the client (``CLIENT_MAX_FAILURES``, then refused: one address trying many
+    usernames). The account as a whole is never locked, only slowed down after
+    ``ACCOUNT_SLOWDOWN_AFTER`` failures (``account_delay``), so a stranger cannot lock a known staff
+    member out: the staff member's own computer keeps its own allowance. A success clears its pair.
+    """
     now = now or utcnow()
-    username = username.strip()
-    if _recent_failures(session, username, now) >= MAX_FAILURES:
+    username = username.strip()[:60]
+    client = (remote_addr or "-")[:60]
+    account = session.get(LoginThrottle, f"account:{username}")
+    if account is not None and account.window_started_at > now - FAILURE_WINDOW and account.last_failure_at:
+        wait = account.last_failure_at + account_delay(account.failures) - now
+        if wait > dt.timedelta(0):
+            raise LoginThrottled(f"该账号登录失败次数过多，请{max(1, round(wait.total_seconds()))}秒后再试")
+    pair = f"pair:{username}|{client}"
+    if _bump(session, pair, now) > MAX_FAILURES or _bump(session, f"client:{client}", now) > CLIENT_MAX_FAILURES:
         raise LoginThrottled("登录失败次数过多，请15分钟后再试")
     user = session.scalar(sa.select(User).where(User.username == username))
     try:
@@ -141,8 +177,11 @@ def authenticate(
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok or user is None or not user.is_active:
-        session.add(LoginAttempt(username=username[:80], remote_addr=remote_addr, at=now))
+        session.add(LoginAttempt(username=username, remote_addr=remote_addr, at=now))
+        _bump(session, f"account:{username}", now, failed=True)
         return None
+    session.execute(sa.delete(LoginThrottle).where(LoginThrottle.key == pair))
+    _bump(session, f"client:{client}", now, by=-1)  # a success was no failure of this client
     if _HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from hygiene.db import make_sessionmaker
 from hygiene.enums import Role
-from hygiene.models import AuditEntry, User
+from hygiene.models import AuditEntry, LoginAttempt, User
 from hygiene.services import accounts
 from hygiene.services.errors import NotFound, ServiceError
 from tests.conftest import PASSWORDS
@@ -86,7 +88,7 @@ def test_authenticate_accepts_the_right_password_only(db: Session) -> None:
     assert accounts.authenticate(db, "nobody", "wrong-password") is None
 
 
-def test_failures_lock_the_username_for_fifteen_minutes_known_or_not(db: Session) -> None:
+def test_failures_lock_the_username_from_that_client_for_fifteen_minutes_known_or_not(db: Session) -> None:
     now = dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC)
     for name in ("village", "nobody"):
         for _ in range(accounts.MAX_FAILURES):
@@ -116,3 +118,65 @@ def test_changing_the_password_rotates_the_session_token(db: Session) -> None:
     accounts.change_password(db, clerk, PASSWORDS["village"], "new-password-1")
     assert clerk.session_token != token
     assert accounts.authenticate(db, "village", "new-password-1") == clerk
+
+
+NOW = dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC)
+
+
+def test_a_stranger_cannot_lock_a_staff_member_out(db: Session) -> None:
+    """The probe locked anyone out for 15 minutes with 5 bad tries from anywhere: now only that
+    stranger's own address is locked for the account."""
+    for _ in range(accounts.MAX_FAILURES):
+        assert accounts.authenticate(db, "village", "guess", remote_addr="203.0.113.9", now=NOW) is None
+    with pytest.raises(accounts.LoginThrottled):
+        accounts.authenticate(db, "village", PASSWORDS["village"], remote_addr="203.0.113.9", now=NOW)
+    own = accounts.authenticate(db, "village", PASSWORDS["village"], remote_addr="10.1.1.5", now=NOW)
+    assert own == user(db, "village")
+
+
+def test_many_failures_from_many_clients_slow_the_account_down_but_never_lock_it(db: Session) -> None:
+    clients = [f"198.51.100.{n}" for n in range(3)]
+    at = NOW
+    for client in clients:
+        for _ in range(4):  # under each pair's limit, 5 s apart (longer than the first waits)
+            at += dt.timedelta(seconds=5)
+            assert accounts.authenticate(db, "village", "guess", remote_addr=client, now=at) is None
+    # 12 failures: more than ACCOUNT_SLOWDOWN_AFTER, so the next attempt waits account_delay(12) = 2 s
+    assert accounts.account_delay(12) == dt.timedelta(seconds=2)
+    with pytest.raises(accounts.LoginThrottled, match="请2秒后再试"):
+        accounts.authenticate(db, "village", PASSWORDS["village"], remote_addr="10.1.1.5", now=at)
+    later = at + dt.timedelta(seconds=3)
+    assert accounts.authenticate(db, "village", PASSWORDS["village"], remote_addr="10.1.1.5", now=later) is not None
+    assert accounts.account_delay(40) == accounts.ACCOUNT_MAX_DELAY
+
+
+def test_one_client_trying_many_usernames_is_stopped(db: Session) -> None:
+    for n in range(accounts.CLIENT_MAX_FAILURES):
+        assert accounts.authenticate(db, f"user{n}", "guess", remote_addr="203.0.113.7", now=NOW) is None
+    with pytest.raises(accounts.LoginThrottled):
+        accounts.authenticate(db, "village", PASSWORDS["village"], remote_addr="203.0.113.7", now=NOW)
+
+
+def test_forty_simultaneous_wrong_passwords_are_checked_five_times_only(committing_engine: sa.Engine) -> None:
+    """The probe saw 6 to 18 of 40 concurrent attempts checked on PostgreSQL; exactly 5 now."""
+    maker = make_sessionmaker(committing_engine, write=True)
+    start = threading.Barrier(40)
+    outcomes: list[str] = []
+
+    def attempt() -> None:
+        start.wait()
+        try:
+            with maker.begin() as session:
+                accounts.authenticate(session, "village", "wrong", remote_addr="203.0.113.5")
+            outcomes.append("checked")
+        except accounts.LoginThrottled:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=attempt) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert outcomes.count("checked") == accounts.MAX_FAILURES and outcomes.count("refused") == 35
+    with maker() as session:
+        assert session.scalar(sa.select(sa.func.count(LoginAttempt.id))) == accounts.MAX_FAILURES

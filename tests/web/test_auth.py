@@ -8,6 +8,7 @@ from flask.testing import FlaskClient
 
 from tests.conftest import PASSWORDS
 from tests.web.conftest import Auth
+from web import create_app
 
 
 @pytest.mark.parametrize(
@@ -94,3 +95,15 @@ def test_next_returns_to_a_page_of_the_site(client: FlaskClient, auth: Auth) -> 
 def test_anonymous_users_are_sent_to_login(client: FlaskClient) -> None:
     response = client.get("/county/520999/")
     assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=")
+
+
+def test_behind_a_proxy_the_login_limit_counts_the_forwarded_client(sqlite_copy: str) -> None:
+    app = create_app({"TESTING": True, "DATABASE_URL": sqlite_copy, "SECRET_KEY": "test-secret-key", "PROXY_COUNT": 1})
+    stranger, staff = app.test_client(), app.test_client()
+    stranger.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.9"
+    staff.environ_base["HTTP_X_FORWARDED_FOR"] = "10.1.1.5"
+    for _ in range(5):
+        assert Auth(stranger).login("village", "wrong-password").status_code == 200
+    assert Auth(stranger).login("village").status_code == 429
+    assert Auth(staff).login("village").status_code == 302  # the staff member's own computer is not locked
+    app.extensions["hygiene.engine"].dispose()
