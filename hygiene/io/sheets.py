@@ -44,10 +44,12 @@ Why it is written the way it is:
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
+import json
 import re
 import struct
+import subprocess
+import sys
 import unicodedata
 import zipfile
 import zlib
@@ -55,11 +57,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from xml.parsers import expat
 
+import olefile
 import python_calamine
 
 from hygiene import naming
+from hygiene.io import calamine_child
 
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024
+CHILD_SECONDS = 30  # an .xls that calamine cannot read in this time is refused
 MAX_DATA_ROWS = 3000
 MAX_PROBLEMS = 200
 HEADER_SEARCH_ROWS = 10
@@ -266,7 +271,7 @@ def _size_text(size: int) -> str:
 def _read_grids(data: bytes) -> list[_Grid]:
     if data.startswith(b"PK\x03\x04"):
         return _read_xlsx(data)
-    if data.startswith(_OLE_MAGIC):
+    if data.startswith(olefile.MAGIC):
         return _read_xls(data)
     return [_read_csv(data)]
 
@@ -519,120 +524,100 @@ def _open_calamine(data: bytes) -> python_calamine.CalamineWorkbook:
 
 def _calamine_grid(book: python_calamine.CalamineWorkbook, name: str) -> _Grid:
     try:
-        sheet = book.get_sheet_by_name(name)
-        raw = sheet.to_python(skip_empty_area=False)
-        merged = sheet.merged_cell_ranges or []
+        cells, merged = calamine_child.sheet_cells(book, name)
     except python_calamine.PasswordError:
         raise _Refused(ENCRYPTED) from None
     except Exception:
         raise _Refused(FORMAT_MISMATCH, name) from None
-    cells = [[_cell_text(value) for value in row] for row in raw]
-    return _Grid(name, cells, merged=[(r0, c0, r1, c1) for (r0, c0), (r1, c1) in merged])
+    return _Grid(name, cells, merged=merged)
 
 
-def _cell_text(value: object) -> str:
-    """A calamine value as the text a person typed: integral numbers without ``.0``, dates in ISO."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e16:
-            return str(int(value))
-        return repr(value)
-    if isinstance(value, dt.datetime):
-        if value.time() == dt.time(0):
-            return value.date().isoformat()
-        return value.isoformat(sep=" ", timespec="seconds")
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    return str(value)
+def _calamine_in_child(data: bytes, names: list[str]) -> dict[str, _Grid]:
+    """The named sheets read by calamine in a child process with a memory ceiling
+    (hygiene.io.calamine_child says why): a workbook that would exhaust memory or hang is refused."""
+    try:
+        done = subprocess.run(  # noqa: S603  (our own script; the upload goes to its stdin, never its arguments)
+            [sys.executable, "-I", calamine_child.__file__, json.dumps(names)],
+            input=data,
+            capture_output=True,
+            timeout=CHILD_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise _Refused(FORMAT_MISMATCH) from None
+    if done.returncode == calamine_child.ENCRYPTED_EXIT:
+        raise _Refused(ENCRYPTED)
+    if done.returncode != 0:
+        raise _Refused(FORMAT_MISMATCH)
+    sheets = json.loads(done.stdout)
+    return {
+        name: _Grid(name, sheet["cells"], merged=[(r0, c0, r1, c1) for r0, c0, r1, c1 in sheet["merged"]])
+        for name, sheet in sheets.items()
+    }
 
 
 # --- xls: a compound file (OLE2) holding a BIFF8 workbook stream ------------------------------------
 
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_END_OF_CHAIN = 0xFFFFFFFE
-_FREE_SECTOR = 0xFFFFFFFF
+
+def _walk(first: int, table: Sequence[int], limit: int) -> int:
+    """The length of the sector chain from ``first`` in ``table``; ValueError if it loops, leaves the
+    table or the file, or meets a marker that ends no chain."""
+    seen: set[int] = set()
+    sector = first
+    while sector != olefile.ENDOFCHAIN:
+        if sector in seen or sector >= len(table) or sector >= limit:
+            raise ValueError("broken sector chain")
+        seen.add(sector)
+        sector = table[sector]
+    return len(seen)
 
 
-class _CompoundFile:
-    """Just enough of [MS-CFB] to list the streams of an OLE file and read one of them."""
+def _check_chains(ole: olefile.OleFileIO) -> None:
+    """What olefile tolerates but calamine does not survive (a self-looping directory chain made it
+    allocate until the machine ran out of memory): every chain a reader follows must end, inside the
+    file, and hold its stream; the header's counts must fit the file."""
+    sectors = ole.nb_sect
+    if max(ole.num_fat_sectors, ole.num_difat_sectors, ole.num_mini_fat_sectors) > sectors:
+        raise ValueError("header counts beyond the file")
+    _walk(ole.first_dir_sector, ole.fat, sectors)
+    streams = [e for e in ole.direntries if e is not None and e.entry_type == olefile.STGTY_STREAM]
+    if ole.first_mini_fat_sector != olefile.ENDOFCHAIN:
+        _walk(ole.first_mini_fat_sector, ole.fat, sectors)
+        root_sectors = _walk(ole.root.isectStart, ole.fat, sectors)
+        ole.loadminifat()
+        mini_limit = root_sectors * ole.sectorsize // ole.minisectorsize
+    for entry in streams:
+        if entry.size >= ole.minisectorcutoff:
+            held = _walk(entry.isectStart, ole.fat, sectors) * ole.sectorsize
+        elif entry.size > 0:
+            if ole.first_mini_fat_sector == olefile.ENDOFCHAIN:
+                raise ValueError("a small stream without a mini stream")
+            held = _walk(entry.isectStart, ole.minifat, mini_limit) * ole.minisectorsize
+        else:
+            continue
+        if held < entry.size:
+            raise ValueError("a stream longer than its chain")
 
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        major, _, sector_shift, mini_shift = struct.unpack_from("<HHHH", data, 26)
-        if major not in (3, 4) or sector_shift not in (9, 12) or mini_shift != 6:
-            raise ValueError("not a compound file")
-        self.sector_size = 1 << sector_shift
-        self.mini_size = 1 << mini_shift
-        fat_count, first_dir = struct.unpack_from("<II", data, 44)
-        self.mini_cutoff, first_minifat, _, first_difat, difat_count = struct.unpack_from("<IIIII", data, 56)
-        sector_ids = list(struct.unpack_from("<109I", data, 76))
-        sector = first_difat
-        per_sector = self.sector_size // 4
-        for _ in range(difat_count):
-            if sector >= _END_OF_CHAIN:
-                break
-            ids = struct.unpack_from(f"<{per_sector}I", self._sector(sector))
-            sector_ids.extend(ids[:-1])
-            sector = ids[-1]
-        fat_sectors = [s for s in sector_ids if s < _END_OF_CHAIN][:fat_count]
-        self.fat = [n for s in fat_sectors for n in struct.unpack_from(f"<{per_sector}I", self._sector(s))]
-        directory = self._chain_bytes(first_dir, self.fat, self._sector)
-        self.entries: dict[str, tuple[int, int, int]] = {}  # lower-case name -> (type, start, size)
-        for offset in range(0, len(directory) - 127, 128):
-            name_len = struct.unpack_from("<H", directory, offset + 64)[0]
-            kind = directory[offset + 66]
-            start, size = struct.unpack_from("<IQ", directory, offset + 116)
-            if kind == 0 or not 2 <= name_len <= 64:
-                continue
-            name = directory[offset : offset + name_len - 2].decode("utf-16-le", errors="replace")
-            if major == 3:
-                size &= 0xFFFFFFFF
-            self.entries.setdefault(name.lower(), (kind, start, size))
-        root = self.entries.get("root entry")
-        self.mini_stream = b""
-        self.minifat: list[int] = []
-        if root is not None and first_minifat < _END_OF_CHAIN:
-            self.mini_stream = self._chain_bytes(root[1], self.fat, self._sector)[: root[2]]
-            minifat = self._chain_bytes(first_minifat, self.fat, self._sector)
-            self.minifat = list(struct.unpack_from(f"<{len(minifat) // 4}I", minifat))
 
-    def _sector(self, sector: int) -> bytes:
-        start = (sector + 1) * self.sector_size
-        if start + self.sector_size > len(self.data):
-            raise ValueError("sector beyond the end of the file")
-        return self.data[start : start + self.sector_size]
+def _ole_streams(data: bytes) -> tuple[set[str], Callable[[str], bytes]]:
+    """The stream names of an OLE2 compound file (lower case) and a reader of one stream, through
+    olefile, a well-kept parser of this untrusted binary format. Any malformation it meets (broken
+    or cyclic sector chains, truncated sectors, impossible counts) is a ValueError here."""
+    try:
+        ole = olefile.OleFileIO(io.BytesIO(data))
+        _check_chains(ole)
+        names = {"/".join(entry).lower() for entry in ole.listdir(streams=True, storages=False)}
+    except (OSError, ValueError, IndexError, KeyError, struct.error, EOFError, RecursionError, MemoryError):
+        raise ValueError("not a readable compound file") from None
 
-    def _mini_sector(self, sector: int) -> bytes:
-        start = sector * self.mini_size
-        if start + self.mini_size > len(self.mini_stream):
-            raise ValueError("mini sector beyond the mini stream")
-        return self.mini_stream[start : start + self.mini_size]
+    def read(name: str) -> bytes:
+        try:
+            with ole.openstream(name) as stream:
+                return bytes(stream.read(MAX_UPLOAD_BYTES + 1))
+        except (OSError, ValueError, IndexError, KeyError, struct.error, EOFError, RecursionError, MemoryError):
+            raise ValueError(f"stream {name} cannot be read") from None
 
-    @staticmethod
-    def _chain_bytes(first: int, table: list[int], read: Callable[[int], bytes]) -> bytes:
-        chunks = []
-        sector = first
-        seen: set[int] = set()
-        while sector < _END_OF_CHAIN:
-            if sector in seen or sector >= len(table):
-                raise ValueError("broken sector chain")
-            seen.add(sector)
-            chunks.append(read(sector))
-            sector = table[sector]
-        return b"".join(chunks)
-
-    def stream(self, name: str) -> bytes:
-        kind, start, size = self.entries[name.lower()]
-        if kind != 2:
-            raise ValueError("not a stream")
-        if size < self.mini_cutoff:
-            return self._chain_bytes(start, self.minifat, self._mini_sector)[:size]
-        return self._chain_bytes(start, self.fat, self._sector)[:size]
+    return names, read
 
 
 # BIFF8 record types used below ([MS-XLS] 2.3).
@@ -695,21 +680,23 @@ def _scan_biff(stream: bytes) -> list[_BiffSheet]:
 
 def _read_xls(data: bytes) -> list[_Grid]:
     try:
-        ole = _CompoundFile(data)
-        if "encryptedpackage" in ole.entries or "encryptioninfo" in ole.entries:
+        streams, read = _ole_streams(data)
+        if "encryptedpackage" in streams or "encryptioninfo" in streams:
             raise _Refused(ENCRYPTED)
-        if "workbook" not in ole.entries:
+        if "workbook" not in streams:
             raise _Refused(FORMAT_MISMATCH)  # a Word file, an Excel 95 "Book", or no workbook at all
-        biff_sheets = _scan_biff(ole.stream("workbook"))
+        biff_sheets = _scan_biff(read("Workbook"))
     except (ValueError, KeyError, IndexError, struct.error, UnicodeDecodeError):
         raise _Refused(FORMAT_MISMATCH) from None
-    book = _open_calamine(data)
-    grids = []
-    for sheet in biff_sheets:
-        if not (sheet.visible and sheet.worksheet):
-            continue
+    shown = [sheet for sheet in biff_sheets if sheet.visible and sheet.worksheet]
+    for sheet in shown:
         _check_area(sheet.name, sheet.scan.last_row + 1, sheet.scan.last_col + 1)
-        grid = _calamine_grid(book, sheet.name)
+    read_by_calamine = _calamine_in_child(data, [sheet.name for sheet in shown])
+    grids = []
+    for sheet in shown:
+        grid = read_by_calamine.get(sheet.name)
+        if grid is None:
+            raise _Refused(FORMAT_MISMATCH, sheet.name)
         grid.formulas = sheet.scan.formulas
         grids.append(grid)
     return grids
