@@ -286,12 +286,9 @@ def serve() -> None:
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"服务地址 http://{host}:{port}/  （Ctrl+C 停止）")
-    if app.config["ENV"] == "development":
-        app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
-        return
-    from web.wsgi_server import run_gunicorn
+    from web.wsgi_server import run_development, run_gunicorn
 
-    run_gunicorn(app, host, port)
+    (run_development if app.config["ENV"] == "development" else run_gunicorn)(app, host, port)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,4 +1,5 @@
-"""Production serving with gunicorn (``hygiene serve`` outside development, or ``gunicorn 'web:create_app()'``)."""
+"""Serving: gunicorn in production (``hygiene serve`` outside development, or ``gunicorn
+'web:create_app()'``), Werkzeug's server for ``make run``; neither tells clients its version."""
 
 from __future__ import annotations
 
@@ -7,6 +8,22 @@ from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from werkzeug.serving import WSGIRequestHandler
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """Werkzeug's development server without "Server: Werkzeug/3.1 Python/3.11" (a version
+    announced is a version to look up vulnerabilities for)."""
+
+    server_version = "hygiene"
+    sys_version = ""
+
+    def version_string(self) -> str:
+        return self.server_version
+
+
+def run_development(app: Flask, host: str, port: int) -> None:
+    app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True, request_handler=QuietRequestHandler)
 
 
 class _Server(BaseApplication):  # type: ignore[misc]
