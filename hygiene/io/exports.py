@@ -52,11 +52,12 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from hygiene.io.scores import format_tenths
 from hygiene.io.sheets import MAX_DATA_ROWS, criterion_header
+from scoring import KIND_NAMES
 from scoring import io as result_files
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_START = "^[=+\\-@\t\r]"
-TEMPLATE_KINDS = ("自评", "互评", "复评")
+TEMPLATE_KINDS = tuple(name for name in KIND_NAMES if not name.isascii())  # 自评, 互评, 复评: the sheet's words
 TEMPLATE_SHEET = "评分表"
 
 SheetSpec = tuple[str, Sequence[str], Iterable[Sequence[object]]]

@@ -21,10 +21,12 @@ from hygiene.models import (
     Household,
     InspectionTeam,
     Period,
+    Plaque,
     Review,
     RolloutPlanYear,
     Star,
     Township,
+    User,
     Village,
     VillageAssessment,
     VillagePeriod,
@@ -203,6 +205,22 @@ def _post_and_finalize(session: Session, in_order: tuple[Period, ...]) -> None:
                 plaques.apply_final(session, village_period, now=village_period.finalized_at)
 
 
+def _failed_spot_check(session: Session) -> None:
+    """The county's inspector revokes one plaque of 青山村 outside the cycle (a failed spot check),
+    through the same service as the register's 摘牌 form, so the demo's register shows a revocation."""
+    inspector = session.scalars(sa.select(User).where(User.username == "inspector")).one()
+    plaque = session.scalars(
+        sa.select(Plaque)
+        .join(Household, Plaque.household_id == Household.id)
+        .join(Group, Household.group_id == Group.id)
+        .join(Village, Group.village_id == Village.id)
+        .where(Village.code == f"{TOWNSHIPS[0][0]}01")
+        .order_by(Plaque.serial.desc())
+        .limit(1)
+    ).one()
+    plaques.revoke(session, inspector, plaque, reason="督查抽查：厕所卫生不达标", expected_version=plaque.version)
+
+
 def load_demo(session: Session) -> DemoSummary:
     if session.scalar(sa.select(County.id).where(County.code == COUNTY_CODE)) is not None:
         return DemoSummary(created=False)
@@ -324,6 +342,7 @@ def load_demo(session: Session) -> DemoSummary:
             unit_code=user.unit_code,
             display_name=user.display_name,
         )
+    _failed_spot_check(session)
     return DemoSummary(
         created=True, townships=len(TOWNSHIPS), villages=village_index, households=household_count, reviews=review_count
     )
