@@ -45,3 +45,8 @@ def can_administer_county(user: User, county: County) -> bool:
 
 def can_inspect_county(user: User, county: County) -> bool:
     return user.role is Role.INSPECTOR and user.county_id == county.id
+
+
+def can_revoke_plaques(user: User, county: County) -> bool:
+    """Revoking a plaque outside the cycle (a failed spot check): the county's inspectors and administrator."""
+    return can_inspect_county(user, county) or can_administer_county(user, county)

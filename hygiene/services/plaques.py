@@ -211,7 +211,7 @@ def revoke(session: Session, actor: User, plaque: Plaque, *, reason: str, expect
     """An inspector or the county administrator revokes a plaque outside the cycle (a failed spot
     check), with the reason; it counts as revoked in the county's latest period."""
     county = plaque.household.group.village.township.county
-    if not (permissions.can_inspect_county(actor, county) or permissions.can_administer_county(actor, county)):
+    if not permissions.can_revoke_plaques(actor, county):
         raise PermissionDenied("只有本县督查员或县管理员可以摘牌")
     reason = reason.strip()
     if not reason:

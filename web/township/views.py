@@ -266,14 +266,12 @@ def plaque(township_code: str, serial: str) -> str:
     """One plaque's history; an inspector or the county administrator may revoke it here."""
     township = _township(township_code)
     found = _plaque(township, serial)
-    user = current_account()
-    county = township.county
     return render_template(
         "township/plaque.html",
         township=township,
         plaque=found,
         form=RevokeForm(formdata=None, version=found.version),
-        can_revoke=permissions.can_inspect_county(user, county) or permissions.can_administer_county(user, county),
+        can_revoke=permissions.can_revoke_plaques(current_account(), township.county),
     )
 
 
