@@ -236,8 +236,9 @@ class PostedRow:
 
 
 def mask_name(name: str) -> str:
-    """The public list shows the surname only (RULES.md §6): 张三丰 → 张**."""
-    return name[:1] + "*" * max(1, len(name) - 1) if name else ""
+    """The public list shows the surname only (RULES.md §6): 张三丰, 张三 → 张**, always two stars, so
+    that the mask does not tell how long the name is."""
+    return name[:1] + "**" if name else ""
 
 
 def posted_rows(record: ResultRecord) -> list[PostedRow]:

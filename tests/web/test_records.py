@@ -59,7 +59,7 @@ def test_a_published_list_is_unchanged_after_a_household_with_peer_reviews_moves
     move_h1_to_another_group(auth, db_session)
     after = client.get(PUBLIC_Q3)
     assert after.status_code == 200 and main(after.get_data(as_text=True)) == main(before.get_data(as_text=True))
-    assert "改名户主"[0] + "****" not in after.get_data(as_text=True)  # the name as it was posted
+    assert "改**" not in after.get_data(as_text=True)  # the name as it was posted
     assert client.get(f"{V1}/periods/2026Q3/").status_code == 200
     auth.logout()
     auth.login("township")
