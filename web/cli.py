@@ -230,6 +230,66 @@ def tick() -> None:
         raise click.ClickException(f"{len(failed)} 个村未能定档")
 
 
+@main.group("county")
+def county_group() -> None:
+    """Counties."""
+
+
+@county_group.command("create")
+@click.argument("code")
+@click.argument("name")
+def county_create(code: str, name: str) -> None:
+    """Create a county with the default settings and rubric (RULES.md)."""
+    from hygiene.services import counties
+
+    with transaction() as session:
+        county = counties.create_county(session, None, code, name)
+        shown = f"{county.name}（{county.code}）"
+    click.echo(f"已创建县 {shown}，采用默认设置和评分标准第1版")
+
+
+@main.group("period")
+def period_group() -> None:
+    """Periods (quarters)."""
+
+
+@period_group.command("open")
+@click.argument("period_code")
+@click.option("--county", "county_code", required=True, help="the county's code")
+def period_open(period_code: str, county_code: str) -> None:
+    """Open a period for every village of the county in the programme (idempotent)."""
+    from hygiene.services import counties, units
+
+    with transaction() as session:
+        opened = counties.open_period(session, None, units.get_county(session, county_code), period_code)
+        what = "已开启" if opened.created else "已存在"
+    click.echo(f"{what} {period_code}：新开 {opened.village_periods} 个村的评比（填报中）")
+
+
+@main.command("settings")
+@click.option("--county", "county_code", required=True, help="the county's code")
+@click.argument("changes", nargs=-1)
+def settings_command(county_code: str, changes: tuple[str, ...]) -> None:
+    """Show the county's settings, or change them with KEY=VALUE (periods opened afterwards only)."""
+    from hygiene.services import counties, units
+
+    typed = {}
+    for change in changes:
+        key, sep, value = change.partition("=")
+        if not sep:
+            raise InvalidInput(f"{change!r} 不是 KEY=VALUE 的形式")
+        typed[key.strip()] = value
+    with transaction(write=bool(typed)) as session:
+        county = units.get_county(session, county_code)
+        changed = counties.change_settings(session, None, county, typed) if typed else {}
+        lines = [f"{setting.key}={value}  # {setting.label}" for setting, value in counties.settings_of(county)]
+    for key, change in changed.items():
+        click.echo(f"已修改 {key}：{change}（只影响此后新开的季度）", err=True)
+    if typed and not changed:
+        click.echo("设置未变", err=True)
+    click.echo("\n".join(lines))
+
+
 @main.command("plaques")
 @click.option("--county", "county_code", required=True, help="the county's code")
 @click.option("--village", "village_code", default=None, help="one village of the county")

@@ -25,8 +25,9 @@ from sqlalchemy.orm import Session, aliased
 import scoring
 from hygiene.enums import CRITERIA, AwardLevel, Grade, ReviewKind
 from hygiene.models import AwardQuota, Group, Household, Period, Review, Township, Village, VillagePeriod
+from hygiene.models._types import RATING_SETTINGS
 from hygiene.services.errors import ServiceError
-from scoring.arith import decimal_array, format_points
+from scoring.arith import decimal_array
 
 HOUSEHOLD_INPUT_COLUMNS = ("household_code", "township_code", "village_code", "group_code", "head_name")
 
@@ -61,19 +62,6 @@ def settings_of(period: Period) -> scoring.Settings:
     )
 
 
-SETTING_LABELS: dict[str, str] = {
-    "thresholds": "等级分数线（最清洁/清洁/较清洁）",
-    "cleanest_floor_percent": "最清洁户比例下限",
-    "clean_floor_percent": "清洁户比例下限",
-    "gap_tenths": "自评、互评与复评相差提示分差",
-    "min_peers": "每户应有互评户数",
-    "posting_days": "公示天数",
-    "plaque_wait_periods": "摘牌后等待期（季度）",
-    "red_black_list": "红黑榜",
-    "assessment_area_max_tenths": "村级考核每项分值",
-}
-
-
 def settings_snapshot(period: Period) -> dict[str, Any]:
     """The rules a period was scored with, as a record stores them and a period's page shows them."""
     version = period.rubric_version
@@ -81,24 +69,8 @@ def settings_snapshot(period: Period) -> dict[str, Any]:
         "rubric_version": version.number,
         "thresholds": [version.cleanest_tenths, version.clean_tenths, version.fairly_clean_tenths],
         "criteria": [[c.code, c.label, c.max_tenths] for c in version.criteria],
-        **{name: getattr(period, name) for name in SETTING_LABELS if name != "thresholds"},
+        **{name: getattr(period, name) for name in RATING_SETTINGS},
     }
-
-
-def describe_settings(snapshot: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(label, value) lines of a settings snapshot, in Chinese, for a period's or a record's page."""
-    shown = {
-        "thresholds": "/".join(format_points(t) for t in snapshot["thresholds"]) + "分",
-        "cleanest_floor_percent": f"{snapshot['cleanest_floor_percent']}%",
-        "clean_floor_percent": f"{snapshot['clean_floor_percent']}%",
-        "gap_tenths": f"{format_points(snapshot['gap_tenths'])}分",
-        "min_peers": f"{snapshot['min_peers']}户",
-        "posting_days": f"{snapshot['posting_days']}天",
-        "plaque_wait_periods": f"{snapshot['plaque_wait_periods']}个季度",
-        "red_black_list": "公布" if snapshot["red_black_list"] else "不公布",
-        "assessment_area_max_tenths": f"{format_points(snapshot['assessment_area_max_tenths'])}分",
-    }
-    return [(f"评分标准第{snapshot['rubric_version']}版", "")] + [(SETTING_LABELS[k], v) for k, v in shown.items()]
 
 
 # --- who counts -----------------------------------------------------------------------------------

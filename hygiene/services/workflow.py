@@ -39,7 +39,7 @@ from hygiene.models import (
     VillagePeriod,
 )
 from hygiene.models._types import utcnow
-from hygiene.services import audit, plaques, rating, records
+from hygiene.services import audit, counties, plaques, rating, records
 from hygiene.services.errors import Conflict, FieldErrors, PermissionDenied, ServiceError
 
 ASSESSMENT_AREAS: tuple[AssessmentArea, ...] = tuple(AssessmentArea)
@@ -577,6 +577,6 @@ def village_review(session: Session, village_period: VillagePeriod, *, problems_
         if village_rows
         else floors(session, village, period),
         record=record,
-        settings=rating.describe_settings(record.settings if record else rating.settings_snapshot(period)),
+        settings=counties.describe_period_settings(record.settings if record else rating.settings_snapshot(period)),
         refused=refused,
     )

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from hygiene.enums import ReviewKind, WorkflowState
 from hygiene.models import AwardQuota, County, Group, Household, Review, User, VillagePeriod
-from hygiene.services import periods, rating, records, results, units, workflow
+from hygiene.services import counties, periods, rating, records, results, units, workflow
 from hygiene.services.errors import NotFound
 from scoring.io import csv_bytes
 from tests.hygiene import factories
@@ -245,8 +245,8 @@ def test_a_period_keeps_the_settings_it_opened_with(db: Session) -> None:
     q1 = periods.open_period(db, county, "2027Q1")
     assert (q1.cleanest_floor_percent, q1.posting_days, q1.plaque_wait_periods) == (15, 10, 4)
     assert (q4.cleanest_floor_percent, q4.posting_days, q4.plaque_wait_periods) == (10, 7, 1)
-    shown = dict(rating.describe_settings(rating.settings_snapshot(q4)))
-    assert shown["最清洁户比例下限"] == "10%" and shown["公示天数"] == "7天"
+    shown = dict(counties.describe_period_settings(rating.settings_snapshot(q4)))
+    assert shown["最清洁户占本村户数的最低比例（%，0–100）"] == "10" and shown["公示天数（天）"] == "7"
 
 
 def test_publishing_posts_the_record_with_the_settings_and_names_used(db: Session) -> None:

@@ -26,6 +26,7 @@ from hygiene.models import (
     Period,
     Plaque,
     Review,
+    Township,
     User,
     Village,
     VillagePeriod,
@@ -929,3 +930,58 @@ def test_tick_names_a_village_it_could_not_finalize_and_leaves_it_published(
     assert village_period_state(engine, PUBLISHED)[0] is WorkflowState.FINAL
     assert village_period_state(engine, PUBLISHED_TOO)[0] is WorkflowState.PUBLISHED
     assert count(engine, Plaque, Plaque.household_id.in_(white_fruit), Plaque.issued_period_id == 2) == 0
+
+
+def test_a_county_is_started_and_its_settings_changed_with_the_command(committing_engine: sa.Engine) -> None:
+    engine = committing_engine
+    created = hygiene(engine, "county", "create", "520527", "赫章县")
+    assert created.exit_code == 0 and "已创建县 赫章县（520527）" in created.stdout
+    again = hygiene(engine, "county", "create", "520527", "赫章县")
+    assert again.exit_code == 2 and "县代码 520527 已存在" in again.stderr
+    assert hygiene(engine, "county", "create", "52/05", "坏县").exit_code == 2
+    shown = hygiene(engine, "settings", "--county", "520527")
+    assert shown.exit_code == 0 and "posting_days=7  # 公示天数（天）" in shown.stdout
+    refused = hygiene(engine, "settings", "--county", "520527", "posting_days=10", "cleanest_floor_percent=１２０")
+    assert refused.exit_code == 2 and "'１２０' 不是0–100之间的整数" in refused.stderr
+    assert "posting_days=7 " in hygiene(engine, "settings", "--county", "520527").stdout  # all or nothing
+    changed = hygiene(engine, "settings", "--county", "520527", "posting_days=10", "red_black_list=否")
+    assert changed.exit_code == 0 and "已修改 posting_days：7 → 10（只影响此后新开的季度）" in changed.stderr
+    with make_sessionmaker(engine).begin() as session:
+        county = session.scalars(sa.select(County).where(County.code == "520527")).one()
+        township = Township(county_id=county.id, code="52052701", name="城关镇")
+        session.add(township)
+        session.flush()
+        session.add_all(
+            [
+                Village(township_id=township.id, code="5205270101", name="一村", programme_year=2027),
+                Village(township_id=township.id, code="5205270102", name="二村", programme_year=2028),
+            ]
+        )
+    opened = hygiene(engine, "period", "open", "2027Q1", "--county", "520527")
+    assert opened.exit_code == 0 and opened.stdout == "已开启 2027Q1：新开 1 个村的评比（填报中）\n"
+    assert hygiene(engine, "period", "open", "2027Q1", "--county", "520527").stdout.startswith(
+        "已存在 2027Q1：新开 0 个村"
+    )
+    assert hygiene(engine, "settings", "--county", "520527", "posting_days=5").exit_code == 0
+    hygiene(engine, "period", "open", "2028Q1", "--county", "520527")
+    with make_sessionmaker(engine)() as session:
+        days = dict(
+            session.execute(sa.select(Period.code, Period.posting_days).where(Period.county_id == county.id)).all()
+        )
+        assert days == {"2027Q1": 10, "2028Q1": 5}  # a period keeps the settings it opened with
+        history = session.scalars(
+            sa.select(AuditEntry)
+            .where(AuditEntry.entity == "county", AuditEntry.action == "settings")
+            .order_by(AuditEntry.id)
+        ).all()
+        assert [(e.before, e.after) for e in history] == [
+            ({"posting_days": 7, "red_black_list": True}, {"posting_days": 10, "red_black_list": False}),
+            ({"posting_days": 10}, {"posting_days": 5}),
+        ]
+        opened_villages = session.scalars(
+            sa.select(Village.code)
+            .join(VillagePeriod)
+            .join(Period)
+            .where(Period.code == "2028Q1", Period.county_id == county.id)
+        ).all()
+        assert sorted(opened_villages) == ["5205270101", "5205270102"]

@@ -94,7 +94,11 @@ def test_a_draft_whose_data_the_engine_refuses_says_what_to_fix(
 def test_the_village_page_shows_the_rules_the_period_keeps(client: FlaskClient, auth: Auth) -> None:
     auth.login("township")
     html = client.get(f"{T1}/periods/2026Q4/villages/5209990102/").get_data(as_text=True)
-    assert "本期评比规则" in html and "最清洁户比例下限：10%" in html and "公示天数：7天" in html
+    assert (
+        "本期评比规则" in html
+        and "最清洁户占本村户数的最低比例（%，0–100）：10" in html
+        and "公示天数（天）：7" in html
+    )
 
 
 def test_withdrawing_a_publication_takes_the_list_down_and_keeps_the_record(

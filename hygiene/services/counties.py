@@ -1,0 +1,183 @@
+"""A county from nothing (RULES.md §1-2, INTERCHANGE.md §3): creating it with the default settings
+and rubric, its settings (each defined once here: its meaning in Chinese, its unit and its bounds,
+for the command and the administrator's form alike), and opening a period for its villages.
+
+A setting changed here applies to periods opened afterwards, never to an open or past one: a period
+copies the settings when it opens (``periods.open_period``). Every change is audited on the county
+(who, when, old, new), which is the settings' history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from hygiene import naming
+from hygiene.io.scores import format_tenths, parse_score, parse_whole_number
+from hygiene.models import County, Period, Township, User, Village, VillagePeriod
+from hygiene.services import audit, periods
+from hygiene.services.errors import FieldErrors, ServiceError
+
+COUNTY_CODE = naming.HOUSEHOLD_CODE  # digits and letters, as the administrative codes are
+_YES = {"是": True, "开": True, "on": True, "true": True, "1": True, "yes": True}
+_NO = {"否": False, "关": False, "off": False, "false": False, "0": False, "no": False}
+
+
+def _switch(text: str) -> bool:
+    key = text.strip().lower()
+    if key in _YES or key in _NO:
+        return _YES.get(key, False)
+    raise ValueError("须为 是 或 否")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One county setting: its column on the county, its meaning (with its unit), how it is typed,
+    and how it is shown (as it would be typed)."""
+
+    key: str
+    label: str
+    parse: Callable[[str], int | bool]
+    show: Callable[[int | bool], str]
+
+
+def _whole(minimum: int, maximum: int) -> tuple[Callable[[str], int], Callable[[int | bool], str]]:
+    return (lambda text: parse_whole_number(text, minimum, maximum)), str
+
+
+def _points(maximum_tenths: int, minimum_tenths: int = 0) -> tuple[Callable[[str], int], Callable[[int | bool], str]]:
+    def parse(text: str) -> int:
+        tenths = parse_score(text, maximum_tenths)
+        if tenths < minimum_tenths:
+            raise ValueError(f"不能小于{format_tenths(minimum_tenths)}分")
+        return tenths
+
+    return parse, (lambda value: format_tenths(int(value)))
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("cleanest_floor_percent", "最清洁户占本村户数的最低比例（%，0–100）", *_whole(0, 100)),
+    Setting("clean_floor_percent", "清洁户占本村户数的最低比例（%，0–100）", *_whole(0, 100)),
+    Setting("gap_tenths", "自评、互评与复评相差多少分时提示（分）", *_points(1000, 1)),
+    Setting("min_peers", "每户应有的互评户数，少于此数时提示（户）", *_whole(0, 20)),
+    Setting("posting_days", "公示天数（天）", *_whole(1, 60)),
+    Setting("plaque_wait_periods", "摘牌后多少个季度内再评上只表彰、不挂牌（季度）", *_whole(0, 12)),
+    Setting("red_black_list", "定档后公布红黑榜（是/否）", _switch, lambda value: "是" if value else "否"),
+    Setting("notice_deadline_hours", "督办通知单整改时限（小时）", *_whole(1, 720)),
+    Setting("assessment_area_max_tenths", "村级考核每项分值（分）", *_points(1000, 10)),
+)
+BY_KEY = {setting.key: setting for setting in SETTINGS}
+
+
+def create_county(session: Session, actor: User | None, code: str, name: str) -> County:
+    """A new county with the default settings and version 1 of the rubric (RULES.md)."""
+    code, name = code.strip(), naming.clean(name)
+    errors = {}
+    if not COUNTY_CODE.fullmatch(code) or len(code) > 12:
+        errors["code"] = "县代码只能包含数字和字母，最长12位"
+    if reason := naming.name_problem(name, 60, "县名称"):
+        errors["name"] = reason
+    if errors:
+        raise FieldErrors(errors)
+    if session.scalar(sa.select(County.id).where(County.code == code)) is not None:
+        raise ServiceError(f"县代码 {code} 已存在")
+    county = County(code=code, name=name)
+    session.add(county)
+    session.flush()
+    periods.create_default_rubric(session, county)
+    audit.record(
+        session, actor, entity="county", entity_id=county.id, action="create", after={"code": code, "name": name}
+    )
+    return county
+
+
+def describe_period_settings(snapshot: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(label, value) lines of the rules a period keeps (``rating.settings_snapshot``), for its pages."""
+    thresholds = "/".join(format_tenths(t) for t in snapshot["thresholds"])
+    lines = [
+        ("评分标准版本", f"第{snapshot['rubric_version']}版"),
+        ("最清洁户、清洁户、较清洁户分数线（分）", thresholds),
+    ]
+    return lines + [(s.label, s.show(snapshot[s.key])) for s in SETTINGS if s.key in snapshot]
+
+
+def settings_of(county: County) -> list[tuple[Setting, str]]:
+    """Each setting with its value as people read it."""
+    return [(setting, setting.show(getattr(county, setting.key))) for setting in SETTINGS]
+
+
+def change_settings(session: Session, actor: User | None, county: County, typed: Mapping[str, str]) -> dict[str, str]:
+    """Change the settings named in ``typed`` (key → value as typed); all or nothing, every bad value
+    named. Returns what changed as "old → new" by key; unchanged values are not recorded."""
+    errors: dict[str, str] = {}
+    values: dict[str, int | bool] = {}
+    for key, text in typed.items():
+        setting = BY_KEY.get(key)
+        if setting is None:
+            errors[key] = f"没有名为 {key} 的设置（可设：{'、'.join(BY_KEY)}）"
+            continue
+        try:
+            values[key] = setting.parse(text)
+        except ValueError as exc:
+            errors[key] = f"{setting.label}：{text!r} {exc}"
+    if errors:
+        raise FieldErrors(errors)
+    before = {key: getattr(county, key) for key in values}
+    changed = {key: value for key, value in values.items() if before[key] != value}
+    if not changed:
+        return {}
+    for key, value in changed.items():
+        setattr(county, key, value)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        entity="county",
+        entity_id=county.id,
+        action="settings",
+        before={key: before[key] for key in changed},
+        after=changed,
+        reason="修改设置：只影响此后新开的季度",
+    )
+    return {key: f"{BY_KEY[key].show(before[key])} → {BY_KEY[key].show(value)}" for key, value in changed.items()}
+
+
+@dataclass(frozen=True)
+class Opened:
+    period: Period
+    created: bool
+    village_periods: int  # draft village periods opened now
+
+
+def open_period(session: Session, actor: User | None, county: County, code: str) -> Opened:
+    """Open period ``code`` for every village of the county in the programme (RULES.md §1: from the
+    first period of its programme year on): the period keeps the rubric and settings in force now.
+    Opening it again changes nothing but the villages that joined the programme since."""
+    year, _ = periods.parse_period_code(code)
+    existed = session.scalar(sa.select(Period.id).where(Period.county_id == county.id, Period.code == code))
+    period = periods.open_period(session, county, code)
+    villages = session.scalars(
+        sa.select(Village)
+        .join(Township)
+        .where(Township.county_id == county.id, Village.programme_year.is_not(None), Village.programme_year <= year)
+        .order_by(Village.code)
+    ).all()
+    have = set(session.scalars(sa.select(VillagePeriod.village_id).where(VillagePeriod.period_id == period.id)))
+    new = [VillagePeriod(village_id=v.id, period_id=period.id) for v in villages if v.id not in have]
+    session.add_all(new)
+    session.flush()
+    if existed is None or new:
+        audit.record(
+            session,
+            actor,
+            entity="county",
+            entity_id=county.id,
+            action="period_open",
+            after={"period": code, "villages": len(new)},
+            reason=f"开启 {code}：{len(new)} 个村",
+        )
+    return Opened(period, existed is None, len(new))
