@@ -36,6 +36,9 @@ DEFAULTS: dict[str, Any] = {
     # How many proxies (nginx) stand in front: their X-Forwarded-For then names the client, whose
     # address the login limits count (HYGIENE_PROXY_COUNT=1 behind one nginx; 0 when served directly).
     "PROXY_COUNT": 0,
+    # Seconds between the served app's own runs of the time-driven steps (web.ticker); 0 turns
+    # them off (then run `hygiene tick` from cron). Tests turn it on where they test it.
+    "TICK_SECONDS": 300,
 }
 
 
@@ -58,7 +61,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     if os.environ.get("SECRET_KEY") and not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
     if test_config:
-        app.config.from_mapping(test_config)
+        app.config.from_mapping({"TICK_SECONDS": 0} | test_config)
     instance_path = Path(app.instance_path)
     try:
         if "DATABASE_URL" in app.config:
@@ -87,7 +90,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(config.instance_path()), instance_relative_config=True)
     load_config(app, test_config)
 
-    from web import database, errors, security
+    from web import database, errors, security, ticker
     from web.extensions import csrf, login_manager
 
     if int(app.config["PROXY_COUNT"]) > 0:
@@ -98,6 +101,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    ticker.init_app(app)
     register_blueprints(app)
     register_template_helpers(app)
     return app

@@ -209,16 +209,16 @@ def results(period_code: str, village_code: str | None, output_format: str, outp
 def tick() -> None:
     """Time-driven steps (idempotent): village periods whose posting period has ended with no
     objection pending become final; rectification notices open past their deadline escalate."""
-    from hygiene.services import notices, workflow
+    from hygiene.services import tick as ticking
 
     with transaction() as session:
-        finished, failed = workflow.finalize_due(session)
+        done = ticking.run(session)
         names = [
-            f"{f.village_period.village.name} {f.village_period.period.code}：{f.plaques.text()}" for f in finished
+            f"{f.village_period.village.name} {f.village_period.period.code}：{f.plaques.text()}"
+            for f in done.finalized
         ]
-        escalated = [
-            f"{n.escalated_from_id}号督办通知单 → {n.id}号问责通知单" for n in notices.escalate_overdue(session)
-        ]
+        escalated = [f"{n.escalated_from_id}号督办通知单 → {n.id}号问责通知单" for n in done.escalated]
+        failed = done.failed
     for name in names:
         click.echo(f"已定档 {name}")
     for line in escalated:

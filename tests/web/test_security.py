@@ -202,3 +202,48 @@ def test_a_csrf_token_from_before_login_is_worthless_after_it(client: FlaskClien
     auth.login("village")
     assert client.post("/logout", data={"csrf_token": before}).status_code == 400
     assert auth.logout().status_code == 302
+
+
+def test_the_served_app_moves_time_itself_and_survives_a_failing_tick(
+    sqlite_copy: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make run` has no cron: the app finalises due periods itself, at most once per interval."""
+    import sqlalchemy as sa
+
+    from hygiene.db import make_sessionmaker
+    from hygiene.enums import WorkflowState
+    from hygiene.models import Plaque, VillagePeriod
+    from hygiene.services import tick
+
+    app = create_app({"TESTING": True, "DATABASE_URL": sqlite_copy, "SECRET_KEY": "k" * 32, "TICK_SECONDS": 3600})
+    maker = make_sessionmaker(app.extensions["hygiene.engine"])
+
+    def published() -> int:
+        with maker() as session:
+            return (
+                session.scalar(
+                    sa.select(sa.func.count(VillagePeriod.id)).where(VillagePeriod.state == WorkflowState.PUBLISHED)
+                )
+                or 0
+            )
+
+    def plaques() -> int:
+        with maker() as session:
+            return session.scalar(sa.select(sa.func.count(Plaque.id))) or 0
+
+    assert published() == 2  # the demo's two, both past their posting end
+    before = plaques()
+    assert app.test_client().get("/").status_code == 200
+    assert published() == 0 and plaques() > before
+    calls = []
+    monkeypatch.setattr(tick, "run", lambda session: calls.append(1))
+    app.test_client().get("/")
+    assert calls == []  # not again within the interval
+    app.extensions["hygiene.last_tick"] = float("-inf")
+
+    def failing(session: object) -> None:
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(tick, "run", failing)
+    assert app.test_client().get("/").status_code == 200  # a failed tick never reaches the request
+    app.extensions["hygiene.engine"].dispose()
