@@ -180,6 +180,30 @@ def import_reviews(file: Path, period_code: str, village_code: str) -> None:
     click.echo(f"已导入 {file.name}：{len(plan.rows)} 行，{changed} 条变更")
 
 
+@import_.command("units")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--county", "county_code", required=True, help="the county's code")
+def import_units(file: Path, county_code: str) -> None:
+    """Create or rename the county's townships, villages and groups from a unit sheet."""
+    from hygiene.services import unit_sheet, units
+
+    data = file.read_bytes()
+    try:
+        with transaction() as session:
+            county = units.get_county(session, county_code)
+            _stage(f"正在读取并逐行检查 {file.name} …")
+            plan = unit_sheet.plan(session, None, county, unit_sheet.read(data, file.name))
+            _stage(f"检查通过：{plan.rows} 行，正在写入 …")
+            changed = unit_sheet.apply(session, None, plan, file_name=file.name)
+    except UploadRejected as exc:
+        _print_problems(str(file), exc)
+        raise InvalidInput(f"{file} 有 {exc.total} 处问题，未导入任何数据") from None
+    click.echo(
+        f"已导入 {file.name}：新增乡镇 {plan.count('township')} 个、村 {plan.count('village')} 个、"
+        f"村民组 {plan.count('group')} 个，改名 {len(plan.renamed)} 个，纳入年度 {len(plan.years)} 个，{changed} 条变更"
+    )
+
+
 @main.command("results")
 @click.option("--period", "period_code", required=True, help="the quarter, e.g. 2026Q4")
 @click.option("--village", "village_code", default=None, help="one village (default: the whole county)")

@@ -72,6 +72,13 @@ ZIP_MAX_TOTAL_BYTES = 50 * 1024 * 1024
 ZIP_MAX_ENTRIES = 200
 ZIP_MAX_RATIO = 100
 MAX_SHEET_CELLS = 2_000_000  # rows x columns from A1 to the last used cell; 3,000 rows x 666 columns
+# A county administrator's unit sheet or county-wide roster may hold a whole county (INTERCHANGE.md §2.1).
+COUNTY_SHEET_LIMITS = {
+    "max_bytes": 64 * 1024 * 1024,
+    "max_rows": 300_000,
+    "zip_bytes": 400 * 1000 * 1000,
+    "max_cells": 300_001 * 30,
+}
 
 FORMAT_MISMATCH = "格式不符：请上传 .xlsx、.xls 或 .csv（UTF-8 或 GB18030 编码）文件"
 ENCRYPTED = "文件加密：请取消密码保护后重新上传"
@@ -175,6 +182,19 @@ class UploadTable:
 # --- the columns of the two sheets (INTERCHANGE.md §2) -------------------------------------------
 
 
+def unit_columns() -> list[Column]:
+    """The unit sheet: one row per villager group, with its village and township, codes and names."""
+    return [
+        Column("township_code", ("乡镇代码", "乡镇（街道）代码", "township_code")),
+        Column("township", ("乡镇", "乡镇（街道）", "乡镇街道", "街道", "township")),
+        Column("village_code", ("村代码", "村（居）代码", "village_code")),
+        Column("village", ("村", "村（居）", "村居", "行政村", "village")),
+        Column("group_code", ("村民组代码", "组代码", "group_code")),
+        Column("group", ("村民组", "村民小组", "组", "group")),
+        Column("programme_year", ("纳入年度", "纳入评比年度", "programme_year"), required=False),
+    ]
+
+
 def roster_columns() -> list[Column]:
     """The household roster: township and village by name or code, then the household."""
     return [
@@ -250,6 +270,8 @@ def read_upload(
     *,
     max_bytes: int = MAX_UPLOAD_BYTES,
     max_rows: int = MAX_DATA_ROWS,
+    zip_bytes: int = ZIP_MAX_TOTAL_BYTES,
+    max_cells: int = MAX_SHEET_CELLS,
 ) -> UploadTable:
     """Read an uploaded ``.xlsx``, ``.xls`` or ``.csv`` (told apart by content; ``filename`` is only
     data) into the rows of ``columns``; raises `UploadRejected` listing every problem."""
@@ -257,7 +279,7 @@ def read_upload(
     try:
         if len(data) > max_bytes:
             raise _Refused(f"文件超过{_size_text(max_bytes)}上限")
-        grids = _read_grids(data)
+        grids = _read_grids(data, zip_bytes, max_cells)
         return _table(grids, columns, max_rows)
     except _Refused as refused:
         raise UploadRejected([refused.problem]) from None
@@ -268,11 +290,11 @@ def _size_text(size: int) -> str:
     return f"{mib:g} MB" if mib >= 1 else f"{size / 1024:g} KB"
 
 
-def _read_grids(data: bytes) -> list[_Grid]:
+def _read_grids(data: bytes, zip_bytes: int, max_cells: int) -> list[_Grid]:
     if data.startswith(b"PK\x03\x04"):
-        return _read_xlsx(data)
+        return _read_xlsx(data, zip_bytes, max_cells)
     if data.startswith(olefile.MAGIC):
-        return _read_xls(data)
+        return _read_xls(data, max_cells)
     return [_read_csv(data)]
 
 
@@ -318,7 +340,7 @@ def _decode(data: bytes) -> str:
 _NS_SPLIT = " "
 
 
-def _check_zip(data: bytes) -> zipfile.ZipFile:
+def _check_zip(data: bytes, zip_bytes: int) -> zipfile.ZipFile:
     """Open a zip only if unpacking it is bounded, and inflate every entry once, so that a lying
     size in the directory or a corrupt entry is found before any parser sees the file."""
     try:
@@ -335,8 +357,8 @@ def _check_zip(data: bytes) -> zipfile.ZipFile:
         parts = re.split(r"[/\\]", name)
         if name.startswith(("/", "\\")) or ".." in parts or re.match(r"[A-Za-z]:", name):
             raise _Refused("压缩包含有不安全的路径（..或绝对路径），拒绝解析")
-    if sum(e.file_size for e in entries) > ZIP_MAX_TOTAL_BYTES:
-        raise _Refused(f"压缩包解压后超过{ZIP_MAX_TOTAL_BYTES // (1024 * 1024)} MB，拒绝解析")
+    if sum(e.file_size for e in entries) > zip_bytes:
+        raise _Refused(f"压缩包解压后超过{zip_bytes // (1024 * 1024)} MB，拒绝解析")
     for entry in entries:
         if entry.file_size > ZIP_MAX_RATIO * entry.compress_size:
             raise _Refused(f"压缩包中 {entry.filename} 的压缩比超过{ZIP_MAX_RATIO}:1，拒绝解析")
@@ -489,8 +511,8 @@ def _xlsx_sheets(archive: zipfile.ZipFile) -> list[_SheetEntry]:
     return entries
 
 
-def _read_xlsx(data: bytes) -> list[_Grid]:
-    archive = _check_zip(data)
+def _read_xlsx(data: bytes, zip_bytes: int, max_cells: int) -> list[_Grid]:
+    archive = _check_zip(data, zip_bytes)
     names = set(archive.namelist())
     if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
         raise _Refused(FORMAT_MISMATCH)
@@ -501,15 +523,15 @@ def _read_xlsx(data: bytes) -> list[_Grid]:
         if not (entry.visible and entry.worksheet) or entry.part is None:
             continue
         scan = _scan_sheet_xml(archive.read(entry.part))
-        _check_area(entry.name, scan.last_row + 1, scan.last_col + 1)
+        _check_area(entry.name, scan.last_row + 1, scan.last_col + 1, max_cells)
         grid = _calamine_grid(book, entry.name)
         grid.formulas, grid.formula_areas = scan.formulas, scan.formula_areas
         grids.append(grid)
     return grids
 
 
-def _check_area(sheet: str, rows: int, cols: int) -> None:
-    if rows * cols > MAX_SHEET_CELLS:
+def _check_area(sheet: str, rows: int, cols: int, max_cells: int) -> None:
+    if rows * cols > max_cells:
         raise _Refused(f"工作表的使用范围过大（直到第{rows}行、第{cols}列有内容），请删除多余的行和列后重新上传", sheet)
 
 
@@ -678,7 +700,7 @@ def _scan_biff(stream: bytes) -> list[_BiffSheet]:
     return result
 
 
-def _read_xls(data: bytes) -> list[_Grid]:
+def _read_xls(data: bytes, max_cells: int) -> list[_Grid]:
     try:
         streams, read = _ole_streams(data)
         if "encryptedpackage" in streams or "encryptioninfo" in streams:
@@ -690,7 +712,7 @@ def _read_xls(data: bytes) -> list[_Grid]:
         raise _Refused(FORMAT_MISMATCH) from None
     shown = [sheet for sheet in biff_sheets if sheet.visible and sheet.worksheet]
     for sheet in shown:
-        _check_area(sheet.name, sheet.scan.last_row + 1, sheet.scan.last_col + 1)
+        _check_area(sheet.name, sheet.scan.last_row + 1, sheet.scan.last_col + 1, max_cells)
     read_by_calamine = _calamine_in_child(data, [sheet.name for sheet in shown])
     grids = []
     for sheet in shown:

@@ -228,7 +228,10 @@ def count(engine: sa.Engine, model: type[Any], *where: sa.ColumnElement[bool]) -
 def footprint(engine: sa.Engine) -> dict[str, int]:
     """What an import or tick could write: rows of each table, and the sum of versions (every update
     of a versioned row raises its version)."""
-    tables = {"household": Household, "group": Group, "review": Review, "village_period": VillagePeriod}
+    tables = {
+        "household": Household, "group": Group, "review": Review, "village_period": VillagePeriod,
+        "township": Township, "village": Village,
+    }  # fmt: skip
     counts = {name: count(engine, model) for name, model in tables.items()}
     counts["audit"] = count(engine, AuditEntry)
     for name, model in (("household", Household), ("review", Review), ("village_period", VillagePeriod)):
@@ -985,3 +988,69 @@ def test_a_county_is_started_and_its_settings_changed_with_the_command(committin
             .where(Period.code == "2028Q1", Period.county_id == county.id)
         ).all()
         assert sorted(opened_villages) == ["5205270101", "5205270102"]
+
+
+UNIT_HEADER = ["乡镇代码", "乡镇", "村代码", "村", "村民组代码", "村民组", "纳入年度"]
+
+
+def test_a_unit_sheet_builds_a_county_and_the_same_sheet_again_changes_nothing(
+    committing_engine: sa.Engine, tmp_path: Path
+) -> None:
+    engine = committing_engine
+    assert hygiene(engine, "county", "create", "520527", "赫章县").exit_code == 0
+    rows = [
+        ["52052702", "白果镇", "5205270201", "白果村", "520527020101", "第一组", "2027"],
+        ["52052702", "白果镇", "5205270201", "白果村", "520527020102", "第二组", "2027"],
+        ["52052702", "白果镇", "5205270202", "新街村", "520527020201", "第一组", "２０２８"],
+    ]
+    sheet = write_sheet(tmp_path / "单位表.xlsx", UNIT_HEADER, rows, "xlsx")
+    first = hygiene(engine, "import", "units", sheet, "--county", "520527")
+    assert first.exit_code == 0, first.output
+    assert (
+        first.stdout == "已导入 单位表.xlsx：新增乡镇 1 个、村 2 个、村民组 3 个，改名 0 个，纳入年度 2 个，8 条变更\n"
+    )
+    before = footprint(engine)
+    again = hygiene(engine, "import", "units", sheet, "--county", "520527")
+    assert again.stdout.endswith("，0 条变更\n") and footprint(engine) == before | {"audit": before["audit"] + 1}
+    rows[2][3] = "新街社区"
+    renamed = hygiene(
+        engine, "import", "units", write_sheet(tmp_path / "改名.csv", UNIT_HEADER, rows), "--county", "520527"
+    )
+    assert "改名 1 个" in renamed.stdout
+    [rename] = audit_rows(engine, "village", "rename")
+    assert (rename.before, rename.after) == ({"name": "新街村"}, {"name": "新街社区"})
+    opened = hygiene(engine, "period", "open", "2027Q1", "--county", "520527")
+    assert opened.stdout == "已开启 2027Q1：新开 1 个村的评比（填报中）\n"  # 新街社区 joins in 2028
+
+
+def test_a_bad_unit_sheet_names_every_problem_and_writes_nothing(committing_engine: sa.Engine, tmp_path: Path) -> None:
+    engine = committing_engine
+    hygiene(engine, "county", "create", "520527", "赫章县")
+    good = [["52052702", "白果镇", "5205270201", "白果村", "520527020101", "第一组", "2027"]]
+    hygiene(engine, "import", "units", write_sheet(tmp_path / "a.csv", UNIT_HEADER, good), "--county", "520527")
+    before = footprint(engine)
+    rows = [
+        ["52052799", "别的镇", "5205270201", "白果村", "520527020101", "第一组", "2027"],  # a village moved
+        ["52052702", "白果镇", "", "白果村", "520527020102", "第二组", "2027"],  # a group without a village
+        ["52052702", "白果镇", "5205270203", "三村", "520527020301", "第一组", "1999"],
+        ["52052702", "白果镇", "5205270204", "四村", "520527020401", "第一组", "2027"],
+        ["52052702", "白果镇", "5205270204", "另一个四村", "520527020402", "第二组", "2027"],  # a code given twice
+        ["52099901", "松林镇", "5209990101", "青山村", "520999010101", "第一组", ""],  # another county's
+        ["52052702", "白果镇", "52052702-05", "五村", "52052702050", "第一组", ""],
+    ]
+    result = hygiene(
+        engine, "import", "units", write_sheet(tmp_path / "坏单位表.csv", UNIT_HEADER, rows), "--county", "520527"
+    )
+    assert result.exit_code == 2
+    name = tmp_path / "坏单位表.csv"
+    problems = [line for line in result.stderr.splitlines() if line.startswith(str(name))]
+    assert problems == [
+        f"{name}:2:C(村代码): 5205270201: 该村属于乡镇 52052702，代码不能移到其他乡镇",
+        f"{name}:3:C(村代码): : 请填写村代码",
+        f"{name}:4:G(纳入年度): 1999: 不是2000–2100之间的整数",
+        f"{name}:6:C(村代码): 5205270204: 与第5行同一代码的名称不同（四村）",
+        f"{name}:7:A(乡镇代码): 52099901: 该乡镇代码属于其他县，代码不能移到其他上级",
+        f"{name}:7:C(村代码): 5209990101: 该村代码属于其他县，代码不能移到其他上级",
+        f"{name}:8:C(村代码): 52052702-05: 村代码只能包含数字和字母，最长16位",
+    ]
+    assert footprint(engine) == before
