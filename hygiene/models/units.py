@@ -25,6 +25,9 @@ class County(RatingSettings, Base):
     code: Mapped[str] = mapped_column(sa.String(12), unique=True)
     name: Mapped[str] = mapped_column(sa.String(60))
     notice_deadline_hours: Mapped[int] = mapped_column(default=24)
+    # Set by the first unit sheet: from then on a roster names existing groups only, so that a
+    # misspelt group name is an error rather than a new group.
+    units_from_sheet: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     townships: Mapped[list[Township]] = relationship(back_populates="county", order_by="Township.code")
 

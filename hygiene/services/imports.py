@@ -37,6 +37,7 @@ from hygiene.services import audit, rating, reviews, units
 from hygiene.services.errors import Conflict, PermissionDenied
 
 NOT_IN_VILLAGE = "本村无此户号"  # the same for unknown codes and other villages' codes: no probing
+NOT_IN_UNIT_SHEET = "本村的单位表中没有这个村民组，请检查名称或先由县管理员导入单位表"
 
 
 def _longest(column: sa.orm.InstrumentedAttribute[object]) -> int:
@@ -326,6 +327,10 @@ def plan_roster_import(
         (h.county_id, h.code): h
         for h in session.scalars(sa.select(Household).where(Household.county_id.in_(county_ids)))
     }
+    group_names = {
+        (group.village_id, group.name)
+        for group in session.scalars(sa.select(Group).where(Group.village_id.in_([v.id for v in villages])))
+    }
     problems: list[Problem] = []
     plan = RosterImportPlan()
     first_row: dict[tuple[int | None, str], int] = {}  # household codes are unique per county
@@ -353,6 +358,12 @@ def plan_roster_import(
             problems.append(table.problem(row, "household_code", "户编号已被其他村使用（户编号在全县唯一）"))
         if reason := naming.name_problem(values["group"], _longest(Group.name), "村民组"):
             problems.append(table.problem(row, "group", reason))
+        elif (
+            village is not None
+            and village.township.county.units_from_sheet
+            and (village.id, values["group"]) not in group_names
+        ):
+            problems.append(table.problem(row, "group", NOT_IN_UNIT_SHEET))
         if reason := naming.name_problem(values["head_name"], _longest(Household.head_name), "户主姓名"):
             problems.append(table.problem(row, "head_name", reason))
         members = _members(values.get("members", ""))

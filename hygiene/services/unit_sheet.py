@@ -213,6 +213,7 @@ def apply(session: Session, actor: User | None, plan: UnitPlan, *, file_name: st
             before={"programme_year": change.old_programme_year}, after={"programme_year": change.programme_year},
             reason=f"导入单位表 {file_name} 第{change.row}行",
         )  # fmt: skip
+    county.units_from_sheet = True
     session.flush()
     audit.record(
         session, actor, entity="county", entity_id=county.id, action="import_units",

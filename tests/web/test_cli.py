@@ -1054,3 +1054,24 @@ def test_a_bad_unit_sheet_names_every_problem_and_writes_nothing(committing_engi
         f"{name}:8:C(村代码): 52052702-05: 村代码只能包含数字和字母，最长16位",
     ]
     assert footprint(engine) == before
+
+
+def test_once_units_come_from_a_sheet_a_roster_names_existing_groups_only(
+    committing_engine: sa.Engine, tmp_path: Path
+) -> None:
+    engine = committing_engine
+    hygiene(engine, "county", "create", "520527", "赫章县")
+    units = [["52052702", "白果镇", "5205270201", "白果村", "520527020101", "第一组", "2027"]]
+    hygiene(engine, "import", "units", write_sheet(tmp_path / "单位表.csv", UNIT_HEADER, units), "--county", "520527")
+    rows = [
+        roster_row("H1", group="第一组", township="白果镇", village="白果村"),
+        roster_row("H2", group="第一 组", township="白果镇", village="白果村"),  # a typo: no new group
+    ]
+    path = write_sheet(tmp_path / "花名册.csv", ROSTER_HEADER, rows)
+    result = hygiene(engine, "import", "roster", path)
+    assert result.exit_code == 2
+    assert (
+        f"{path}:3:C(村民组): 第一 组: 本村的单位表中没有这个村民组，请检查名称或先由县管理员导入单位表"
+        in result.stderr
+    )
+    assert hygiene(engine, "import", "roster", write_sheet(tmp_path / "好.csv", ROSTER_HEADER, rows[:1])).exit_code == 0
