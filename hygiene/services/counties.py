@@ -9,6 +9,7 @@ copies the settings when it opens (``periods.open_period``). Every change is aud
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,9 +18,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hygiene import naming
+from hygiene.enums import WorkflowState
 from hygiene.io.scores import format_tenths, parse_score, parse_whole_number
-from hygiene.models import County, Period, Township, User, Village, VillagePeriod
-from hygiene.services import audit, periods
+from hygiene.models import AuditEntry, County, Period, Township, User, Village, VillagePeriod
+from hygiene.models._types import utcnow
+from hygiene.services import audit, periods, rating
 from hygiene.services.errors import FieldErrors, ServiceError
 
 COUNTY_CODE = naming.HOUSEHOLD_CODE  # digits and letters, as the administrative codes are
@@ -146,6 +149,14 @@ def change_settings(session: Session, actor: User | None, county: County, typed:
     return {key: f"{BY_KEY[key].show(before[key])} → {BY_KEY[key].show(value)}" for key, value in changed.items()}
 
 
+def next_period_code(latest: str | None) -> str:
+    """The period to offer opening next: the one after the latest, or the current quarter."""
+    if latest is not None:
+        return rating.next_period_code(latest)
+    today = utcnow().date()
+    return f"{today.year}Q{(today.month - 1) // 3 + 1}"
+
+
 @dataclass(frozen=True)
 class Opened:
     period: Period
@@ -181,3 +192,38 @@ def open_period(session: Session, actor: User | None, county: County, code: str)
             reason=f"开启 {code}：{len(new)} 个村",
         )
     return Opened(period, existed is None, len(new))
+
+
+def period_state_counts(session: Session, county: County) -> dict[int, Counter[WorkflowState]]:
+    """Per period id, how many of the county's villages are in each workflow state."""
+    counts: dict[int, Counter[WorkflowState]] = {}
+    for period_id, state, n in session.execute(
+        sa.select(VillagePeriod.period_id, VillagePeriod.state, sa.func.count(VillagePeriod.id))
+        .join(Period, VillagePeriod.period_id == Period.id)
+        .where(Period.county_id == county.id)
+        .group_by(VillagePeriod.period_id, VillagePeriod.state)
+    ):
+        counts.setdefault(period_id, Counter())[state] = n
+    return counts
+
+
+@dataclass(frozen=True)
+class SettingsChange:
+    entry: AuditEntry
+    lines: list[str]  # "公示天数（天）：7 → 10"
+
+
+def settings_history(session: Session, county: County) -> list[SettingsChange]:
+    """Every change of the county's settings, the newest first, in words."""
+    history = []
+    for entry in reversed(audit.history(session, "county", county.id)):
+        if entry.action != "settings" or not entry.after:
+            continue
+        before = entry.before or {}
+        lines = [
+            f"{BY_KEY[key].label}：{BY_KEY[key].show(before.get(key, ''))} → {BY_KEY[key].show(value)}"
+            for key, value in entry.after.items()
+            if key in BY_KEY
+        ]
+        history.append(SettingsChange(entry, lines))
+    return history

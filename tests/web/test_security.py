@@ -25,6 +25,8 @@ POST_ROUTES = [
         "village",
     ),
     ("/county/<county_code>/users", "/county/520999/users", "county"),
+    ("/county/<county_code>/settings", "/county/520999/settings", "county"),
+    ("/county/<county_code>/periods", "/county/520999/periods", "county"),
     (
         "/village/<village_code>/periods/<period_code>/households/<household_code>/review",
         "/village/5209990101/periods/2026Q4/households/520999010101001/review?kind=self",

@@ -5,6 +5,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp
 
 from hygiene.enums import Role
+from hygiene.services.counties import SETTINGS
 from web.forms import BaseForm
 
 
@@ -23,3 +24,24 @@ class CreateUserForm(BaseForm):
         "初始密码", validators=[DataRequired("请输入初始密码"), Length(min=8, max=200, message="密码至少8位")]
     )
     submit = SubmitField("创建账号")
+
+
+class SettingsForm(BaseForm):
+    """The county's settings (hygiene.services.counties.SETTINGS): one text field each, typed as the
+    command takes them; the service checks and names every bad value."""
+
+    submit = SubmitField("保存设置")
+
+
+def settings_form_class() -> type[SettingsForm]:
+    class CountySettingsForm(SettingsForm):
+        pass
+
+    for setting in SETTINGS:
+        setattr(CountySettingsForm, setting.key, StringField(setting.label, validators=[DataRequired("请填写")]))
+    return CountySettingsForm
+
+
+class OpenPeriodForm(BaseForm):
+    code = StringField("季度（如 2027Q1）", validators=[DataRequired("请填写季度"), Length(max=6)])
+    submit = SubmitField("开启季度")
