@@ -67,7 +67,10 @@ ALLOWED = {
     "village2": VILLAGE2_READ,
     "township": VILLAGE1_READ | {"township1", "township1_village", "township1_plaques", "township1_plaque"},
     "township2": VILLAGE2_READ | {"township2", "township2_village"},
-    "county": VILLAGE1_READ | VILLAGE2_READ | TOWNSHIPS_READ | {"county", "county_users", "county_settings", "county_periods"},
+    "county": VILLAGE1_READ
+    | VILLAGE2_READ
+    | TOWNSHIPS_READ
+    | {"county", "county_users", "county_settings", "county_periods"},
     "county2": {"village_other_county", "township_other_county", "county_other"},
     "inspector": VILLAGE1_READ | VILLAGE2_READ | TOWNSHIPS_READ | {"inspection"},
     "inspector2": {"village_other_county", "township_other_county", "inspection_other"},
