@@ -90,13 +90,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(config.instance_path()), instance_relative_config=True)
     load_config(app, test_config)
 
-    from web import database, errors, security, ticker
+    from web import database, errors, security, ticker, uploads
     from web.extensions import csrf, login_manager
 
     if int(app.config["PROXY_COUNT"]) > 0:
         count = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
     database.init_app(app)
+    uploads.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
     security.init_app(app)

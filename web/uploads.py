@@ -12,16 +12,31 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import current_app, session
+from flask import Flask, current_app, request, session
 from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 
-from hygiene.io.sheets import MAX_UPLOAD_BYTES
+from hygiene.io.sheets import COUNTY_SHEET_LIMITS, MAX_UPLOAD_BYTES
 
 PENDING_KEY = "pending_upload"
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}", re.ASCII)
 # An upload nobody confirmed (the clerk closed the page) is removed by the next upload after this.
 ABANDONED_AFTER_SECONDS = 24 * 3600
+
+
+# Pages whose upload may hold a whole county (INTERCHANGE.md §2.1); every other request keeps the
+# app's MAX_CONTENT_LENGTH.
+COUNTY_UPLOAD_ENDPOINTS = frozenset({"county.upload_units"})
+
+
+def init_app(app: Flask) -> None:
+    """Registered before CSRF protection, which reads the form (and so the body) before any view."""
+    app.before_request(_allow_county_uploads)
+
+
+def _allow_county_uploads() -> None:
+    if request.endpoint in COUNTY_UPLOAD_ENDPOINTS:
+        request.max_content_length = COUNTY_SHEET_LIMITS["max_bytes"] + 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -37,9 +52,9 @@ def _folder() -> Path:
     return folder
 
 
-def read(storage: FileStorage) -> bytes:
+def read(storage: FileStorage, max_bytes: int = MAX_UPLOAD_BYTES) -> bytes:
     """The upload's bytes, reading at most one byte past the limit (the reader names the limit)."""
-    return storage.stream.read(MAX_UPLOAD_BYTES + 1)
+    return storage.stream.read(max_bytes + 1)
 
 
 def _path(upload_id: object) -> Path | None:

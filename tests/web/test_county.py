@@ -1,15 +1,19 @@
-"""The county administrator's settings and periods pages (issue 16): each setting with its meaning,
+"""The county administrator's settings, periods and unit-sheet pages (issue 16): each setting with its meaning,
 validated, audited, reaching only periods opened later; opening the next quarter."""
 
 from __future__ import annotations
+
+import io
 
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from hygiene.models import County, Period, VillagePeriod
+from hygiene.models import County, Period, Township, Village, VillagePeriod
 from hygiene.services import counties
+from tests.sheets import csv_file
 from tests.web.conftest import Auth
+from tests.web.test_village_reviews import post_big_file
 
 C = "/county/520999"
 
@@ -65,3 +69,53 @@ def test_only_the_countys_administrator_reaches_these_pages(client: FlaskClient,
         assert client.get(f"{C}/settings").status_code == 403
         assert client.get(f"{C}/periods").status_code == 403
         auth.logout()
+
+
+UNIT_HEADER = ["乡镇代码", "乡镇", "村代码", "村", "村民组代码", "村民组", "纳入年度"]
+
+
+def test_a_unit_sheet_is_previewed_then_confirmed_on_the_page(
+    client: FlaskClient, auth: Auth, db_session: Session
+) -> None:
+    auth.login("county")
+    rows = [
+        ["52099904", "新镇", "5209990401", "新村", "520999040101", "第一组", "2027"],
+        ["52099901", "松林镇", "5209990101", "青山村（更名）", "520999010101", "第一组", ""],
+    ]
+    preview = auth.post(f"{C}/units/upload", {"file": (io.BytesIO(csv_file(UNIT_HEADER, rows)), "单位表.csv")})
+    html = preview.get_data(as_text=True)
+    assert preview.status_code == 200
+    assert "新增乡镇 1 个、村 1 个、村民组 1 个，改名 1 个" in html and "青山村 → 青山村（更名）" in html
+    assert db_session.scalar(sa.select(sa.func.count(Township.id)).where(Township.code == "52099904")) == 0
+    done = auth.post(f"{C}/units/upload/confirm", {}, token_from=f"{C}/units/upload")
+    assert done.status_code == 302
+    assert "已导入单位表 单位表.csv：5 条变更" in client.get(done.headers["Location"]).get_data(as_text=True)
+    db_session.rollback()
+    assert db_session.scalars(sa.select(Village.name).where(Village.code == "5209990101")).one() == "青山村（更名）"
+
+
+def test_a_bad_unit_sheet_lists_its_problems_on_the_page(client: FlaskClient, auth: Auth) -> None:
+    auth.login("county")
+    rows = [["52099902", "河坝乡", "5209990101", "青山村", "520999010101", "第一组", ""]]  # 青山村 moved
+    refused = auth.post(f"{C}/units/upload", {"file": (io.BytesIO(csv_file(UNIT_HEADER, rows)), "坏.csv")})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "该村属于乡镇 52099901，代码不能移到其他乡镇" in html
+
+
+def test_a_county_wide_unit_sheet_may_be_larger_than_a_village_upload(client: FlaskClient, auth: Auth) -> None:
+    auth.login("county")
+    rows = [["52099901", "松林镇", "5209990101", "青山村", f"52099901019{n:05d}", f"组{n}", ""] for n in range(3500)]
+    data = csv_file(UNIT_HEADER, rows)
+    response = auth.post(f"{C}/units/upload", {"file": (io.BytesIO(data), "大.csv")})
+    assert response.status_code == 200 and "村民组 3500 个" in response.get_data(as_text=True)  # over 3,000 rows
+
+
+def test_only_the_county_upload_takes_a_body_over_the_villages_limit(client: FlaskClient, auth: Auth) -> None:
+    size = 10 * 1024 * 1024  # over the 9 MiB that every other page takes
+    auth.login("county")
+    county = post_big_file(client, f"{C}/units/upload", auth.token(f"{C}/units/upload"), size)
+    assert county.status_code == 422  # read and refused for its content, not its size
+    auth.logout()
+    auth.login("village")
+    village = post_big_file(client, "/village/5209990101/roster/upload", auth.token("/village/5209990101/"), size)
+    assert village.status_code == 413

@@ -40,6 +40,7 @@ ROUTES = {
     "county_users": "/county/520999/users",
     "county_settings": "/county/520999/settings",
     "county_periods": "/county/520999/periods",
+    "county_units": "/county/520999/units/upload",
     "county_other": "/county/520998/",
     "inspection": "/inspection/520999/",
     "inspection_other": "/inspection/520998/",
@@ -70,7 +71,7 @@ ALLOWED = {
     "county": VILLAGE1_READ
     | VILLAGE2_READ
     | TOWNSHIPS_READ
-    | {"county", "county_users", "county_settings", "county_periods"},
+    | {"county", "county_users", "county_settings", "county_periods", "county_units"},
     "county2": {"village_other_county", "township_other_county", "county_other"},
     "inspector": VILLAGE1_READ | VILLAGE2_READ | TOWNSHIPS_READ | {"inspection"},
     "inspector2": {"village_other_county", "township_other_county", "inspection_other"},

@@ -27,6 +27,8 @@ POST_ROUTES = [
     ("/county/<county_code>/users", "/county/520999/users", "county"),
     ("/county/<county_code>/settings", "/county/520999/settings", "county"),
     ("/county/<county_code>/periods", "/county/520999/periods", "county"),
+    ("/county/<county_code>/units/upload", "/county/520999/units/upload", "county"),
+    ("/county/<county_code>/units/upload/confirm", "/county/520999/units/upload/confirm", "county"),
     (
         "/village/<village_code>/periods/<period_code>/households/<household_code>/review",
         "/village/5209990101/periods/2026Q4/households/520999010101001/review?kind=self",

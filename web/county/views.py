@@ -10,12 +10,15 @@ from werkzeug.wrappers import Response
 
 from hygiene import permissions
 from hygiene.enums import Role
+from hygiene.io.sheets import COUNTY_SHEET_LIMITS, UploadRejected
 from hygiene.models import County, Township, User, Village
-from hygiene.services import accounts, counties, units
+from hygiene.services import accounts, counties, unit_sheet, units
 from hygiene.services.errors import FieldErrors, NotFound, ServiceError
+from web import uploads
 from web.county.forms import CreateUserForm, OpenPeriodForm, settings_form_class
 from web.database import get_session
 from web.security import current_account, require
+from web.village.forms import ConfirmImportForm, UploadForm
 
 bp = Blueprint("county", __name__, url_prefix="/county/<county_code>")
 
@@ -137,3 +140,44 @@ def periods_page(county_code: str) -> ResponseReturnValue:
         form.code.data = counties.next_period_code(all_periods[0].code if all_periods else None)
     counts = counties.period_state_counts(session, county)
     return render_template("county/periods.html", county=county, form=form, periods=all_periods, counts=counts)
+
+
+@bp.route("/units/upload", methods=["GET", "POST"])
+@login_required
+def upload_units(county_code: str) -> ResponseReturnValue:
+    """Import the county's townships, villages and groups: check and preview, then confirm."""
+    county = _county(county_code)
+    form = UploadForm()
+    context = {"county": county, "form": form, "confirm_form": ConfirmImportForm()}
+    if not form.validate_on_submit():
+        return render_template("county/upload_units.html", **context)
+    name = form.file.data.filename or "upload"
+    data = uploads.read(form.file.data, COUNTY_SHEET_LIMITS["max_bytes"])
+    try:
+        plan = unit_sheet.plan(get_session(), current_account(), county, unit_sheet.read(data, name))
+    except UploadRejected as exc:
+        return render_template("county/upload_units.html", **context, rejected=exc, file_name=name), 422
+    uploads.keep(f"units:{county.code}", name, data)
+    return render_template("county/upload_units.html", **context, plan=plan, file_name=name)
+
+
+@bp.post("/units/upload/confirm")
+@login_required
+def confirm_units(county_code: str) -> ResponseReturnValue:
+    county = _county(county_code)
+    pending = uploads.take(f"units:{county.code}")
+    if not ConfirmImportForm().validate_on_submit() or pending is None:
+        flash("没有待确认的上传文件，请重新上传", "error")
+        return redirect(url_for("county.upload_units", county_code=county.code))
+    session = get_session()
+    try:
+        table = unit_sheet.read(pending.data, pending.file_name)
+        plan = unit_sheet.plan(session, current_account(), county, table)
+        changed = unit_sheet.apply(session, current_account(), plan, file_name=pending.file_name)
+    except (UploadRejected, ServiceError) as exc:
+        flash(f"导入失败，未写入任何数据：{exc}", "error")
+        return redirect(url_for("county.upload_units", county_code=county.code))
+    session.commit()
+    uploads.discard()
+    flash(f"已导入单位表 {pending.file_name}：{changed} 条变更", "success")
+    return redirect(url_for("county.home", county_code=county.code))
