@@ -11,7 +11,7 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, request
+from flask import Flask, Response, abort, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from hygiene.enums import Role
@@ -32,8 +32,23 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+# What a user whose password an administrator reset may still reach before choosing a new one.
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout", "static"})
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(_new_password_first)
     app.after_request(_security_headers)
+
+
+def _new_password_first() -> Response | None:
+    if (
+        current_user.is_authenticated
+        and current_user.must_change_password
+        and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS
+    ):
+        return redirect(url_for("auth.change_password"))  # type: ignore[return-value]
+    return None
 
 
 def _security_headers(response: Response) -> Response:

@@ -47,6 +47,8 @@ class User(Base):
     village_id: Mapped[int | None] = mapped_column(sa.ForeignKey("villages.id", ondelete="RESTRICT"))
     session_token: Mapped[str] = mapped_column(sa.String(64), unique=True, default=new_session_token)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Set when the county administrator resets the password: the user must choose a new one first.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     # Flask-Login's user protocol, without importing Flask into the domain. The login cookie

@@ -202,9 +202,22 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
     except (VerificationError, InvalidHashError):
         raise ServiceError("当前密码不正确") from None
     _check_password_strength(new)
+    if new == current:
+        raise ServiceError("新密码不能与当前密码相同")
     user.password_hash = hash_password(new)
+    user.must_change_password = False
     end_sessions(user)
     audit.record(session, user, entity="user", entity_id=user.id, action="change_password")
+
+
+def reset_password(session: Session, actor: User, user: User, temporary: str) -> None:
+    """The county administrator gives the user a temporary password; the user's sessions end, and the
+    user must choose a new password at the next login."""
+    _check_password_strength(temporary)
+    user.password_hash = hash_password(temporary)
+    user.must_change_password = True
+    end_sessions(user)
+    audit.record(session, actor, entity="user", entity_id=user.id, action="reset_password", reason="管理员重置密码")
 
 
 def set_active(session: Session, user: User, active: bool, *, actor: User | None, reason: str) -> None:

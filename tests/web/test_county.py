@@ -119,3 +119,44 @@ def test_only_the_county_upload_takes_a_body_over_the_villages_limit(client: Fla
     auth.login("village")
     village = post_big_file(client, "/village/5209990101/roster/upload", auth.token("/village/5209990101/"), size)
     assert village.status_code == 413
+
+
+def test_disabling_an_account_ends_its_sessions_and_enabling_restores_it(app, auth: Auth) -> None:  # type: ignore[no-untyped-def]
+    clerk = app.test_client()
+    assert Auth(clerk).login("village").status_code == 302
+    assert clerk.get("/village/5209990101/").status_code == 200
+    auth.login("county")
+    refused = auth.post(f"{C}/users/village/disable", {"reason": ""}, token_from=f"{C}/users")
+    assert "请填写停用或启用的原因" in auth.client.get(refused.headers["Location"]).get_data(as_text=True)
+    done = auth.post(f"{C}/users/village/disable", {"reason": "调离岗位"}, token_from=f"{C}/users")
+    assert "已停用账号 village" in auth.client.get(done.headers["Location"]).get_data(as_text=True)
+    assert clerk.get("/village/5209990101/").status_code == 302  # the open session ended at once
+    assert Auth(app.test_client()).login("village").status_code == 200  # and no new one
+    auth.post(f"{C}/users/village/enable", {"reason": "返岗"}, token_from=f"{C}/users")
+    assert Auth(app.test_client()).login("village").status_code == 302
+
+
+def test_a_reset_password_must_be_changed_before_anything_else(app, auth: Auth) -> None:  # type: ignore[no-untyped-def]
+    auth.login("county")
+    done = auth.post(f"{C}/users/village/password", {"password": "temporary-2026"}, token_from=f"{C}/users")
+    assert "已重置 village 的密码" in auth.client.get(done.headers["Location"]).get_data(as_text=True)
+    clerk = app.test_client()
+    login = Auth(clerk).login("village", "temporary-2026")
+    assert login.headers["Location"] == "/account/password"
+    assert clerk.get("/village/5209990101/").headers["Location"] == "/account/password"
+    changed = Auth(clerk).post(
+        "/account/password", {"current": "temporary-2026", "new": "my-own-pass-2026", "confirm": "my-own-pass-2026"}
+    )
+    assert changed.status_code == 302
+    assert clerk.get("/village/5209990101/").status_code == 200  # free to work again
+    assert Auth(app.test_client()).login("village", "my-own-pass-2026").status_code == 302
+
+
+def test_accounts_of_other_counties_are_not_found_and_others_may_not_manage(auth: Auth) -> None:
+    auth.login("county")
+    assert auth.post(f"{C}/users/county2/disable", {"reason": "x"}, token_from=f"{C}/users").status_code == 404
+    own = auth.post(f"{C}/users/county/disable", {"reason": "x"}, token_from=f"{C}/users")
+    assert "不能停用或启用自己的账号" in auth.client.get(own.headers["Location"]).get_data(as_text=True)
+    auth.logout()
+    auth.login("township")
+    assert auth.post(f"{C}/users/village/disable", {"reason": "x"}, token_from="/").status_code == 403

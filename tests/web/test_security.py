@@ -28,6 +28,12 @@ POST_ROUTES = [
     ("/county/<county_code>/settings", "/county/520999/settings", "county"),
     ("/county/<county_code>/periods", "/county/520999/periods", "county"),
     ("/county/<county_code>/units/upload", "/county/520999/units/upload", "county"),
+    (
+        "/county/<county_code>/users/<username>/<any(disable, enable):change>",
+        "/county/520999/users/village/disable",
+        "county",
+    ),
+    ("/county/<county_code>/users/<username>/password", "/county/520999/users/village/password", "county"),
     ("/county/<county_code>/units/upload/confirm", "/county/520999/units/upload/confirm", "county"),
     (
         "/village/<village_code>/periods/<period_code>/households/<household_code>/review",

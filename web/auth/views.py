@@ -65,6 +65,9 @@ def login() -> str | Response:
             return render_template("auth/login.html", form=form), 200
         new_csrf_secret()
         login_user(user)
+        if user.must_change_password:
+            flash("管理员已重置您的密码，请先设置新密码", "error")
+            return redirect(url_for("auth.change_password"))
         flash(f"欢迎，{user.display_name}", "success")
         return redirect(safe_next_url(request.args.get("next")) or home_url(user))
     return render_template("auth/login.html", form=form)

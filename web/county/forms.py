@@ -45,3 +45,16 @@ def settings_form_class() -> type[SettingsForm]:
 class OpenPeriodForm(BaseForm):
     code = StringField("季度（如 2027Q1）", validators=[DataRequired("请填写季度"), Length(max=6)])
     submit = SubmitField("开启季度")
+
+
+class AccountActiveForm(BaseForm):
+    reason = StringField("原因", validators=[DataRequired("请填写原因"), Length(max=200)])
+    submit = SubmitField("确定")
+
+
+class ResetPasswordForm(BaseForm):
+    password = PasswordField(
+        "临时密码（用户登录后须立即修改）",
+        validators=[DataRequired("请输入临时密码"), Length(min=8, max=200, message="密码至少8位")],
+    )
+    submit = SubmitField("重置密码")

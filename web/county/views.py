@@ -15,7 +15,13 @@ from hygiene.models import County, Township, User, Village
 from hygiene.services import accounts, counties, unit_sheet, units
 from hygiene.services.errors import FieldErrors, NotFound, ServiceError
 from web import uploads
-from web.county.forms import CreateUserForm, OpenPeriodForm, settings_form_class
+from web.county.forms import (
+    AccountActiveForm,
+    CreateUserForm,
+    OpenPeriodForm,
+    ResetPasswordForm,
+    settings_form_class,
+)
 from web.database import get_session
 from web.security import current_account, require
 from web.village.forms import ConfirmImportForm, UploadForm
@@ -85,7 +91,14 @@ def users(county_code: str) -> str | Response:
             session.commit()
             flash(f"已创建账号 {user.username}（{role.label}）", "success")
             return redirect(url_for("county.users", county_code=county.code))
-    return render_template("county/users.html", county=county, form=form, users=_county_users(county))
+    return render_template(
+        "county/users.html",
+        county=county,
+        form=form,
+        users=_county_users(county),
+        active_form=AccountActiveForm(formdata=None),
+        password_form=ResetPasswordForm(formdata=None),
+    )
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -181,3 +194,51 @@ def confirm_units(county_code: str) -> ResponseReturnValue:
     uploads.discard()
     flash(f"已导入单位表 {pending.file_name}：{changed} 条变更", "success")
     return redirect(url_for("county.home", county_code=county.code))
+
+
+def _county_user(county: County, username: str) -> User:
+    """An account of this county's units; any other is "not found"."""
+    user = next((u for u in _county_users(county) if u.username == username), None)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.post("/users/<username>/<any(disable, enable):change>")
+@login_required
+def set_account_active(county_code: str, username: str, change: str) -> ResponseReturnValue:
+    """Disable (every session of the account ends at once) or enable an account, with a reason."""
+    county = _county(county_code)
+    user = _county_user(county, username)
+    form = AccountActiveForm()
+    if not form.validate_on_submit():
+        flash("请填写停用或启用的原因", "error")
+    elif user.id == current_account().id:
+        flash("不能停用或启用自己的账号", "error")
+    else:
+        session = get_session()
+        accounts.set_active(session, user, change == "enable", actor=current_account(), reason=form.reason.data or "")
+        session.commit()
+        flash(f"已{'启用' if change == 'enable' else '停用'}账号 {user.username}", "success")
+    return redirect(url_for("county.users", county_code=county.code), 303)
+
+
+@bp.post("/users/<username>/password")
+@login_required
+def reset_account_password(county_code: str, username: str) -> ResponseReturnValue:
+    """Give the account a temporary password; it must be changed at the next login."""
+    county = _county(county_code)
+    user = _county_user(county, username)
+    form = ResetPasswordForm()
+    session = get_session()
+    if not form.validate_on_submit():
+        flash("；".join(e for errors in form.errors.values() for e in errors), "error")
+    else:
+        try:
+            accounts.reset_password(session, current_account(), user, form.password.data or "")
+        except ServiceError as exc:
+            flash(str(exc), "error")
+        else:
+            session.commit()
+            flash(f"已重置 {user.username} 的密码：其登录已全部失效，下次登录须先修改密码", "success")
+    return redirect(url_for("county.users", county_code=county.code), 303)
