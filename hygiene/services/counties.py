@@ -9,6 +9,7 @@ copies the settings when it opens (``periods.open_period``). Every change is aud
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,7 +21,20 @@ from sqlalchemy.orm import Session
 from hygiene import naming
 from hygiene.enums import WorkflowState
 from hygiene.io.scores import format_tenths, parse_score, parse_whole_number
-from hygiene.models import AuditEntry, County, Period, Township, User, Village, VillagePeriod
+from hygiene.models import (
+    AuditEntry,
+    County,
+    Group,
+    Household,
+    Period,
+    ResultRecord,
+    ResultRecordHousehold,
+    RolloutPlanYear,
+    Township,
+    User,
+    Village,
+    VillagePeriod,
+)
 from hygiene.models._types import utcnow
 from hygiene.services import audit, periods, rating
 from hygiene.services.errors import FieldErrors, ServiceError
@@ -149,6 +163,11 @@ def change_settings(session: Session, actor: User | None, county: County, typed:
     return {key: f"{BY_KEY[key].show(before[key])} → {BY_KEY[key].show(value)}" for key, value in changed.items()}
 
 
+def current_year() -> int:
+    """This year in Beijing time (UTC+8): a plan year after it has not come yet."""
+    return (utcnow() + dt.timedelta(hours=8)).year
+
+
 def next_period_code(latest: str | None) -> str:
     """The period to offer opening next: the one after the latest, or the current quarter."""
     if latest is not None:
@@ -227,3 +246,68 @@ def settings_history(session: Session, county: County) -> list[SettingsChange]:
         ]
         history.append(SettingsChange(entry, lines))
     return history
+
+
+@dataclass(frozen=True)
+class CoverageYear:
+    """One year of the rollout plan (定目标, RULES.md §9) against what was rated."""
+
+    year: int
+    share_percent: int  # the plan's share of the county's households brought in this year
+    planned_percent: int  # cumulative plan
+    rated: int  # households rated at least once by the end of the year (published or final lists)
+    households: int  # the county's households (not moved away)
+
+    @property
+    def coverage_permille(self) -> int:
+        return self.rated * 1000 // self.households if self.households else 0
+
+    @property
+    def on_target(self) -> bool:
+        """Cumulative coverage ≥ cumulative plan (RULES.md §9), compared exactly in integers."""
+        return self.rated * 100 >= self.planned_percent * self.households
+
+
+def coverage(session: Session, county: County, township: Township | None = None) -> list[CoverageYear]:
+    """Planned against actual coverage per plan year, cumulative: households rated at least once
+    (a grade in a published or final record of a period of that year or before) over all households."""
+    plan = session.execute(
+        sa.select(RolloutPlanYear.year, RolloutPlanYear.share_percent)
+        .where(RolloutPlanYear.county_id == county.id)
+        .order_by(RolloutPlanYear.year)
+    ).all()
+    in_scope = [Township.county_id == county.id] + ([Township.id == township.id] if township else [])
+    households = (
+        session.scalar(
+            sa.select(sa.func.count(Household.id))
+            .join(Group, Household.group_id == Group.id)
+            .join(Village, Group.village_id == Village.id)
+            .join(Township, Village.township_id == Township.id)
+            .where(*in_scope, Household.moved_away_on.is_(None))
+        )
+        or 0
+    )
+    first_rated = dict(
+        session.execute(
+            sa.select(ResultRecordHousehold.household_id, sa.func.min(Period.code))
+            .join(ResultRecord, ResultRecordHousehold.record_id == ResultRecord.id)
+            .join(VillagePeriod, ResultRecord.village_period_id == VillagePeriod.id)
+            .join(Period, VillagePeriod.period_id == Period.id)
+            .join(Village, VillagePeriod.village_id == Village.id)
+            .join(Township, Village.township_id == Township.id)
+            .where(
+                *in_scope,
+                ResultRecordHousehold.grade.is_not(None),
+                ResultRecord.superseded_at.is_(None),
+                VillagePeriod.state.in_((WorkflowState.PUBLISHED, WorkflowState.FINAL)),
+            )
+            .group_by(ResultRecordHousehold.household_id)
+        ).all()
+    )
+    years = []
+    planned = 0
+    for year, share in plan:
+        planned = min(100, planned + share)
+        rated = sum(1 for code in first_rated.values() if int(code[:4]) <= year)
+        years.append(CoverageYear(year, share, planned, rated, households))
+    return years

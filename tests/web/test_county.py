@@ -4,6 +4,7 @@ validated, audited, reaching only periods opened later; opening the next quarter
 from __future__ import annotations
 
 import io
+import re
 
 import sqlalchemy as sa
 from flask.testing import FlaskClient
@@ -160,3 +161,17 @@ def test_accounts_of_other_counties_are_not_found_and_others_may_not_manage(auth
     auth.logout()
     auth.login("township")
     assert auth.post(f"{C}/users/village/disable", {"reason": "x"}, token_from="/").status_code == 403
+
+
+def test_the_rollout_page_sets_coverage_against_the_plan(client: FlaskClient, auth: Auth) -> None:
+    auth.login("county")
+    html = client.get(f"{C}/rollout").get_data(as_text=True)
+    # the demo: plan 20/30/30/20 from 2025; every household rated in 2026Q3's lists (605 of 605)
+    assert "<svg" in html and "推进计划与覆盖率" in html
+    rows = re.findall(r"<tr><td>(\d{4})</td><td>(\d+)%</td><td>(\d+)%</td><td>(\d+) / (\d+)</td>", html)
+    assert rows[:2] == [("2025", "20", "20", "0", "605"), ("2026", "30", "50", "605", "605")]
+    assert '<span class="flag">未达标</span>' in html  # 2025: nothing rated yet
+    assert html.count("松林镇") == 1 and "河坝乡" in html
+    auth.logout()
+    auth.login("township")
+    assert client.get(f"{C}/rollout").status_code == 403

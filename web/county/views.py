@@ -242,3 +242,15 @@ def reset_account_password(county_code: str, username: str) -> ResponseReturnVal
             session.commit()
             flash(f"已重置 {user.username} 的密码：其登录已全部失效，下次登录须先修改密码", "success")
     return redirect(url_for("county.users", county_code=county.code), 303)
+
+
+@bp.get("/rollout")
+@login_required
+def rollout(county_code: str) -> str:
+    """The rollout plan (定目标) against coverage: per year cumulative, and per township."""
+    county = _county(county_code)
+    session = get_session()
+    years = counties.coverage(session, county)
+    now = counties.current_year()
+    townships = [(t, counties.coverage(session, county, t)) for t in county.townships]
+    return render_template("county/rollout.html", county=county, years=years, now=now, townships=townships)
