@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,8 @@ from hygiene.models import (
     ResultRecord,
     ResultRecordHousehold,
     RolloutPlanYear,
+    RubricCriterion,
+    RubricVersion,
     Township,
     User,
     Village,
@@ -311,3 +313,57 @@ def coverage(session: Session, county: County, township: Township | None = None)
         rated = sum(1 for code in first_rated.values() if int(code[:4]) <= year)
         years.append(CoverageYear(year, share, planned, rated, households))
     return years
+
+
+def new_rubric_version(
+    session: Session,
+    actor: User | None,
+    county: County,
+    criteria: Sequence[tuple[str, str, int]],
+    thresholds: tuple[int, int, int],
+) -> RubricVersion:
+    """A new version of the county's rubric (labels and maxima of the ten criteria, in tenths, and
+    the cleanest/clean/fairly-clean thresholds), for the periods opened from now on; periods already
+    opened keep theirs (RULES.md §2). Checked by the engine's own rules; audited on the county."""
+    labels = {code: naming.clean(label) for code, label, _ in criteria}
+    errors = [
+        f"{code} {reason}" for code, label in labels.items() if (reason := naming.name_problem(label, 60, "名称"))
+    ]
+    errors += rating.rubric_problems([(c, labels[c], m) for c, _, m in criteria], thresholds)
+    if errors:
+        raise ServiceError("；".join(errors))
+    current = periods.current_rubric(session, county)
+    version = RubricVersion(
+        county_id=county.id,
+        number=current.number + 1,
+        cleanest_tenths=thresholds[0],
+        clean_tenths=thresholds[1],
+        fairly_clean_tenths=thresholds[2],
+    )
+    version.criteria = [RubricCriterion(code=c, label=labels[c], max_tenths=m) for c, _, m in criteria]
+    session.add(version)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        entity="county",
+        entity_id=county.id,
+        action="rubric_version",
+        before={"version": current.number},
+        after={"version": version.number, "criteria": [list(c) for c in criteria], "thresholds": list(thresholds)},
+        reason=f"评分标准第{version.number}版：此后新开的季度使用",
+    )
+    return version
+
+
+def rubric_versions(session: Session, county: County) -> list[tuple[RubricVersion, list[str]]]:
+    """Every rubric version of the county, the newest first, with the periods scored by it."""
+    used: dict[int, list[str]] = {}
+    for version_id, code in session.execute(
+        sa.select(Period.rubric_version_id, Period.code).where(Period.county_id == county.id).order_by(Period.code)
+    ):
+        used.setdefault(version_id, []).append(code)
+    versions = session.scalars(
+        sa.select(RubricVersion).where(RubricVersion.county_id == county.id).order_by(RubricVersion.number.desc())
+    )
+    return [(v, used.get(v.id, [])) for v in versions]

@@ -62,6 +62,43 @@ def settings_of(period: Period) -> scoring.Settings:
     )
 
 
+def rubric_problems(criteria: Sequence[tuple[str, str, int]], thresholds: tuple[int, int, int]) -> list[str]:
+    """Why a new rubric version cannot be used (RULES.md §2), by the engine's own checks: ten
+    criteria c01…c10 with positive maxima summing to 100 points; thresholds descending within 0…100."""
+    table = pd.DataFrame(
+        {
+            "criterion": [code for code, _, _ in criteria],
+            "label": [label for _, label, _ in criteria],
+            "max_points": [str(Decimal(tenths) / 10) for _, _, tenths in criteria],
+        }
+    )
+    problems: list[scoring.Problem] = []
+    for check in (
+        lambda: scoring.Rubric.from_frame(table),
+        lambda: scoring.Settings(
+            cleanest_min=Decimal(thresholds[0]) / 10,
+            clean_min=Decimal(thresholds[1]) / 10,
+            fairly_clean_min=Decimal(thresholds[2]) / 10,
+        ),
+    ):
+        try:
+            check()
+        except scoring.InvalidInput as refused:
+            problems += refused.problems
+    words = {
+        "max_points": "满分", "criterion": "评分项", "thresholds": "等级分数线",
+        "thresholds.cleanest": "最清洁户分数线", "thresholds.clean": "清洁户分数线",
+        "thresholds.fairly_clean": "较清洁户分数线", "cleanest > clean > fairly_clean": "最清洁 > 清洁 > 较清洁",
+    }  # fmt: skip
+    shown = []
+    for p in problems:
+        reason = p.reason
+        for english, chinese in words.items():
+            reason = reason.replace(english, chinese) if " > " in english else reason
+        shown.append(f"{words.get(p.column, p.column)} {p.value}：{reason}")
+    return shown
+
+
 def settings_snapshot(period: Period) -> dict[str, Any]:
     """The rules a period was scored with, as a record stores them and a period's page shows them."""
     version = period.rubric_version

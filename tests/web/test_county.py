@@ -175,3 +175,47 @@ def test_the_rollout_page_sets_coverage_against_the_plan(client: FlaskClient, au
     auth.logout()
     auth.login("township")
     assert client.get(f"{C}/rollout").status_code == 403
+
+
+def rubric_fields(**changes: str) -> dict[str, str]:
+    """The rubric form as the page fills it (the default rubric), with these fields changed."""
+    from hygiene.enums import DEFAULT_CRITERIA
+
+    fields = {f"{code}_label": label for code, label, _ in DEFAULT_CRITERIA}
+    fields |= {f"{code}_max": "10" for code, _, _ in DEFAULT_CRITERIA}
+    return fields | {"cleanest": "90", "clean": "80", "fairly_clean": "60"} | changes
+
+
+def test_a_new_rubric_version_is_for_periods_opened_from_now_on(
+    client: FlaskClient, auth: Auth, db_session: Session
+) -> None:
+    auth.login("county")
+    page = client.get(f"{C}/rubric").get_data(as_text=True)
+    assert "第1版（现行）：2026Q3、2026Q4" in page and 'value="家庭个人卫生"' in page
+    refused = auth.post(f"{C}/rubric", rubric_fields(c01_max="15", cleanest="80", clean="85"))
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert "满分 105：十项满分合计须为100" in html and "须满足 最清洁 &gt; 清洁 &gt; 较清洁" in html
+    saved = auth.post(
+        f"{C}/rubric", rubric_fields(c01_max="15", c02_max="5", c09_label="厨房及餐具卫生", fairly_clean="65")
+    )
+    assert saved.status_code == 303
+    assert "已建立评分标准第2版，此后新开的季度使用" in client.get(f"{C}/rubric").get_data(as_text=True)
+    auth.post(f"{C}/periods", {"code": "2027Q1"})
+    db_session.rollback()
+    county = db_session.scalars(sa.select(County).where(County.code == "520999")).one()
+    versions = dict(
+        db_session.execute(sa.select(Period.code, Period.rubric_version_id).where(Period.county_id == county.id)).all()
+    )
+    assert versions["2026Q4"] != versions["2027Q1"]
+    q1 = db_session.get(Period, db_session.scalars(sa.select(Period.id).where(Period.code == "2027Q1")).first())
+    assert q1 is not None and q1.rubric_version.number == 2 and q1.rubric_version.fairly_clean_tenths == 650
+    assert [c.max_tenths for c in q1.rubric_version.criteria][:2] == [150, 50]
+    auth.logout()
+    auth.login("village")  # the clerk's entry form follows the period's version
+    form = client.get("/village/5209990101/periods/2027Q1/households/520999010101001/review?kind=group")
+    html = form.get_data(as_text=True)
+    assert "家庭个人卫生（0–15分）" in html and "厨房及餐具卫生（0–10分）" in html
+    assert "家庭个人卫生（0–10分）" in client.get(
+        "/village/5209990101/periods/2026Q4/households/520999010101001/review?kind=group"
+    ).get_data(as_text=True)

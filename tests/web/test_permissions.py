@@ -42,6 +42,7 @@ ROUTES = {
     "county_periods": "/county/520999/periods",
     "county_units": "/county/520999/units/upload",
     "county_rollout": "/county/520999/rollout",
+    "county_rubric": "/county/520999/rubric",
     "county_other": "/county/520998/",
     "inspection": "/inspection/520999/",
     "inspection_other": "/inspection/520998/",
@@ -72,7 +73,15 @@ ALLOWED = {
     "county": VILLAGE1_READ
     | VILLAGE2_READ
     | TOWNSHIPS_READ
-    | {"county", "county_users", "county_settings", "county_periods", "county_units", "county_rollout"},
+    | {
+        "county",
+        "county_users",
+        "county_settings",
+        "county_periods",
+        "county_units",
+        "county_rollout",
+        "county_rubric",
+    },
     "county2": {"village_other_county", "township_other_county", "county_other"},
     "inspector": VILLAGE1_READ | VILLAGE2_READ | TOWNSHIPS_READ | {"inspection"},
     "inspector2": {"village_other_county", "township_other_county", "inspection_other"},

@@ -27,6 +27,7 @@ POST_ROUTES = [
     ("/county/<county_code>/users", "/county/520999/users", "county"),
     ("/county/<county_code>/settings", "/county/520999/settings", "county"),
     ("/county/<county_code>/periods", "/county/520999/periods", "county"),
+    ("/county/<county_code>/rubric", "/county/520999/rubric", "county"),
     ("/county/<county_code>/units/upload", "/county/520999/units/upload", "county"),
     (
         "/county/<county_code>/users/<username>/<any(disable, enable):change>",

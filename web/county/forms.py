@@ -4,9 +4,10 @@ from wtforms import PasswordField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp
 
-from hygiene.enums import Role
+from hygiene.enums import CRITERIA, Role
 from hygiene.services.counties import SETTINGS
 from web.forms import BaseForm
+from web.village.forms import ScoreField
 
 
 class CreateUserForm(BaseForm):
@@ -58,3 +59,24 @@ class ResetPasswordForm(BaseForm):
         validators=[DataRequired("请输入临时密码"), Length(min=8, max=200, message="密码至少8位")],
     )
     submit = SubmitField("重置密码")
+
+
+THRESHOLDS = (("cleanest", "最清洁户最低分"), ("clean", "清洁户最低分"), ("fairly_clean", "较清洁户最低分"))
+
+
+class RubricForm(BaseForm):
+    submit = SubmitField("建立新版本")
+
+
+def rubric_form_class() -> type[RubricForm]:
+    """Ten criteria (name and full marks, in points) and the three grade thresholds."""
+
+    class CountyRubricForm(RubricForm):
+        pass
+
+    for code in CRITERIA:
+        setattr(CountyRubricForm, f"{code}_label", StringField(f"{code} 名称", validators=[DataRequired("请填写名称")]))
+        setattr(CountyRubricForm, f"{code}_max", ScoreField(f"{code} 满分", 1000))
+    for key, label in THRESHOLDS:
+        setattr(CountyRubricForm, key, ScoreField(label, 1000))
+    return CountyRubricForm

@@ -9,7 +9,8 @@ from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from hygiene import permissions
-from hygiene.enums import Role
+from hygiene.enums import CRITERIA, Role
+from hygiene.io.scores import format_tenths
 from hygiene.io.sheets import COUNTY_SHEET_LIMITS, UploadRejected
 from hygiene.models import County, Township, User, Village
 from hygiene.services import accounts, counties, unit_sheet, units
@@ -20,6 +21,7 @@ from web.county.forms import (
     CreateUserForm,
     OpenPeriodForm,
     ResetPasswordForm,
+    rubric_form_class,
     settings_form_class,
 )
 from web.database import get_session
@@ -254,3 +256,38 @@ def rollout(county_code: str) -> str:
     now = counties.current_year()
     townships = [(t, counties.coverage(session, county, t)) for t in county.townships]
     return render_template("county/rollout.html", county=county, years=years, now=now, townships=townships)
+
+
+@bp.route("/rubric", methods=["GET", "POST"])
+@login_required
+def rubric(county_code: str) -> ResponseReturnValue:
+    """The rubric's versions, and a new version for the periods opened from now on."""
+    county = _county(county_code)
+    session = get_session()
+    form = rubric_form_class()()
+    status = 200
+    if form.validate_on_submit():
+        criteria = [(c, form[f"{c}_label"].data or "", form[f"{c}_max"].tenths or 0) for c in CRITERIA]
+        thresholds = (form.cleanest.tenths or 0, form.clean.tenths or 0, form.fairly_clean.tenths or 0)
+        try:
+            version = counties.new_rubric_version(session, current_account(), county, criteria, thresholds)
+        except ServiceError as exc:
+            session.rollback()
+            flash(str(exc), "error")
+            status = 422
+        else:
+            session.commit()
+            flash(f"已建立评分标准第{version.number}版，此后新开的季度使用", "success")
+            return redirect(url_for("county.rubric", county_code=county.code), 303)
+    elif request.method == "POST":
+        status = 422
+    versions = counties.rubric_versions(session, county)
+    if request.method == "GET" and versions:
+        current = versions[0][0]
+        for criterion in current.criteria:
+            form[f"{criterion.code}_label"].data = criterion.label
+            form[f"{criterion.code}_max"].data = format_tenths(criterion.max_tenths)
+        form.cleanest.data = format_tenths(current.cleanest_tenths)
+        form.clean.data = format_tenths(current.clean_tenths)
+        form.fairly_clean.data = format_tenths(current.fairly_clean_tenths)
+    return render_template("county/rubric.html", county=county, form=form, versions=versions, criteria=CRITERIA), status
