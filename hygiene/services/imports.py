@@ -24,6 +24,7 @@ from hygiene.enums import CRITERIA, ReviewKind
 from hygiene.io.exports import review_template_xlsx
 from hygiene.io.scores import parse_score, parse_whole_number
 from hygiene.io.sheets import (
+    COUNTY_SHEET_LIMITS,
     Problem,
     SheetRow,
     UploadRejected,
@@ -488,7 +489,10 @@ def plan_review_upload(
 def plan_roster_upload(
     session: Session, actor: User | None, villages: Sequence[Village], data: bytes, file_name: str
 ) -> RosterImportPlan:
-    table = read_upload(data, file_name, roster_columns())
+    """A village's roster, or a whole county's (the command names every village): the county-wide
+    limits of INTERCHANGE.md §2.1 then apply."""
+    limits = COUNTY_SHEET_LIMITS if len(villages) > 1 else {}
+    table = read_upload(data, file_name, roster_columns(), **limits)
     return plan_roster_import(session, actor, table, villages=villages)
 
 
