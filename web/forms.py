@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import IntegerField
+from wtforms import IntegerField, SubmitField
 from wtforms.validators import StopValidation
 
 from hygiene.io.scores import parse_whole_number
@@ -35,3 +35,9 @@ class WholeNumberField(IntegerField):
     def pre_validate(self, form: object) -> None:
         if self.data is None and not self.process_errors:
             raise StopValidation(self.required)
+
+
+class ConfirmImportForm(BaseForm):
+    """The preview's button that writes a checked upload (web.uploads.confirm)."""
+
+    submit = SubmitField("确认导入")

@@ -9,14 +9,19 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, flash, redirect, request, session
 from flask_login import current_user
 from werkzeug.datastructures import FileStorage
+from werkzeug.wrappers import Response
 
-from hygiene.io.sheets import COUNTY_SHEET_LIMITS, MAX_UPLOAD_BYTES
+from hygiene.io.sheets import COUNTY_SHEET_LIMITS, MAX_UPLOAD_BYTES, UploadRejected
+from hygiene.services.errors import ServiceError
+from web.database import get_session
+from web.forms import ConfirmImportForm
 
 PENDING_KEY = "pending_upload"
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}", re.ASCII)
@@ -99,3 +104,25 @@ def _remove_abandoned(folder: Path) -> None:
                 path.unlink()
         except FileNotFoundError:  # another worker removed it first
             pass
+
+
+def confirm(purpose: str, write: Callable[[PendingUpload], str], *, retry_url: str, done_url: str) -> Response:
+    """The confirm step of every import page: the pending upload is planned again against the data
+    as it is now (the village may have been submitted, a household moved, since the preview) and
+    written by ``write``, which returns what to tell the user; or nothing is written and the user is
+    told why and sent back to upload again."""
+    pending = take(purpose)
+    if not ConfirmImportForm().validate_on_submit() or pending is None:
+        flash("没有待确认的上传文件，请重新上传", "error")
+        return redirect(retry_url)
+    session = get_session()
+    try:
+        done = write(pending)
+    except (UploadRejected, ServiceError) as exc:
+        session.rollback()
+        flash(f"导入失败，未写入任何数据：{exc}", "error")
+        return redirect(retry_url)
+    session.commit()
+    discard()
+    flash(done, "success")
+    return redirect(done_url)

@@ -25,8 +25,9 @@ from web.county.forms import (
     settings_form_class,
 )
 from web.database import get_session
+from web.forms import ConfirmImportForm
 from web.security import current_account, require
-from web.village.forms import ConfirmImportForm, UploadForm
+from web.village.forms import UploadForm
 
 bp = Blueprint("county", __name__, url_prefix="/county/<county_code>")
 
@@ -180,22 +181,19 @@ def upload_units(county_code: str) -> ResponseReturnValue:
 @login_required
 def confirm_units(county_code: str) -> ResponseReturnValue:
     county = _county(county_code)
-    pending = uploads.take(f"units:{county.code}")
-    if not ConfirmImportForm().validate_on_submit() or pending is None:
-        flash("没有待确认的上传文件，请重新上传", "error")
-        return redirect(url_for("county.upload_units", county_code=county.code))
-    session = get_session()
-    try:
-        table = unit_sheet.read(pending.data, pending.file_name)
-        plan = unit_sheet.plan(session, current_account(), county, table)
-        changed = unit_sheet.apply(session, current_account(), plan, file_name=pending.file_name)
-    except (UploadRejected, ServiceError) as exc:
-        flash(f"导入失败，未写入任何数据：{exc}", "error")
-        return redirect(url_for("county.upload_units", county_code=county.code))
-    session.commit()
-    uploads.discard()
-    flash(f"已导入单位表 {pending.file_name}：{changed} 条变更", "success")
-    return redirect(url_for("county.home", county_code=county.code))
+
+    def write(pending: uploads.PendingUpload) -> str:
+        session, actor = get_session(), current_account()
+        plan = unit_sheet.plan(session, actor, county, unit_sheet.read(pending.data, pending.file_name))
+        changed = unit_sheet.apply(session, actor, plan, file_name=pending.file_name)
+        return f"已导入单位表 {pending.file_name}：{changed} 条变更"
+
+    return uploads.confirm(
+        f"units:{county.code}",
+        write,
+        retry_url=url_for("county.upload_units", county_code=county.code),
+        done_url=url_for("county.home", county_code=county.code),
+    )
 
 
 def _county_user(county: County, username: str) -> User:

@@ -94,7 +94,3 @@ class SubmitPeriodForm(BaseForm):
 class UploadForm(BaseForm):
     file = FileField("选择文件（.xlsx、.xls 或 .csv）", validators=[FileRequired("请选择要上传的文件")])
     submit = SubmitField("上传并检查")
-
-
-class ConfirmImportForm(BaseForm):
-    submit = SubmitField("确认导入")

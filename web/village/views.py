@@ -20,10 +20,9 @@ from hygiene.services.errors import FieldErrors, NotFound, ServiceError
 from web import uploads
 from web.database import get_session
 from web.downloads import XLSX_MIMETYPE, download
-from web.forms import BaseForm
+from web.forms import BaseForm, ConfirmImportForm
 from web.security import current_account, require
 from web.village.forms import (
-    ConfirmImportForm,
     DeleteReviewForm,
     HouseholdEditForm,
     HouseholdForm,
@@ -403,21 +402,19 @@ def upload_reviews(village_code: str, period_code: str) -> ResponseReturnValue:
 def confirm_reviews(village_code: str, period_code: str) -> ResponseReturnValue:
     village = _village(village_code, edit=True)
     period = _period(village, period_code)
-    pending = uploads.take(_review_purpose(village, period))
-    if not ConfirmImportForm().validate_on_submit() or pending is None:
-        flash("没有待确认的上传文件，请重新上传", "error")
-        return redirect(url_for("village.upload_reviews", village_code=village.code, period_code=period.code))
-    session = get_session()
-    try:  # checked again: the village or the sheet's households may have changed since the preview
-        plan = imports.plan_review_upload(session, current_account(), village, period, pending.data, pending.file_name)
-        changed = imports.apply_review_import(session, current_account(), plan, file_name=pending.file_name)
-    except (UploadRejected, ServiceError) as exc:
-        flash(f"导入失败，未写入任何数据：{exc}", "error")
-        return redirect(url_for("village.upload_reviews", village_code=village.code, period_code=period.code))
-    session.commit()
-    uploads.discard()
-    flash(f"已导入 {pending.file_name}：{changed} 条变更", "success")
-    return redirect(url_for("village.board", village_code=village.code, period_code=period.code))
+
+    def write(pending: uploads.PendingUpload) -> str:
+        session, actor = get_session(), current_account()
+        plan = imports.plan_review_upload(session, actor, village, period, pending.data, pending.file_name)
+        changed = imports.apply_review_import(session, actor, plan, file_name=pending.file_name)
+        return f"已导入 {pending.file_name}：{changed} 条变更"
+
+    return uploads.confirm(
+        _review_purpose(village, period),
+        write,
+        retry_url=url_for("village.upload_reviews", village_code=village.code, period_code=period.code),
+        done_url=url_for("village.board", village_code=village.code, period_code=period.code),
+    )
 
 
 @bp.route("/roster/upload", methods=["GET", "POST"])
@@ -441,21 +438,19 @@ def upload_roster(village_code: str) -> ResponseReturnValue:
 @login_required
 def confirm_roster(village_code: str) -> ResponseReturnValue:
     village = _village(village_code, edit=True)
-    pending = uploads.take(f"roster:{village.code}")
-    if not ConfirmImportForm().validate_on_submit() or pending is None:
-        flash("没有待确认的上传文件，请重新上传", "error")
-        return redirect(url_for("village.upload_roster", village_code=village.code))
-    session = get_session()
-    try:
-        plan = imports.plan_roster_upload(session, current_account(), [village], pending.data, pending.file_name)
-        changed = imports.apply_roster_import(session, current_account(), plan, file_name=pending.file_name)
-    except (UploadRejected, ServiceError) as exc:
-        flash(f"导入失败，未写入任何数据：{exc}", "error")
-        return redirect(url_for("village.upload_roster", village_code=village.code))
-    session.commit()
-    uploads.discard()
-    flash(f"已导入花名册 {pending.file_name}：{changed} 条变更", "success")
-    return redirect(url_for("village.home", village_code=village.code))
+
+    def write(pending: uploads.PendingUpload) -> str:
+        session, actor = get_session(), current_account()
+        plan = imports.plan_roster_upload(session, actor, [village], pending.data, pending.file_name)
+        changed = imports.apply_roster_import(session, actor, plan, file_name=pending.file_name)
+        return f"已导入花名册 {pending.file_name}：{changed} 条变更"
+
+    return uploads.confirm(
+        f"roster:{village.code}",
+        write,
+        retry_url=url_for("village.upload_roster", village_code=village.code),
+        done_url=url_for("village.home", village_code=village.code),
+    )
 
 
 @bp.get("/plaques/")
