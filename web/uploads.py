@@ -12,8 +12,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from flask import Flask, current_app, flash, redirect, request, session
+from flask import Flask, current_app, flash, redirect, render_template, request, session
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
@@ -126,3 +128,30 @@ def confirm(purpose: str, write: Callable[[PendingUpload], str], *, retry_url: s
     discard()
     flash(done, "success")
     return redirect(done_url)
+
+
+def preview(
+    purpose: str,
+    template: str,
+    context: dict[str, Any],
+    check: Callable[[bytes, str], object],
+    *,
+    max_bytes: int = MAX_UPLOAD_BYTES,
+) -> ResponseReturnValue:
+    """The upload step of every import page: the form's file checked by ``check(data, file name)``,
+    which returns the plan to preview; every problem listed (422), or the plan shown and the file
+    kept for the confirm step (``confirm``)."""
+    form = context["form"]
+    if not form.validate_on_submit():
+        return render_template(template, **context)
+    name = form.file.data.filename or "upload"
+    data = read(form.file.data, max_bytes)
+    try:
+        plan = check(data, name)
+    except UploadRejected as exc:
+        return render_template(template, **context, rejected=exc, file_name=name), 422
+    except ServiceError as exc:
+        flash(str(exc), "error")
+        return render_template(template, **context), 422
+    keep(purpose, name, data)
+    return render_template(template, **context, plan=plan, file_name=name)

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from hygiene import permissions
 from hygiene.enums import CRITERIA, Role
 from hygiene.io.scores import format_tenths
-from hygiene.io.sheets import COUNTY_SHEET_LIMITS, UploadRejected
+from hygiene.io.sheets import COUNTY_SHEET_LIMITS
 from hygiene.models import County, Township, User, Village
 from hygiene.services import accounts, counties, unit_sheet, units
 from hygiene.services.errors import FieldErrors, NotFound, ServiceError
@@ -163,18 +163,13 @@ def periods_page(county_code: str) -> ResponseReturnValue:
 def upload_units(county_code: str) -> ResponseReturnValue:
     """Import the county's townships, villages and groups: check and preview, then confirm."""
     county = _county(county_code)
-    form = UploadForm()
-    context = {"county": county, "form": form, "confirm_form": ConfirmImportForm()}
-    if not form.validate_on_submit():
-        return render_template("county/upload_units.html", **context)
-    name = form.file.data.filename or "upload"
-    data = uploads.read(form.file.data, COUNTY_SHEET_LIMITS["max_bytes"])
-    try:
-        plan = unit_sheet.plan(get_session(), current_account(), county, unit_sheet.read(data, name))
-    except UploadRejected as exc:
-        return render_template("county/upload_units.html", **context, rejected=exc, file_name=name), 422
-    uploads.keep(f"units:{county.code}", name, data)
-    return render_template("county/upload_units.html", **context, plan=plan, file_name=name)
+    return uploads.preview(
+        f"units:{county.code}",
+        "county/upload_units.html",
+        {"county": county, "form": UploadForm(), "confirm_form": ConfirmImportForm()},
+        lambda data, name: unit_sheet.plan(get_session(), current_account(), county, unit_sheet.read(data, name)),
+        max_bytes=COUNTY_SHEET_LIMITS["max_bytes"],
+    )
 
 
 @bp.post("/units/upload/confirm")

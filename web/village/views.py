@@ -13,7 +13,6 @@ from wtforms.fields.choices import SelectChoice
 from hygiene import permissions
 from hygiene.enums import CRITERIA, ReviewKind
 from hygiene.io.scores import format_tenths
-from hygiene.io.sheets import UploadRejected
 from hygiene.models import Household, Period, Review, Village
 from hygiene.services import audit, imports, periods, plaques, reviews, units, workflow
 from hygiene.services.errors import FieldErrors, NotFound, ServiceError
@@ -381,20 +380,12 @@ def upload_reviews(village_code: str, period_code: str) -> ResponseReturnValue:
     """Check an uploaded review sheet: every problem, or a preview of what confirming will write."""
     village = _village(village_code, edit=True)
     period = _period(village, period_code)
-    form = UploadForm()
-    context = {"village": village, "period": period, "form": form, "confirm_form": ConfirmImportForm()}
-    if not form.validate_on_submit():
-        return render_template("village/upload_reviews.html", **context)
-    data, name = uploads.read(form.file.data), form.file.data.filename or "upload"
-    try:
-        plan = imports.plan_review_upload(get_session(), current_account(), village, period, data, name)
-    except UploadRejected as exc:
-        return render_template("village/upload_reviews.html", **context, rejected=exc, file_name=name), 422
-    except ServiceError as exc:
-        flash(str(exc), "error")
-        return render_template("village/upload_reviews.html", **context), 422
-    uploads.keep(_review_purpose(village, period), name, data)
-    return render_template("village/upload_reviews.html", **context, plan=plan, file_name=name)
+    return uploads.preview(
+        _review_purpose(village, period),
+        "village/upload_reviews.html",
+        {"village": village, "period": period, "form": UploadForm(), "confirm_form": ConfirmImportForm()},
+        lambda data, name: imports.plan_review_upload(get_session(), current_account(), village, period, data, name),
+    )
 
 
 @bp.post("/periods/<period_code>/upload/confirm")
@@ -421,17 +412,12 @@ def confirm_reviews(village_code: str, period_code: str) -> ResponseReturnValue:
 @login_required
 def upload_roster(village_code: str) -> ResponseReturnValue:
     village = _village(village_code, edit=True)
-    form = UploadForm()
-    context = {"village": village, "form": form, "confirm_form": ConfirmImportForm()}
-    if not form.validate_on_submit():
-        return render_template("village/upload_roster.html", **context)
-    data, name = uploads.read(form.file.data), form.file.data.filename or "upload"
-    try:
-        plan = imports.plan_roster_upload(get_session(), current_account(), [village], data, name)
-    except UploadRejected as exc:
-        return render_template("village/upload_roster.html", **context, rejected=exc, file_name=name), 422
-    uploads.keep(f"roster:{village.code}", name, data)
-    return render_template("village/upload_roster.html", **context, plan=plan, file_name=name)
+    return uploads.preview(
+        f"roster:{village.code}",
+        "village/upload_roster.html",
+        {"village": village, "form": UploadForm(), "confirm_form": ConfirmImportForm()},
+        lambda data, name: imports.plan_roster_upload(get_session(), current_account(), [village], data, name),
+    )
 
 
 @bp.post("/roster/upload/confirm")
