@@ -314,6 +314,35 @@ def settings_command(county_code: str, changes: tuple[str, ...]) -> None:
     click.echo("\n".join(lines))
 
 
+@main.command("rollout")
+@click.option("--county", "county_code", required=True, help="the county's code")
+@click.argument("shares", nargs=-1)
+def rollout_command(county_code: str, shares: tuple[str, ...]) -> None:
+    """Show the rollout plan against coverage, or replace the plan with YEAR=PERCENT for every year
+    (consecutive years adding up to 100)."""
+    from hygiene.services import counties, rollout, units
+
+    rows = []
+    for share in shares:
+        year, sep, percent = share.partition("=")
+        if not sep:
+            raise InvalidInput(f"{share!r} 不是 YEAR=PERCENT 的形式")
+        rows.append((year, percent))
+    with transaction(write=bool(rows)) as session:
+        county = units.get_county(session, county_code)
+        changed = rollout.set_plan(session, None, county, rows) if rows else False
+        years = rollout.coverage(session, county)
+    if rows:
+        click.echo("已修改推进计划" if changed else "推进计划未变", err=True)
+    now = counties.current_year()
+    for y in years:
+        state = "未到" if y.year > now else ("达标" if y.on_target else "未达标")
+        click.echo(
+            f"{y.year}={y.share_percent}  # 累计计划 {y.planned_percent}%，累计已评 {y.rated}/{y.households} 户"
+            f"（{y.coverage_permille / 10:.1f}%），{state}"
+        )
+
+
 @main.command("plaques")
 @click.option("--county", "county_code", required=True, help="the county's code")
 @click.option("--village", "village_code", default=None, help="one village of the county")

@@ -53,3 +53,25 @@ def parse_whole_number(text: str, minimum: int, maximum: int) -> int:
     if not minimum <= value <= maximum:
         raise ValueError(f"不是{minimum}–{maximum}之间的整数")
     return value
+
+
+_YUAN = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,2})?")
+
+
+def parse_yuan(text: str, maximum_yuan: int) -> int:
+    """An amount of money typed in yuan (``"27000000"``, ``"2000.50"``, thousands commas allowed)
+    as integer fen; as strict as a score: ASCII digits after NFKC, at most two decimals."""
+    normalised = unicodedata.normalize("NFKC", text).strip().replace(",", "")
+    if not (normalised.isascii() and _YUAN.fullmatch(normalised)):
+        raise ValueError(f"不是0–{maximum_yuan}元之间的金额（最多两位小数）")
+    whole, _, decimal = normalised.partition(".")
+    fen = int(whole) * 100 + int((decimal + "00")[:2])
+    if fen > maximum_yuan * 100:
+        raise ValueError(f"不是0–{maximum_yuan}元之间的金额（最多两位小数）")
+    return fen
+
+
+def format_yuan(fen: int) -> str:
+    """Fen as yuan people write: 2700000000 -> "27000000", 200050 -> "2000.50"."""
+    yuan, rest = divmod(fen, 100)
+    return f"{yuan}.{rest:02d}" if rest else str(yuan)

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from hygiene.db import Base
 from hygiene.models._types import RatingSettings, UTCDateTime, rating_settings_checks, utcnow
 
+YEARLY_BUDGET_FEN = 27_000_000 * 100  # RULES.md §8: 27,000,000 yuan a year unless the county sets another
+
 
 class County(RatingSettings, Base):
     """The deploying unit. Its configurable rule numbers (RULES.md, *configurable*) live here; a
@@ -19,12 +21,18 @@ class County(RatingSettings, Base):
     __table_args__ = (
         *rating_settings_checks(),
         sa.CheckConstraint("notice_deadline_hours >= 1", name="notice_deadline_positive"),
+        sa.CheckConstraint("yearly_budget_fen >= 0", name="yearly_budget_nonnegative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(12), unique=True)
     name: Mapped[str] = mapped_column(sa.String(60))
     notice_deadline_hours: Mapped[int] = mapped_column(default=24)
+    # RULES.md §8: the incentive budget of each year from the one it was set in (county_budgets
+    # keeps the budget of each year a change was made in).
+    yearly_budget_fen: Mapped[int] = mapped_column(
+        sa.BigInteger, default=YEARLY_BUDGET_FEN, server_default=str(YEARLY_BUDGET_FEN)
+    )
     # Set by the first unit sheet: from then on a roster names existing groups only, so that a
     # misspelt group name is an error rather than a new group.
     units_from_sheet: Mapped[bool] = mapped_column(default=False, server_default=sa.false())

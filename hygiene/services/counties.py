@@ -20,16 +20,12 @@ from sqlalchemy.orm import Session
 
 from hygiene import naming
 from hygiene.enums import WorkflowState
-from hygiene.io.scores import format_tenths, parse_score, parse_whole_number
+from hygiene.io.scores import format_tenths, format_yuan, parse_score, parse_whole_number, parse_yuan
 from hygiene.models import (
     AuditEntry,
     County,
-    Group,
-    Household,
+    CountyBudget,
     Period,
-    ResultRecord,
-    ResultRecordHousehold,
-    RolloutPlanYear,
     RubricCriterion,
     RubricVersion,
     Township,
@@ -38,10 +34,11 @@ from hygiene.models import (
     VillagePeriod,
 )
 from hygiene.models._types import utcnow
-from hygiene.services import audit, periods, rating
+from hygiene.services import audit, periods, rating, rollout
 from hygiene.services.errors import FieldErrors, ServiceError
 
 COUNTY_CODE = naming.HOUSEHOLD_CODE  # digits and letters, as the administrative codes are
+MAX_BUDGET_YUAN = 10_000_000_000
 _YES = {"是": True, "开": True, "on": True, "true": True, "1": True, "yes": True}
 _NO = {"否": False, "关": False, "off": False, "false": False, "0": False, "no": False}
 
@@ -88,12 +85,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("red_black_list", "定档后公布红黑榜（是/否）", _switch, lambda value: "是" if value else "否"),
     Setting("notice_deadline_hours", "督办通知单整改时限（小时）", *_whole(1, 720)),
     Setting("assessment_area_max_tenths", "村级考核每项分值（分）", *_points(1000, 10)),
+    Setting(
+        "yearly_budget_fen",
+        "每年奖励预算（元）：从修改当年起执行，往年保持原预算",
+        lambda text: parse_yuan(text, MAX_BUDGET_YUAN),
+        lambda value: format_yuan(int(value)),
+    ),
 )
 BY_KEY = {setting.key: setting for setting in SETTINGS}
 
 
 def create_county(session: Session, actor: User | None, code: str, name: str) -> County:
-    """A new county with the default settings and version 1 of the rubric (RULES.md)."""
+    """A new county with the default settings, version 1 of the rubric and the "2332" rollout plan
+    from this year (RULES.md)."""
     code, name = code.strip(), naming.clean(name)
     errors = {}
     if not COUNTY_CODE.fullmatch(code) or len(code) > 12:
@@ -108,6 +112,7 @@ def create_county(session: Session, actor: User | None, code: str, name: str) ->
     session.add(county)
     session.flush()
     periods.create_default_rubric(session, county)
+    rollout.create_default_plan(session, county, current_year())
     audit.record(
         session, actor, entity="county", entity_id=county.id, action="create", after={"code": code, "name": name}
     )
@@ -151,6 +156,8 @@ def change_settings(session: Session, actor: User | None, county: County, typed:
         return {}
     for key, value in changed.items():
         setattr(county, key, value)
+    if "yearly_budget_fen" in changed:
+        _record_budget(session, county, current_year())
     session.flush()
     audit.record(
         session,
@@ -163,6 +170,26 @@ def change_settings(session: Session, actor: User | None, county: County, typed:
         reason="修改设置：只影响此后新开的季度",
     )
     return {key: f"{BY_KEY[key].show(before[key])} → {BY_KEY[key].show(value)}" for key, value in changed.items()}
+
+
+def _record_budget(session: Session, county: County, year: int) -> None:
+    """This year's budget becomes the setting's; a year before it keeps the one recorded for it."""
+    budget = session.scalar(
+        sa.select(CountyBudget).where(CountyBudget.county_id == county.id, CountyBudget.year == year)
+    )
+    if budget is None:
+        session.add(CountyBudget(county_id=county.id, year=year, amount_fen=county.yearly_budget_fen))
+    else:
+        budget.amount_fen = county.yearly_budget_fen
+
+
+def budget_for(session: Session, county: County, year: int) -> int:
+    """The county's incentive budget for ``year`` in fen: the one recorded for that year, or the
+    setting in force (RULES.md §8)."""
+    recorded = session.scalar(
+        sa.select(CountyBudget.amount_fen).where(CountyBudget.county_id == county.id, CountyBudget.year == year)
+    )
+    return county.yearly_budget_fen if recorded is None else recorded
 
 
 def current_year() -> int:
@@ -248,71 +275,6 @@ def settings_history(session: Session, county: County) -> list[SettingsChange]:
         ]
         history.append(SettingsChange(entry, lines))
     return history
-
-
-@dataclass(frozen=True)
-class CoverageYear:
-    """One year of the rollout plan (定目标, RULES.md §9) against what was rated."""
-
-    year: int
-    share_percent: int  # the plan's share of the county's households brought in this year
-    planned_percent: int  # cumulative plan
-    rated: int  # households rated at least once by the end of the year (published or final lists)
-    households: int  # the county's households (not moved away)
-
-    @property
-    def coverage_permille(self) -> int:
-        return self.rated * 1000 // self.households if self.households else 0
-
-    @property
-    def on_target(self) -> bool:
-        """Cumulative coverage ≥ cumulative plan (RULES.md §9), compared exactly in integers."""
-        return self.rated * 100 >= self.planned_percent * self.households
-
-
-def coverage(session: Session, county: County, township: Township | None = None) -> list[CoverageYear]:
-    """Planned against actual coverage per plan year, cumulative: households rated at least once
-    (a grade in a published or final record of a period of that year or before) over all households."""
-    plan = session.execute(
-        sa.select(RolloutPlanYear.year, RolloutPlanYear.share_percent)
-        .where(RolloutPlanYear.county_id == county.id)
-        .order_by(RolloutPlanYear.year)
-    ).all()
-    in_scope = [Township.county_id == county.id] + ([Township.id == township.id] if township else [])
-    households = (
-        session.scalar(
-            sa.select(sa.func.count(Household.id))
-            .join(Group, Household.group_id == Group.id)
-            .join(Village, Group.village_id == Village.id)
-            .join(Township, Village.township_id == Township.id)
-            .where(*in_scope, Household.moved_away_on.is_(None))
-        )
-        or 0
-    )
-    first_rated = dict(
-        session.execute(
-            sa.select(ResultRecordHousehold.household_id, sa.func.min(Period.code))
-            .join(ResultRecord, ResultRecordHousehold.record_id == ResultRecord.id)
-            .join(VillagePeriod, ResultRecord.village_period_id == VillagePeriod.id)
-            .join(Period, VillagePeriod.period_id == Period.id)
-            .join(Village, VillagePeriod.village_id == Village.id)
-            .join(Township, Village.township_id == Township.id)
-            .where(
-                *in_scope,
-                ResultRecordHousehold.grade.is_not(None),
-                ResultRecord.superseded_at.is_(None),
-                VillagePeriod.state.in_((WorkflowState.PUBLISHED, WorkflowState.FINAL)),
-            )
-            .group_by(ResultRecordHousehold.household_id)
-        ).all()
-    )
-    years = []
-    planned = 0
-    for year, share in plan:
-        planned = min(100, planned + share)
-        rated = sum(1 for code in first_rated.values() if int(code[:4]) <= year)
-        years.append(CoverageYear(year, share, planned, rated, households))
-    return years
 
 
 def new_rubric_version(

@@ -238,7 +238,7 @@ def load_demo(session: Session) -> DemoSummary:
             for y, s in ((2025, 20), (2026, 30), (2027, 30), (2028, 20))
         ]
     )
-    session.add(CountyBudget(county_id=county.id, year=2026, amount_fen=27_000_000 * 100))
+    session.add(CountyBudget(county_id=county.id, year=2026, amount_fen=county.yearly_budget_fen))
     session.add_all(
         [
             Star(county_id=county.id, code=code, name=name, is_base=base, is_hygiene=code == "hygiene", position=i)

@@ -21,7 +21,7 @@ from hygiene.io.scores import parse_whole_number
 from hygiene.io.sheets import COUNTY_SHEET_LIMITS, Problem, SheetRow, UploadRejected, UploadTable, read_upload
 from hygiene.io.sheets import unit_columns as columns
 from hygiene.models import County, Group, Township, User, Village
-from hygiene.services import audit
+from hygiene.services import audit, rollout
 from hygiene.services.errors import PermissionDenied
 
 UNIT_CODE_RULE = "代码只能包含数字和字母"
@@ -109,9 +109,16 @@ def plan(session: Session, actor: User | None, county: County, table: UploadTabl
             problems.append(Problem(table.sheet, row_number, column, header, code, moved))
         elif existing.name != name:
             result.renamed.append(UnitChange(level, code, name, parent, row_number, old_name=existing.name))
+    named = [v.id for code in year_of if isinstance(v := known["village"].get(code), Village)]
+    first_years = rollout.first_period_years(session, named)
     for village_code, (year, row_number) in year_of.items():
         village = known["village"].get(village_code)
-        if year is not None and (not isinstance(village, Village) or village.programme_year != year):
+        if isinstance(village, Village) and (
+            refused := rollout.programme_year_problem(first_years.get(village.id), year)
+        ):
+            column, header = table.locations.get("programme_year", (None, "纳入年度"))
+            problems.append(Problem(table.sheet, row_number, column, header, str(year), refused))
+        elif year is not None and (not isinstance(village, Village) or village.programme_year != year):
             old = village.programme_year if isinstance(village, Village) else None
             change = UnitChange("village", village_code, "", None, row_number, programme_year=year)
             change.old_programme_year = old

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from hygiene.models import County, Period, Township, Village, VillagePeriod
-from hygiene.services import counties
+from hygiene.services import counties, rollout
 from tests.sheets import csv_file
 from tests.web.conftest import Auth
 from tests.web.test_village_reviews import post_big_file
@@ -19,7 +19,7 @@ from tests.web.test_village_reviews import post_big_file
 C = "/county/520999"
 
 
-DEFAULTS = (10, 20, 100, 2, 7, 1, True, 24, 250)  # RULES.md's defaults, in SETTINGS order
+DEFAULTS = (10, 20, 100, 2, 7, 1, True, 24, 250, 2_700_000_000)  # RULES.md defaults, in SETTINGS order
 
 
 def typed(**changes: str) -> dict[str, str]:
@@ -219,3 +219,65 @@ def test_a_new_rubric_version_is_for_periods_opened_from_now_on(
     assert "家庭个人卫生（0–10分）" in client.get(
         "/village/5209990101/periods/2026Q4/households/520999010101001/review?kind=group"
     ).get_data(as_text=True)
+
+
+def plan_fields(*rows: tuple[str, str]) -> dict[str, str]:
+    fields = {f"year_{i}": "" for i in range(rollout.MAX_PLAN_YEARS)} | {
+        f"share_{i}": "" for i in range(rollout.MAX_PLAN_YEARS)
+    }
+    for i, (year, share) in enumerate(rows):
+        fields |= {f"year_{i}": year, f"share_{i}": share}
+    return fields
+
+
+def test_the_administrator_edits_the_plans_yearly_shares(client: FlaskClient, auth: Auth, db_session: Session) -> None:
+    auth.login("county")
+    page = client.get(f"{C}/rollout").get_data(as_text=True)
+    assert 'name="year_0" type="text" value="2025"' in page and 'name="share_3" type="text" value="20"' in page
+    refused = auth.post(f"{C}/rollout", plan_fields(("2025", "20"), ("2026", "30"), ("2028", "50")))
+    assert refused.status_code == 422 and "年度须逐年连续、不重复：2025、2026、2028" in refused.get_data(as_text=True)
+    saved = auth.post(f"{C}/rollout", plan_fields(("2026", "40"), ("２０２７", "60")))
+    assert saved.status_code == 303
+    html = client.get(f"{C}/rollout").get_data(as_text=True)
+    assert "已修改推进计划" in html
+    assert re.findall(r"<tr><td>(\d{4})</td><td>(\d+)%</td><td>(\d+)%</td>", html) == [
+        ("2026", "40", "40"),
+        ("2027", "60", "100"),
+    ]
+    county = db_session.scalars(sa.select(County).where(County.code == "520999")).one()
+    assert rollout.plan_of(db_session, county) == [(2026, 40), (2027, 60)]
+
+
+def test_the_administrator_sets_each_villages_programme_year(
+    client: FlaskClient, auth: Auth, db_session: Session
+) -> None:
+    township = db_session.scalars(sa.select(Township).where(Township.code == "52099901")).one()
+    db_session.add(Village(township_id=township.id, code="5209990199", name="新村"))
+    db_session.commit()
+    auth.login("county")
+    page = client.get(f"{C}/rollout/52099901").get_data(as_text=True)
+    assert "新村（5209990199）" in page and '<option selected value="">未纳入</option>' in page
+    fields = {f"village_{v.code}": str(v.programme_year or "") for v in township.villages if v.code != "5209990199"}
+    refused = auth.post(f"{C}/rollout/52099901", fields | {"village_5209990101": "2027", "village_5209990199": "2028"})
+    assert refused.status_code == 422
+    assert "该村自2026年起已参加评比，纳入年度不能晚于2026" in refused.get_data(as_text=True)
+    outside = auth.post(f"{C}/rollout/52099901", fields | {"village_5209990199": "2031"})
+    assert outside.status_code == 422  # not a year of the plan
+    saved = auth.post(f"{C}/rollout/52099901", fields | {"village_5209990199": "2028"})
+    assert saved.status_code == 303
+    assert "已调整 1 个村的纳入年度" in client.get(f"{C}/rollout").get_data(as_text=True)
+    db_session.rollback()
+    assert db_session.scalars(sa.select(Village.programme_year).where(Village.code == "5209990199")).one() == 2028
+    assert client.get(f"{C}/rollout/52099801").status_code == 404  # another county's township
+
+
+def test_the_budget_is_set_on_the_settings_page(client: FlaskClient, auth: Auth, db_session: Session) -> None:
+    auth.login("county")
+    page = client.get(f"{C}/settings").get_data(as_text=True)
+    assert 'name="yearly_budget_fen" required type="text" value="27000000"' in page
+    refused = auth.post(f"{C}/settings", typed(yearly_budget_fen="2700万"))
+    assert refused.status_code == 422 and "不是0–10000000000元之间的金额" in refused.get_data(as_text=True)
+    assert auth.post(f"{C}/settings", typed(yearly_budget_fen="30000000")).status_code == 303
+    assert "每年奖励预算（元）" in client.get(f"{C}/settings").get_data(as_text=True)
+    county = db_session.scalars(sa.select(County).where(County.code == "520999")).one()
+    assert counties.budget_for(db_session, county, counties.current_year()) == 30_000_000_00

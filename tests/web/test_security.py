@@ -28,6 +28,8 @@ POST_ROUTES = [
     ("/county/<county_code>/settings", "/county/520999/settings", "county"),
     ("/county/<county_code>/periods", "/county/520999/periods", "county"),
     ("/county/<county_code>/rubric", "/county/520999/rubric", "county"),
+    ("/county/<county_code>/rollout", "/county/520999/rollout", "county"),
+    ("/county/<county_code>/rollout/<township_code>", "/county/520999/rollout/52099901", "county"),
     ("/county/<county_code>/units/upload", "/county/520999/units/upload", "county"),
     (
         "/county/<county_code>/users/<username>/<any(disable, enable):change>",

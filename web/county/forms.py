@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from wtforms import PasswordField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp
 
 from hygiene.enums import CRITERIA, Role
+from hygiene.models import Village
 from hygiene.services.counties import SETTINGS
+from hygiene.services.rollout import MAX_PLAN_YEARS
 from web.forms import BaseForm
 from web.village.forms import ScoreField
 
@@ -80,3 +84,48 @@ def rubric_form_class() -> type[RubricForm]:
     for key, label in THRESHOLDS:
         setattr(CountyRubricForm, key, ScoreField(label, 1000))
     return CountyRubricForm
+
+
+class RolloutPlanForm(BaseForm):
+    """The plan's years and shares, one row each (blank rows are skipped): the current plan and room
+    for more years, up to ``rollout.MAX_PLAN_YEARS``."""
+
+    submit = SubmitField("保存推进计划")
+
+    def rows(self) -> list[tuple[str, str]]:
+        return [(self[f"year_{i}"].data or "", self[f"share_{i}"].data or "") for i in range(MAX_PLAN_YEARS)]
+
+
+def rollout_plan_form_class() -> type[RolloutPlanForm]:
+    class CountyRolloutPlanForm(RolloutPlanForm):
+        pass
+
+    for i in range(MAX_PLAN_YEARS):
+        setattr(CountyRolloutPlanForm, f"year_{i}", StringField(f"第{i + 1}年 年度", validators=[Length(max=6)]))
+        setattr(CountyRolloutPlanForm, f"share_{i}", StringField(f"第{i + 1}年 比例（%）", validators=[Length(max=4)]))
+    return CountyRolloutPlanForm
+
+
+NOT_IN_PROGRAMME = ""
+
+
+class ProgrammeYearsForm(BaseForm):
+    submit = SubmitField("保存纳入年度")
+
+
+def programme_years_form_class(villages: Sequence[Village], years: Sequence[int]) -> type[ProgrammeYearsForm]:
+    """One choice per village of a township: not yet in the programme, or a year of the plan (or the
+    year it has, when that is outside the plan)."""
+
+    class TownshipProgrammeYearsForm(ProgrammeYearsForm):
+        pass
+
+    for village in villages:
+        choices = sorted({*years, *([village.programme_year] if village.programme_year else [])})
+        field = SelectField(
+            f"{village.name}（{village.code}）",
+            choices=[SelectChoice(NOT_IN_PROGRAMME, "未纳入")] + [SelectChoice(str(y), f"{y}年") for y in choices],
+            validate_choice=True,
+        )
+        setattr(TownshipProgrammeYearsForm, f"village_{village.code}", field)
+    return TownshipProgrammeYearsForm

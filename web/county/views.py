@@ -13,14 +13,17 @@ from hygiene.enums import CRITERIA, Role
 from hygiene.io.scores import format_tenths
 from hygiene.io.sheets import COUNTY_SHEET_LIMITS
 from hygiene.models import County, Township, User, Village
-from hygiene.services import accounts, counties, unit_sheet, units
+from hygiene.services import accounts, counties, rollout, unit_sheet, units
 from hygiene.services.errors import FieldErrors, NotFound, ServiceError
 from web import uploads
 from web.county.forms import (
+    NOT_IN_PROGRAMME,
     AccountActiveForm,
     CreateUserForm,
     OpenPeriodForm,
     ResetPasswordForm,
+    programme_years_form_class,
+    rollout_plan_form_class,
     rubric_form_class,
     settings_form_class,
 )
@@ -239,16 +242,76 @@ def reset_account_password(county_code: str, username: str) -> ResponseReturnVal
     return redirect(url_for("county.users", county_code=county.code), 303)
 
 
-@bp.get("/rollout")
+@bp.route("/rollout", methods=["GET", "POST"])
 @login_required
-def rollout(county_code: str) -> str:
-    """The rollout plan (定目标) against coverage: per year cumulative, and per township."""
+def rollout_page(county_code: str) -> ResponseReturnValue:
+    """The rollout plan (定目标) against coverage, per year cumulative and per township; the plan's
+    yearly shares are edited here."""
     county = _county(county_code)
     session = get_session()
-    years = counties.coverage(session, county)
-    now = counties.current_year()
-    townships = [(t, counties.coverage(session, county, t)) for t in county.townships]
-    return render_template("county/rollout.html", county=county, years=years, now=now, townships=townships)
+    form = rollout_plan_form_class()()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            changed = rollout.set_plan(session, current_account(), county, form.rows())
+        except FieldErrors as exc:
+            session.rollback()
+            form.form_errors.extend(exc.errors.values())
+            status = 422
+        else:
+            session.commit()
+            flash("已修改推进计划" if changed else "推进计划未变", "success")
+            return redirect(url_for("county.rollout_page", county_code=county.code), 303)
+    elif request.method == "POST":
+        status = 422
+    else:
+        for i, (year, share) in enumerate(rollout.plan_of(session, county)):
+            form[f"year_{i}"].data, form[f"share_{i}"].data = str(year), str(share)
+    years = rollout.coverage(session, county)
+    townships = [(t, rollout.coverage(session, county, t)) for t in county.townships]
+    return render_template(
+        "county/rollout.html",
+        county=county,
+        years=years,
+        now=counties.current_year(),
+        townships=townships,
+        form=form,
+        rows=[(form[f"year_{i}"], form[f"share_{i}"]) for i in range(rollout.MAX_PLAN_YEARS)],
+    ), status
+
+
+@bp.route("/rollout/<township_code>", methods=["GET", "POST"])
+@login_required
+def programme_years(county_code: str, township_code: str) -> ResponseReturnValue:
+    """The year each village of a township joins the programme (RULES.md §1)."""
+    county = _county(county_code)
+    session = get_session()
+    township = next((t for t in county.townships if t.code == township_code), None)
+    if township is None:
+        abort(404)
+    villages = sorted(township.villages, key=lambda v: v.code)
+    plan_years = [year for year, _ in rollout.plan_of(session, county)]
+    form = programme_years_form_class(villages, plan_years)()
+    status = 200
+    if form.validate_on_submit():
+        typed = {v.code: form[f"village_{v.code}"].data or "" for v in villages}
+        try:
+            changed = rollout.set_programme_years(session, current_account(), county, typed)
+        except FieldErrors as exc:
+            session.rollback()
+            for code, message in exc.errors.items():
+                form[f"village_{code}"].errors = [message]
+            status = 422
+        else:
+            session.commit()
+            flash(f"已调整 {changed} 个村的纳入年度" if changed else "纳入年度未变", "success")
+            return redirect(url_for("county.rollout_page", county_code=county.code), 303)
+    elif request.method == "POST":
+        status = 422
+    else:
+        for village in villages:
+            form[f"village_{village.code}"].data = str(village.programme_year or NOT_IN_PROGRAMME)
+    return render_template("county/programme_years.html", county=county, township=township, form=form), status
 
 
 @bp.route("/rubric", methods=["GET", "POST"])
