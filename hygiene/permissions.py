@@ -7,6 +7,8 @@ these functions and never test roles themselves.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from hygiene.enums import Role
 from hygiene.models import County, Township, User, Village
 
@@ -41,6 +43,15 @@ def can_review_township(user: User, township: Township) -> bool:
 
 def can_administer_county(user: User, county: County) -> bool:
     return user.role is Role.COUNTY_ADMIN and user.county_id == county.id
+
+
+def can_import_roster(user: User, villages: Sequence[Village]) -> bool:
+    """A village's clerk imports its own roster; the county administrator imports a county-wide one
+    (the county's households brought in at the start, from the household register)."""
+    if villages and all(can_edit_village(user, v) for v in villages):
+        return True
+    counties = {v.township.county for v in villages}
+    return len(counties) == 1 and can_administer_county(user, counties.pop())
 
 
 def can_inspect_county(user: User, county: County) -> bool:

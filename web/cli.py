@@ -149,8 +149,12 @@ def import_roster(file: Path) -> None:
         with transaction() as session:
             _stage(f"正在读取并逐行检查 {file.name} …")
             plan = imports.plan_roster_upload(session, None, imports.every_village(session), data, file.name)
-            _stage(f"检查通过：{len(plan.rows)} 行，正在写入 …")
-            changed = imports.apply_roster_import(session, None, plan, file_name=file.name)
+            _stage(f"检查通过：{len(plan.rows)} 行")
+            to_write = sum(1 for planned in plan.rows if planned.changes)
+            with click.progressbar(length=to_write, label="正在写入", file=sys.stderr, show_pos=True) as bar:
+                changed = imports.apply_roster_import(
+                    session, None, plan, file_name=file.name, progress=lambda done, _: bar.update(done - bar.pos)
+                )
     except UploadRejected as exc:
         _print_problems(str(file), exc)
         raise InvalidInput(f"{file} 有 {exc.total} 处问题，未导入任何数据") from None

@@ -9,19 +9,19 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, flash, redirect, render_template, request, session
+from flask import Flask, current_app, flash, redirect, render_template, request, session, stream_template
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
 from hygiene.io.sheets import COUNTY_SHEET_LIMITS, MAX_UPLOAD_BYTES, UploadRejected
-from hygiene.services.errors import ServiceError
+from hygiene.services.errors import Conflict, ServiceError
 from web.database import get_session
 from web.forms import ConfirmImportForm
 
@@ -33,7 +33,7 @@ ABANDONED_AFTER_SECONDS = 24 * 3600
 
 # Pages whose upload may hold a whole county (INTERCHANGE.md §2.1); every other request keeps the
 # app's MAX_CONTENT_LENGTH.
-COUNTY_UPLOAD_ENDPOINTS = frozenset({"county.upload_units"})
+COUNTY_UPLOAD_ENDPOINTS = frozenset({"county.upload_units", "county.upload_roster"})
 
 
 def init_app(app: Flask) -> None:
@@ -155,3 +155,67 @@ def preview(
         return render_template(template, **context), 422
     keep(purpose, name, data)
     return render_template(template, **context, plan=plan, file_name=name)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of a long import's progress: what it is doing, how far (``done`` of ``total``,
+    none for a step that cannot count), and at the end whether it succeeded."""
+
+    text: str
+    done: int = 0
+    total: int = 0
+    outcome: str = ""  # "success" or "error" on the last step
+
+
+def confirm_streamed(
+    purpose: str,
+    write: Callable[[PendingUpload], Generator[Step, None, str]],
+    *,
+    heading: str,
+    retry_url: str,
+    done_url: str,
+) -> ResponseReturnValue:
+    """The confirm step of an import long enough to watch (a county-wide roster): like ``confirm``,
+    but the page is sent as the work goes, one step a line (the stylesheet shows the latest), so the
+    administrator sees the households being written instead of a page that seems to hang. ``write``
+    yields its steps and returns what to tell the user; the transaction is committed only at the end,
+    so an error, or a closed page, writes nothing."""
+    pending = take(purpose)
+    if not ConfirmImportForm().validate_on_submit() or pending is None:
+        flash("没有待确认的上传文件，请重新上传", "error")
+        return redirect(retry_url)
+    # The cookie is sent before the work starts: the pending upload is used up whatever happens.
+    upload_path = _path(session.pop(PENDING_KEY)["token"])
+    logger = current_app.logger
+
+    def steps() -> Iterator[Step]:
+        db_session = get_session()
+        try:
+            done = yield from write(pending)
+            db_session.commit()
+        except (UploadRejected, ServiceError, Conflict) as exc:
+            db_session.rollback()
+            yield Step(f"导入失败，未写入任何数据：{exc}", outcome="error")
+        except Exception:  # the page has started: say so there, with nothing written, and log it
+            db_session.rollback()
+            logger.exception("streamed import of %s failed", pending.file_name)
+            yield Step("导入失败（系统错误），未写入任何数据；请稍后重试或联系系统管理员", outcome="error")
+        else:
+            yield Step(done, outcome="success")
+        finally:
+            if upload_path is not None:
+                upload_path.unlink(missing_ok=True)
+
+    response = current_app.response_class(
+        stream_template(
+            "import_progress.html",
+            heading=heading,
+            file_name=pending.file_name,
+            steps=steps(),
+            retry_url=retry_url,
+            done_url=done_url,
+        )
+    )
+    response.headers["X-Accel-Buffering"] = "no"  # a proxy (nginx) passes each line on at once
+    return response

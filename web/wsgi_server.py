@@ -10,6 +10,8 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 from werkzeug.serving import WSGIRequestHandler
 
+REQUEST_TIMEOUT_SECONDS = 300
+
 
 class QuietRequestHandler(WSGIRequestHandler):
     """Werkzeug's development server without "Server: Werkzeug/3.1 Python/3.11" (a version
@@ -47,6 +49,10 @@ def run_gunicorn(app: Flask, host: str, port: int) -> None:
             "bind": f"{host}:{port}",
             "workers": int(os.environ.get("WEB_CONCURRENCY", "2")),
             "control_socket_disable": True,
+            # A county-wide roster (about 200,000 households) is checked and written within one
+            # request, up to a minute and a half on PostgreSQL (docs/performance.md); gunicorn's
+            # default 30 s would kill the worker half-way. The import is all-or-nothing regardless.
+            "timeout": REQUEST_TIMEOUT_SECONDS,
             "accesslog": "-",
         },
     ).run()

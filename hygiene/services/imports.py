@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -305,6 +305,30 @@ class RosterImportPlan:
     def unchanged(self) -> int:
         return sum(1 for r in self.rows if not r.changes)
 
+    def by_township(self) -> list[TownshipCounts]:
+        """What the roster brings to each township it names, for a county-wide preview."""
+        counts: dict[str, TownshipCounts] = {}
+        villages: dict[str, set[int]] = {}
+        for r in self.rows:
+            township = r.village.township
+            c = counts.setdefault(township.code, TownshipCounts(township.name))
+            villages.setdefault(township.code, set()).add(r.village.id)
+            c.households += 1
+            c.added += r.existing is None
+            c.updated += r.existing is not None and r.changes
+        for code, c in counts.items():
+            c.villages = len(villages[code])
+        return [counts[code] for code in sorted(counts)]
+
+
+@dataclass
+class TownshipCounts:
+    name: str
+    villages: int = 0
+    households: int = 0
+    added: int = 0
+    updated: int = 0
+
 
 def _unit_key(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip()
@@ -313,10 +337,10 @@ def _unit_key(text: str) -> str:
 def plan_roster_import(
     session: Session, actor: User | None, table: UploadTable, *, villages: Sequence[Village]
 ) -> RosterImportPlan:
-    """Check a roster against ``villages`` (the clerk's one village, or every village of the county
-    for the command line). A township or village is named by its name or its code."""
-    if actor is not None and not all(permissions.can_edit_village(actor, v) for v in villages):
-        raise PermissionDenied("只有本村村委会可以导入花名册")
+    """Check a roster against ``villages`` (the clerk's one village, or every village of a county for
+    its administrator and the command line). A township or village is named by its name or its code."""
+    if actor is not None and not permissions.can_import_roster(actor, villages):
+        raise PermissionDenied("只有本村村委会或本县管理员可以导入花名册")
     by_key: dict[tuple[str, str], Village | None] = {}  # None: two villages answer to these names
     for v in villages:
         for t_key in (v.township.name, v.township.code):
@@ -394,62 +418,71 @@ def _members(text: str) -> int | None:
         return None
 
 
-def apply_roster_import(session: Session, actor: User | None, plan: RosterImportPlan, *, file_name: str) -> int:
-    """Write a checked roster plan: new groups and households, changed households updated."""
+ROSTER_BATCH = 2000  # households written per flush; the progress shown moves a batch at a time
+
+
+def write_roster(
+    session: Session, actor: User | None, plan: RosterImportPlan, *, file_name: str
+) -> Iterator[tuple[int, int]]:
+    """Write a checked roster plan (new groups and households, changed households updated), a batch
+    at a time, yielding (households written, households to write) after each batch so that a
+    county-wide roster can show its progress. The caller owns the transaction: an import stopped
+    half-way is rolled back whole."""
     groups: dict[tuple[int, str], Group] = {
         (g.village_id, g.name): g
         for g in session.scalars(sa.select(Group).where(Group.village_id.in_({r.village.id for r in plan.rows})))
     }
-    written: list[tuple[PlannedHousehold, Household, dict[str, object] | None]] = []
+    to_write = [planned for planned in plan.rows if planned.changes]
     first_period: dict[int, str | None] = {}
-    for planned in plan.rows:
-        if not planned.changes:
-            continue
-        group = groups.get((planned.village.id, planned.group_name))
-        if group is None:
-            group = Group(
-                village_id=planned.village.id,
-                code=_next_group_code(planned.village, groups.values()),
-                name=planned.group_name,
+    for start in range(0, len(to_write), ROSTER_BATCH):
+        written: list[tuple[PlannedHousehold, Household, dict[str, object] | None]] = []
+        for planned in to_write[start : start + ROSTER_BATCH]:
+            group = groups.get((planned.village.id, planned.group_name))
+            if group is None:
+                group = Group(
+                    village_id=planned.village.id,
+                    code=_next_group_code(planned.village, groups.values()),
+                    name=planned.group_name,
+                )
+                session.add(group)
+                groups[(planned.village.id, planned.group_name)] = group
+            household = planned.existing
+            before = units.household_snapshot(household, household.group) if household else None
+            if household is None:
+                if planned.village.id not in first_period:
+                    with session.no_autoflush:
+                        first_period[planned.village.id] = units.first_period_of_new_household(session, planned.village)
+                household = Household(
+                    county_id=planned.village.township.county_id,
+                    code=planned.code,
+                    group=group,
+                    head_name=planned.head_name,
+                    registered_from=first_period[planned.village.id],
+                )
+                session.add(household)
+            household.group = group  # by relationship: a new group has no id until the flush
+            household.head_name = planned.head_name
+            household.members = planned.members
+            household.phone = planned.phone
+            household.is_poor = planned.is_poor
+            written.append((planned, household, before))
+        _flush_or_conflict(session)
+        for planned, household, before in written:
+            audit.record(
+                session,
+                actor,
+                entity="household",
+                entity_id=household.id,
+                action="import" if before else "create",
+                before=before,
+                after=units.household_snapshot(household, household.group),
+                reason=f"导入 {file_name} 第{planned.row}行",
             )
-            session.add(group)
-            groups[(planned.village.id, planned.group_name)] = group
-        household = planned.existing
-        before = units.household_snapshot(household, household.group) if household else None
-        if household is None:
-            if planned.village.id not in first_period:
-                with session.no_autoflush:
-                    first_period[planned.village.id] = units.first_period_of_new_household(session, planned.village)
-            household = Household(
-                county_id=planned.village.township.county_id,
-                code=planned.code,
-                group=group,
-                head_name=planned.head_name,
-                registered_from=first_period[planned.village.id],
-            )
-            session.add(household)
-        household.group = group  # by relationship: a new group has no id until the flush
-        household.head_name = planned.head_name
-        household.members = planned.members
-        household.phone = planned.phone
-        household.is_poor = planned.is_poor
-        written.append((planned, household, before))
-    _flush_or_conflict(session)
-    for planned, household, before in written:
-        audit.record(
-            session,
-            actor,
-            entity="household",
-            entity_id=household.id,
-            action="import" if before else "create",
-            before=before,
-            after=units.household_snapshot(household, household.group),
-            reason=f"导入 {file_name} 第{planned.row}行",
-        )
+        yield start + len(written), len(to_write)
     # One summary entry on each village the sheet names, even with "0 条变更" (INTERCHANGE.md §2.1).
     villages = {r.village.id: r.village for r in plan.rows}
     rows = Counter(r.village.id for r in plan.rows)
-    changed = Counter(planned.village.id for planned, _, _ in written)
+    changed = Counter(planned.village.id for planned in to_write)
     for village_id, village in sorted(villages.items()):
         audit.record(
             session,
@@ -460,7 +493,23 @@ def apply_roster_import(session: Session, actor: User | None, plan: RosterImport
             after={"file": file_name, "rows": rows[village_id], "changed": changed[village_id]},
             reason=f"导入花名册 {file_name}：{village.name} {changed[village_id]} 条变更",
         )
-    return len(written)
+    session.flush()
+
+
+def apply_roster_import(
+    session: Session,
+    actor: User | None,
+    plan: RosterImportPlan,
+    *,
+    file_name: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Write a checked roster plan whole (``write_roster``); returns the number of households written.
+    ``progress(written, total)`` is told after each batch."""
+    for done, total in write_roster(session, actor, plan, file_name=file_name):
+        if progress is not None:
+            progress(done, total)
+    return sum(1 for planned in plan.rows if planned.changes)
 
 
 def _next_group_code(village: Village, groups: Iterable[Group]) -> str:

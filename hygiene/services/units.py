@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from hygiene import naming
 from hygiene.enums import EDITABLE_STATES, WorkflowState
@@ -62,6 +62,19 @@ def counties(session: Session) -> list[County]:
             sa.select(County)
             .options(selectinload(County.townships).selectinload(Township.villages))
             .order_by(County.code)
+        )
+    )
+
+
+def county_villages(session: Session, county: County) -> list[Village]:
+    """Every village of the county, by code, with its township loaded."""
+    return list(
+        session.scalars(
+            sa.select(Village)
+            .join(Township)
+            .options(contains_eager(Village.township))
+            .where(Township.county_id == county.id)
+            .order_by(Village.code)
         )
     )
 

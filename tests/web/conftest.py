@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import PASSWORDS
 from web import create_app
-from web.database import session_factory
 
 CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
@@ -35,11 +34,12 @@ def client(app: Flask) -> FlaskClient:
 
 @pytest.fixture
 def db_session(app: Flask) -> Iterator[Session]:
-    """A separate session on the app's database, to look at what a request committed."""
-    with app.app_context():
-        session = session_factory()()
-        yield session
-        session.close()
+    """A separate session on the app's database, to look at what a request committed. It holds no
+    app context: one left pushed would be shared by every request of the test (their `g`, and so
+    their database session), which a real server never does."""
+    session = app.extensions["hygiene.sessionmaker"]()
+    yield session
+    session.close()
 
 
 class Auth:

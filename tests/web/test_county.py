@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from hygiene.models import County, Period, Township, Village, VillagePeriod
+from hygiene.models import AuditEntry, County, Group, Household, Period, Township, Village, VillagePeriod
 from hygiene.services import counties, rollout
-from tests.sheets import csv_file
+from tests.sheets import ROSTER_HEADER, csv_file, roster_row
 from tests.web.conftest import Auth
 from tests.web.test_village_reviews import post_big_file
 
@@ -281,3 +281,72 @@ def test_the_budget_is_set_on_the_settings_page(client: FlaskClient, auth: Auth,
     assert "每年奖励预算（元）" in client.get(f"{C}/settings").get_data(as_text=True)
     county = db_session.scalars(sa.select(County).where(County.code == "520999")).one()
     assert counties.budget_for(db_session, county, counties.current_year()) == 30_000_000_00
+
+
+def test_a_county_wide_roster_is_previewed_by_township_then_written_with_its_progress_shown(
+    client: FlaskClient, auth: Auth, db_session: Session
+) -> None:
+    auth.login("county")
+    rows = [
+        roster_row("520999019901", township="52099901", village="5209990101"),
+        roster_row("520999029901", head="李四", township="河坝乡", village="5209990201"),
+        roster_row("520999029902", head="王五", township="52099902", village="5209990201"),
+    ]
+    preview = auth.post(f"{C}/roster/upload", {"file": (io.BytesIO(csv_file(ROSTER_HEADER, rows)), "全县花名册.csv")})
+    html = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "检查通过（3 行），确认后将：新增 3 户" in html
+    assert re.findall(r"<tr><td>([^<]+)</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td>", html) == [
+        ("松林镇", "1", "1", "1"),
+        ("河坝乡", "1", "2", "2"),
+    ]
+    done = auth.post(f"{C}/roster/upload/confirm", {}, token_from=f"{C}/roster/upload")
+    page = done.get_data(as_text=True)
+    assert done.status_code == 200 and done.headers["X-Accel-Buffering"] == "no"
+    steps = re.findall(r'<li class="import-step[^"]*">([^<]*)', page)
+    assert [s.strip() for s in steps] == [
+        "正在重新逐行检查 全县花名册.csv …",
+        "正在写入：3 / 3 户",
+        "已导入花名册 全县花名册.csv：新增 3 户，更新 0 户，0 户不变",
+    ]
+    assert '<progress value="3" max="3">' in page and f'href="{C}/"' in page
+    db_session.rollback()
+    written = db_session.execute(
+        sa.select(Household.code, AuditEntry.actor)
+        .join(
+            AuditEntry,
+            sa.and_(AuditEntry.entity == "household", AuditEntry.entity_id == sa.cast(Household.id, sa.String)),
+        )
+        .where(Household.code.like("5209990_9901"))
+    ).all()
+    assert sorted(written) == [("520999019901", "county"), ("520999029901", "county")]
+    again = auth.post(f"{C}/roster/upload/confirm", {}, token_from=f"{C}/roster/upload")
+    assert again.status_code == 302  # the upload was used up
+
+
+def test_a_county_wide_roster_that_fails_on_confirming_says_so_and_writes_nothing(
+    client: FlaskClient, auth: Auth, db_session: Session
+) -> None:
+    auth.login("county")
+    rows = [roster_row("520999019901"), roster_row("520999019902")]
+    auth.post(f"{C}/roster/upload", {"file": (io.BytesIO(csv_file(ROSTER_HEADER, rows)), "r.csv")})
+    # between the preview and the confirmation a clerk gives one of the codes to another village
+    db_session.rollback()
+    group = db_session.scalars(
+        sa.select(Group).join(Village).where(Village.code == "5209990201").order_by(Group.code)
+    ).first()
+    assert group is not None
+    db_session.add(
+        Household(county_id=group.village.township.county_id, group_id=group.id, code="520999019902", head_name="赵六")
+    )
+    db_session.commit()
+    failed = auth.post(f"{C}/roster/upload/confirm", {}, token_from=f"{C}/roster/upload")
+    page = failed.get_data(as_text=True)
+    assert "导入失败，未写入任何数据" in page and "户编号已被其他村使用" in page and "重新上传" in page
+    db_session.rollback()
+    assert db_session.scalar(sa.select(sa.func.count()).where(Household.code == "520999019901")) == 0
+
+
+def test_only_the_countys_administrator_imports_a_county_wide_roster(client: FlaskClient, auth: Auth) -> None:
+    auth.login("township")
+    data = csv_file(ROSTER_HEADER, [roster_row("520999019901")])
+    assert auth.post(f"{C}/roster/upload", {"file": (io.BytesIO(data), "r.csv")}, token_from="/").status_code == 403

@@ -38,6 +38,8 @@ POST_ROUTES = [
     ),
     ("/county/<county_code>/users/<username>/password", "/county/520999/users/village/password", "county"),
     ("/county/<county_code>/units/upload/confirm", "/county/520999/units/upload/confirm", "county"),
+    ("/county/<county_code>/roster/upload", "/county/520999/roster/upload", "county"),
+    ("/county/<county_code>/roster/upload/confirm", "/county/520999/roster/upload/confirm", "county"),
     (
         "/village/<village_code>/periods/<period_code>/households/<household_code>/review",
         "/village/5209990101/periods/2026Q4/households/520999010101001/review?kind=self",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -13,7 +15,7 @@ from hygiene.enums import CRITERIA, Role
 from hygiene.io.scores import format_tenths
 from hygiene.io.sheets import COUNTY_SHEET_LIMITS
 from hygiene.models import County, Township, User, Village
-from hygiene.services import accounts, counties, rollout, unit_sheet, units
+from hygiene.services import accounts, counties, imports, rollout, unit_sheet, units
 from hygiene.services.errors import FieldErrors, NotFound, ServiceError
 from web import uploads
 from web.county.forms import (
@@ -190,6 +192,54 @@ def confirm_units(county_code: str) -> ResponseReturnValue:
         f"units:{county.code}",
         write,
         retry_url=url_for("county.upload_units", county_code=county.code),
+        done_url=url_for("county.home", county_code=county.code),
+    )
+
+
+@bp.route("/roster/upload", methods=["GET", "POST"])
+@login_required
+def upload_roster(county_code: str) -> ResponseReturnValue:
+    """The county-wide household roster (every village's households in one sheet, as the household
+    register gives them when the county starts): check and preview, then confirm."""
+    county = _county(county_code)
+
+    def check(data: bytes, name: str) -> imports.RosterImportPlan:
+        session = get_session()
+        return imports.plan_roster_upload(
+            session, current_account(), units.county_villages(session, county), data, name
+        )
+
+    return uploads.preview(
+        f"roster:{county.code}",
+        "county/upload_roster.html",
+        {"county": county, "form": UploadForm(), "confirm_form": ConfirmImportForm()},
+        check,
+        max_bytes=COUNTY_SHEET_LIMITS["max_bytes"],
+    )
+
+
+@bp.post("/roster/upload/confirm")
+@login_required
+def confirm_roster(county_code: str) -> ResponseReturnValue:
+    """Write the previewed roster, the page showing the households written as it goes."""
+    county = _county(county_code)
+
+    def write(pending: uploads.PendingUpload) -> Generator[uploads.Step, None, str]:
+        session, actor = get_session(), current_account()
+        yield uploads.Step(f"正在重新逐行检查 {pending.file_name} …")
+        villages = units.county_villages(session, county)
+        plan = imports.plan_roster_upload(session, actor, villages, pending.data, pending.file_name)
+        for done, total in imports.write_roster(session, actor, plan, file_name=pending.file_name):
+            yield uploads.Step(f"正在写入：{done} / {total} 户", done, total)
+        return (
+            f"已导入花名册 {pending.file_name}：新增 {plan.added} 户，更新 {plan.updated} 户，{plan.unchanged} 户不变"
+        )
+
+    return uploads.confirm_streamed(
+        f"roster:{county.code}",
+        write,
+        heading=f"{county.name} · 导入全县农户花名册",
+        retry_url=url_for("county.upload_roster", county_code=county.code),
         done_url=url_for("county.home", county_code=county.code),
     )
 
