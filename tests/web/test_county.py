@@ -350,3 +350,25 @@ def test_only_the_countys_administrator_imports_a_county_wide_roster(client: Fla
     auth.login("township")
     data = csv_file(ROSTER_HEADER, [roster_row("520999019901")])
     assert auth.post(f"{C}/roster/upload", {"file": (io.BytesIO(data), "r.csv")}, token_from="/").status_code == 403
+
+
+def test_the_roster_page_is_sent_as_the_work_goes_and_commits_only_at_the_end(
+    client: FlaskClient, auth: Auth, db_session: Session
+) -> None:
+    auth.login("county")
+    rows = [roster_row(f"52099901019{n:03d}") for n in range(2500)]  # two batches
+    auth.post(f"{C}/roster/upload", {"file": (io.BytesIO(csv_file(ROSTER_HEADER, rows)), "r.csv")})
+    token = auth.token(f"{C}/roster/upload")
+    response = client.post(f"{C}/roster/upload/confirm", data={"csrf_token": token}, buffered=False)
+    chunks = iter(response.response)
+    seen = ""
+    while "正在写入：2000 / 2500 户" not in seen:
+        chunk = next(chunks)
+        seen += chunk.decode() if isinstance(chunk, bytes) else chunk
+    written = sa.select(sa.func.count(Household.id)).where(Household.code.like("52099901019%"))
+    assert db_session.scalar(written) == 0  # half-way: the page shows progress, nothing is committed
+    rest = "".join(c.decode() if isinstance(c, bytes) else c for c in chunks)
+    response.close()
+    assert "已导入花名册 r.csv：新增 2500 户" in rest
+    db_session.rollback()
+    assert db_session.scalar(written) == 2500
