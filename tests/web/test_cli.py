@@ -1037,6 +1037,7 @@ def test_a_bad_unit_sheet_names_every_problem_and_writes_nothing(committing_engi
         ["52052702", "白果镇", "5205270204", "另一个四村", "520527020402", "第二组", "2027"],  # a code given twice
         ["52099901", "松林镇", "5209990101", "青山村", "520999010101", "第一组", ""],  # another county's
         ["52052702", "白果镇", "52052702-05", "五村", "52052702050", "第一组", ""],
+        ["52052702", "白果镇", "5205270207", "七村", "520527020701", "", ""],  # a blank name
     ]
     result = hygiene(
         engine, "import", "units", write_sheet(tmp_path / "坏单位表.csv", UNIT_HEADER, rows), "--county", "520527"
@@ -1052,7 +1053,14 @@ def test_a_bad_unit_sheet_names_every_problem_and_writes_nothing(committing_engi
         f"{name}:7:A(乡镇代码): 52099901: 该乡镇代码属于其他县，代码不能移到其他上级",
         f"{name}:7:C(村代码): 5209990101: 该村代码属于其他县，代码不能移到其他上级",
         f"{name}:8:C(村代码): 52052702-05: 村代码只能包含数字和字母，最长16位",
+        f"{name}:9:F(村民组): : 请填写村民组名称",
     ]
+    assert footprint(engine) == before
+    control = [["52052702", "白果镇", "5205270206", "六\x07村", "520527020601", "第一组", ""]]
+    sheet = write_sheet(tmp_path / "控制字符.csv", UNIT_HEADER, control)
+    result = hygiene(engine, "import", "units", sheet, "--county", "520527")
+    assert result.exit_code == 2
+    assert f"{sheet}:2:D(村): 六\\u0007村: 含有控制字符（U+0007），请删除后重新上传" in result.stderr
     assert footprint(engine) == before
 
 
