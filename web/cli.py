@@ -181,7 +181,8 @@ def import_reviews(file: Path, period_code: str, village_code: str) -> None:
     except UploadRejected as exc:
         _print_problems(str(file), exc)
         raise InvalidInput(f"{file} 有 {exc.total} 处问题，未导入任何数据") from None
-    click.echo(f"已导入 {file.name}：{len(plan.rows)} 行，{changed} 条变更")
+    unfilled = f"，未填 {plan.unfilled} 行" if plan.unfilled else ""
+    click.echo(f"已导入 {file.name}：{len(plan.rows)} 行，{changed} 条变更{unfilled}")
 
 
 @import_.command("units")

@@ -96,6 +96,9 @@ class Column:
     key: str
     aliases: tuple[str, ...]
     required: bool = True
+    # A range merged down a text column gives each row its value; one merged down or across a score
+    # column is refused, since one number cannot be two scores (INTERCHANGE.md §2.1).
+    is_score: bool = False
 
     @property
     def title(self) -> str:
@@ -218,7 +221,7 @@ def review_columns(rubric: Sequence[tuple[str, str, int]]) -> list[Column]:
         Column("kind", ("评议类型", "kind")),
         Column("reviewer", ("评议人", "reviewer")),
     ]
-    columns += [Column(code, (label, code, criterion_header(code, label))) for code, label, _ in rubric]
+    columns += [Column(code, (label, code, criterion_header(code, label)), is_score=True) for code, label, _ in rubric]
     _alias_index(columns)  # refuses a rubric whose labels collide with each other or a column
     return columns
 
@@ -824,6 +827,35 @@ def _header_problems(header: _Header, columns: Sequence[Column]) -> list[Problem
     return problems
 
 
+def _merged_score_problems(
+    grid: _Grid,
+    below: int,
+    columns: Sequence[Column],
+    places: Mapping[str, int],
+    locations: Mapping[str, tuple[str | None, str]],
+) -> list[Problem]:
+    """A merged range below the header that touches a score column, named as Excel names it."""
+    scores = {places[c.key]: c.key for c in columns if c.is_score and c.key in places}
+    problems = []
+    for r0, c0, r1, c1 in sorted(grid.merged):
+        touched = [scores[c] for c in range(c0, c1 + 1) if c in scores]
+        if r0 <= below or not touched:
+            continue
+        cells = f"{column_letter(c0)}{r0 + 1}:{column_letter(c1)}{r1 + 1}"
+        column, header_text = locations[touched[0]]
+        problems.append(
+            Problem(
+                grid.name,
+                r0 + 1,
+                column,
+                header_text,
+                grid.value(r0, c0),
+                f"合并单元格 {cells} 含分数列：一个分数不能当两个分数用，请取消合并后逐格填写",
+            )
+        )
+    return problems
+
+
 def _fill_merged(grid: _Grid, below: int) -> None:
     """Give every cell of a merged range below row ``below`` the value of its top-left cell."""
     for r0, c0, r1, c1 in grid.merged:
@@ -847,9 +879,10 @@ def _table(grids: Sequence[_Grid], columns: Sequence[Column], max_rows: int) -> 
     if problems:
         raise UploadRejected(problems)
     grid, places = header.grid, {key: cols[0] for key, cols in header.found.items()}
-    _fill_merged(grid, header.row)
     locations: dict[str, tuple[str | None, str]] = {c.key: (None, c.title) for c in columns}
     locations.update({key: (column_letter(c), grid.value(header.row, c)) for key, c in places.items()})
+    problems = _merged_score_problems(grid, header.row, columns, places, locations)
+    _fill_merged(grid, header.row)
     rows: list[SheetRow] = []
     for r in range(header.row + 1, grid.row_count()):
         values = {c.key: "" for c in columns}

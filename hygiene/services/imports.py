@@ -94,6 +94,7 @@ class ReviewImportPlan:
     village: Village
     period: Period
     rows: list[PlannedReview] = field(default_factory=list)
+    unfilled: int = 0  # template rows whose ten scores are all blank: skipped (INTERCHANGE.md §2.1)
 
     def count(self, kind: ReviewKind, *, new: bool) -> int:
         return sum(1 for r in self.rows if r.kind is kind and r.changes and (r.existing is None) == new)
@@ -133,6 +134,9 @@ def plan_review_import(
     plan = ReviewImportPlan(village, period)
     first_row: dict[tuple[str, ReviewKind, str], int] = {}
     for row in table.rows:
+        if not any(row.values[code] for code in CRITERIA):
+            plan.unfilled += 1  # a pre-filled template row nobody scored
+            continue
         planned = _plan_review_row(table, row, households, maxima, existing, problems)
         if planned is None:
             continue

@@ -743,19 +743,31 @@ def test_the_review_template_round_trips(db: Session, clerk: User, period: Perio
     assert [r[:3] for r in rows] == expected and all(r[3] == "复评" and r[4] is None for r in rows)
     assert [r[0] for r in rows[:3]] == [h.code for h in group1[:3]]
 
-    # the template as downloaded is refused: a pre-filled row without scores is never zero
-    with pytest.raises(UploadRejected) as untouched:
-        imports.plan_review_upload(db, clerk, village, period, imports.review_template(db, village, period), "t.xlsx")
-    assert untouched.value.total == len(rows) * 11  # ten blank scores and no review team per row
-    assert "分数未填（空白不按0分计）" in {p.reason for p in untouched.value.problems}
+    # the template as downloaded imports nothing: every pre-filled row without scores is 未填, never 0
+    untouched = imports.plan_review_upload(
+        db, clerk, village, period, imports.review_template(db, village, period), "t.xlsx"
+    )
+    assert (untouched.rows, untouched.unfilled) == ([], len(rows))
 
-    # the clerk fills the first three rows, deletes the rest and adds a self and a peer review
-    ws.delete_rows(6, len(rows) - 3)
+    # a row with some scores filled and others blank names the blank cells
+    ws.cell(3, 5).value = TEAM
+    ws.cell(3, 6).value = 9
+    partial = io.BytesIO()
+    wb.save(partial)
+    with pytest.raises(UploadRejected) as refused:
+        imports.plan_review_upload(db, clerk, village, period, partial.getvalue(), "t.xlsx")
+    assert [(p.row, p.column, p.reason) for p in refused.value.problems][:2] == [
+        (3, "G", "分数未填（空白不按0分计）"),
+        (3, "H", "分数未填（空白不按0分计）"),
+    ] and refused.value.total == 9
+
+    # the clerk fills the first three rows, leaves the rest as they came and adds a self and a peer review
     for r, points in zip((3, 4, 5), (9.5, 8, "7.5"), strict=True):
         ws.cell(r, 5).value = TEAM
         for c in range(6, 16):
             ws.cell(r, c).value = points
-    for r, (kind, reviewer) in ((6, ("自评", None)), (7, ("互评", group1[1].code))):
+    end = len(rows) + 3
+    for r, (kind, reviewer) in ((end, ("自评", None)), (end + 1, ("互评", group1[1].code))):
         ws.cell(r, 1).value = group1[0].code
         ws.cell(r, 4).value = kind
         ws.cell(r, 5).value = reviewer
@@ -765,6 +777,7 @@ def test_the_review_template_round_trips(db: Session, clerk: User, period: Perio
     wb.save(buffer)
 
     plan = imports.plan_review_upload(db, clerk, village, period, buffer.getvalue(), "青山村2026Q4评分表.xlsx")
+    assert plan.unfilled == len(rows) - 3
     assert (plan.count(ReviewKind.GROUP, new=True), plan.count(ReviewKind.SELF, new=True)) == (3, 1)
     assert plan.count(ReviewKind.PEER, new=True) == 1
     assert imports.apply_review_import(db, clerk, plan, file_name="青山村2026Q4评分表.xlsx") == 5

@@ -609,19 +609,23 @@ def test_the_filled_in_template_uploads(client: FlaskClient, auth: Auth, db_sess
     wb = openpyxl.load_workbook(io.BytesIO(client.get(f"{V1}/template.xlsx").data))
     ws = wb.active
     header_row = next(r for r in range(1, 11) if ws.cell(r, 1).value == "户编号")
-    for r in range(header_row + 1, ws.max_row + 1):
+    for r in range(header_row + 1, ws.max_row + 1):  # one household scored, every other row as it came
         if ws.cell(r, 1).value == H1:
             ws.cell(r, 5).value = TEAM
             for c in range(6, 16):
                 ws.cell(r, c).value = 8
-        elif ws.cell(r, 1).value:
-            for c in range(1, 6):
-                ws.cell(r, c).value = None
     buffer = io.BytesIO()
     wb.save(buffer)
     response = upload(auth, f"{V1}/upload", buffer.getvalue(), "评分表.xlsx")
-    assert response.status_code == 200, problems(response.get_data(as_text=True))
-    assert preview_counts(response.get_data(as_text=True))["小组复评"] == (1, 0)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200, problems(html)
+    assert preview_counts(html)["小组复评"] == (1, 0)
+    unfilled = len(village_household_codes(db_session)) - 1
+    assert f"未填：{unfilled} 行（十项分数全部空白的行，视为未评，不导入）" in html
+    done = auth.post(f"{V1}/upload/confirm", {}, token_from=f"{V1}/upload")
+    assert f"已导入 评分表.xlsx：1 条变更，未填 {unfilled} 行未导入" in auth.client.get(
+        done.headers["Location"]
+    ).get_data(as_text=True)
 
 
 def valid_sheet(db: Session) -> list[list[str]]:

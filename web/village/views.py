@@ -398,7 +398,8 @@ def confirm_reviews(village_code: str, period_code: str) -> ResponseReturnValue:
         session, actor = get_session(), current_account()
         plan = imports.plan_review_upload(session, actor, village, period, pending.data, pending.file_name)
         changed = imports.apply_review_import(session, actor, plan, file_name=pending.file_name)
-        return f"已导入 {pending.file_name}：{changed} 条变更"
+        unfilled = f"，未填 {plan.unfilled} 行未导入" if plan.unfilled else ""
+        return f"已导入 {pending.file_name}：{changed} 条变更{unfilled}"
 
     return uploads.confirm(
         _review_purpose(village, period),

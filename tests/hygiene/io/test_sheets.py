@@ -502,6 +502,34 @@ def test_merged_cells_below_the_header_give_every_row_the_top_left_value() -> No
     assert [(r.row, r.values["group"]) for r in table.rows] == [(2, "第一组"), (3, "第一组"), (4, "第一组")]
 
 
+def test_a_merged_range_touching_a_score_column_is_refused_naming_the_range() -> None:
+    header = ["户编号", "评议类型", "评议人", "c01", "c02"]
+    rows = [
+        header,
+        ["H1", "复评", "王组长", "9", "9"],
+        ["H2", None, "王组长", None, "8"],
+        ["H3", "自评", None, "7", None],
+    ]
+
+    def merge(ws: Worksheet) -> None:
+        ws.merge_cells("B2:B3")  # 评议类型 down two rows: each row gets 复评
+        ws.merge_cells("D2:D3")  # one c01 score for two households
+        ws.merge_cells("D4:E4")  # one number across two criteria
+
+    with pytest.raises(UploadRejected) as info:
+        read_upload(xlsx_file(rows, edit=merge), "评分表.xlsx", review_columns(RUBRIC))
+    assert [p.message() for p in info.value.problems] == [
+        '第2行 D列(c01): "9": 合并单元格 D2:D3 含分数列：一个分数不能当两个分数用，请取消合并后逐格填写',
+        '第4行 D列(c01): "7": 合并单元格 D4:E4 含分数列：一个分数不能当两个分数用，请取消合并后逐格填写',
+    ]
+
+    def merge_text_only(ws: Worksheet) -> None:
+        ws.merge_cells("B2:B3")
+
+    table = read_upload(xlsx_file(rows, edit=merge_text_only), "评分表.xlsx", review_columns(RUBRIC))
+    assert [r.values["kind"] for r in table.rows] == ["复评", "复评", "自评"]
+
+
 def test_a_hidden_sheet_is_ignored_and_two_complete_sheets_are_refused() -> None:
     def hidden(ws: Worksheet) -> None:
         other = ws.parent.create_sheet("旧表")
