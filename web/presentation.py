@@ -6,9 +6,13 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from flask import g
+
 from hygiene.enums import CRITERIA, AssessmentArea, AwardLevel, Grade, ReviewKind, Role, WorkflowState
 from hygiene.io.scores import format_tenths
+from hygiene.services import audit
 from hygiene.services.workflow import MOVE_LABELS
+from web.database import get_session
 
 
 def tenths(value: int | None) -> str:
@@ -135,5 +139,13 @@ def local_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return "" if value is None else value.astimezone(BEIJING_TIME).strftime(fmt)  # columns are tz-aware
 
 
+def actor(username: str) -> str:
+    """An audit entry's actor as people read it, looked up once per request and username."""
+    labels: dict[str, str] = g.setdefault("actor_labels", {})
+    if username not in labels:
+        labels[username] = audit.actor_label(get_session(), username)
+    return labels[username]
+
+
 def template_filters() -> dict[str, Any]:
-    return {"tenths": tenths, "local_time": local_time}
+    return {"tenths": tenths, "local_time": local_time, "actor": actor}

@@ -15,6 +15,7 @@ import unicodedata
 
 # ASCII only: `\d` would also match Arabic-Indic and other digits, and `$` would allow a final "\n".
 _SCORE = re.compile(r"[0-9]{1,3}(?:\.[0-9])?")
+_TOO_PRECISE = re.compile(r"[0-9]{1,3}\.[0-9]{2,}")  # 9.55: a clear reason, not "not a score"
 
 
 def format_tenths(tenths: int) -> str:
@@ -34,6 +35,8 @@ def parse_score(text: str, max_points_tenths: int) -> int:
     if not normalised:
         raise ValueError("分数未填（空白不按0分计）")
     if not (normalised.isascii() and _SCORE.fullmatch(normalised)):
+        if normalised.isascii() and _TOO_PRECISE.fullmatch(normalised):
+            raise ValueError(f"最多一位小数（如 9.5），0–{format_tenths(max_points_tenths)}分")
         raise ValueError(f"不是0–{format_tenths(max_points_tenths)}之间的分数")
     whole, _, decimal = normalised.partition(".")
     tenths = int(whole) * 10 + int(decimal or "0")

@@ -66,3 +66,12 @@ def history(session: Session, entity: str, entity_id: object) -> list[AuditEntry
             .order_by(AuditEntry.id)
         )
     )
+
+
+def actor_label(session: Session, username: str) -> str:
+    """Who made a change, as the office knows them: the account's name and role (张文书（村委会）),
+    "系统" for the system, the bare username for an account no longer found."""
+    if username == SYSTEM_ACTOR:
+        return "系统"
+    user = session.scalar(sa.select(User).where(User.username == username))
+    return f"{user.display_name}（{user.role.label}）" if user is not None else username

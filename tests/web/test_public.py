@@ -67,3 +67,10 @@ def test_the_posted_list_shows_masked_names_and_no_private_data(client: FlaskCli
 def test_the_posted_list_of_an_unpublished_period_is_not_found(client: FlaskClient) -> None:
     assert client.get("/public/villages/5209990101/2026Q4").status_code == 404  # draft
     assert client.get("/public/villages/5209990101/2026Q9").status_code == 404  # not a quarter
+
+
+def test_the_favicon_is_served_without_a_cookie(client: FlaskClient) -> None:
+    with client.get("/favicon.ico") as response:
+        assert response.status_code == 200 and response.data[:4] == b"\x00\x00\x01\x00"  # an ICO header
+        assert "Set-Cookie" not in response.headers
+    assert 'rel="icon" href="/favicon.ico"' in client.get("/").get_data(as_text=True)

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from hygiene.models import AuditEntry, Group, Household, Village
+from hygiene.models import AuditEntry, Group, Household, User, Village
 from tests.web.conftest import Auth
 
 V1 = "/village/5209990101"
@@ -144,6 +144,8 @@ def test_clerk_moves_a_household_to_another_group_with_history(
     assert household(db_session, H1).group_id == target.id
     html = client.get(f"{V1}/households/{H1}").get_data(as_text=True)
     assert "分户调整" in html and f"村民组: {groups(db_session)[0].name} → {target.name}" in html
+    clerk = db_session.scalars(sa.select(User).where(User.username == "village")).one()
+    assert f'<td data-label="操作人">{clerk.display_name}（村委会）</td>' in html  # the person, not "village"
 
 
 def test_marking_moved_away_keeps_the_household(client: FlaskClient, auth: Auth, db_session: Session) -> None:

@@ -3,7 +3,8 @@ Only public data: no ID numbers, phones, poverty status or reviewers (RULES.md Â
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, current_app, render_template, send_from_directory
+from flask.typing import ResponseReturnValue
 
 from hygiene.services import results, units
 from hygiene.services.errors import NotFound, ServiceError
@@ -15,6 +16,13 @@ bp = Blueprint("public", __name__)
 @bp.get("/")
 def index() -> str:
     return render_template("public/index.html", counties=units.counties(get_session()))
+
+
+@bp.get("/favicon.ico")
+def favicon() -> ResponseReturnValue:
+    """Browsers ask for it on every site; the app's icon, not a 404 in the logs."""
+    assert current_app.static_folder is not None
+    return send_from_directory(current_app.static_folder, "favicon.ico", max_age=7 * 24 * 3600)
 
 
 @bp.get("/public/villages/<village_code>")

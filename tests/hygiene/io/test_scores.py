@@ -45,8 +45,6 @@ def test_a_plain_decimal_is_read_exactly_as_tenths(text: str, tenths: int) -> No
 @pytest.mark.parametrize(
     "text",
     [
-        "10.05",  # two decimals
-        "9.55",
         "10.1",  # above the maximum
         "11",
         "100",
@@ -75,6 +73,12 @@ def test_a_plain_decimal_is_read_exactly_as_tenths(text: str, tenths: int) -> No
 )
 def test_anything_but_a_plain_decimal_within_the_maximum_is_refused(text: str) -> None:
     with pytest.raises(ValueError, match=f"^{OUT_OF_RANGE}$"):
+        parse_score(text, TEN)
+
+
+@pytest.mark.parametrize("text", ["10.05", "9.55", "９.５５", "0.125"])
+def test_two_decimals_are_refused_saying_so(text: str) -> None:
+    with pytest.raises(ValueError, match=r"^最多一位小数（如 9\.5），0–10分$"):
         parse_score(text, TEN)
 
 
