@@ -108,6 +108,9 @@ def save_review(
             raise ReviewRejected({"reviewer": f"评议户 {reviewer.code} 已互评过本户，请修改那一条"})
         edited = household_in_group(session, household.group_id, edited_code)
         review = existing_review(session, household, period, entry.kind, edited) if edited else None
+    elif entry.kind is ReviewKind.PEER and review is not None and expected_version == 0 and reviewer is not None:
+        # A new peer review by a household that already reviewed this one: not a race, a repeat.
+        raise ReviewRejected({"reviewer": f"评议户 {reviewer.code} 已互评过本户，请在本户的评议记录中修改那一条"})
     if (review.version if review else 0) != expected_version:
         raise Conflict()
     before = audit.snapshot(review, REVIEW_FIELDS) if review else None

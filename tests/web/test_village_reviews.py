@@ -374,6 +374,19 @@ def test_a_peer_review_by_a_household_of_the_same_group_is_saved(
     assert f'<option selected value="{H2}">' in html and version_on(html) == "1"
 
 
+def test_a_second_peer_review_by_the_same_reviewer_says_so_rather_than_conflict(
+    client: FlaskClient, auth: Auth, db_session: Session
+) -> None:
+    auth.login("village")
+    assert post_review(auth, review_url(H1, "peer"), {"reviewer": H2, **scores("6")}).status_code == 302
+    again = post_review(auth, review_url(H1, "peer"), {"reviewer": H2, **scores("8")})
+    assert again.status_code == 200  # the form again, not 409 "数据已被他人修改"
+    message = f"评议户 {H2} 已互评过本户，请在本户的评议记录中修改那一条"
+    assert field_errors(again.get_data(as_text=True), "reviewer") == [message]
+    [kept] = reviews_of(fresh(db_session), H1, ReviewKind.PEER)
+    assert kept.c01 == 60
+
+
 def test_the_households_history_names_the_reviewer_and_the_total(
     client: FlaskClient, auth: Auth, db_session: Session
 ) -> None:
