@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from hygiene import permissions
-from hygiene.enums import CRITERIA, EDITABLE_STATES, ReviewKind
+from hygiene.enums import CRITERIA, ReviewKind, WorkflowState
 from hygiene.models import Group, Household, Period, Review, User, Village, VillagePeriod
 from hygiene.services import audit, periods, rating
 from hygiene.services.errors import Conflict, FieldErrors, PermissionDenied, ServiceError
@@ -38,11 +38,33 @@ class ReviewRejected(FieldErrors):
     """A review's problems by field: criterion code, "reviewer", "team_members"."""
 
 
+# Why reviews cannot be entered in each state past the clerk's hands, and what to do about it
+# (RULES.md §5: the clerk edits in draft and returned only).
+LOCKED_REASONS = {
+    WorkflowState.SUBMITTED: "已提交乡镇审核，评议不能再修改；如需修改，请联系乡镇审核员退回",
+    WorkflowState.APPROVED: "乡镇已审核通过，评议不能再修改；如需修改，请联系乡镇审核员撤销审核并退回",
+    WorkflowState.PUBLISHED: "正在公示，评议不能再修改；如有错误，请联系乡镇审核员撤回公示并退回",
+    WorkflowState.FINAL: "已定档，评议不能再修改",
+}
+
+
+def entry_locked_reason(village: Village, period: Period, state: WorkflowState | None) -> str | None:
+    """Why the village's reviews for the period cannot be entered now, or None when they can."""
+    reason = LOCKED_REASONS.get(state) if state is not None else None
+    return f"{village.name} {period.code} {reason}" if reason else None
+
+
+def entry_lock(session: Session, village: Village, period: Period) -> str | None:
+    """Why the village's reviews for the period cannot be entered now, for pages to say up front."""
+    village_period = periods.village_period(session, village, period)
+    return entry_locked_reason(village, period, village_period.state if village_period else None)
+
+
 def village_period_for_entry(session: Session, village: Village, period: Period) -> VillagePeriod:
     """The village's period, opened as a draft on first use; refused unless still editable."""
     village_period = periods.open_village_period(session, village, period)
-    if village_period.state not in EDITABLE_STATES:
-        raise ServiceError(f"{village.name} {period.code} {village_period.state.label}，已提交，需先退回才能修改评议")
+    if reason := entry_locked_reason(village, period, village_period.state):
+        raise ServiceError(reason)
     return village_period
 
 

@@ -686,7 +686,7 @@ def test_a_period_past_draft_is_refused(db: Session, period: Period, village_cod
     target = factories.households_of_group(db, village.groups[0])[0]
     before_reviews, before_audit = reviews_of(db, period, [target]), audit_count(db)
     scores = [scores_of(r) for r in before_reviews]
-    with pytest.raises(ServiceError, match="已提交，需先退回") as refused:
+    with pytest.raises(ServiceError, match="评议不能再修改") as refused:
         plan_reviews(db, [review_row(target.code, "复评", TEAM, score="1")], actor=None, village_code=village_code)
     assert not isinstance(refused.value, PermissionDenied)
     assert [scores_of(r) for r in reviews_of(db, period, [target])] == scores and audit_count(db) == before_audit
@@ -712,7 +712,7 @@ def test_apply_checks_again_that_the_period_is_still_editable(
     workflow.submit(db, clerk, vp, vp.version)  # the other groups still have the demo's group reviews
     assert vp.state is WorkflowState.SUBMITTED
     before = audit_count(db)
-    with pytest.raises(ServiceError, match="已提交，需先退回"):
+    with pytest.raises(ServiceError, match="评议不能再修改"):
         imports.apply_review_import(db, clerk, plan, file_name="迟到.csv")
     assert reviews_of(db, period, group1) == [] and audit_count(db) == before
 

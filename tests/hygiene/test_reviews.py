@@ -169,7 +169,7 @@ def test_a_submitted_period_is_not_editable(db: Session) -> None:
     household = group_households(db, SUBMITTED_VILLAGE)[0]
     clerk = user(db, "village")
     clerk.village_id = village.id  # the clerk of that village
-    with pytest.raises(ServiceError, match="已提交，需先退回"):
+    with pytest.raises(ServiceError, match="评议不能再修改"):
         reviews.save_review(
             db, clerk, village, period, household, reviews.ReviewInput(ReviewKind.SELF, scores()), expected_version=0
         )
@@ -217,3 +217,10 @@ def test_a_new_period_is_opened_as_draft_on_first_entry(db: Session) -> None:
     assert review.id is not None
     assert period_service.village_period(db, village, period).state is WorkflowState.DRAFT
     assert db.scalar(sa.select(Group.id).where(Group.village_id == village.id)) is not None
+
+
+def test_every_state_past_the_clerks_hands_says_why_and_what_to_do() -> None:
+    from hygiene.enums import EDITABLE_STATES, WorkflowState
+
+    assert set(reviews.LOCKED_REASONS) == set(WorkflowState) - set(EDITABLE_STATES)
+    assert all("不能再修改" in reason for reason in reviews.LOCKED_REASONS.values())

@@ -585,7 +585,7 @@ def test_import_reviews_into_a_period_past_draft_is_refused(
     result = hygiene(committing_engine, "import", "reviews", path, "--period", "2026Q4", "--village", village_code)
 
     assert result.exit_code == 2, result.output
-    assert "已提交，需先退回" in result.stderr and result.stdout == ""
+    assert "评议不能再修改" in result.stderr and result.stdout == ""
     assert q4_reviews(committing_engine, [target]) == reviews_before
     assert footprint(committing_engine) == before
 

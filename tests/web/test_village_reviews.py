@@ -44,7 +44,7 @@ OTHER_GROUP = "520999010102001"  # 青山村 第二组
 OTHER_VILLAGE = "520999020101001"  # 河东村
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CONFLICT = "数据已被他人修改，请刷新后重试"
-LOCKED = "已提交，需先退回才能修改评议"
+LOCKED = "已提交乡镇审核，评议不能再修改；如需修改，请联系乡镇审核员退回"
 
 
 @pytest.fixture
@@ -1059,7 +1059,13 @@ def test_after_submitting_the_clerk_can_no_longer_edit(client: FlaskClient, auth
     assert village_period(db_session).state is WorkflowState.SUBMITTED
     before, audits = village_reviews(db_session), len(audit_entries(db_session))
 
-    entry = post_review(auth, review_url(H1, "self"), scores("8"))
+    form_page = client.get(review_url(H1, "self")).get_data(as_text=True)
+    assert LOCKED in form_page and "review-form" not in form_page  # said up front, no form to fill in
+    household_page = client.get(f"{V1}/households/{H2}/").get_data(as_text=True)
+    assert LOCKED in household_page and "录入" not in household_page and "确认删除" not in household_page
+    board_page = client.get(f"{V1}/").get_data(as_text=True)
+    assert LOCKED in board_page and "导入评分表" not in board_page
+    entry = auth.post(review_url(H1, "self"), {"version": "0", **scores("8")})  # a form kept open since
     assert entry.status_code == 200 and LOCKED in entry.get_data(as_text=True)
     refused_upload = upload(auth, f"{V1}/upload", xlsx_file(REVIEW_HEADER, valid_sheet(db_session)), "b.xlsx")
     assert refused_upload.status_code == 422 and LOCKED in refused_upload.get_data(as_text=True)

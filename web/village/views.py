@@ -188,6 +188,7 @@ def board(village_code: str, period_code: str) -> str:
         progress=reviews.group_progress(rows, groups),
         groups=groups,
         village_period=village_period,
+        locked=reviews.entry_lock(session, village, period),
         refused=board.refused,
         group_filter=group_filter,
         missing_filter=missing_filter,
@@ -261,7 +262,13 @@ def review(village_code: str, period_code: str, household_code: str) -> Response
                 )
             )
     return render_template(
-        "village/review.html", village=village, period=period, household=household, kind=kind, form=form
+        "village/review.html",
+        village=village,
+        period=period,
+        household=household,
+        kind=kind,
+        form=form,
+        locked=reviews.entry_lock(session, village, period),
     )
 
 
@@ -297,6 +304,7 @@ def household_reviews(village_code: str, period_code: str, household_code: str) 
         household=household,
         reviews=reviews.household_reviews(session, household, period),
         can_edit=permissions.can_edit_village(current_account(), village),
+        locked=reviews.entry_lock(session, village, period),
         delete_form=DeleteReviewForm(),
     )
 
@@ -383,7 +391,13 @@ def upload_reviews(village_code: str, period_code: str) -> ResponseReturnValue:
     return uploads.preview(
         _review_purpose(village, period),
         "village/upload_reviews.html",
-        {"village": village, "period": period, "form": UploadForm(), "confirm_form": ConfirmImportForm()},
+        {
+            "village": village,
+            "period": period,
+            "form": UploadForm(),
+            "confirm_form": ConfirmImportForm(),
+            "locked": reviews.entry_lock(get_session(), village, period),
+        },
         lambda data, name: imports.plan_review_upload(get_session(), current_account(), village, period, data, name),
     )
 
