@@ -59,6 +59,17 @@ QUOTA_STATES = (WorkflowState.DRAFT, WorkflowState.SUBMITTED, WorkflowState.RETU
 # --- the moves -----------------------------------------------------------------------------------
 
 
+def _check_move(
+    village_period: VillagePeriod, expected_version: int, allowed_from: Sequence[WorkflowState], action: str
+) -> None:
+    """The move is asked from the version the user saw, and the period is in a state it moves from."""
+    name = _name(village_period)
+    if village_period.version != expected_version:
+        raise Conflict(f"{name} 已被他人修改（现为{village_period.state.label}），请刷新后重试")
+    if village_period.state not in allowed_from:
+        raise ServiceError(f"{name} 现为{village_period.state.label}，不能{MOVE_LABELS[action]}")
+
+
 def _move(
     session: Session,
     actor: User | None,
@@ -74,10 +85,7 @@ def _move(
     """Move ``village_period`` to ``to`` if it is still at ``expected_version`` and in one of
     ``allowed_from``; one audit row records the move."""
     name = _name(village_period)  # read now: after a failed flush the session may not load anything
-    if village_period.version != expected_version:
-        raise Conflict(f"{name} 已被他人修改（现为{village_period.state.label}），请刷新后重试")
-    if village_period.state not in allowed_from:
-        raise ServiceError(f"{name} 现为{village_period.state.label}，不能{MOVE_LABELS[action]}")
+    _check_move(village_period, expected_version, allowed_from, action)
     before = audit.snapshot(village_period, STATE_FIELDS)
     village_period.state = to
     for field, value in stamps.items():
@@ -122,8 +130,79 @@ def _require_reviewer(actor: User, village_period: VillagePeriod) -> None:
         raise PermissionDenied("只有本乡镇审核员可以审核")
 
 
-def submit(session: Session, actor: User, village_period: VillagePeriod, expected_version: int) -> VillagePeriod:
-    """The clerk hands the period to the township; reviews are then locked until it is returned."""
+@dataclass(frozen=True)
+class Shortfalls:
+    """What a village period lacks before it moves on (issue 17's guards), from the engine's live
+    results: households without a group review (not rated, so not on the public list), the award
+    ratios not met, households flagged for a look (RULES.md §3), or data the engine refuses."""
+
+    households: int
+    unrated: int
+    flagged: int
+    cleanest_short: int
+    clean_short: int
+    refused: str | None = None
+
+    def lines(self) -> list[str]:
+        lines = []
+        if self.refused:
+            lines.append(f"评分数据无法计算：{self.refused}")
+        if self.unrated:
+            lines.append(
+                f"全村 {self.households} 户中有 {self.unrated} 户没有复评，不参加本季度评定，"
+                f"公示名单将只列 {self.households - self.unrated} 户"
+            )
+        if self.cleanest_short or self.clean_short:
+            lines.append(f"未达到比例下限：最清洁户少 {self.cleanest_short} 户，清洁户少 {self.clean_short} 户")
+        if self.flagged:
+            lines.append(f"{self.flagged} 户有提示（自评、互评与复评相差较大，或互评户数不足等），请核对")
+        return lines
+
+
+def shortfalls(session: Session, village_period: VillagePeriod) -> Shortfalls:
+    """The village period's shortfalls as its data stands now."""
+    try:
+        household_results, village_results = rating.result_frames(
+            session, village_period.period, [village_period.village_id]
+        )
+    except rating.RatingRefused as exc:
+        return Shortfalls(0, 0, 0, 0, 0, refused=str(exc))
+    rows = [rating.plain(r) for r in household_results.to_dict("records")]
+    village = rating.plain(village_results.to_dict("records")[0]) if len(village_results) else {}
+    return Shortfalls(
+        households=len(rows),
+        unrated=sum(1 for r in rows if r["grade"] is None),
+        flagged=sum(1 for r in rows if r["grade"] is not None and r["flags"]),
+        cleanest_short=int(village.get("cleanest_shortfall") or 0),
+        clean_short=int(village.get("clean_shortfall") or 0),
+    )
+
+
+class GuardRequired(ServiceError):
+    """A move asked for while the period has shortfalls and no reason was given to go ahead."""
+
+    def __init__(self, name: str, label: str, lines: Sequence[str]) -> None:
+        super().__init__(f"{name} 暂不能{label}：" + "；".join(lines) + f"。如确需{label}，请填写原因后再确认。")
+        self.lines = list(lines)
+
+
+def _guard(session: Session, village_period: VillagePeriod, action: str, override_reason: str) -> str | None:
+    """The audit reason of a move made despite shortfalls, or None when there are none; without a
+    reason to go ahead, the move is refused stating what is missing, with the numbers."""
+    lines = shortfalls(session, village_period).lines()
+    if not lines:
+        return None
+    label = MOVE_LABELS[action]
+    if not override_reason.strip():
+        raise GuardRequired(_name(village_period), label, lines)
+    return f"有缺项仍{label}：{override_reason.strip()}（{'；'.join(lines)}）"
+
+
+def submit(
+    session: Session, actor: User, village_period: VillagePeriod, expected_version: int, *, override_reason: str = ""
+) -> VillagePeriod:
+    """The clerk hands the period to the township; reviews are then locked until it is returned.
+    With shortfalls, only with a reason to go ahead (``_guard``)."""
     if not permissions.can_edit_village(actor, village_period.village):
         raise PermissionDenied("只有本村村委会可以提交")
     has_group_review = session.scalar(
@@ -138,6 +217,7 @@ def submit(session: Session, actor: User, village_period: VillagePeriod, expecte
     )
     if not has_group_review:
         raise ServiceError(f"{_name(village_period)} 还没有任何复评，不能提交")
+    _check_move(village_period, expected_version, (WorkflowState.DRAFT, WorkflowState.RETURNED), "submit")
     return _move(
         session,
         actor,
@@ -146,6 +226,7 @@ def submit(session: Session, actor: User, village_period: VillagePeriod, expecte
         allowed_from=(WorkflowState.DRAFT, WorkflowState.RETURNED),
         to=WorkflowState.SUBMITTED,
         action="submit",
+        reason=_guard(session, village_period, "submit", override_reason),
         submitted_at=utcnow(),
     )
 
@@ -175,8 +256,11 @@ def return_for_changes(
     )
 
 
-def approve(session: Session, actor: User, village_period: VillagePeriod, expected_version: int) -> VillagePeriod:
+def approve(
+    session: Session, actor: User, village_period: VillagePeriod, expected_version: int, *, override_reason: str = ""
+) -> VillagePeriod:
     _require_reviewer(actor, village_period)
+    _check_move(village_period, expected_version, (WorkflowState.SUBMITTED,), "approve")
     return _move(
         session,
         actor,
@@ -185,6 +269,7 @@ def approve(session: Session, actor: User, village_period: VillagePeriod, expect
         allowed_from=(WorkflowState.SUBMITTED,),
         to=WorkflowState.APPROVED,
         action="approve",
+        reason=_guard(session, village_period, "approve", override_reason),
         approved_at=utcnow(),
     )
 
@@ -215,11 +300,13 @@ def publish(
     expected_version: int,
     *,
     now: dt.datetime | None = None,
+    override_reason: str = "",
 ) -> VillagePeriod:
     """Start the posting period (公示): the list goes public for the period's posting days, and the
     results as posted are stored as the period's record (hygiene.services.records)."""
     _require_reviewer(actor, village_period)
     now = now or utcnow()
+    _check_move(village_period, expected_version, (WorkflowState.APPROVED,), "publish")
     _move(
         session,
         actor,
@@ -228,6 +315,7 @@ def publish(
         allowed_from=(WorkflowState.APPROVED,),
         to=WorkflowState.PUBLISHED,
         action="publish",
+        reason=_guard(session, village_period, "publish", override_reason),
         published_at=now,
         posting_ends_at=now + dt.timedelta(days=village_period.period.posting_days),
         return_reason=None,

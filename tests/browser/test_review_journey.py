@@ -180,6 +180,12 @@ def test_a_quarter_from_roster_to_public_list(page: Page, browser: Browser, live
     for code, grade in ((LONG[0], "最清洁户"), (AN[0], "清洁户"), (LU[0], "较清洁户")):
         expect(board.filter(has_text=code).get_by_role("cell").nth(9)).to_have_text(grade)  # 等级
 
+    # the guard states what is missing; going ahead takes a reason (the browser will not send a blank)
+    expect(page.get_by_text("提交前请核对")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"全村 70 户中有 \d+ 户没有复评"))).to_be_visible()
+    page.get_by_role("button", name="提交乡镇审核").click()
+    expect(page.locator(".state")).to_have_text("填报中")
+    page.get_by_label("仍要提交的原因（必填）").fill("其余农户下季度补评")
     page.get_by_role("button", name="提交乡镇审核").click()
     flash(page, f"青山村 {PERIOD} 已提交乡镇审核，提交后不能再修改")
     expect(page.locator(".state")).to_have_text("已提交")
@@ -239,6 +245,7 @@ def test_a_quarter_from_roster_to_public_list(page: Page, browser: Browser, live
     expect(page.get_by_role("row").filter(has_text="小组复评")).to_contain_text("93.5")
 
     page.goto(board_url)
+    page.get_by_label("仍要提交的原因（必填）").fill("其余农户下季度补评")
     page.get_by_role("button", name="提交乡镇审核").click()
     flash(page, f"青山村 {PERIOD} 已提交乡镇审核，提交后不能再修改")
     expect(page.locator(".state")).to_have_text("已提交")
@@ -256,9 +263,12 @@ def test_a_quarter_from_roster_to_public_list(page: Page, browser: Browser, live
     lead = page.get_by_text(re.compile(r"共 70 户，已评定 \d+ 户"))
     rated = re.search(r"已评定 (\d+) 户", lead.inner_text())
     assert rated, lead.inner_text()
+    expect(page.get_by_text("审核通过前请核对")).to_be_visible()
+    page.get_by_label("仍要审核通过的原因（必填）").fill("村委会已说明")
     page.get_by_role("button", name="审核通过").click()
     flash(page, f"青山村 {PERIOD} 已审核通过")
     expect(page.locator(".state").first).to_have_text("已审核")
+    page.get_by_label("仍要公示的原因（必填）").fill("村委会已说明")
     page.get_by_role("button", name="发布公示").click()
     flash(page, f"青山村 {PERIOD} 已公示")
     expect(page.locator(".state").first).to_have_text("公示中")

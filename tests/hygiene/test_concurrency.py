@@ -63,7 +63,7 @@ def test_two_reviewers_approving_the_same_village_one_wins(committing_engine: sa
 
     def approve(session: Session, runner: int) -> None:
         reviewer = session.scalars(sa.select(User).where(User.username == "township")).one()
-        workflow.approve(session, reviewer, village_period(session), seen)
+        workflow.approve(session, reviewer, village_period(session), seen, override_reason="已核对")
 
     assert sorted(race(committing_engine, approve)) == ["conflict", "ok"]
     state = read(committing_engine, lambda s: village_period(s).state)

@@ -709,7 +709,9 @@ def test_apply_checks_again_that_the_period_is_still_editable(
     h0 = group1[0]
     plan = plan_reviews(db, [review_row(h0.code, "复评", TEAM), review_row(h0.code, "自评")], actor=clerk)
     vp = periods.village_period(db, factories.village(db), period)
-    workflow.submit(db, clerk, vp, vp.version)  # the other groups still have the demo's group reviews
+    workflow.submit(
+        db, clerk, vp, vp.version, override_reason="已核对"
+    )  # the other groups still have the demo's group reviews
     assert vp.state is WorkflowState.SUBMITTED
     before = audit_count(db)
     with pytest.raises(ServiceError, match="评议不能再修改"):

@@ -216,8 +216,8 @@ def test_withdrawing_a_publication_keeps_the_old_record_and_the_next_posts_versi
     # the clerk of this village is the demo's "village" only for 青山村: move it through as its reviewer would
     village_period.state = WorkflowState.SUBMITTED
     db.flush()
-    workflow.approve(db, reviewer, village_period, village_period.version)
-    workflow.publish(db, reviewer, village_period, village_period.version)
+    workflow.approve(db, reviewer, village_period, village_period.version, override_reason="已核对")
+    workflow.publish(db, reviewer, village_period, village_period.version, override_reason="已核对")
     history = records.history(db, village_period)
     assert [(r.number, r.superseded_at is not None) for r in history] == [(1, True), (2, False)]
     assert results.public_list(db, village, "2026Q4").record.number == 2
@@ -252,7 +252,7 @@ def test_a_period_keeps_the_settings_it_opened_with(db: Session) -> None:
 def test_publishing_posts_the_record_with_the_settings_and_names_used(db: Session) -> None:
     village = factories.village(db, "5209990103")  # 2026Q4 approved
     village_period = periods.village_period(db, village, factories.period(db, "2026Q4"))
-    workflow.publish(db, user(db, "township"), village_period, village_period.version)
+    workflow.publish(db, user(db, "township"), village_period, village_period.version, override_reason="已核对")
     record = records.current_record(db, village_period)
     assert record is not None and record.village_name == village.name and record.period_code == "2026Q4"
     assert record.settings["thresholds"] == [900, 800, 600] and record.settings["posting_days"] == 7

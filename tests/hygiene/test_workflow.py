@@ -47,16 +47,16 @@ def moves(db: Session, village_period: VillagePeriod) -> list[AuditEntry]:
 def test_the_whole_way_from_draft_to_final_is_audited(db: Session) -> None:
     period = vp(db, DRAFT)
     clerk, reviewer = user(db, "village"), user(db, "township")
-    workflow.submit(db, clerk, period, period.version)
+    workflow.submit(db, clerk, period, period.version, override_reason="已核对")
     workflow.return_for_changes(db, reviewer, period, period.version, "第二组自评缺失")
     assert period.state is WorkflowState.RETURNED and period.return_reason == "第二组自评缺失"
-    workflow.submit(db, clerk, period, period.version)
-    workflow.approve(db, reviewer, period, period.version)
+    workflow.submit(db, clerk, period, period.version, override_reason="已核对")
+    workflow.approve(db, reviewer, period, period.version, override_reason="已核对")
     workflow.unapprove(db, reviewer, period, period.version, "名额需调整")
     assert period.state is WorkflowState.SUBMITTED and period.approved_at is None
-    workflow.approve(db, reviewer, period, period.version)
+    workflow.approve(db, reviewer, period, period.version, override_reason="已核对")
     now = dt.datetime(2026, 12, 1, 8, tzinfo=dt.UTC)
-    workflow.publish(db, reviewer, period, period.version, now=now)
+    workflow.publish(db, reviewer, period, period.version, now=now, override_reason="已核对")
     assert period.posting_ends_at == now + dt.timedelta(days=7)
     assert period.return_reason is None
     assert records.current_record(db, period) is not None  # the posted results are stored
@@ -105,9 +105,9 @@ def test_a_move_from_the_wrong_state_is_refused(db: Session, village_code: str, 
 
 def test_a_submitted_period_cannot_be_submitted_again(db: Session) -> None:
     period = vp(db, DRAFT)
-    workflow.submit(db, user(db, "village"), period, period.version)
+    workflow.submit(db, user(db, "village"), period, period.version, override_reason="已核对")
     with pytest.raises(ServiceError, match="已提交，不能提交审核"):
-        workflow.submit(db, user(db, "village"), period, period.version)
+        workflow.submit(db, user(db, "village"), period, period.version, override_reason="已核对")
 
 
 def test_only_the_own_clerk_submits_and_only_the_own_reviewer_approves(db: Session) -> None:
@@ -149,9 +149,9 @@ def test_a_return_needs_a_reason(db: Session) -> None:
 def test_the_second_of_two_approvals_from_the_same_page_gets_changed_by_someone_else(db: Session) -> None:
     period = vp(db, SUBMITTED)
     seen = period.version
-    workflow.approve(db, user(db, "township"), period, seen)
+    workflow.approve(db, user(db, "township"), period, seen, override_reason="已核对")
     with pytest.raises(Conflict, match="已被他人修改"):
-        workflow.approve(db, user(db, "township"), period, seen)
+        workflow.approve(db, user(db, "township"), period, seen, override_reason="已核对")
     with pytest.raises(Conflict):
         workflow.return_for_changes(db, user(db, "township"), period, seen, "迟到的退回")
     assert period.state is WorkflowState.APPROVED
@@ -329,3 +329,50 @@ def test_problems_first_puts_flagged_and_unrated_households_on_top(db: Session) 
     needs_look = [h["rank"] is None or bool(h["flags"]) for h in review.households]
     assert any(needs_look) and not all(needs_look)
     assert needs_look == sorted(needs_look, reverse=True)
+
+
+def test_a_move_with_shortfalls_states_them_and_goes_ahead_only_with_a_reason(db: Session) -> None:
+    submitted = vp(db, SUBMITTED)
+    found = workflow.shortfalls(db, submitted)
+    household_results, _ = rating.result_frames(db, submitted.period, [submitted.village_id])
+    assert found.households == len(household_results) and found.unrated == household_results["grade"].isna().sum()
+    flagged = f"{found.flagged} 户有提示（自评、互评与复评相差较大，或互评户数不足等），请核对"
+    assert found.flagged > 0 and found.lines() == [flagged]
+    with pytest.raises(workflow.GuardRequired) as refused:
+        workflow.approve(db, user(db, "township"), submitted, submitted.version, override_reason="  ")
+    assert refused.value.lines == found.lines() and "暂不能审核通过" in str(refused.value)
+    assert submitted.state is WorkflowState.SUBMITTED
+    assert "approve" not in [m.action for m in moves(db, submitted)]
+    workflow.approve(db, user(db, "township"), submitted, submitted.version, override_reason="已逐户核对")
+    assert submitted.state is WorkflowState.APPROVED
+    assert [(m.action, m.reason) for m in moves(db, submitted)][-1] == (
+        "approve",
+        f"有缺项仍审核通过：已逐户核对（{flagged}）",
+    )
+
+
+def test_a_move_without_shortfalls_needs_no_reason(db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    submitted = vp(db, SUBMITTED)
+    monkeypatch.setattr(workflow, "shortfalls", lambda session, village_period: workflow.Shortfalls(60, 0, 0, 0, 0))
+    workflow.approve(db, user(db, "township"), submitted, submitted.version)
+    assert submitted.state is WorkflowState.APPROVED
+    assert [(m.action, m.reason) for m in moves(db, submitted)][-1] == ("approve", None)
+
+
+def test_a_draft_missing_group_reviews_is_counted_household_by_household(db: Session) -> None:
+    draft = vp(db, DRAFT)
+    found = workflow.shortfalls(db, draft)
+    village_households = db.scalar(
+        sa.select(sa.func.count(Household.id)).where(Household.group_id.in_([g.id for g in draft.village.groups]))
+    )
+    with_group_review = db.scalar(
+        sa.select(sa.func.count(sa.distinct(Review.household_id))).where(
+            Review.period_id == draft.period_id,
+            Review.kind == ReviewKind.GROUP,
+            Review.household_id.in_(
+                sa.select(Household.id).where(Household.group_id.in_([g.id for g in draft.village.groups]))
+            ),
+        )
+    )
+    assert (found.households, found.unrated) == (village_households, village_households - with_group_review)
+    assert found.lines()[0].startswith(f"全村 {village_households} 户中有 {found.unrated} 户没有复评")

@@ -9,6 +9,9 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from hygiene.models import Household
+from tests.web.conftest import Auth
+from tests.web.test_township import version_on
+from tests.web.test_village_reviews import submit
 
 PUBLIC_PAGES = [
     "/",
@@ -74,3 +77,20 @@ def test_the_favicon_is_served_without_a_cookie(client: FlaskClient) -> None:
         assert response.status_code == 200 and response.data[:4] == b"\x00\x00\x01\x00"  # an ICO header
         assert "Set-Cookie" not in response.headers
     assert 'rel="icon" href="/favicon.ico"' in client.get("/").get_data(as_text=True)
+
+
+def test_a_village_published_with_households_unrated_says_how_many_on_its_public_list(
+    client: FlaskClient, auth: Auth
+) -> None:
+    """Issue 17's 青山村: 53 of 67 households without a group review, taken through on purpose."""
+    village, township = "/village/5209990101/periods/2026Q4", "/township/52099901/periods/2026Q4/villages/5209990101/"
+    auth.login("village")
+    assert submit(auth, village, reason="其余农户外出务工").status_code == 302
+    auth.logout()
+    auth.login("township")
+    for move in ("approve", "publish"):
+        version = version_on(client.get(township).get_data(as_text=True))
+        moved = auth.post(township + move, {"version": version, "reason": "村里说明了原因"}, token_from=township)
+        assert moved.status_code == 303
+    html = client.get("/public/villages/5209990101/2026Q4").get_data(as_text=True)
+    assert "共 67 户，评定 14 户，<strong>53 户本季度未评定</strong>（没有复评，不在名单中）" in html

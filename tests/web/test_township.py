@@ -62,11 +62,19 @@ def test_reviewer_approves_and_publishes_and_each_move_is_audited(
 ) -> None:
     auth.login("township")
     html = client.get(page(SUBMITTED)).get_data(as_text=True)
-    response = auth.post(page(SUBMITTED) + "approve", {"version": version_on(html)}, token_from=page(SUBMITTED))
+    flagged = "15 户有提示（自评、互评与复评相差较大，或互评户数不足等），请核对"  # the demo's 新华村
+    assert "审核通过前请核对" in html and flagged in html and "仍要审核通过的原因（必填）" in html
+    guarded = auth.post(page(SUBMITTED) + "approve", {"version": version_on(html)}, token_from=page(SUBMITTED))
+    message = client.get(guarded.headers["Location"]).get_data(as_text=True)
+    assert f"新华村 2026Q4 暂不能审核通过：{flagged}。如确需审核通过，请填写原因后再确认。" in message
+    assert village_period(db_session, SUBMITTED).state is WorkflowState.SUBMITTED
+    reason = {"version": version_on(html), "reason": "已逐户核对，分差属实"}
+    response = auth.post(page(SUBMITTED) + "approve", reason, token_from=page(SUBMITTED))
     assert response.status_code == 303
     followed = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "已审核通过" in followed and "发布公示" in followed
-    response = auth.post(page(SUBMITTED) + "publish", {"version": version_on(followed)}, token_from=page(SUBMITTED))
+    assert "已审核通过" in followed and "发布公示" in followed and "仍要公示的原因（必填）" in followed
+    published = {"version": version_on(followed), "reason": "同上"}
+    response = auth.post(page(SUBMITTED) + "publish", published, token_from=page(SUBMITTED))
     assert village_period(db_session, SUBMITTED).state is WorkflowState.PUBLISHED
     assert "公示截止" in client.get(response.headers["Location"]).get_data(as_text=True)
     actions = db_session.scalars(
@@ -77,6 +85,10 @@ def test_reviewer_approves_and_publishes_and_each_move_is_audited(
         )
     ).all()
     assert actions == ["approve", "publish", "record_post"]
+    approval = db_session.scalars(
+        sa.select(AuditEntry.reason).where(AuditEntry.action == "approve", AuditEntry.actor == "township")
+    ).one()
+    assert approval == f"有缺项仍审核通过：已逐户核对，分差属实（{flagged}）"
     public = client.get(f"/public/villages/{SUBMITTED}/2026Q4")
     assert public.status_code == 200
 
@@ -96,7 +108,7 @@ def test_a_second_reviewer_tab_gets_changed_by_someone_else(
 ) -> None:
     auth.login("township")
     stale = version_on(client.get(page(SUBMITTED)).get_data(as_text=True))
-    auth.post(page(SUBMITTED) + "approve", {"version": stale}, token_from=page(SUBMITTED))
+    auth.post(page(SUBMITTED) + "approve", {"version": stale, "reason": "已核对"}, token_from=page(SUBMITTED))
     response = auth.post(
         page(SUBMITTED) + "return", {"version": stale, "reason": "晚到的退回"}, token_from=page(SUBMITTED)
     )

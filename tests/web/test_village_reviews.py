@@ -1020,9 +1020,10 @@ def test_a_bad_roster_lists_its_problems_and_writes_nothing(
 # === 4. submitting =================================================================================
 
 
-def submit(auth: Auth, base: str = V1):  # type: ignore[no-untyped-def]
+def submit(auth: Auth, base: str = V1, reason: str = "已核对缺项"):  # type: ignore[no-untyped-def]
+    """Submit as the clerk does after reading the guard: with a reason when something is missing."""
     html = auth.client.get(f"{base}/").get_data(as_text=True)
-    return auth.post(f"{base}/submit", {"version": version_on(html)}, token_from=f"{base}/")
+    return auth.post(f"{base}/submit", {"version": version_on(html), "reason": reason}, token_from=f"{base}/")
 
 
 def test_the_clerk_submits_and_the_move_is_audited(client: FlaskClient, auth: Auth, db_session: Session) -> None:
@@ -1222,3 +1223,22 @@ def test_anonymous_posts_are_sent_to_login(client: FlaskClient, auth: Auth, db_s
 def test_unknown_things_are_not_found(client: FlaskClient, auth: Auth, url: str) -> None:
     auth.login("village")
     assert client.get(url).status_code == 404
+
+
+def test_submitting_with_households_unrated_states_the_numbers_and_needs_a_reason(
+    client: FlaskClient, auth: Auth, db_session: Session
+) -> None:
+    auth.login("village")
+    board = client.get(f"{V1}/").get_data(as_text=True)
+    unrated = "全村 67 户中有 53 户没有复评，不参加本季度评定，公示名单将只列 14 户"  # the demo's 青山村
+    assert "提交前请核对" in board and unrated in board and "仍要提交的原因（必填）" in board
+    refused = submit(auth, reason="")
+    page = client.get(refused.headers["Location"]).get_data(as_text=True)
+    assert f"青山村 2026Q4 暂不能提交审核：{unrated}" in page and "如确需提交审核，请填写原因后再确认" in page
+    assert village_period(db_session).state is WorkflowState.DRAFT
+    assert submit(auth, reason="其余农户外出务工，下季度补评").status_code == 302
+    assert village_period(db_session).state is WorkflowState.SUBMITTED
+    entry = db_session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.action == "submit").order_by(AuditEntry.id.desc())
+    ).first()
+    assert entry is not None and entry.reason.startswith("有缺项仍提交审核：其余农户外出务工，下季度补评（全村 67 户")

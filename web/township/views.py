@@ -12,6 +12,7 @@ from flask_login import login_required
 from sqlalchemy.orm import Session
 
 from hygiene import permissions
+from hygiene.enums import WorkflowState
 from hygiene.io.scores import format_tenths
 from hygiene.models import Period, Plaque, Township, Village, VillagePeriod
 from hygiene.services import audit, periods, plaques, units, workflow
@@ -23,11 +24,12 @@ from web.township.forms import AssessmentForm, MoveForm, QuotaForm, RevokeForm, 
 
 bp = Blueprint("township", __name__, url_prefix="/township/<township_code>")
 
+GUARDED_STATES = (WorkflowState.SUBMITTED, WorkflowState.APPROVED)  # approve and publish check first
 MOVES = {
-    "approve": ("审核通过", lambda s, u, vp, v, reason: workflow.approve(s, u, vp, v)),
+    "approve": ("审核通过", lambda s, u, vp, v, reason: workflow.approve(s, u, vp, v, override_reason=reason)),
     "return": ("退回", workflow.return_for_changes),
     "unapprove": ("撤销审核", workflow.unapprove),
-    "publish": ("公示", lambda s, u, vp, v, reason: workflow.publish(s, u, vp, v)),
+    "publish": ("公示", lambda s, u, vp, v, reason: workflow.publish(s, u, vp, v, override_reason=reason)),
     "withdraw": ("撤回公示", workflow.withdraw),
 }
 
@@ -129,6 +131,9 @@ def _village_page(
         move_form=MoveForm(formdata=None, version=village_period.version if village_period else 0),
         areas=workflow.ASSESSMENT_AREAS,
         history=audit.history(session, "village_period", village_period.id) if village_period else [],
+        shortfall_lines=workflow.shortfalls(session, village_period).lines()
+        if village_period is not None and village_period.state in GUARDED_STATES
+        else [],
     )
 
 

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from hygiene import permissions
-from hygiene.enums import CRITERIA, ReviewKind
+from hygiene.enums import CRITERIA, EDITABLE_STATES, ReviewKind
 from hygiene.io.scores import format_tenths
 from hygiene.models import Household, Period, Review, Village
 from hygiene.services import audit, imports, periods, plaques, reviews, units, workflow
@@ -194,6 +194,9 @@ def board(village_code: str, period_code: str) -> str:
         missing_filter=missing_filter,
         can_edit=permissions.can_edit_village(current_account(), village),
         submit_form=SubmitPeriodForm(version=village_period.version if village_period else 0),
+        shortfall_lines=workflow.shortfalls(session, village_period).lines()
+        if village_period is not None and village_period.state in EDITABLE_STATES
+        else [],
     )
 
 
@@ -359,7 +362,13 @@ def submit(village_code: str, period_code: str) -> ResponseReturnValue:
     if village_period is None or not form.validate_on_submit():
         abort(400)
     try:
-        workflow.submit(session, current_account(), village_period, int(form.version.data or 0))
+        workflow.submit(
+            session,
+            current_account(),
+            village_period,
+            int(form.version.data or 0),
+            override_reason=form.reason.data or "",
+        )
     except ServiceError as exc:
         flash(str(exc), "error")
         return redirect(url_for("village.board", village_code=village.code, period_code=period.code)), 303
