@@ -130,6 +130,15 @@ def confirm(purpose: str, write: Callable[[PendingUpload], str], *, retry_url: s
     return redirect(done_url)
 
 
+def cancel(purpose: str, back_url: str) -> Response:
+    """The user read the preview and does not want it: the pending upload is removed, nothing written."""
+    pending = take(purpose)
+    if ConfirmImportForm().validate_on_submit() and pending is not None:
+        discard()
+        flash(f"已取消导入 {pending.file_name}，未写入任何数据", "success")
+    return redirect(back_url)
+
+
 def preview(
     purpose: str,
     template: str,

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from hygiene import naming, permissions
-from hygiene.enums import CRITERIA, ReviewKind
+from hygiene.enums import CRITERIA, Grade, ReviewKind
 from hygiene.io.exports import review_template_xlsx
 from hygiene.io.scores import parse_score, parse_whole_number
 from hygiene.io.sheets import (
@@ -89,12 +89,56 @@ class PlannedReview:
         object.__setattr__(self, "changes", not same)
 
 
+@dataclass(frozen=True)
+class ReviewChange:
+    """One review the import writes, as the preview lists it: old and new totals, and for a group
+    review (which decides the grade, RULES.md §3) old and new grades."""
+
+    row: int
+    household: Household
+    kind: ReviewKind
+    reviewer: str
+    old_total: int | None  # tenths; None for a new review
+    new_total: int
+    old_grade: Grade | None
+    new_grade: Grade | None
+
+
 @dataclass
 class ReviewImportPlan:
     village: Village
     period: Period
     rows: list[PlannedReview] = field(default_factory=list)
     unfilled: int = 0  # template rows whose ten scores are all blank: skipped (INTERCHANGE.md §2.1)
+
+    def listed_changes(self) -> list[ReviewChange]:
+        """Every review that changes, in sheet order."""
+        settings = rating.settings_of(self.period)
+
+        def grade(total: int | None) -> Grade | None:
+            return Grade(rating.grade_of(total, settings)) if total is not None else None
+
+        changes = []
+        for r in self.rows:
+            if not r.changes:
+                continue
+            old = r.existing.total_tenths() if r.existing is not None else None
+            new = sum(r.scores.values())
+            group = r.kind is ReviewKind.GROUP
+            reviewer = r.reviewer.code if r.reviewer else (r.team_members or "")
+            changes.append(
+                ReviewChange(
+                    r.row,
+                    r.household,
+                    r.kind,
+                    reviewer,
+                    old,
+                    new,
+                    grade(old) if group else None,
+                    grade(new) if group else None,
+                )
+            )
+        return changes
 
     def count(self, kind: ReviewKind, *, new: bool) -> int:
         return sum(1 for r in self.rows if r.kind is kind and r.changes and (r.existing is None) == new)

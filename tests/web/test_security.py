@@ -60,6 +60,11 @@ POST_ROUTES = [
     ("/village/<village_code>/roster/upload", "/village/5209990101/roster/upload", "village"),
     ("/village/<village_code>/roster/upload/confirm", "/village/5209990101/roster/upload/confirm", "village"),
     (
+        "/village/<village_code>/periods/<period_code>/upload/cancel",
+        "/village/5209990101/periods/2026Q4/upload/cancel",
+        "village",
+    ),
+    (
         "/township/<township_code>/periods/<period_code>/villages/<village_code>/quotas",
         "/township/52099901/periods/2026Q4/villages/5209990101/quotas",
         "township",

@@ -49,11 +49,13 @@ def test_the_village_page_ranks_households_and_can_put_problems_first(client: Fl
     auth.login("township")
     ranked = client.get(page(SUBMITTED)).get_data(as_text=True)
     assert "农户评定结果" in ranked and "下限：最清洁户" in ranked
-    first_rows = re.findall(r"<tr class=\"(needs-look|)\">\s*<td>(\d*)</td>", ranked)
+    first_rows = re.findall(r"<tr class=\"(needs-look|)\">\s*<td data-label=\"名次\">(\d*)</td>", ranked)
     ranks = [int(r) for _, r in first_rows if r]
     assert ranks[:3] == [1, 2, 3]
     problems = client.get(page(SUBMITTED) + "?order=problems").get_data(as_text=True)
-    looks = [cls for cls, _ in re.findall(r"<tr class=\"(needs-look|)\">\s*<td>(\d*)</td>", problems)]
+    looks = [
+        cls for cls, _ in re.findall(r"<tr class=\"(needs-look|)\">\s*<td data-label=\"名次\">(\d*)</td>", problems)
+    ]
     assert looks and looks == sorted(looks, reverse=True) and "needs-look" in looks
 
 

@@ -684,6 +684,42 @@ def test_a_valid_upload_previews_and_writes_nothing_until_confirmed(
     assert len(audit_entries(db_session, "review_import")) == 5
 
 
+def test_the_preview_lists_each_change_with_old_and_new_totals_and_can_be_cancelled(
+    client: FlaskClient, auth: Auth, db_session: Session
+) -> None:
+    auth.login("village")
+    rows = valid_sheet(db_session)
+    [old_self] = reviews_of(db_session, H2, ReviewKind.SELF)
+    html = upload(auth, f"{V1}/upload", csv_file(REVIEW_HEADER, rows), "第四季度.csv").get_data(as_text=True)
+    table = html.split('<table class="import-changes">', 1)[1].split("</table>", 1)[0]
+    lines = [re.findall(r"<td>(.*?)</td>", tr, re.S) for tr in table.split("<tr")[2:]]
+    assert len(lines) == 5
+    assert lines[2][1:] == [
+        H1,
+        household(db_session, H1).head_name,
+        "小组复评",
+        TEAM,
+        "新增",
+        "90.0",
+        "未评定 → 最清洁户",
+    ]
+    assert lines[3][1:] == [
+        H2,
+        household(db_session, H2).head_name,
+        "农户自评",
+        "",
+        f"{old_self.total_tenths() / 10:.1f}",
+        "60.0",
+        "",
+    ]
+    cancelled = auth.post(f"{V1}/upload/cancel", {}, token_from=f"{V1}/upload")
+    assert cancelled.headers["Location"] == f"{V1}/"
+    assert "已取消导入 第四季度.csv，未写入任何数据" in followed(client, cancelled)
+    late = confirm(auth, f"{V1}/upload/confirm")
+    assert "没有待确认的上传文件，请重新上传" in followed(client, late)
+    assert reviews_of(db_session, H1) == []
+
+
 def test_uploading_the_same_sheet_again_changes_nothing(client: FlaskClient, auth: Auth, db_session: Session) -> None:
     auth.login("village")
     data = xlsx_file(REVIEW_HEADER, valid_sheet(db_session))

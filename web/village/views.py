@@ -411,6 +411,16 @@ def upload_reviews(village_code: str, period_code: str) -> ResponseReturnValue:
     )
 
 
+@bp.post("/periods/<period_code>/upload/cancel")
+@login_required
+def cancel_reviews(village_code: str, period_code: str) -> ResponseReturnValue:
+    village = _village(village_code, edit=True)
+    period = _period(village, period_code)
+    return uploads.cancel(
+        _review_purpose(village, period), url_for("village.board", village_code=village.code, period_code=period.code)
+    )
+
+
 @bp.post("/periods/<period_code>/upload/confirm")
 @login_required
 def confirm_reviews(village_code: str, period_code: str) -> ResponseReturnValue:
