@@ -313,3 +313,39 @@ def household_reviews(session: Session, household: Household, period: Period) ->
             .order_by(Review.kind, Review.id)
         )
     )
+
+
+def last_team(session: Session, village: Village, period: Period) -> str | None:
+    """The review team's names as last entered for the village in the period: the same team reviews
+    the whole village, so the group review form offers them instead of having them retyped."""
+    return session.scalar(
+        sa.select(Review.team_members)
+        .join(Household, Review.household_id == Household.id)
+        .join(Group, Household.group_id == Group.id)
+        .where(
+            Group.village_id == village.id,
+            Review.period_id == period.id,
+            Review.kind == ReviewKind.GROUP,
+            Review.team_members.is_not(None),
+        )
+        .order_by(Review.updated_at.desc(), Review.id.desc())
+        .limit(1)
+    )
+
+
+def next_household(session: Session, household: Household, period: Period) -> Household | None:
+    """The next household of the village, by code, still without a group review in the period: where
+    the clerk goes after saving one ("下一户")."""
+    reviewed = sa.select(Review.household_id).where(Review.period_id == period.id, Review.kind == ReviewKind.GROUP)
+    return session.scalar(
+        sa.select(Household)
+        .join(Group, Household.group_id == Group.id)
+        .where(
+            Group.village_id == household.group.village_id,
+            Household.code > household.code,
+            Household.id.not_in(reviewed),
+            rating.registered(period),
+        )
+        .order_by(Household.code)
+        .limit(1)
+    )

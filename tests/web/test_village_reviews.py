@@ -1278,3 +1278,22 @@ def test_submitting_with_households_unrated_states_the_numbers_and_needs_a_reaso
         sa.select(AuditEntry).where(AuditEntry.action == "submit").order_by(AuditEntry.id.desc())
     ).first()
     assert entry is not None and entry.reason.startswith("有缺项仍提交审核：其余农户外出务工，下季度补评（全村 67 户")
+
+
+def test_the_group_review_form_remembers_the_team_and_offers_the_next_household(
+    client: FlaskClient, auth: Auth, db_session: Session
+) -> None:
+    auth.login("village")
+    assert (
+        post_review(auth, review_url(H1, "group"), {"team_members": "张组长、王委员", **scores("9")}).status_code == 302
+    )
+    page = client.get(f"{V1}/households/{H1}/").get_data(as_text=True)
+    unreviewed = {
+        h.code
+        for h in db_session.scalars(sa.select(Household).where(Household.code > H1, Household.code.like(f"{DRAFT}%")))
+        if not reviews_of(db_session, h.code, ReviewKind.GROUP)
+    }
+    following = min(unreviewed)
+    assert f"下一户（尚无复评）：{following}" in page
+    form = client.get(review_url(following, "group")).get_data(as_text=True)
+    assert 'value="张组长、王委员"' in form  # the team is not retyped for every household

@@ -285,6 +285,8 @@ def _fill_from_existing(
         else reviews.existing_review(session, household, period, kind, reviewer)
     )
     if existing is None:
+        if kind is ReviewKind.GROUP:  # the same team reviews the whole village: not retyped each time
+            form.team_members.data = reviews.last_team(session, household.group.village, period) or ""
         return
     form.version.data = str(existing.version)
     form.reviewer.data = reviewer.code if reviewer else ""
@@ -308,6 +310,7 @@ def household_reviews(village_code: str, period_code: str, household_code: str) 
         reviews=reviews.household_reviews(session, household, period),
         can_edit=permissions.can_edit_village(current_account(), village),
         locked=reviews.entry_lock(session, village, period),
+        next_household=reviews.next_household(session, household, period),
         delete_form=DeleteReviewForm(),
     )
 
