@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from flask import g
+from flask import abort, g, request
 
 from hygiene.enums import CRITERIA, AssessmentArea, AwardLevel, Grade, ReviewKind, Role, WorkflowState
 from hygiene.io.scores import format_tenths
+from hygiene.models import Period
 from hygiene.services import audit
 from hygiene.services.workflow import MOVE_LABELS
 from web.database import get_session
@@ -137,6 +138,17 @@ BEIJING_TIME = dt.timezone(dt.timedelta(hours=8), "北京时间")
 def local_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A stored (UTC) time as Beijing time; '' for none."""
     return "" if value is None else value.astimezone(BEIJING_TIME).strftime(fmt)  # columns are tz-aware
+
+
+def picked_period(choices: Sequence[Period]) -> Period | None:
+    """The period a page's picker asks for (``?period=2026Q3``), else the newest; an unknown one is 404."""
+    code = request.args.get("period")
+    if not code:
+        return choices[0] if choices else None
+    found = next((p for p in choices if p.code == code), None)
+    if found is None:
+        abort(404)
+    return found
 
 
 def actor(username: str) -> str:

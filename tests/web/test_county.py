@@ -372,3 +372,17 @@ def test_the_roster_page_is_sent_as_the_work_goes_and_commits_only_at_the_end(
     assert "已导入花名册 r.csv：新增 2500 户" in rest
     db_session.rollback()
     assert db_session.scalar(written) == 2500
+
+
+def test_the_county_and_inspector_homes_pick_a_period_and_lead_to_each_township(
+    client: FlaskClient, auth: Auth
+) -> None:
+    for username, home in (("county", f"{C}/"), ("inspector", "/inspection/520999/")):
+        auth.login(username)
+        latest = client.get(home).get_data(as_text=True)
+        assert '<a href="?period=2026Q3">2026Q3</a>' in latest and 'aria-current="page">2026Q4</a>' in latest
+        assert '<a href="/township/52099901/?period=2026Q4">松林镇</a>' in latest
+        earlier = client.get(f"{home}?period=2026Q3").get_data(as_text=True)
+        assert "2026Q3 各乡镇进度（村数）" in earlier and '<a href="/township/52099901/?period=2026Q3">' in earlier
+        assert client.get(f"{home}?period=2031Q1").status_code == 404
+        auth.logout()

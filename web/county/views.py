@@ -31,6 +31,7 @@ from web.county.forms import (
 )
 from web.database import get_session
 from web.forms import ConfirmImportForm
+from web.presentation import picked_period
 from web.security import current_account, require
 from web.village.forms import UploadForm
 
@@ -52,9 +53,9 @@ def home(county_code: str) -> str:
     county = _county(county_code)
     session = get_session()
     all_periods = units.county_periods(session, county.id)
-    period = all_periods[0] if all_periods else None
+    period = picked_period(all_periods)
     matrix = units.county_state_matrix(session, county, period) if period else {}
-    return render_template("county/home.html", county=county, period=period, matrix=matrix)
+    return render_template("county/home.html", county=county, period=period, periods=all_periods, matrix=matrix)
 
 
 def _county_users(county: County) -> list[User]:

@@ -11,6 +11,7 @@ from hygiene.models import InspectionTeam
 from hygiene.services import units
 from hygiene.services.errors import NotFound
 from web.database import get_session
+from web.presentation import picked_period
 from web.security import current_account, require
 
 bp = Blueprint("inspection", __name__, url_prefix="/inspection/<county_code>")
@@ -26,9 +27,11 @@ def home(county_code: str) -> str:
         abort(404)
     require(permissions.can_inspect_county(current_account(), county))
     all_periods = units.county_periods(session, county.id)
-    period = all_periods[0] if all_periods else None
+    period = picked_period(all_periods)
     teams = session.scalars(
         sa.select(InspectionTeam).where(InspectionTeam.county_id == county.id).order_by(InspectionTeam.id)
     )
     matrix = units.county_state_matrix(session, county, period) if period else {}
-    return render_template("inspection/home.html", county=county, period=period, teams=list(teams), matrix=matrix)
+    return render_template(
+        "inspection/home.html", county=county, period=period, periods=all_periods, teams=list(teams), matrix=matrix
+    )
