@@ -65,8 +65,9 @@ def write_roster(path: Path) -> None:
 
 
 def fill_template(template: Path, filled: Path) -> None:
-    """Keep only 安德明's and 禄春兰's prefilled 复评 rows (the others are cleared: a wholly blank row is
-    skipped), score them, and add their 自评 and 互评 rows below, as the sheet's instructions say."""
+    """Score 安德明's and 禄春兰's prefilled 复评 rows, leave every other prefilled row as it came (a
+    row whose ten scores are blank is 未填 and skipped: issue 17), and add their 自评 and 互评 rows
+    below, as the sheet's instructions say."""
     wb = openpyxl.load_workbook(template)
     ws = wb["评分表"]
     header_row = next(r for r in range(1, 11) if ws.cell(r, 1).value == "户编号")
@@ -84,9 +85,6 @@ def fill_template(template: Path, filled: Path) -> None:
             ws.cell(r, 5).value = TEAM
             for c, score in enumerate(group_scores[code], start=6):
                 ws.cell(r, c).value = score
-        else:
-            for c in range(1, len(header) + 1):
-                ws.cell(r, c).value = None
     assert {LONG[0], AN[0], LU[0]} <= codes_seen  # the template lists the households just imported
     extra = [
         (AN[0], AN[1], NEW_GROUP, "自评", None, [9] * 10),
@@ -166,9 +164,14 @@ def test_a_quarter_from_roster_to_public_list(page: Page, browser: Browser, live
     page.get_by_role("button", name="上传并检查").click()
     preview = page.locator("section.preview")
     expect(preview.get_by_role("heading", name=f"{sheet.name} 检查通过，确认后将写入：")).to_be_visible()
+    counts = preview.locator("table").first
     for kind, new in (("农户自评", "2"), ("群众互评", "2"), ("小组复评", "2")):
-        expect(preview.get_by_role("row").filter(has_text=kind)).to_have_text(re.compile(rf"{kind}\s*{new}\s*0"))
+        expect(counts.get_by_role("row").filter(has_text=kind)).to_have_text(re.compile(rf"{kind}\s*{new}\s*0"))
     expect(preview).to_contain_text("共 6 条变更")
+    expect(preview.get_by_text(re.compile(r"未填：[1-9]\d* 行"))).to_be_visible()  # the untouched template rows
+    changes = preview.locator("table.import-changes tbody tr")
+    expect(changes).to_have_count(6)
+    expect(changes.filter(has_text=AN[0]).filter(has_text="小组复评")).to_contain_text("未评定 → 清洁户")
     preview.get_by_role("button", name="确认导入").click()
     flash(page, f"已导入 {sheet.name}：6 条变更")
     expect(page.get_by_role("heading", name=f"青山村 · {PERIOD} 评议情况")).to_be_visible()
