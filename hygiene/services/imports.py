@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -591,6 +591,36 @@ def plan_roster_upload(
     limits = COUNTY_SHEET_LIMITS if len(villages) > 1 else {}
     table = read_upload(data, file_name, roster_columns(), **limits)
     return plan_roster_import(session, actor, table, villages=villages)
+
+
+GROUP_ENTRY = "村民组复评录入"  # how the group entry screen is named in problems and the audit log
+
+
+def plan_group_entry(
+    session: Session,
+    actor: User | None,
+    village: Village,
+    period: Period,
+    households: Sequence[Household],
+    team: str,
+    scores: Mapping[str, Mapping[str, str]],
+) -> ReviewImportPlan:
+    """The group entry screen (issue 17): one group review per household of a villager group, typed
+    in a grid (``scores[household code][criterion code]``) with one review team, checked exactly as a
+    review sheet is (one door: ``plan_review_import``). Row N of the problems is the group's Nth
+    household and the column is the criterion's code, so the page can put each error in its cell;
+    a household whose ten cells are blank is 未填 and left as it is."""
+    rows = [
+        SheetRow(
+            n,
+            {"household_code": h.code, "kind": "复评", "reviewer": team}
+            | {c: scores.get(h.code, {}).get(c, "").strip() for c in CRITERIA},
+        )
+        for n, h in enumerate(households, start=1)
+    ]
+    locations: dict[str, tuple[str | None, str]] = {c: (c, c) for c in CRITERIA}
+    locations |= {"reviewer": ("team_members", "评比检查小组成员"), "household_code": (None, "户编号")}
+    return plan_review_import(session, actor, village, period, UploadTable(GROUP_ENTRY, 0, rows, locations))
 
 
 def review_template(session: Session, village: Village, period: Period) -> bytes:

@@ -349,3 +349,26 @@ def next_household(session: Session, household: Household, period: Period) -> Ho
         .order_by(Household.code)
         .limit(1)
     )
+
+
+def group_entry(session: Session, group: Group, period: Period) -> list[tuple[Household, Review | None]]:
+    """The households a villager group has in the period, by code, each with its group review if any:
+    the rows of the group entry screen."""
+    households = list(
+        session.scalars(
+            sa.select(Household)
+            .where(Household.group_id == group.id, rating.registered(period))
+            .order_by(Household.code)
+        )
+    )
+    existing = {
+        r.household_id: r
+        for r in session.scalars(
+            sa.select(Review).where(
+                Review.period_id == period.id,
+                Review.kind == ReviewKind.GROUP,
+                Review.household_id.in_([h.id for h in households]),
+            )
+        )
+    }
+    return [(h, existing.get(h.id)) for h in households]

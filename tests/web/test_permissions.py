@@ -28,6 +28,7 @@ ROUTES = {
     "village1_plaques": "/village/5209990101/plaques/",
     "village2": "/village/5209990201/",
     "village2_board": "/village/5209990201/periods/2026Q4/",
+    "village1_group_entry": "/village/5209990101/periods/2026Q4/groups/520999010101/review",
     "village_other_county": "/village/5209980101/",
     "township1": "/township/52099901/",
     "township1_village": "/township/52099901/periods/2026Q4/villages/5209990101/",
@@ -51,6 +52,7 @@ ROUTES = {
 }
 VILLAGE1_READ = {"village1", "village1_household", "village1_board", "village1_household_reviews", "village1_plaques"}
 VILLAGE1_WRITE = {
+    "village1_group_entry",
     "village1_new",
     "village1_edit",
     "village1_review_form",

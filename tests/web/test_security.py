@@ -60,6 +60,11 @@ POST_ROUTES = [
     ("/village/<village_code>/roster/upload", "/village/5209990101/roster/upload", "village"),
     ("/village/<village_code>/roster/upload/confirm", "/village/5209990101/roster/upload/confirm", "village"),
     (
+        "/village/<village_code>/periods/<period_code>/groups/<group_code>/review",
+        "/village/5209990101/periods/2026Q4/groups/520999010101/review",
+        "village",
+    ),
+    (
         "/village/<village_code>/periods/<period_code>/upload/cancel",
         "/village/5209990101/periods/2026Q4/upload/cancel",
         "village",

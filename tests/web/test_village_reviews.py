@@ -1297,3 +1297,40 @@ def test_the_group_review_form_remembers_the_team_and_offers_the_next_household(
     assert f"下一户（尚无复评）：{following}" in page
     form = client.get(review_url(following, "group")).get_data(as_text=True)
     assert 'value="张组长、王委员"' in form  # the team is not retyped for every household
+
+
+GROUP_ENTRY = f"{V1}/groups/{DRAFT}01/review"
+
+
+def group_cells(html: str) -> dict[str, str]:
+    """The group entry form as the page fills it (every cell, the team and the token)."""
+    fields = dict(re.findall(r'name="(s_\w+|team_members)" type="text" value="([^"]*)"', html))
+    fields |= {name: "" for name in re.findall(r'name="(s_\w+)" type="text"(?! value)', html)}
+    return fields
+
+
+def test_the_group_entry_screen_saves_a_whole_group_or_marks_each_bad_cell(
+    client: FlaskClient, auth: Auth, db_session: Session
+) -> None:
+    auth.login("village")
+    page = client.get(GROUP_ENTRY).get_data(as_text=True)
+    [h2_group] = reviews_of(db_session, H2, ReviewKind.GROUP)
+    assert "第一组 · 小组复评录入" in page or "小组复评录入" in page
+    cells = group_cells(page)
+    assert cells[f"s_{H2}_c01"] == format_tenths(h2_group.c01) and cells[f"s_{H1}_c01"] == ""
+    assert cells["team_members"] == h2_group.team_members  # the team as entered for this group
+    bad = cells | {f"s_{H1}_{c}": "9" for c in CRITERIA} | {f"s_{H3}_{c}": "8" for c in CRITERIA}
+    bad |= {f"s_{H3}_c03": "9.55", f"s_{H3}_c04": ""}
+    refused = auth.post(GROUP_ENTRY, bad)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert "最多一位小数（如 9.5），0–10分" in html and "分数未填（空白不按0分计）" in html
+    assert html.count('aria-invalid="true"') == 2
+    assert reviews_of(fresh(db_session), H1, ReviewKind.GROUP) == []  # all or nothing
+    good = bad | {f"s_{H3}_c03": "9.5", f"s_{H3}_c04": "８"}
+    saved = auth.post(GROUP_ENTRY, good)
+    assert saved.status_code == 303 and "的小组复评：" in followed(client, saved)
+    [h1_group] = reviews_of(fresh(db_session), H1, ReviewKind.GROUP)
+    assert h1_group.total_tenths() == 900 and h1_group.team_members == h2_group.team_members
+    [h3_group] = reviews_of(fresh(db_session), H3, ReviewKind.GROUP)
+    assert (h3_group.c03, h3_group.c04) == (95, 80)

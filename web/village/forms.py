@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, DateField, Field, HiddenField, SelectField, StringField, SubmitField
@@ -8,6 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, StopValidation, ValidationError
 
 from hygiene import naming
+from hygiene.enums import CRITERIA
 from hygiene.services.units import HEAD_NAME_LENGTH
 from web.forms import BaseForm, WholeNumberField
 
@@ -95,3 +96,30 @@ class SubmitPeriodForm(BaseForm):
 class UploadForm(BaseForm):
     file = FileField("选择文件（.xlsx、.xls 或 .csv）", validators=[FileRequired("请选择要上传的文件")])
     submit = SubmitField("上传并检查")
+
+
+class GroupEntryForm(BaseForm):
+    """The group entry screen: the review team once, then one text cell per household and criterion
+    (named ``s_<household code>_<criterion code>``), checked by the review sheet's rules."""
+
+    team_members = StringField("评比检查小组成员", validators=[Length(max=200)])
+    submit = SubmitField("保存本组复评")
+
+    @staticmethod
+    def cell(household_code: str, criterion: str) -> str:
+        return f"s_{household_code}_{criterion}"
+
+
+def group_entry_form_class(household_codes: Sequence[str]) -> type[GroupEntryForm]:
+    class VillageGroupEntryForm(GroupEntryForm):
+        pass
+
+    for code in household_codes:
+        for criterion in CRITERIA:
+            field = StringField(
+                f"{code} {criterion}",
+                validators=[Length(max=10)],
+                render_kw={"inputmode": "decimal", "autocomplete": "off", "class": "score-cell"},
+            )
+            setattr(VillageGroupEntryForm, GroupEntryForm.cell(code, criterion), field)
+    return VillageGroupEntryForm

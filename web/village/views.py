@@ -13,6 +13,7 @@ from wtforms.fields.choices import SelectChoice
 from hygiene import permissions
 from hygiene.enums import CRITERIA, EDITABLE_STATES, ReviewKind
 from hygiene.io.scores import format_tenths
+from hygiene.io.sheets import UploadRejected
 from hygiene.models import Household, Period, Review, Village
 from hygiene.services import audit, imports, periods, plaques, reviews, units, workflow
 from hygiene.services.errors import FieldErrors, NotFound, ServiceError
@@ -23,10 +24,12 @@ from web.forms import BaseForm, ConfirmImportForm
 from web.security import current_account, require
 from web.village.forms import (
     DeleteReviewForm,
+    GroupEntryForm,
     HouseholdEditForm,
     HouseholdForm,
     SubmitPeriodForm,
     UploadForm,
+    group_entry_form_class,
     review_form_class,
 )
 
@@ -293,6 +296,73 @@ def _fill_from_existing(
     form.team_members.data = existing.team_members or ""
     for code in CRITERIA:
         getattr(form, code).data = format_tenths(getattr(existing, code))  # as typed: "8", "9.5"
+
+
+@bp.route("/periods/<period_code>/groups/<group_code>/review", methods=["GET", "POST"])
+@login_required
+def group_entry(village_code: str, period_code: str, group_code: str) -> ResponseReturnValue:
+    """The 复评 of a whole villager group on one screen: one row a household, the ten criteria as
+    columns, one save for the group, all or nothing, each error in its cell."""
+    village = _village(village_code, edit=True)
+    period = _period(village, period_code)
+    session = get_session()
+    group = next((g for g in units.village_groups(session, village) if g.code == group_code), None)
+    if group is None:
+        abort(404)
+    entries = reviews.group_entry(session, group, period)
+    form = group_entry_form_class([h.code for h, _ in entries])()
+    cell_errors: dict[tuple[str, str], str] = {}
+    status = 200
+    if form.validate_on_submit():
+        households = [h for h, _ in entries]
+        grid = {h.code: {c: form[GroupEntryForm.cell(h.code, c)].data or "" for c in CRITERIA} for h in households}
+        actor = current_account()
+        try:
+            plan = imports.plan_group_entry(
+                session, actor, village, period, households, form.team_members.data or "", grid
+            )
+            changed = imports.apply_review_import(session, actor, plan, file_name=imports.GROUP_ENTRY)
+        except UploadRejected as exc:
+            session.rollback()
+            for problem in exc.problems:
+                if problem.row and problem.column in CRITERIA:
+                    cell_errors[(households[problem.row - 1].code, problem.column)] = problem.reason
+                elif problem.column == "team_members":
+                    form.team_members.errors = [problem.reason]
+                else:
+                    form.form_errors.append(
+                        f"{households[problem.row - 1].code if problem.row else ''} {problem.reason}"
+                    )
+            status = 422
+        except ServiceError as exc:
+            session.rollback()
+            flash(str(exc), "error")
+            status = 422
+        else:
+            session.commit()
+            flash(f"已保存{group.name}的小组复评：{changed} 户有变更，{plan.unfilled} 户未填", "success")
+            return redirect(url_for("village.board", village_code=village.code, period_code=period.code), 303)
+    elif request.method == "POST":
+        status = 422
+    else:
+        teams = [r.team_members for _, r in entries if r is not None and r.team_members]
+        form.team_members.data = teams[0] if teams else reviews.last_team(session, village, period) or ""
+        for household, review in entries:
+            if review is not None:
+                for code in CRITERIA:
+                    form[GroupEntryForm.cell(household.code, code)].data = format_tenths(getattr(review, code))
+    return render_template(
+        "village/group_entry.html",
+        village=village,
+        period=period,
+        group=group,
+        entries=entries,
+        form=form,
+        cell=GroupEntryForm.cell,
+        cell_errors=cell_errors,
+        criteria=period.rubric_version.criteria,
+        locked=reviews.entry_lock(session, village, period),
+    ), status
 
 
 @bp.get("/periods/<period_code>/households/<household_code>/")
