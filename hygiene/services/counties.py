@@ -172,11 +172,13 @@ def change_settings(session: Session, actor: User | None, county: County, typed:
     return {key: f"{BY_KEY[key].show(before[key])} → {BY_KEY[key].show(value)}" for key, value in changed.items()}
 
 
+def _recorded_budget(session: Session, county: County, year: int) -> CountyBudget | None:
+    return session.scalar(sa.select(CountyBudget).where(CountyBudget.county_id == county.id, CountyBudget.year == year))
+
+
 def _record_budget(session: Session, county: County, year: int) -> None:
     """This year's budget becomes the setting's; a year before it keeps the one recorded for it."""
-    budget = session.scalar(
-        sa.select(CountyBudget).where(CountyBudget.county_id == county.id, CountyBudget.year == year)
-    )
+    budget = _recorded_budget(session, county, year)
     if budget is None:
         session.add(CountyBudget(county_id=county.id, year=year, amount_fen=county.yearly_budget_fen))
     else:
@@ -186,10 +188,8 @@ def _record_budget(session: Session, county: County, year: int) -> None:
 def budget_for(session: Session, county: County, year: int) -> int:
     """The county's incentive budget for ``year`` in fen: the one recorded for that year, or the
     setting in force (RULES.md §8)."""
-    recorded = session.scalar(
-        sa.select(CountyBudget.amount_fen).where(CountyBudget.county_id == county.id, CountyBudget.year == year)
-    )
-    return county.yearly_budget_fen if recorded is None else recorded
+    recorded = _recorded_budget(session, county, year)
+    return county.yearly_budget_fen if recorded is None else recorded.amount_fen
 
 
 def current_year() -> int:

@@ -262,6 +262,7 @@ def group_progress(rows: Sequence[BoardRow], groups: Sequence[Group]) -> list[Gr
 @dataclass(frozen=True)
 class ReviewBoard:
     rows: list[BoardRow]
+    shortfalls: rating.Shortfalls  # what submitting would go ahead without
     refused: str | None = None  # why the engine could not score the data as it stands (what to fix)
 
 
@@ -286,10 +287,12 @@ def review_board(session: Session, village: Village, period: Period) -> ReviewBo
     }
     refused = None
     try:
-        household_results, _ = rating.result_frames(session, period, [village.id])
+        household_results, village_results = rating.result_frames(session, period, [village.id])
+        shortfalls = rating.Shortfalls.from_results(household_results, village_results)
     except rating.RatingRefused as exc:
         refused = str(exc)
         household_results, _ = rating.empty_frames()  # the board still lists what was entered
+        shortfalls = rating.Shortfalls.refused_by(refused)
     results = {str(r["household_code"]): r for r in household_results.to_dict("records")}
     rows = [
         BoardRow(
@@ -302,7 +305,7 @@ def review_board(session: Session, village: Village, period: Period) -> ReviewBo
         )
         for h, g in households
     ]
-    return ReviewBoard(rows, refused)
+    return ReviewBoard(rows, shortfalls, refused)
 
 
 def household_reviews(session: Session, household: Household, period: Period) -> list[Review]:

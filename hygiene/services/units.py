@@ -94,6 +94,14 @@ def village_groups(session: Session, village: Village) -> list[Group]:
     )
 
 
+def get_group(session: Session, village: Village, code: str) -> Group:
+    """A villager group of the village by its code; another village's is "not found"."""
+    group = session.scalar(sa.select(Group).where(Group.village_id == village.id, Group.code == code))
+    if group is None:
+        raise NotFound(f"本村没有编码为 {code} 的村民组")
+    return group
+
+
 def village_periods(session: Session, village: Village) -> list[VillagePeriod]:
     return list(
         session.scalars(

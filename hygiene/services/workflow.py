@@ -130,52 +130,13 @@ def _require_reviewer(actor: User, village_period: VillagePeriod) -> None:
         raise PermissionDenied("只有本乡镇审核员可以审核")
 
 
-@dataclass(frozen=True)
-class Shortfalls:
-    """What a village period lacks before it moves on (issue 17's guards), from the engine's live
-    results: households without a group review (not rated, so not on the public list), the award
-    ratios not met, households flagged for a look (RULES.md §3), or data the engine refuses."""
-
-    households: int
-    unrated: int
-    flagged: int
-    cleanest_short: int
-    clean_short: int
-    refused: str | None = None
-
-    def lines(self) -> list[str]:
-        lines = []
-        if self.refused:
-            lines.append(f"评分数据无法计算：{self.refused}")
-        if self.unrated:
-            lines.append(
-                f"全村 {self.households} 户中有 {self.unrated} 户没有复评，不参加本季度评定，"
-                f"公示名单将只列 {self.households - self.unrated} 户"
-            )
-        if self.cleanest_short or self.clean_short:
-            lines.append(f"未达到比例下限：最清洁户少 {self.cleanest_short} 户，清洁户少 {self.clean_short} 户")
-        if self.flagged:
-            lines.append(f"{self.flagged} 户有提示（自评、互评与复评相差较大，或互评户数不足等），请核对")
-        return lines
-
-
-def shortfalls(session: Session, village_period: VillagePeriod) -> Shortfalls:
+def shortfalls(session: Session, village_period: VillagePeriod) -> rating.Shortfalls:
     """The village period's shortfalls as its data stands now."""
     try:
-        household_results, village_results = rating.result_frames(
-            session, village_period.period, [village_period.village_id]
-        )
+        frames = rating.result_frames(session, village_period.period, [village_period.village_id])
     except rating.RatingRefused as exc:
-        return Shortfalls(0, 0, 0, 0, 0, refused=str(exc))
-    rows = [rating.plain(r) for r in household_results.to_dict("records")]
-    village = rating.plain(village_results.to_dict("records")[0]) if len(village_results) else {}
-    return Shortfalls(
-        households=len(rows),
-        unrated=sum(1 for r in rows if r["grade"] is None),
-        flagged=sum(1 for r in rows if r["grade"] is not None and r["flags"]),
-        cleanest_short=int(village.get("cleanest_shortfall") or 0),
-        clean_short=int(village.get("clean_shortfall") or 0),
-    )
+        return rating.Shortfalls.refused_by(str(exc))
+    return rating.Shortfalls.from_results(*frames)
 
 
 class GuardRequired(ServiceError):
@@ -613,6 +574,7 @@ class VillageReview:
     floors: tuple[int, int]
     record: ResultRecord | None
     settings: list[tuple[str, str]]  # the rules the period keeps, in words
+    shortfalls: rating.Shortfalls  # what approving or publishing would go ahead without
     refused: str | None = None  # why the engine could not score the village's data as it stands
 
 
@@ -666,5 +628,8 @@ def village_review(session: Session, village_period: VillagePeriod, *, problems_
         else floors(session, village, period),
         record=record,
         settings=counties.describe_period_settings(record.settings if record else rating.settings_snapshot(period)),
+        shortfalls=rating.Shortfalls.refused_by(refused)
+        if refused
+        else rating.Shortfalls.from_results(household_results, village_results),
         refused=refused,
     )

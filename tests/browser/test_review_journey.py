@@ -184,11 +184,11 @@ def test_a_quarter_from_roster_to_public_list(page: Page, browser: Browser, live
         expect(board.filter(has_text=code).get_by_role("cell").nth(9)).to_have_text(grade)  # 等级
 
     # the guard states what is missing; going ahead takes a reason (the browser will not send a blank)
-    expect(page.get_by_text("提交前请核对")).to_be_visible()
+    expect(page.get_by_text("提交审核前请核对")).to_be_visible()
     expect(page.get_by_text(re.compile(r"全村 70 户中有 \d+ 户没有复评"))).to_be_visible()
     page.get_by_role("button", name="提交乡镇审核").click()
     expect(page.locator(".state")).to_have_text("填报中")
-    page.get_by_label("仍要提交的原因（必填）").fill("其余农户下季度补评")
+    page.get_by_label("仍要提交审核的原因（必填）").fill("其余农户下季度补评")
     page.get_by_role("button", name="提交乡镇审核").click()
     flash(page, f"青山村 {PERIOD} 已提交乡镇审核，提交后不能再修改")
     expect(page.locator(".state")).to_have_text("已提交")
@@ -248,7 +248,7 @@ def test_a_quarter_from_roster_to_public_list(page: Page, browser: Browser, live
     expect(page.get_by_role("row").filter(has_text="小组复评")).to_contain_text("93.5")
 
     page.goto(board_url)
-    page.get_by_label("仍要提交的原因（必填）").fill("其余农户下季度补评")
+    page.get_by_label("仍要提交审核的原因（必填）").fill("其余农户下季度补评")
     page.get_by_role("button", name="提交乡镇审核").click()
     flash(page, f"青山村 {PERIOD} 已提交乡镇审核，提交后不能再修改")
     expect(page.locator(".state")).to_have_text("已提交")

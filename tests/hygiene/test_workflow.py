@@ -336,6 +336,7 @@ def test_a_move_with_shortfalls_states_them_and_goes_ahead_only_with_a_reason(db
     found = workflow.shortfalls(db, submitted)
     household_results, _ = rating.result_frames(db, submitted.period, [submitted.village_id])
     assert found.households == len(household_results) and found.unrated == household_results["grade"].isna().sum()
+    assert workflow.village_review(db, submitted).shortfalls == found  # the page reads the same, engine run once
     flagged = f"{found.flagged} 户有提示（自评、互评与复评相差较大，或互评户数不足等），请核对"
     assert found.flagged > 0 and found.lines() == [flagged]
     with pytest.raises(workflow.GuardRequired) as refused:
@@ -353,7 +354,7 @@ def test_a_move_with_shortfalls_states_them_and_goes_ahead_only_with_a_reason(db
 
 def test_a_move_without_shortfalls_needs_no_reason(db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
     submitted = vp(db, SUBMITTED)
-    monkeypatch.setattr(workflow, "shortfalls", lambda session, village_period: workflow.Shortfalls(60, 0, 0, 0, 0))
+    monkeypatch.setattr(workflow, "shortfalls", lambda session, village_period: rating.Shortfalls(60, 0, 0, 0, 0))
     workflow.approve(db, user(db, "township"), submitted, submitted.version)
     assert submitted.state is WorkflowState.APPROVED
     assert [(m.action, m.reason) for m in moves(db, submitted)][-1] == ("approve", None)

@@ -1267,7 +1267,7 @@ def test_submitting_with_households_unrated_states_the_numbers_and_needs_a_reaso
     auth.login("village")
     board = client.get(f"{V1}/").get_data(as_text=True)
     unrated = "全村 67 户中有 53 户没有复评，不参加本季度评定，公示名单将只列 14 户"  # the demo's 青山村
-    assert "提交前请核对" in board and unrated in board and "仍要提交的原因（必填）" in board
+    assert "提交审核前请核对" in board and unrated in board and "仍要提交审核的原因（必填）" in board
     refused = submit(auth, reason="")
     page = client.get(refused.headers["Location"]).get_data(as_text=True)
     assert f"青山村 2026Q4 暂不能提交审核：{unrated}" in page and "如确需提交审核，请填写原因后再确认" in page

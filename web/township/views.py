@@ -19,6 +19,7 @@ from hygiene.services import audit, periods, plaques, units, workflow
 from hygiene.services.errors import FieldErrors, NotFound, ServiceError
 from web.database import get_session
 from web.forms import BaseForm
+from web.presentation import picked_period
 from web.security import current_account, require
 from web.township.forms import AssessmentForm, MoveForm, QuotaForm, RevokeForm, assessment_form_class
 
@@ -66,9 +67,7 @@ def home(township_code: str) -> str:
     township = _township(township_code)
     session = get_session()
     all_periods = units.county_periods(session, township.county_id)
-    period = all_periods[0] if all_periods else None
-    if request.args.get("period"):
-        period = _period(township, request.args["period"])
+    period = picked_period(all_periods)
     rows = workflow.township_board(session, township, period) if period else []
     counts = ("cleanest_awarded", "clean_awarded", "cleanest_floor", "clean_floor")
     return render_template(
@@ -131,9 +130,7 @@ def _village_page(
         move_form=MoveForm(formdata=None, version=village_period.version if village_period else 0),
         areas=workflow.ASSESSMENT_AREAS,
         history=audit.history(session, "village_period", village_period.id) if village_period else [],
-        shortfall_lines=workflow.shortfalls(session, village_period).lines()
-        if village_period is not None and village_period.state in GUARDED_STATES
-        else [],
+        shortfall_lines=review.shortfalls.lines() if review and village_period.state in GUARDED_STATES else [],
     )
 
 

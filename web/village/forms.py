@@ -89,7 +89,7 @@ class DeleteReviewForm(BaseForm):
 
 class SubmitPeriodForm(BaseForm):
     version = HiddenField()
-    reason = StringField("仍要提交的原因", validators=[Optional(), Length(max=500)])  # with shortfalls only
+    reason = StringField("仍要提交审核的原因", validators=[Optional(), Length(max=500)])  # with shortfalls only
     submit = SubmitField("提交乡镇审核")
 
 

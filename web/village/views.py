@@ -197,7 +197,7 @@ def board(village_code: str, period_code: str) -> str:
         missing_filter=missing_filter,
         can_edit=permissions.can_edit_village(current_account(), village),
         submit_form=SubmitPeriodForm(version=village_period.version if village_period else 0),
-        shortfall_lines=workflow.shortfalls(session, village_period).lines()
+        shortfall_lines=board.shortfalls.lines()
         if village_period is not None and village_period.state in EDITABLE_STATES
         else [],
     )
@@ -306,8 +306,9 @@ def group_entry(village_code: str, period_code: str, group_code: str) -> Respons
     village = _village(village_code, edit=True)
     period = _period(village, period_code)
     session = get_session()
-    group = next((g for g in units.village_groups(session, village) if g.code == group_code), None)
-    if group is None:
+    try:
+        group = units.get_group(session, village, group_code)
+    except NotFound:
         abort(404)
     entries = reviews.group_entry(session, group, period)
     form = group_entry_form_class([h.code for h, _ in entries])()
