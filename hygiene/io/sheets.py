@@ -175,11 +175,23 @@ class UploadTable:
     header_row: int
     rows: list[SheetRow]
     locations: Mapping[str, tuple[str | None, str]] = field(default_factory=dict, repr=False)
+    # cells refused as cells (a formula, an invisible character), when the reader was asked to leave
+    # them to the rows' checks (``read_upload(defer_cell_problems=True)``) so one list names them all
+    cell_problems: tuple[Problem, ...] = ()
 
     def problem(self, row: SheetRow, key: str, reason: str) -> Problem:
         """A problem with ``key``'s cell in ``row``, located as the file has it."""
         column, header = self.locations.get(key, (None, key))
         return Problem(self.sheet, row.row, column, header, row.values.get(key, ""), reason)
+
+    def reject(self, problems: Sequence[Problem] = ()) -> None:
+        """Raise `UploadRejected` with the rows' ``problems`` and the cells' in one list, in sheet
+        order, if there is any. A cell refused as a cell is named once: what the rows' checks made
+        of its text is dropped."""
+        refused = {(p.row, p.column) for p in self.cell_problems}
+        merged = [*self.cell_problems, *(p for p in problems if (p.row, p.column) not in refused)]
+        if merged:
+            raise UploadRejected(sorted(merged, key=lambda p: p.row or 0))
 
 
 # --- the columns of the two sheets (INTERCHANGE.md §2) -------------------------------------------
@@ -275,17 +287,23 @@ def read_upload(
     max_rows: int = MAX_DATA_ROWS,
     zip_bytes: int = ZIP_MAX_TOTAL_BYTES,
     max_cells: int = MAX_SHEET_CELLS,
+    defer_cell_problems: bool = False,
 ) -> UploadTable:
     """Read an uploaded ``.xlsx``, ``.xls`` or ``.csv`` (told apart by content; ``filename`` is only
-    data) into the rows of ``columns``; raises `UploadRejected` listing every problem."""
+    data) into the rows of ``columns``; raises `UploadRejected` listing every problem. With
+    ``defer_cell_problems`` the cells refused as cells are returned in ``cell_problems`` instead,
+    for the caller's row checks to list with theirs (`UploadTable.reject`, which it must call)."""
     del filename  # the type comes from the content (INTERCHANGE.md §2.1); the name proves nothing
     try:
         if len(data) > max_bytes:
             raise _Refused(f"文件超过{_size_text(max_bytes)}上限")
         grids = _read_grids(data, zip_bytes, max_cells)
-        return _table(grids, columns, max_rows)
+        table = _table(grids, columns, max_rows)
     except _Refused as refused:
         raise UploadRejected([refused.problem]) from None
+    if not defer_cell_problems:
+        table.reject()
+    return table
 
 
 def _size_text(size: int) -> str:
@@ -882,6 +900,8 @@ def _table(grids: Sequence[_Grid], columns: Sequence[Column], max_rows: int) -> 
     locations: dict[str, tuple[str | None, str]] = {c.key: (None, c.title) for c in columns}
     locations.update({key: (column_letter(c), grid.value(header.row, c)) for key, c in places.items()})
     problems = _merged_score_problems(grid, header.row, columns, places, locations)
+    if problems:
+        raise UploadRejected(problems)
     _fill_merged(grid, header.row)
     rows: list[SheetRow] = []
     for r in range(header.row + 1, grid.row_count()):
@@ -904,8 +924,6 @@ def _table(grids: Sequence[_Grid], columns: Sequence[Column], max_rows: int) -> 
                 problems.append(
                     Problem(grid.name, r + 1, locations[key][0], locations[key][1], naming.visible(text, 200), reason)
                 )
-    if problems:
-        raise UploadRejected(problems)
     if not rows:  # most likely the wrong file, or the sheet was saved before it was filled in
         raise _Refused(f"表头（第{header.row + 1}行）以下没有任何数据行", grid.name)
-    return UploadTable(grid.name, header.row + 1, rows, locations)
+    return UploadTable(grid.name, header.row + 1, rows, locations, tuple(problems))

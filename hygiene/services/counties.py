@@ -35,7 +35,7 @@ from hygiene.models import (
 )
 from hygiene.models._types import utcnow
 from hygiene.services import audit, periods, rating, rollout
-from hygiene.services.errors import FieldErrors, ServiceError
+from hygiene.services.errors import FieldErrors, ServiceError, check_unchanged, state_digest
 
 COUNTY_CODE = naming.HOUSEHOLD_CODE  # digits and letters, as the administrative codes are
 MAX_BUDGET_YUAN = 10_000_000_000
@@ -134,9 +134,18 @@ def settings_of(county: County) -> list[tuple[Setting, str]]:
     return [(setting, setting.show(getattr(county, setting.key))) for setting in SETTINGS]
 
 
-def change_settings(session: Session, actor: User | None, county: County, typed: Mapping[str, str]) -> dict[str, str]:
+def settings_state(county: County) -> str:
+    """What the settings page showed (`check_unchanged`)."""
+    return state_digest({setting.key: getattr(county, setting.key) for setting in SETTINGS})
+
+
+def change_settings(
+    session: Session, actor: User | None, county: County, typed: Mapping[str, str], shown_state: str | None = None
+) -> dict[str, str]:
     """Change the settings named in ``typed`` (key → value as typed); all or nothing, every bad value
-    named. Returns what changed as "old → new" by key; unchanged values are not recorded."""
+    named. Returns what changed as "old → new" by key; unchanged values are not recorded. A page
+    passes the `settings_state` it showed: a save over someone else's is refused."""
+    check_unchanged(shown_state, {setting.key: getattr(county, setting.key) for setting in SETTINGS}, "县设置")
     errors: dict[str, str] = {}
     values: dict[str, int | bool] = {}
     for key, text in typed.items():

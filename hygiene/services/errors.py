@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 
 class ServiceError(Exception):
     """A rule refused the request; nothing was written. ``str(error)`` is shown to the user."""
@@ -33,3 +36,18 @@ class Conflict(Exception):
 
     def __init__(self, message: str = DEFAULT) -> None:
         super().__init__(message)
+
+
+def state_digest(values: object) -> str:
+    """A short digest of the values a page showed, posted back with its form, for the rows that carry
+    no version column (a county's settings, its rollout plan, its villages' programme years)."""
+    text = json.dumps(values, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def check_unchanged(shown: str | None, current: object, what: str) -> None:
+    """Refuse a save made on a page showing ``what`` as it no longer is (RELIABILITY.md: lost
+    updates): someone saved it in between. ``shown`` is the page's `state_digest`; ``None`` (the
+    command line, which reads and writes at once) checks nothing."""
+    if shown is not None and shown != state_digest(current):
+        raise Conflict(f"{what}已被他人修改，本次未保存；请刷新查看最新内容后重新填写")

@@ -22,12 +22,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from hygiene import naming, permissions
 from hygiene.enums import CRITERIA, Grade, ReviewKind
 from hygiene.io.exports import review_template_xlsx
-from hygiene.io.scores import parse_score, parse_whole_number
+from hygiene.io.scores import format_tenths, parse_score, parse_whole_number
 from hygiene.io.sheets import (
     COUNTY_SHEET_LIMITS,
     Problem,
     SheetRow,
-    UploadRejected,
     UploadTable,
     read_upload,
     review_columns,
@@ -60,11 +59,6 @@ def _flush_or_conflict(session: Session) -> None:
         session.flush()
     except (sa.exc.IntegrityError, StaleDataError):
         raise Conflict("导入期间数据已被他人修改，未写入任何数据，请重新上传") from None
-
-
-def _reject(problems: list[Problem]) -> None:
-    if problems:
-        raise UploadRejected(problems)
 
 
 # --- reviews -------------------------------------------------------------------------------------
@@ -197,7 +191,7 @@ def plan_review_import(
             continue
         first_row[key] = row.row
         plan.rows.append(planned)
-    _reject(problems)
+    table.reject(problems)
     return plan
 
 
@@ -455,7 +449,7 @@ def plan_roster_import(
                 row.row, village, values["group"], code, values["head_name"], members, phone, poor, current
             )
         )
-    _reject(problems)
+    table.reject(problems)
     return plan
 
 
@@ -579,7 +573,7 @@ def plan_review_upload(
 ) -> ReviewImportPlan:
     """Read a review sheet's bytes (any of the accepted formats) and plan its import."""
     rubric = [(c.code, c.label, c.max_tenths) for c in period.rubric_version.criteria]
-    table = read_upload(data, file_name, review_columns(rubric))
+    table = read_upload(data, file_name, review_columns(rubric), defer_cell_problems=True)
     return plan_review_import(session, actor, village, period, table)
 
 
@@ -589,7 +583,7 @@ def plan_roster_upload(
     """A village's roster, or a whole county's (the command names every village): the county-wide
     limits of INTERCHANGE.md §2.1 then apply."""
     limits = COUNTY_SHEET_LIMITS if len(villages) > 1 else {}
-    table = read_upload(data, file_name, roster_columns(), **limits)
+    table = read_upload(data, file_name, roster_columns(), defer_cell_problems=True, **limits)
     return plan_roster_import(session, actor, table, villages=villages)
 
 
@@ -601,23 +595,23 @@ def plan_group_entry(
     actor: User | None,
     village: Village,
     period: Period,
-    households: Sequence[Household],
+    entries: Sequence[tuple[Household, Review | None]],
     team: str,
     scores: Mapping[str, Mapping[str, str]],
 ) -> ReviewImportPlan:
-    """The group entry screen (issue 17): one group review per household of a villager group, typed
-    in a grid (``scores[household code][criterion code]``) with one review team, checked exactly as a
-    review sheet is (one door: ``plan_review_import``). Row N of the problems is the group's Nth
-    household and the column is the criterion's code, so the page can put each error in its cell;
-    a household whose ten cells are blank is 未填 and left as it is."""
-    rows = [
-        SheetRow(
-            n,
-            {"household_code": h.code, "kind": "复评", "reviewer": team}
-            | {c: scores.get(h.code, {}).get(c, "").strip() for c in CRITERIA},
-        )
-        for n, h in enumerate(households, start=1)
-    ]
+    """The group entry screen (issue 17): one group review per household of a villager group
+    (``entries``: each with its group review if any), typed in a grid (``scores[household code]
+    [criterion code]``) with one review team, checked exactly as a review sheet is (one door:
+    ``plan_review_import``). Row N of the problems is the group's Nth household and the column is the
+    criterion's code, so the page can put each error in its cell; a household whose ten cells are
+    blank is 未填 and left as it is. A row left exactly as the screen showed it keeps its own review
+    team: the team typed above is the one that reviewed the rows entered now, not every earlier one."""
+    rows = []
+    for n, (household, review) in enumerate(entries, start=1):
+        typed = {c: scores.get(household.code, {}).get(c, "").strip() for c in CRITERIA}
+        as_shown = review is not None and all(typed[c] == format_tenths(getattr(review, c)) for c in CRITERIA)
+        reviewer = review.team_members if as_shown and review is not None and review.team_members else team
+        rows.append(SheetRow(n, {"household_code": household.code, "kind": "复评", "reviewer": reviewer} | typed))
     locations: dict[str, tuple[str | None, str]] = {c: (c, c) for c in CRITERIA}
     locations |= {"reviewer": ("team_members", "评比检查小组成员"), "household_code": (None, "户编号")}
     return plan_review_import(session, actor, village, period, UploadTable(GROUP_ENTRY, 0, rows, locations))

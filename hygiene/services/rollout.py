@@ -31,7 +31,7 @@ from hygiene.models import (
     VillagePeriod,
 )
 from hygiene.services import audit
-from hygiene.services.errors import FieldErrors
+from hygiene.services.errors import FieldErrors, check_unchanged, state_digest
 
 DEFAULT_SHARES = (20, 30, 30, 20)  # "2332": percent of the county's households per year
 MAX_PLAN_YEARS = 10
@@ -59,10 +59,23 @@ def plan_of(session: Session, county: County) -> list[tuple[int, int]]:
     ]
 
 
-def set_plan(session: Session, actor: User | None, county: County, rows: Sequence[tuple[str, str]]) -> bool:
+def plan_state(session: Session, county: County) -> str:
+    """What the plan's page showed (`check_unchanged`)."""
+    return state_digest(plan_of(session, county))
+
+
+def set_plan(
+    session: Session,
+    actor: User | None,
+    county: County,
+    rows: Sequence[tuple[str, str]],
+    shown_state: str | None = None,
+) -> bool:
     """Replace the plan by ``rows`` of (year, share percent) as typed; wholly blank rows are skipped.
     The years follow one another and the shares add up to 100%; every bad row is named (key
-    ``row{i}``, or ``plan`` for the whole), and nothing changes. Returns whether anything changed."""
+    ``row{i}``, or ``plan`` for the whole), and nothing changes. Returns whether anything changed.
+    A page passes the `plan_state` it showed: a save over someone else's is refused."""
+    check_unchanged(shown_state, plan_of(session, county), "推进计划")
     errors: dict[str, str] = {}
     plan: list[tuple[int, int]] = []
     for i, (year_text, share_text) in enumerate(rows):
@@ -128,16 +141,25 @@ def programme_year_problem(first_period_year: int | None, year: int | None) -> s
     return None
 
 
-def set_programme_years(session: Session, actor: User | None, county: County, years: Mapping[str, str]) -> int:
+def programme_years_state(villages: Sequence[Village]) -> str:
+    """What a township's programme-year page showed (`check_unchanged`)."""
+    return state_digest({v.code: v.programme_year for v in villages})
+
+
+def set_programme_years(
+    session: Session, actor: User | None, county: County, years: Mapping[str, str], shown_state: str | None = None
+) -> int:
     """Set the programme year of the county's villages named by code (year as typed; blank = not in
     the programme). All or nothing, every refused village named by its code; each change audited.
-    Returns how many villages changed."""
+    Returns how many villages changed. A page passes the `programme_years_state` of the villages it
+    showed: a save over someone else's is refused."""
     villages = {
         v.code: v
         for v in session.scalars(
             sa.select(Village).join(Township).where(Township.county_id == county.id, Village.code.in_(list(years)))
         )
     }
+    check_unchanged(shown_state, {v.code: v.programme_year for v in villages.values()}, "纳入年度")
     first = first_period_years(session, [v.id for v in villages.values()])
     errors: dict[str, str] = {}
     wanted: dict[str, int | None] = {}

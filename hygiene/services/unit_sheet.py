@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from hygiene import naming, permissions
 from hygiene.io.scores import parse_whole_number
-from hygiene.io.sheets import COUNTY_SHEET_LIMITS, Problem, SheetRow, UploadRejected, UploadTable, read_upload
+from hygiene.io.sheets import COUNTY_SHEET_LIMITS, Problem, SheetRow, UploadTable, read_upload
 from hygiene.io.sheets import unit_columns as columns
 from hygiene.models import County, Group, Township, User, Village
 from hygiene.services import audit, rollout
@@ -57,7 +57,7 @@ class UnitPlan:
 
 
 def read(data: bytes, file_name: str) -> UploadTable:
-    return read_upload(data, file_name, columns(), **COUNTY_SHEET_LIMITS)
+    return read_upload(data, file_name, columns(), defer_cell_problems=True, **COUNTY_SHEET_LIMITS)
 
 
 def plan(session: Session, actor: User | None, county: County, table: UploadTable) -> UnitPlan:
@@ -123,8 +123,7 @@ def plan(session: Session, actor: User | None, county: County, table: UploadTabl
             change = UnitChange("village", village_code, "", None, row_number, programme_year=year)
             change.old_programme_year = old
             result.years.append(change)
-    if problems:
-        raise UploadRejected(sorted(problems, key=lambda p: p.row or 0))
+    table.reject(problems)
     return result
 
 

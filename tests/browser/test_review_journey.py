@@ -2,7 +2,10 @@
 roster that adds a group of three households, enters one household's three reviews by form and the
 others' by the downloaded review template, submits; the township reviewer is refused a quota below
 the floor, sets the quotas and returns the period with a reason; the clerk sees the reason, corrects
-a score and resubmits; the reviewer approves and publishes; a resident reads the posted list."""
+a score and resubmits; the reviewer approves and publishes; a resident reads the posted list.
+The clerk's phone moves from one household's 复评 to the next; at the office desktop the clerk saves
+a whole villager group on the group screen, and the submit guard's count falls by as many. The
+resident's screen is 360 px wide, and every card's grade and award lie inside it."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from scoring.rubric import DEFAULT_LABELS
 from tests.browser.conftest import PHONE
+from tests.browser.test_phone_lists import WIDTH, inside_viewport
 from tests.conftest import PASSWORDS
 
 pytestmark = pytest.mark.browser
@@ -100,6 +104,14 @@ def fill_template(template: Path, filled: Path) -> None:
     wb.save(filled)
 
 
+def unrated_count(page: Page) -> int:
+    """The guard's count of households without a group review, as the board states it."""
+    guard = page.get_by_text(re.compile(r"全村 70 户中有 \d+ 户没有复评"))
+    match = re.search(r"有 (\d+) 户没有复评", guard.inner_text())
+    assert match, guard.inner_text()
+    return int(match[1])
+
+
 def test_a_quarter_from_roster_to_public_list(page: Page, browser: Browser, live_server: str, tmp_path: Path) -> None:
     base = live_server
     board_url = f"{base}/village/{VILLAGE}/periods/{PERIOD}/"
@@ -142,8 +154,13 @@ def test_a_quarter_from_roster_to_public_list(page: Page, browser: Browser, live
     page.get_by_role("link", name="录入小组复评").click()
     page.get_by_label("评比检查小组成员").fill(TEAM)
     fill_scores(page, ["9.5"] * 10)
-    page.get_by_role("button", name="保存评议").click()
-    flash(page, f"已保存 {LONG[0]} 龙秀英 的小组复评")
+    page.get_by_role("button", name="保存并录入下一户").click()  # the phone flow: one tap to the next
+    flash(page, f"已保存 {LONG[0]} 龙秀英 的小组复评，下一户：{AN[0]} {AN[1]}")
+    expect(page.get_by_role("link", name=f"← {AN[1]} 的评议")).to_be_visible()
+    expect(page.get_by_label("评比检查小组成员")).to_have_value(TEAM)  # the team is not retyped
+    page.get_by_role("link", name=f"← {AN[1]} 的评议").click()  # 安德明's 复评 comes by the template
+    page.get_by_role("link", name=f"← 青山村 {PERIOD} 评议情况").click()
+    page.get_by_role("link", name=LONG[0]).click()
     rows = page.get_by_role("row")
     expect(rows.filter(has_text="农户自评")).to_contain_text("95.0")
     expect(rows.filter(has_text="群众互评")).to_contain_text(f"{AN[0]} {AN[1]}")
@@ -183,9 +200,36 @@ def test_a_quarter_from_roster_to_public_list(page: Page, browser: Browser, live
     for code, grade in ((LONG[0], "最清洁户"), (AN[0], "清洁户"), (LU[0], "较清洁户")):
         expect(board.filter(has_text=code).get_by_role("cell").nth(9)).to_have_text(grade)  # 等级
 
-    # the guard states what is missing; going ahead takes a reason (the browser will not send a blank)
+    # the guard states what is missing, in numbers that follow the entries
     expect(page.get_by_text("提交审核前请核对")).to_be_visible()
-    expect(page.get_by_text(re.compile(r"全村 70 户中有 \d+ 户没有复评"))).to_be_visible()
+    unrated_before = unrated_count(page)
+
+    # --- at the office desktop, the clerk enters 第一组's 复评 on the group screen -------------------
+    desk = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 900})
+    try:
+        office = desk.new_page()
+        login(office, base, "village")
+        office.goto(f"{base}/village/{VILLAGE}/periods/{PERIOD}/groups/{VILLAGE}01/review")
+        expect(office.get_by_role("heading", name="第一组 · 小组复评录入")).to_be_visible()
+        expect(office.get_by_label("评比检查小组成员")).to_have_value(TEAM)  # remembered for the period
+        entry_rows = office.locator("table.entry-grid tbody tr")
+        filled = 0
+        for i in range(entry_rows.count()):
+            cells = entry_rows.nth(i).locator("input.score-cell")
+            if cells.first.input_value() == "":  # a household still without a 复评
+                for c in range(10):
+                    cells.nth(c).fill("8")
+                expect(entry_rows.nth(i).locator("output.row-total")).to_have_text("80.0")
+                filled += 1
+        assert filled > 0
+        office.get_by_role("button", name="保存本组复评").click()
+        expect(office.get_by_text(f"的小组复评：{filled} 户有变更")).to_be_visible()
+    finally:
+        desk.close()
+    page.reload()
+    assert unrated_count(page) == unrated_before - filled
+
+    # going ahead takes a reason (the browser will not send a blank)
     page.get_by_role("button", name="提交乡镇审核").click()
     expect(page.locator(".state")).to_have_text("填报中")
     page.get_by_label("仍要提交审核的原因（必填）").fill("其余农户下季度补评")
@@ -281,7 +325,7 @@ def test_a_quarter_from_roster_to_public_list(page: Page, browser: Browser, live
     logout(page)
 
     # --- a resident, not logged in, reads the posted list -----------------------------------------
-    resident = browser.new_context(locale="zh-CN", **PHONE)
+    resident = browser.new_context(locale="zh-CN", **{**PHONE, "viewport": {"width": WIDTH, "height": 740}})
     try:
         public = resident.new_page()
         public.goto(base)
@@ -308,6 +352,9 @@ def test_a_quarter_from_roster_to_public_list(page: Page, browser: Browser, live
         for name in (LONG[1], AN[1], LU[1], TEAM):
             assert name not in text
         assert not re.search(r"(?<!\d)1[3-9]\d{9}(?!\d)", public.content()), "a phone number is public"
-        assert public.evaluate("document.documentElement.scrollWidth") <= PHONE["viewport"]["width"]
+        assert public.evaluate("document.documentElement.scrollWidth") <= WIDTH
+        # at 360 px each card's grade and award lie inside the screen, measured on their own boxes
+        assert inside_viewport(public.locator("table.public-list td.card-grade")) == []
+        assert inside_viewport(public.locator("table.public-list td.card-award:not(:empty)")) == []
     finally:
         resident.close()

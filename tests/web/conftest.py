@@ -64,7 +64,13 @@ class Auth:
         return self.client.post("/logout", data={"csrf_token": token})
 
     def post(self, url: str, data: dict[str, object], token_from: str | None = None):  # type: ignore[no-untyped-def]
-        return self.client.post(url, data={"csrf_token": self.token(token_from or url), **data})
+        """Post ``data`` as the browser would from the page just loaded: with its CSRF token and, on
+        a page that has one, the ``state`` it showed (``check_unchanged``), unless ``data`` has it."""
+        page = self.client.get(token_from or url).get_data(as_text=True)
+        shown = re.search(r'name="state" type="hidden" value="([^"]*)"', page)
+        return self.client.post(
+            url, data={"csrf_token": csrf_token(page), **({"state": shown[1]} if shown else {}), **data}
+        )
 
 
 @pytest.fixture

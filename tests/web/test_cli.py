@@ -1056,11 +1056,16 @@ def test_a_bad_unit_sheet_names_every_problem_and_writes_nothing(committing_engi
         f"{name}:9:F(村民组): : 请填写村民组名称",
     ]
     assert footprint(engine) == before
-    control = [["52052702", "白果镇", "5205270206", "六\x07村", "520527020601", "第一组", ""]]
+    control = [
+        ["52052702", "白果镇", "5205270206", "六\x07村", "520527020601", "第一组", ""],
+        ["52052702", "白果镇", "", "七村", "520527020701", "第一组", ""],
+    ]
     sheet = write_sheet(tmp_path / "控制字符.csv", UNIT_HEADER, control)
     result = hygiene(engine, "import", "units", sheet, "--county", "520527")
     assert result.exit_code == 2
+    # the cell refused as a cell and the row refused by the rules, listed together
     assert f"{sheet}:2:D(村): 六\\u0007村: 含有控制字符（U+0007），请删除后重新上传" in result.stderr
+    assert f"{sheet}:3:C(村代码): : 请填写村代码" in result.stderr
     assert footprint(engine) == before
 
 

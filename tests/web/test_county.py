@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
@@ -386,3 +387,85 @@ def test_the_county_and_inspector_homes_pick_a_period_and_lead_to_each_township(
         assert "2026Q3 各乡镇进度（村数）" in earlier and '<a href="/township/52099901/?period=2026Q3">' in earlier
         assert client.get(f"{home}?period=2031Q1").status_code == 404
         auth.logout()
+
+
+@pytest.mark.parametrize(
+    ("username", "page", "home", "header", "row"),
+    [
+        (
+            "county",
+            f"{C}/units/upload",
+            f"{C}/",
+            UNIT_HEADER,
+            ["52099904", "新镇", "5209990401", "新村", "520999040101", "第一组", ""],
+        ),
+        (
+            "county",
+            f"{C}/roster/upload",
+            f"{C}/",
+            ROSTER_HEADER,
+            roster_row("520999019901", township="52099901", village="5209990101"),
+        ),
+        (
+            "village",
+            "/village/5209990101/roster/upload",
+            "/village/5209990101/",
+            ROSTER_HEADER,
+            roster_row("520999019901"),
+        ),
+    ],
+    ids=["units", "county-roster", "village-roster"],
+)
+def test_every_import_preview_can_be_cancelled_and_then_nothing_is_written(
+    client: FlaskClient, auth: Auth, username: str, page: str, home: str, header: list[str], row: list[str]
+) -> None:
+    auth.login(username)
+    preview = auth.post(page, {"file": (io.BytesIO(csv_file(header, [row])), "待取消.csv")})
+    assert preview.status_code == 200 and "取消，不导入" in preview.get_data(as_text=True)
+    cancelled = auth.post(f"{page}/cancel", {}, token_from=page)
+    assert cancelled.status_code == 302 and cancelled.headers["Location"] == home
+    assert "已取消导入 待取消.csv，未写入任何数据" in client.get(home).get_data(as_text=True)
+    late = auth.post(f"{page}/confirm", {}, token_from=page)
+    assert "没有待确认的上传文件，请重新上传" in client.get(late.headers["Location"]).get_data(as_text=True)
+
+
+LATER_VILLAGES = {"village_5209990203": "2026", "village_5209990204": "2026"}
+
+
+@pytest.mark.parametrize(
+    ("page", "first", "second", "what"),
+    [
+        (f"{C}/settings", typed(posting_days="10"), typed(posting_days="5"), "县设置"),
+        (f"{C}/rollout", plan_fields(("2026", "40"), ("2027", "60")), plan_fields(("2026", "100")), "推进计划"),
+        (
+            f"{C}/rollout/52099902",
+            {"village_5209990201": "2026", "village_5209990202": "2025"} | LATER_VILLAGES,
+            {"village_5209990201": "2025", "village_5209990202": "2026"} | LATER_VILLAGES,
+            "纳入年度",
+        ),
+    ],
+    ids=["settings", "plan", "programme-years"],
+)
+def test_a_save_over_someone_elses_is_refused_not_lost(
+    client: FlaskClient,
+    auth: Auth,
+    db_session: Session,
+    page: str,
+    first: dict[str, str],
+    second: dict[str, str],
+    what: str,
+) -> None:
+    """Two administrators open the same page; the first saves; the second's save, made on the page as
+    it was, is refused (409) instead of silently undoing the first's (RELIABILITY.md: lost updates)."""
+    auth.login("county")
+    html = client.get(page).get_data(as_text=True)
+    stale = re.search(r'name="state" type="hidden" value="([^"]*)"', html)
+    assert stale and stale[1]
+    assert auth.post(page, first).status_code == 303
+    audits = db_session.scalar(sa.select(sa.func.count(AuditEntry.id)))
+    refused = auth.post(page, second | {"state": stale[1]})
+    assert refused.status_code == 409
+    assert f"{what}已被他人修改，本次未保存；请刷新查看最新内容后重新填写" in refused.get_data(as_text=True)
+    db_session.rollback()
+    assert db_session.scalar(sa.select(sa.func.count(AuditEntry.id))) == audits
+    assert auth.post(page, second).status_code == 303  # from the page as it is now, it goes through

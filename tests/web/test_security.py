@@ -40,6 +40,8 @@ POST_ROUTES = [
     ("/county/<county_code>/units/upload/confirm", "/county/520999/units/upload/confirm", "county"),
     ("/county/<county_code>/roster/upload", "/county/520999/roster/upload", "county"),
     ("/county/<county_code>/roster/upload/confirm", "/county/520999/roster/upload/confirm", "county"),
+    ("/county/<county_code>/units/upload/cancel", "/county/520999/units/upload/cancel", "county"),
+    ("/county/<county_code>/roster/upload/cancel", "/county/520999/roster/upload/cancel", "county"),
     (
         "/village/<village_code>/periods/<period_code>/households/<household_code>/review",
         "/village/5209990101/periods/2026Q4/households/520999010101001/review?kind=self",
@@ -59,6 +61,7 @@ POST_ROUTES = [
     ),
     ("/village/<village_code>/roster/upload", "/village/5209990101/roster/upload", "village"),
     ("/village/<village_code>/roster/upload/confirm", "/village/5209990101/roster/upload/confirm", "village"),
+    ("/village/<village_code>/roster/upload/cancel", "/village/5209990101/roster/upload/cancel", "village"),
     (
         "/village/<village_code>/periods/<period_code>/groups/<group_code>/review",
         "/village/5209990101/periods/2026Q4/groups/520999010101/review",

@@ -878,6 +878,24 @@ BAD_UPLOADS = {
         [("", "", "", "前10行中找不到表头")],
     ),
     "formula_cell": ("a.xlsx", formula_sheet, [("2", "G(c04)", "", "公式单元格不能导入，请粘贴为数值")]),
+    # a cell refused as a cell and a row refused by the rules: one list, in sheet order, at once
+    "formula_cell_and_unknown_household": (
+        "a.xlsx",
+        lambda: xlsx_file(
+            REVIEW_HEADER,
+            [
+                review_row(OTHER_VILLAGE, "自评"),
+                review_row(H1, "自评", c04="=4+5"),
+                review_row(H3, "自评", c02="\u200b8"),
+            ],
+            formulas=True,
+        ),
+        [
+            ("2", "A(户编号)", OTHER_VILLAGE, "本村无此户号"),
+            ("3", "G(c04)", "", "公式单元格不能导入，请粘贴为数值"),
+            ("4", "E(c02)", "\\u200b8", "含有零宽空格（U+200B）"),
+        ],
+    ),
     "corrupt_xlsx": (
         "a.xlsx",
         corrupt_xlsx,
@@ -1334,3 +1352,50 @@ def test_the_group_entry_screen_saves_a_whole_group_or_marks_each_bad_cell(
     assert h1_group.total_tenths() == 900 and h1_group.team_members == h2_group.team_members
     [h3_group] = reviews_of(fresh(db_session), H3, ReviewKind.GROUP)
     assert (h3_group.c03, h3_group.c04) == (95, 80)
+
+
+def test_save_and_next_opens_the_next_households_group_review_with_the_team_kept(
+    client: FlaskClient, auth: Auth, db_session: Session
+) -> None:
+    auth.login("village")
+    first = client.get(review_url(H1, "group")).get_data(as_text=True)
+    assert "保存并录入下一户" in first
+    saved = post_review(
+        auth,
+        review_url(H1, "group"),
+        {"team_members": "张组长、王委员", "save_and_next": "保存并录入下一户", **scores("9")},
+    )
+    following = min(
+        h.code
+        for h in db_session.scalars(sa.select(Household).where(Household.code > H1, Household.code.like(f"{DRAFT}%")))
+        if not reviews_of(db_session, h.code, ReviewKind.GROUP)
+    )
+    assert saved.status_code == 302 and saved.headers["Location"] == review_url(following, "group")
+    page = client.get(saved.headers["Location"]).get_data(as_text=True)
+    assert f"已保存 {H1} " in page and f"的小组复评，下一户：{following}" in page
+    assert 'value="张组长、王委员"' in page
+    # a self review offers no such button: the phone flow is the group review's
+    assert "保存并录入下一户" not in client.get(review_url(H1, "self")).get_data(as_text=True)
+
+
+def test_a_group_review_left_as_shown_keeps_its_own_team(client: FlaskClient, auth: Auth, db_session: Session) -> None:
+    """Found walking the quarter: the screen has one team field, and saving it once rewrote the
+    team of every earlier 复评 in the group, reviewed by another team on another day."""
+    auth.login("village")
+    others = {
+        h.code: r.team_members
+        for h in db_session.scalars(sa.select(Household).where(Household.code.like(f"{DRAFT}01%")))
+        for r in reviews_of(db_session, h.code, ReviewKind.GROUP)
+    }
+    assert len(set(others.values())) > 1, "the demo's 第一组 has 复评 by two teams"
+    cells = group_cells(client.get(GROUP_ENTRY).get_data(as_text=True))
+    typed = cells | {"team_members": "新小组"} | {f"s_{H1}_{c}": "9" for c in CRITERIA}
+    saved = auth.post(GROUP_ENTRY, typed)
+    assert saved.status_code == 303 and "的小组复评：1 户有变更" in followed(client, saved)
+    db = fresh(db_session)
+    assert {code: reviews_of(db, code, ReviewKind.GROUP)[0].team_members for code in others} == others
+    assert reviews_of(db, H1, ReviewKind.GROUP)[0].team_members == "新小组"
+    # a row whose scores change takes the team typed above
+    changed = typed | {f"s_{H2}_c01": "10"}
+    assert auth.post(GROUP_ENTRY, changed).status_code == 303
+    assert reviews_of(fresh(db_session), H2, ReviewKind.GROUP)[0].team_members == "新小组"

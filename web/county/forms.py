@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from wtforms import PasswordField, SelectField, StringField, SubmitField
+from wtforms import HiddenField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp
 
@@ -35,6 +35,7 @@ class SettingsForm(BaseForm):
     """The county's settings (hygiene.services.counties.SETTINGS): one text field each, typed as the
     command takes them; the service checks and names every bad value."""
 
+    state = HiddenField()  # what the page showed: a save over someone else's is refused
     submit = SubmitField("保存设置")
 
 
@@ -90,6 +91,7 @@ class RolloutPlanForm(BaseForm):
     """The plan's years and shares, one row each (blank rows are skipped): the current plan and room
     for more years, up to ``rollout.MAX_PLAN_YEARS``."""
 
+    state = HiddenField()
     submit = SubmitField("保存推进计划")
 
     def rows(self) -> list[tuple[str, str]]:
@@ -110,6 +112,7 @@ NOT_IN_PROGRAMME = ""
 
 
 class ProgrammeYearsForm(BaseForm):
+    state = HiddenField()
     submit = SubmitField("保存纳入年度")
 
 

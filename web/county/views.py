@@ -121,7 +121,7 @@ def settings(county_code: str) -> ResponseReturnValue:
     if form.validate_on_submit():
         typed = {setting.key: form[setting.key].data or "" for setting in counties.SETTINGS}
         try:
-            changed = counties.change_settings(session, current_account(), county, typed)
+            changed = counties.change_settings(session, current_account(), county, typed, form.state.data or "")
         except FieldErrors as exc:
             session.rollback()
             for key, message in exc.errors.items():
@@ -132,6 +132,7 @@ def settings(county_code: str) -> ResponseReturnValue:
             flash(f"已修改 {len(changed)} 项设置，只影响此后新开的季度" if changed else "设置未变", "success")
             return redirect(url_for("county.settings", county_code=county.code), 303)
     elif request.method == "GET":
+        form.state.data = counties.settings_state(county)
         for setting, value in counties.settings_of(county):
             form[setting.key].data = value
     return render_template(
@@ -178,6 +179,13 @@ def upload_units(county_code: str) -> ResponseReturnValue:
     )
 
 
+@bp.post("/units/upload/cancel")
+@login_required
+def cancel_units(county_code: str) -> ResponseReturnValue:
+    county = _county(county_code)
+    return uploads.cancel(f"units:{county.code}", url_for("county.home", county_code=county.code))
+
+
 @bp.post("/units/upload/confirm")
 @login_required
 def confirm_units(county_code: str) -> ResponseReturnValue:
@@ -217,6 +225,13 @@ def upload_roster(county_code: str) -> ResponseReturnValue:
         check,
         max_bytes=COUNTY_SHEET_LIMITS["max_bytes"],
     )
+
+
+@bp.post("/roster/upload/cancel")
+@login_required
+def cancel_roster(county_code: str) -> ResponseReturnValue:
+    county = _county(county_code)
+    return uploads.cancel(f"roster:{county.code}", url_for("county.home", county_code=county.code))
 
 
 @bp.post("/roster/upload/confirm")
@@ -304,7 +319,7 @@ def rollout_page(county_code: str) -> ResponseReturnValue:
     status = 200
     if form.validate_on_submit():
         try:
-            changed = rollout.set_plan(session, current_account(), county, form.rows())
+            changed = rollout.set_plan(session, current_account(), county, form.rows(), form.state.data or "")
         except FieldErrors as exc:
             session.rollback()
             form.form_errors.extend(exc.errors.values())
@@ -316,6 +331,7 @@ def rollout_page(county_code: str) -> ResponseReturnValue:
     elif request.method == "POST":
         status = 422
     else:
+        form.state.data = rollout.plan_state(session, county)
         for i, (year, share) in enumerate(rollout.plan_of(session, county)):
             form[f"year_{i}"].data, form[f"share_{i}"].data = str(year), str(share)
     years = rollout.coverage(session, county)
@@ -347,7 +363,7 @@ def programme_years(county_code: str, township_code: str) -> ResponseReturnValue
     if form.validate_on_submit():
         typed = {v.code: form[f"village_{v.code}"].data or "" for v in villages}
         try:
-            changed = rollout.set_programme_years(session, current_account(), county, typed)
+            changed = rollout.set_programme_years(session, current_account(), county, typed, form.state.data or "")
         except FieldErrors as exc:
             session.rollback()
             for code, message in exc.errors.items():
@@ -360,6 +376,7 @@ def programme_years(county_code: str, township_code: str) -> ResponseReturnValue
     elif request.method == "POST":
         status = 422
     else:
+        form.state.data = rollout.programme_years_state(villages)
         for village in villages:
             form[f"village_{village.code}"].data = str(village.programme_year or NOT_IN_PROGRAMME)
     return render_template("county/programme_years.html", county=county, township=township, form=form), status

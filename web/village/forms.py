@@ -75,6 +75,8 @@ def review_form_class(criteria: list[tuple[str, str, int]], peer_choices: list[S
         )
         version = HiddenField(default="0")
         submit = SubmitField("保存评议")
+        # the phone flow of the 复评: one tap saves and opens the next household still without one
+        save_and_next = SubmitField("保存并录入下一户")
 
     for code, label, max_tenths in criteria:
         setattr(ReviewForm, code, ScoreField(f"{label}（0–{max_tenths / 10:g}分）", max_tenths))

@@ -258,7 +258,20 @@ def review(village_code: str, period_code: str, household_code: str) -> Response
             flash(str(exc), "error")
         else:
             session.commit()
-            flash(f"已保存 {household.code} {household.head_name} 的{kind.label}", "success")
+            saved = f"已保存 {household.code} {household.head_name} 的{kind.label}"
+            following = reviews.next_household(session, household, period) if form.save_and_next.data else None
+            if following is not None:
+                flash(f"{saved}，下一户：{following.code} {following.head_name}", "success")
+                return redirect(
+                    url_for(
+                        "village.review",
+                        village_code=village.code,
+                        period_code=period.code,
+                        household_code=following.code,
+                        kind=ReviewKind.GROUP.value,
+                    )
+                )
+            flash(saved + ("，本村已没有尚无复评的农户" if form.save_and_next.data else ""), "success")
             return redirect(
                 url_for(
                     "village.household_reviews",
@@ -275,6 +288,7 @@ def review(village_code: str, period_code: str, household_code: str) -> Response
         kind=kind,
         form=form,
         locked=reviews.entry_lock(session, village, period),
+        offers_next=kind is ReviewKind.GROUP and reviews.next_household(session, household, period) is not None,
     )
 
 
@@ -320,7 +334,7 @@ def group_entry(village_code: str, period_code: str, group_code: str) -> Respons
         actor = current_account()
         try:
             plan = imports.plan_group_entry(
-                session, actor, village, period, households, form.team_members.data or "", grid
+                session, actor, village, period, entries, form.team_members.data or "", grid
             )
             changed = imports.apply_review_import(session, actor, plan, file_name=imports.GROUP_ENTRY)
         except UploadRejected as exc:
@@ -526,6 +540,13 @@ def upload_roster(village_code: str) -> ResponseReturnValue:
         {"village": village, "form": UploadForm(), "confirm_form": ConfirmImportForm()},
         lambda data, name: imports.plan_roster_upload(get_session(), current_account(), [village], data, name),
     )
+
+
+@bp.post("/roster/upload/cancel")
+@login_required
+def cancel_roster(village_code: str) -> ResponseReturnValue:
+    village = _village(village_code, edit=True)
+    return uploads.cancel(f"roster:{village.code}", url_for("village.home", village_code=village.code))
 
 
 @bp.post("/roster/upload/confirm")
