@@ -322,6 +322,7 @@ def test_a_quarter_from_roster_to_public_list(page: Page, browser: Browser, live
     expect(page.get_by_text("公示截止")).to_be_visible()
     history = page.locator("table.history")
     expect(history).to_contain_text(RETURN_REASON)
+    expect(history).to_contain_text("青山村文书（村委会）")  # the person and office, not the username
     logout(page)
 
     # --- a resident, not logged in, reads the posted list -----------------------------------------
