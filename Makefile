@@ -1,5 +1,6 @@
 # Two commands do all set-up on a fresh machine (see README.md):
-#   make run   - create .venv, install, migrate, load the demo county and serve on 127.0.0.1:$PORT
+#   make run   - create .venv, install, install the CJK fonts PDFs need (scripts/system-packages.sh run),
+#                migrate, load the demo county and serve on 127.0.0.1:$PORT
 #   make test  - create .venv with the dev extras, install the Debian packages the tests need
 #                (scripts/system-packages.sh says which), start a throwaway PostgreSQL and run every test
 PYTHON ?= python3
@@ -22,6 +23,7 @@ $(VENV)/.installed-dev: setup.cfg pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed-run
 
 run: $(VENV)/.installed-run
+	bash scripts/system-packages.sh run
 	$(BIN)/hygiene init-db
 	$(BIN)/hygiene demo
 	HYGIENE_ENV=development PORT=$(PORT) $(BIN)/hygiene serve

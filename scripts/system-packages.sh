@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that the app or its tests need, only if they are missing.
-#   run:  nothing beyond Python (SQLite is built in)
-#   test: postgresql (a throwaway test cluster is started by scripts/with-postgres.sh),
-#         chromium and fonts-wqy-zenhei (real-browser tests; without a CJK font hanzi render as boxes)
+#   run:   fonts-wqy-zenhei and fonts-babelstone-han (the TrueType fonts embedded in the printed
+#          notice and the plaque certificates; the second has the CJK Extension B characters)
+#   test:  the run fonts, postgresql (a throwaway test cluster is started by scripts/with-postgres.sh),
+#          chromium (real-browser tests) and poppler-utils (pdftotext reads the PDFs back)
+#   bench: wrk (the load tool of the performance measurements)
 # Needs root (or sudo) the first time; later runs find everything installed and do nothing.
 set -euo pipefail
 profile=${1:-test}
 want=()
 case "$profile" in
-  test) want=(postgresql chromium fonts-wqy-zenhei) ;;
-  run) ;;
-  *) echo "usage: $0 [run|test]" >&2; exit 2 ;;
+  test) want=(postgresql chromium fonts-wqy-zenhei fonts-babelstone-han poppler-utils) ;;
+  run) want=(fonts-wqy-zenhei fonts-babelstone-han) ;;
+  bench) want=(wrk) ;;
+  *) echo "usage: $0 [run|test|bench]" >&2; exit 2 ;;
 esac
 missing=()
 for pkg in "${want[@]}"; do

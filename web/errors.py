@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from hygiene.io.pdf import FontMissing
 from hygiene.services.errors import Conflict
 from web import database
 
@@ -19,6 +20,7 @@ MESSAGES = {
     409: ("数据已被他人修改", Conflict.DEFAULT),
     413: ("文件过大", "上传的文件超过大小上限。"),
     500: ("系统错误", "系统出现错误，请稍后重试；如持续出现请联系县管理员。"),
+    503: ("暂时无法提供", "服务器缺少所需组件，请联系县管理员。"),
 }
 
 
@@ -29,6 +31,13 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(Conflict, _conflict)
     app.register_error_handler(StaleDataError, _conflict)
     app.register_error_handler(sa.exc.DBAPIError, _database_error)
+    # A server set up without the CJK fonts: say which package, not a bare 500.
+    app.register_error_handler(FontMissing, _font_missing)
+
+
+def _font_missing(error: FontMissing) -> tuple[str, int]:
+    current_app.logger.error("%s", error)
+    return _render(503, f"{error}（scripts/system-packages.sh run 会安装），请联系县管理员。")
 
 
 def _conflict(error: Exception) -> tuple[str, int]:

@@ -11,6 +11,7 @@ from flask import abort, g, request
 from hygiene.enums import CRITERIA, AssessmentArea, AwardLevel, Grade, ReviewKind, Role, WorkflowState
 from hygiene.io.scores import format_tenths
 from hygiene.models import Period
+from hygiene.models._types import BEIJING_TIME
 from hygiene.services import audit
 from hygiene.services.workflow import MOVE_LABELS
 from web.database import get_session
@@ -53,6 +54,9 @@ ACTION_LABELS = {
     "plaque_revoke": "摘牌",
     "plaque_commend": "表彰（等待期内不挂牌）",
     "demo_seed": "示范数据",
+    "file": "提出异议",
+    "upheld": "异议成立（采纳）",
+    "dismissed": "异议不予采纳",
 }
 FIELD_LABELS = {
     "state": "状态",
@@ -132,7 +136,6 @@ def template_globals() -> dict[str, Any]:
 
 # China keeps one time zone, UTC+8, with no daylight saving: a fixed offset is exact and needs no
 # tz database on the server. Times are stored in UTC and shown as the county sees its clocks.
-BEIJING_TIME = dt.timezone(dt.timedelta(hours=8), "北京时间")
 
 
 def local_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

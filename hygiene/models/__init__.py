@@ -14,7 +14,14 @@ from hygiene.models.periods import AwardQuota, Period, RolloutPlanYear, VillageA
 from hygiene.models.records import ResultRecord, ResultRecordHousehold
 from hygiene.models.reviews import Review
 from hygiene.models.rubric import RubricCriterion, RubricVersion
-from hygiene.models.supervision import InspectionAssignment, InspectionTeam, Notice, Objection, SpotCheck
+from hygiene.models.supervision import (
+    InspectionAssignment,
+    InspectionTeam,
+    Notice,
+    Objection,
+    ObjectionThrottle,
+    SpotCheck,
+)
 from hygiene.models.units import County, Group, Household, Township, Village
 
 __all__ = [
@@ -33,6 +40,7 @@ __all__ = [
     "LoginThrottle",
     "Notice",
     "Objection",
+    "ObjectionThrottle",
     "Period",
     "Plaque",
     "PlaqueEvent",

@@ -49,6 +49,13 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+BEIJING_TIME = dt.timezone(dt.timedelta(hours=8), "北京时间")  # the county's clock: dates people read
+
+
+def beijing_today() -> dt.date:
+    return utcnow().astimezone(BEIJING_TIME).date()
+
+
 def created_at_column() -> Mapped[dt.datetime]:
     return mapped_column(UTCDateTime, default=utcnow, nullable=False)
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from hygiene.db import Base
 from hygiene.enums import NoticeKind, NoticeState, ObjectionState
 from hygiene.models._types import ScoresMixin, UTCDateTime, enum_type, score_checks, utcnow
+from hygiene.models.periods import VillagePeriod
 from hygiene.models.units import Household
 
 
@@ -106,5 +107,23 @@ class Objection(Base):
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     resolved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     version: Mapped[int] = mapped_column(default=1)
+    # The posted record version objected to, and the filing client's address as a keyed hash
+    # (hygiene.services.objections.client_hash): never the address itself, never shown.
+    record_number: Mapped[int | None]
+    client_hash: Mapped[str | None] = mapped_column(sa.String(64))
+
+    village_period: Mapped[VillagePeriod] = relationship()
+    household: Mapped[Household] = relationship()
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class ObjectionThrottle(Base):
+    """Objections filed by one client (its keyed hash) in the current window, bumped by one atomic
+    upsert so that the limit holds across all server workers."""
+
+    __tablename__ = "objection_throttles"
+
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    filings: Mapped[int] = mapped_column(default=0)
+    window_started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -9,7 +9,6 @@ copies the settings when it opens (``periods.open_period``). Every change is aud
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from hygiene.models import (
     Village,
     VillagePeriod,
 )
-from hygiene.models._types import utcnow
+from hygiene.models._types import beijing_today, utcnow
 from hygiene.services import audit, periods, rating, rollout
 from hygiene.services.errors import FieldErrors, ServiceError, check_unchanged, state_digest
 
@@ -203,7 +202,7 @@ def budget_for(session: Session, county: County, year: int) -> int:
 
 def current_year() -> int:
     """This year in Beijing time (UTC+8): a plan year after it has not come yet."""
-    return (utcnow() + dt.timedelta(hours=8)).year
+    return beijing_today().year
 
 
 def next_period_code(latest: str | None) -> str:

@@ -4,17 +4,33 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import math
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hygiene.enums import WorkflowState
-from hygiene.models import Period, ResultRecord, Township, Village
-from hygiene.services import periods, rating, records
+from hygiene.enums import AwardLevel, Grade, PlaqueState, WorkflowState
+from hygiene.models import (
+    Objection,
+    Period,
+    Plaque,
+    ResultRecord,
+    ResultRecordHousehold,
+    RubricCriterion,
+    Township,
+    Village,
+    VillagePeriod,
+)
+from hygiene.models._types import utcnow
+from hygiene.services import objections, periods, rating, records
 from hygiene.services.errors import NotFound, ServiceError
-from hygiene.services.records import PUBLIC_STATES, PostedRow
+from hygiene.services.records import PUBLIC_STATES, PostedRow, mask_name
+from hygiene.services.workflow import TownshipRow
 
 RED_BLACK_SIZE = 3
 
@@ -23,11 +39,119 @@ RED_BLACK_SIZE = 3
 class PublicList:
     village: Village
     period: Period
+    village_period: VillagePeriod
     state: WorkflowState
     record: ResultRecord
     rows: list[PostedRow]
     red_list: list[PostedRow]
     black_list: list[PostedRow]
+
+    @property
+    def groups(self) -> list[str]:
+        """The villager groups of the listed households, in list order of first appearance by name."""
+        return sorted({row.group_name for row in self.rows})
+
+    def days_left(self, now: dt.datetime | None = None) -> int | None:
+        """Whole days (rounded up) until the posting period ends; None once it has (or when final)."""
+        ends = self.village_period.posting_ends_at
+        if self.state is not WorkflowState.PUBLISHED or ends is None:
+            return None
+        left = (ends - (now or utcnow())).total_seconds()
+        return math.ceil(left / 86400) if left > 0 else None
+
+
+def normalized_query(text: str) -> str:
+    """A search as typed on a phone: full-width characters folded (ＮＦＫＣ), spaces and the mask's
+    stars dropped, so "张**", "张" and "５２０９…" all mean what they look like."""
+    return unicodedata.normalize("NFKC", text).replace("*", "").replace(" ", "").strip()
+
+
+def search_rows(rows: list[PostedRow], query: str = "", group: str = "") -> list[PostedRow]:
+    """The rows a resident looks for: by household code (any part of it), by surname (the masked
+    name, the only name the public list shows) and by villager group."""
+    wanted = normalized_query(query)
+    found = [row for row in rows if not group or row.group_name == group]
+    if not wanted:
+        return found
+    return [row for row in found if wanted in row.household_code or row.masked_name.startswith(wanted)]
+
+
+PUBLIC_LIST_HEADER = ["名次", "户编号", "户主", "村民组", "得分", "等级", "表彰"]
+
+
+def public_list_table(posted: PublicList) -> tuple[list[str], list[list[object]]]:
+    """The posted list as the rows of a file: what the page shows (surnames only), nothing more."""
+    return PUBLIC_LIST_HEADER, [
+        [
+            r.rank,
+            r.household_code,
+            r.masked_name,
+            r.group_name,
+            r.final_total,
+            r.grade.label,
+            r.award.label if r.award else "",
+        ]
+        for r in posted.rows
+    ]
+
+
+TOWNSHIP_RANKING_HEADER = [
+    "名次", "村代码", "村", "状态", "户数", "已评定",
+    "最清洁户评出", "最清洁户名额", "最清洁户下限", "清洁户评出", "清洁户名额", "清洁户下限",
+    "比例达标", "考核分", "考核结果",
+]  # fmt: skip
+
+
+def township_ranking_table(board: Sequence[TownshipRow]) -> tuple[list[str], list[list[object]]]:
+    """A township's villages in a period as a file, ranked by their assessment score (RULES.md §2:
+    80 completes the quarter), ties and unassessed villages by code, each with its awards against
+    quotas and floors as the township board shows them."""
+
+    def key(row: TownshipRow) -> tuple[int, str]:
+        return (-(row.assessment.total_tenths()) if row.assessment else 1, row.village.code)
+
+    lines: list[list[object]] = []
+    for rank, row in enumerate(sorted(board, key=key), start=1):
+        r = row.result
+        counts: list[object] = (
+            [r.get(k) for k in ("households", "rated", "cleanest_awarded", "cleanest_quota", "cleanest_floor")]
+            + [r.get(k) for k in ("clean_awarded", "clean_quota", "clean_floor")]
+            if r and not row.refused
+            else [None] * 8
+        )
+        met = "" if not r or row.refused else ("达标" if r.get("meets_ratios") else "未达标")
+        score = rating.total_text(row.assessment.total_tenths()) if row.assessment else ""
+        passed = "" if row.assessment_passed is None else ("合格" if row.assessment_passed else "未达80分")
+        state = row.state.label if row.village_period else "未开始"
+        lines.append(
+            [rank if row.assessment else None, row.village.code, row.village.name, state, *counts, met, score, passed]
+        )
+    return TOWNSHIP_RANKING_HEADER, lines
+
+
+def public_version(session: Session, village_code: str, period_code: str) -> tuple[object, ...] | None:
+    """What a village period's public list shows changes with, in one small query: its current record,
+    its state (final adds the red and black list), its posting end and its objections (each change to
+    one bumps its version). None when nothing is posted, so the page is "not found" without more work."""
+    record = (
+        sa.select(ResultRecord.id)
+        .where(ResultRecord.village_period_id == VillagePeriod.id, ResultRecord.superseded_at.is_(None))
+        .scalar_subquery()
+    )
+    objections = (
+        sa.select(sa.func.count(Objection.id) + sa.func.coalesce(sa.func.sum(Objection.version), 0) * 1_000_000)
+        .where(Objection.village_period_id == VillagePeriod.id)
+        .scalar_subquery()
+    )
+    found = session.execute(
+        sa.select(VillagePeriod.id, VillagePeriod.state, VillagePeriod.posting_ends_at, record, objections)
+        .join(Village, VillagePeriod.village_id == Village.id)
+        .join(Period, VillagePeriod.period_id == Period.id)
+        .where(Village.code == village_code, Period.code == period_code)
+    ).first()
+    if found is None or found[1] not in PUBLIC_STATES or found[3] is None:
+        return None
+    return tuple(found)
 
 
 def public_list(session: Session, village: Village, period_code: str) -> PublicList:
@@ -39,12 +163,13 @@ def public_list(session: Session, village: Village, period_code: str) -> PublicL
     record = records.current_record(session, village_period) if village_period else None
     if village_period is None or village_period.state not in PUBLIC_STATES or record is None:
         raise NotFound(f"{village.name} {period_code} 尚未公示")
-    rows = records.posted_rows(record)
+    rows = records.posted_rows(session, record)
     # RULES.md §6: the red and black list of a final period, if the period's settings show it.
     show_red_black = village_period.state is WorkflowState.FINAL and record.settings["red_black_list"]
     return PublicList(
         village=village,
         period=period,
+        village_period=village_period,
         state=village_period.state,
         record=record,
         rows=rows,
@@ -72,3 +197,157 @@ def period_results(session: Session, period_code: str, village_code: str | None 
         session.scalars(sa.select(Village.id).join(Township).where(Township.county_id == period.county_id))
     )
     return rating.results(session, period, village_ids)
+
+
+# --- a household's public page --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HouseholdPeriod:
+    """One posted period of a household: what its public list said."""
+
+    period_code: str
+    state: WorkflowState
+    objections_open: bool  # its posting period runs: the result may be objected to now
+    record_number: int
+    grade: Grade | None
+    final_total: str | None
+    rank: int | None
+    award: AwardLevel | None
+
+
+@dataclass(frozen=True)
+class CriterionLine:
+    """One criterion of the household's group review beside the maximum, the village's average
+    group-review score on it and the household's peer-review mean (RULES.md §3)."""
+
+    label: str
+    max_points: str
+    score: str | None
+    village_average: str | None
+    peer_mean: str | None
+    below_average: bool
+
+
+@dataclass(frozen=True)
+class PlaqueStatus:
+    level: AwardLevel
+    valid: bool
+    issued_period_code: str
+    revoked_on: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class PublicHousehold:
+    village: Village
+    household_code: str
+    masked_name: str
+    group_name: str
+    history: list[HouseholdPeriod]  # newest first
+    latest_period_code: str
+    criteria: list[CriterionLine]  # of the newest posted period; empty if it was not rated
+    plaque: PlaqueStatus | None
+
+
+def _points(tenths: float | None) -> str | None:
+    return None if tenths is None else rating.total_text(round(tenths))
+
+
+def public_household(session: Session, village: Village, household_code: str) -> PublicHousehold:
+    """What residents may read about one household of a village (RULES.md §6): its grade in each
+    posted period, the newest group review criterion by criterion against the maximum, the village's
+    average and its peer-review means, so that a family sees what to improve, and its plaque. Only
+    the periods whose posted list names it (rated) count, and a household on none is "not found";
+    nothing private (no full name, no reviewer)."""
+    posted = session.execute(
+        sa.select(ResultRecordHousehold, ResultRecord, VillagePeriod)
+        .join(ResultRecord, ResultRecordHousehold.record_id == ResultRecord.id)
+        .join(VillagePeriod, ResultRecord.village_period_id == VillagePeriod.id)
+        .where(
+            VillagePeriod.village_id == village.id,
+            VillagePeriod.state.in_(PUBLIC_STATES),
+            ResultRecord.superseded_at.is_(None),
+            ResultRecordHousehold.household_code == household_code,
+            ResultRecordHousehold.rank.is_not(None),  # the public lists name rated households only
+        )
+        .order_by(ResultRecord.period_code.desc())
+    ).all()
+    if not posted:
+        raise NotFound(f"{village.name} 没有户编号为 {household_code} 的公示结果")
+    latest_row, latest_record, _ = posted[0]
+    history = [
+        HouseholdPeriod(
+            period_code=record.period_code,
+            state=village_period.state,
+            objections_open=objections.posting_open(village_period),
+            record_number=record.number,
+            grade=row.grade,
+            final_total=None if row.final_total is None else rating.total_text(row.final_total),
+            rank=row.rank,
+            award=row.award,
+        )
+        for row, record, village_period in posted
+    ]
+    return PublicHousehold(
+        village=village,
+        household_code=household_code,
+        masked_name=mask_name(latest_row.head_name),
+        group_name=latest_row.group_name,
+        history=history,
+        latest_period_code=latest_record.period_code,
+        criteria=_criterion_lines(session, latest_record, latest_row),
+        plaque=_plaque_status(session, latest_row.household_id),
+    )
+
+
+def _criterion_lines(session: Session, record: ResultRecord, row: ResultRecordHousehold) -> list[CriterionLine]:
+    if row.group_scores is None:
+        return []
+    criteria = list(
+        session.scalars(
+            sa.select(RubricCriterion)
+            .where(RubricCriterion.rubric_version_id == record.rubric_version_id)
+            .order_by(RubricCriterion.code)
+        )
+    )
+    reviewed: list[list[int]] = [
+        scores
+        for scores in session.scalars(
+            sa.select(ResultRecordHousehold.group_scores).where(ResultRecordHousehold.record_id == record.id)
+        )
+        if scores is not None
+    ]
+    lines = []
+    for i, criterion in enumerate(criteria):
+        average = sum(scores[i] for scores in reviewed) / len(reviewed) if reviewed else None
+        score = row.group_scores[i]
+        lines.append(
+            CriterionLine(
+                label=criterion.label,
+                max_points=rating.total_text(criterion.max_tenths),
+                score=rating.total_text(score),
+                village_average=_points(average),
+                peer_mean=_points(row.peer_means[i]) if row.peer_means else None,
+                below_average=average is not None and score < average,
+            )
+        )
+    return lines
+
+
+def _plaque_status(session: Session, household_id: int) -> PlaqueStatus | None:
+    """The household's valid plaque, else its most recently revoked one, else none."""
+    plaque = session.scalar(
+        sa.select(Plaque)
+        .where(Plaque.household_id == household_id)
+        .order_by((Plaque.state == PlaqueState.VALID).desc(), Plaque.issued_at.desc())
+        .limit(1)
+    )
+    if plaque is None:
+        return None
+    issued = session.get(Period, plaque.issued_period_id)
+    return PlaqueStatus(
+        level=plaque.level,
+        valid=plaque.state is PlaqueState.VALID,
+        issued_period_code=issued.code if issued else "",
+        revoked_on=plaque.revoked_at,
+    )

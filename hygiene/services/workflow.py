@@ -2,8 +2,10 @@
 assessment).
 
     draft ─submit→ submitted ─approve→ approved ─publish→ published ─(posting over, no open
-      ↑              │   ↑               │                            objection)→ final
-      └─ returned ←──┘   └── unapprove ──┘
+      ↑              │   ↑               │                    │      objection)→ final
+      └─ returned ←──┘   └── unapprove ──┘                    │
+           ↑                                                  │
+           └──── withdraw, or return_on_objection ────────────┘  (the posted record is superseded)
 
 Every move is one guarded change: the caller passes the version the user saw, and the row is
 updated only if it still has that version (``Conflict`` otherwise), so two reviewers approving the
@@ -117,6 +119,7 @@ MOVE_LABELS = {
     "unapprove": "撤销审核",
     "publish": "公示",
     "withdraw": "撤回公示",
+    "return_on_objection": "采纳异议退回",
     "finalize": "定档",
 }
 
@@ -290,8 +293,25 @@ def withdraw(
 ) -> VillagePeriod:
     """Take a posted list down during its posting period (撤回公示), back to the clerk with the reason;
     the record is superseded and kept, and the next publication posts a new version."""
+    return _take_down(session, actor, village_period, expected_version, reason, action="withdraw")
+
+
+def return_on_objection(
+    session: Session, actor: User, village_period: VillagePeriod, expected_version: int, reason: str
+) -> VillagePeriod:
+    """An upheld objection sends a posted list back to the clerk (RULES.md §6), the objection as
+    the reason: as ``withdraw``, the record is superseded and kept, the posting dates are cleared,
+    and the corrected list is approved and published again as a new version with a new posting
+    period. Called by ``hygiene.services.objections.uphold``."""
+    return _take_down(session, actor, village_period, expected_version, reason, action="return_on_objection")
+
+
+def _take_down(
+    session: Session, actor: User, village_period: VillagePeriod, expected_version: int, reason: str, *, action: str
+) -> VillagePeriod:
+    """A posted list back to the clerk with the reason: posting dates cleared, record superseded."""
     _require_reviewer(actor, village_period)
-    reason = _required_reason(reason, "撤回公示必须填写原因")
+    reason = _required_reason(reason, f"{MOVE_LABELS[action]}必须填写原因")
     _move(
         session,
         actor,
@@ -299,7 +319,7 @@ def withdraw(
         expected_version,
         allowed_from=(WorkflowState.PUBLISHED,),
         to=WorkflowState.RETURNED,
-        action="withdraw",
+        action=action,
         reason=reason,
         return_reason=reason,
         approved_at=None,

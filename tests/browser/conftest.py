@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -34,10 +35,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[str]:
-    database = tmp_path / "live.sqlite3"
-    shutil.copy(sqlite_template, database)
+@contextmanager
+def serving(database: Path) -> Iterator[str]:
+    """``hygiene serve`` on this SQLite file in a subprocess, until the block ends: its base URL."""
     port = free_port()
     env = {
         **os.environ,
@@ -48,7 +48,7 @@ def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[str]:
     }
     hygiene = Path(sys.executable).with_name("hygiene")
     server = subprocess.Popen(
-        [str(hygiene), "serve"], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        [str(hygiene), "serve"], cwd=database.parent, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     deadline = time.monotonic() + 20
     while True:
@@ -62,11 +62,27 @@ def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[str]:
                     f"hygiene serve did not start: {server.stderr.read().decode() if server.stderr else ''}"
                 ) from exc
             time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    server.terminate()
-    server.wait(timeout=10)
-    if server.stderr:
-        server.stderr.close()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        if server.stderr:
+            server.stderr.close()
+
+
+@pytest.fixture
+def live_database(sqlite_template: Path, tmp_path: Path) -> Path:
+    """A copy of the seeded database for one test's server (a test may adjust it before serving)."""
+    database = tmp_path / "live.sqlite3"
+    shutil.copy(sqlite_template, database)
+    return database
+
+
+@pytest.fixture
+def live_server(live_database: Path) -> Iterator[str]:
+    with serving(live_database) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

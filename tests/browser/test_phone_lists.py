@@ -33,11 +33,12 @@ def test_the_public_list_is_a_card_per_household_on_a_phone(page: Page, live_ser
     rows = page.locator("table.public-list tbody tr")
     expect(rows.first).to_be_visible()
     assert rows.count() > 40
-    assert inside_viewport(page.locator("table.public-list td.card-grade")) == []
-    awards = page.locator("table.public-list td.card-award:not(:empty)")
+    assert inside_viewport(page.locator("table.public-list td:nth-child(5)")) == []
+    awards = page.locator("table.public-list td:nth-child(6):not(:empty)")
     assert awards.count() > 0 and inside_viewport(awards) == []
     first = rows.first
-    grade_box, code_box = first.locator("td.card-grade").bounding_box(), first.locator("td.card-last").bounding_box()
+    grade_box = first.locator("td:nth-child(5)").bounding_box()  # 等级
+    code_box = first.locator("td:nth-child(2)").bounding_box()  # 户编号
     assert grade_box and code_box and code_box["y"] > grade_box["y"]  # the code below, not before
     page.screenshot(path=str(tmp_path / "public-360.png"), full_page=True)
 

@@ -26,6 +26,9 @@ ROUTES = {
     "village1_upload": "/village/5209990101/periods/2026Q4/upload",
     "village1_roster_upload": "/village/5209990101/roster/upload",
     "village1_plaques": "/village/5209990101/plaques/",
+    "village1_notice_pdf": "/village/5209990101/periods/2026Q3/notice.pdf",
+    "village1_certificate_pdf": "/village/5209990101/plaques/520999-2026-000001/certificate.pdf",
+    "village1_certificates_pdf": "/village/5209990101/periods/2026Q3/certificates.pdf",
     "village2": "/village/5209990201/",
     "village2_board": "/village/5209990201/periods/2026Q4/",
     "village1_group_entry": "/village/5209990101/periods/2026Q4/groups/520999010101/review",
@@ -36,6 +39,9 @@ ROUTES = {
     "township2_village": "/township/52099902/periods/2026Q4/villages/5209990201/",
     "township1_plaques": "/township/52099901/plaques/",
     "township1_plaque": "/township/52099901/plaques/520999-2026-000001",
+    "township1_objections": "/township/52099901/objections",
+    "township1_ranking": "/township/52099901/periods/2026Q4/ranking.csv",
+    "township2_objections": "/township/52099902/objections",
     "township_other_county": "/township/52099801/",
     "county": "/county/520999/",
     "county_users": "/county/520999/users",
@@ -51,6 +57,7 @@ ROUTES = {
     "inspection_other": "/inspection/520998/",
 }
 VILLAGE1_READ = {"village1", "village1_household", "village1_board", "village1_household_reviews", "village1_plaques"}
+VILLAGE1_READ |= {"village1_notice_pdf", "village1_certificate_pdf", "village1_certificates_pdf"}
 VILLAGE1_WRITE = {
     "village1_group_entry",
     "village1_new",
@@ -68,12 +75,23 @@ TOWNSHIPS_READ = {
     "township1_plaque",
     "township2",
     "township2_village",
+    "township1_objections",
+    "township2_objections",
+    "township1_ranking",
 }
 ALLOWED = {
     "village": VILLAGE1_READ | VILLAGE1_WRITE,
     "village2": VILLAGE2_READ,
-    "township": VILLAGE1_READ | {"township1", "township1_village", "township1_plaques", "township1_plaque"},
-    "township2": VILLAGE2_READ | {"township2", "township2_village"},
+    "township": VILLAGE1_READ
+    | {
+        "township1",
+        "township1_village",
+        "township1_plaques",
+        "township1_plaque",
+        "township1_objections",
+        "township1_ranking",
+    },
+    "township2": VILLAGE2_READ | {"township2", "township2_village", "township2_objections"},
     "county": VILLAGE1_READ
     | VILLAGE2_READ
     | TOWNSHIPS_READ

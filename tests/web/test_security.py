@@ -88,6 +88,12 @@ POST_ROUTES = [
         "township",
     ),
     (
+        "/public/villages/<village_code>/<period_code>/households/<household_code>/objection",
+        "/public/villages/5209990104/2026Q4/households/520999010401001/objection",
+        None,
+    ),
+    ("/township/<township_code>/objections/<int:objection_id>", "/township/52099901/objections/1", "township"),
+    (
         "/township/<township_code>/plaques/<serial>/revoke",
         "/township/52099901/plaques/520999-2026-000001/revoke",
         "inspector",
@@ -125,8 +131,14 @@ def test_security_headers_on_every_page(client: FlaskClient, auth: Auth) -> None
 
 
 def test_public_pages_set_no_cookie(client: FlaskClient) -> None:
-    for url in ("/", "/public/villages/5209990101"):
-        assert "Set-Cookie" not in client.get(url).headers
+    for url in (
+        "/",
+        "/public/villages/5209990101",
+        "/public/villages/5209990101/2026Q3",
+        "/public/villages/5209990101/2026Q3?q=张",
+        "/public/villages/5209990101/2026Q3.csv",
+    ):
+        assert "Set-Cookie" not in client.get(url).headers, url
 
 
 def test_session_cookie_flags_in_production(client: FlaskClient, auth: Auth) -> None:

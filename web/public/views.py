@@ -3,12 +3,17 @@ Only public data: no ID numbers, phones, poverty status or reviewers (RULES.md �
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, send_from_directory
+from flask import Blueprint, Response, abort, current_app, render_template, request, send_from_directory
 from flask.typing import ResponseReturnValue
 
-from hygiene.services import results, units
+from hygiene.enums import WorkflowState
+from hygiene.io.exports import csv_bytes, xlsx_bytes
+from hygiene.models._types import beijing_today
+from hygiene.services import objections, results, units
 from hygiene.services.errors import NotFound, ServiceError
 from web.database import get_session
+from web.downloads import CSV_MIMETYPE, XLSX_MIMETYPE, download
+from web.public import cache
 
 bp = Blueprint("public", __name__)
 
@@ -37,12 +42,66 @@ def village(village_code: str) -> str:
 
 
 @bp.get("/public/villages/<village_code>/<period_code>")
-def village_list(village_code: str, period_code: str) -> str:
-    """The posted list (张榜公示) of a published village period, for residents' phones."""
+def village_list(village_code: str, period_code: str) -> ResponseReturnValue:
+    """The posted list (张榜公示) of a published village period, for residents' phones: searchable by
+    household code, surname and group. The unsearched page is rendered once per version of what it
+    shows (web/public/cache.py)."""
+    session = get_session()
+    version = results.public_version(session, village_code, period_code)
+    if version is None:
+        abort(404)
+    query, group = request.args.get("q", "")[:40], request.args.get("group", "")[:60]
+
+    def render() -> str:
+        village = units.get_village(session, village_code)
+        posted = results.public_list(session, village, period_code)
+        rows = results.search_rows(posted.rows, query, group)
+        return render_template(
+            "public/list.html",
+            posted=posted,
+            rows=rows,
+            query=query,
+            group=group,
+            days_left=posted.days_left(),
+            public_objections=objections.public_objections(session, posted.village_period),
+        )
+
+    if query or group:
+        return cache.Page.of(render()).response(shared=cache.shareable())
+    # a posting's page says how many days are left: it changes with the date until the period is final
+    day = beijing_today() if version[1] is WorkflowState.PUBLISHED else None
+    return cache.serve(("list", village_code, period_code, version, day), render)
+
+
+@bp.get("/public/villages/<village_code>/households/<household_code>")
+def household(village_code: str, household_code: str) -> ResponseReturnValue:
+    """One household's public page: its grades by period, what its group review gave it criterion by
+    criterion against the village's average and its peers, and its plaque."""
+    session = get_session()
+    try:
+        village = units.get_village(session, village_code)
+        found = results.public_household(session, village, household_code)
+    except NotFound:
+        abort(404)
+    page = cache.Page.of(render_template("public/household.html", household=found))
+    return page.response(shared=cache.shareable())
+
+
+@bp.get("/public/villages/<village_code>/<period_code>.<any(csv, xlsx):fmt>")
+def village_list_file(village_code: str, period_code: str, fmt: str) -> Response:
+    """The posted list as a file, as public as the page (surnames only), formula-safe."""
     session = get_session()
     try:
         village = units.get_village(session, village_code)
         posted = results.public_list(session, village, period_code)
     except ServiceError:
         abort(404)
-    return render_template("public/list.html", posted=posted)
+    header, rows = results.public_list_table(posted)
+    name = f"{posted.record.village_name}{period_code}卫生评比公示"
+    if fmt == "csv":
+        return download(csv_bytes(header, rows), f"{name}.csv", CSV_MIMETYPE)
+    return download(
+        xlsx_bytes([("公示名单", header, rows)], title=f"{posted.record.township_name} {name}"),
+        f"{name}.xlsx",
+        XLSX_MIMETYPE,
+    )

@@ -1,9 +1,10 @@
-"""The township pages' forms: quotas, the village assessment, the workflow moves and revoking a plaque."""
+"""The township pages' forms: quotas, the village assessment, the workflow moves, answering an
+objection and revoking a plaque."""
 
 from __future__ import annotations
 
 from wtforms import HiddenField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from hygiene.services.workflow import ASSESSMENT_AREAS
 from web.forms import BaseForm, WholeNumberField
@@ -50,3 +51,14 @@ class RevokeForm(BaseForm):
     version = HiddenField()
     reason = StringField("摘牌原因", validators=[DataRequired(message="请填写摘牌原因"), Length(max=500)])
     submit = SubmitField("摘牌")
+
+
+class ObjectionAnswerForm(BaseForm):
+    """Uphold (采纳) or dismiss (不予采纳) one objection with a public reply, from the version the
+    page showed; the pressed button names the decision. The reply's length and characters are
+    checked by the service."""
+
+    version = HiddenField()
+    reply = TextAreaField("答复（公开，不含提出人信息）")
+    decision = HiddenField(validators=[AnyOf(("uphold", "dismiss"), message="请选择采纳或不予采纳")])
+    back = HiddenField(default="list")

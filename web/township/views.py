@@ -6,22 +6,31 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from sqlalchemy.orm import Session
 
 from hygiene import permissions
 from hygiene.enums import WorkflowState
+from hygiene.io.exports import csv_bytes, xlsx_bytes
 from hygiene.io.scores import format_tenths
 from hygiene.models import Period, Plaque, Township, Village, VillagePeriod
-from hygiene.services import audit, periods, plaques, units, workflow
+from hygiene.services import audit, objections, periods, plaques, results, units, workflow
 from hygiene.services.errors import FieldErrors, NotFound, ServiceError
 from web.database import get_session
+from web.downloads import CSV_MIMETYPE, XLSX_MIMETYPE, download
 from web.forms import BaseForm
 from web.presentation import picked_period
 from web.security import current_account, require
-from web.township.forms import AssessmentForm, MoveForm, QuotaForm, RevokeForm, assessment_form_class
+from web.township.forms import (
+    AssessmentForm,
+    MoveForm,
+    ObjectionAnswerForm,
+    QuotaForm,
+    RevokeForm,
+    assessment_form_class,
+)
 
 bp = Blueprint("township", __name__, url_prefix="/township/<township_code>")
 
@@ -77,7 +86,21 @@ def home(township_code: str) -> str:
         period=period,
         rows=rows,
         chart_max=max([1, *(int(row.result.get(c) or 0) for row in rows for c in counts)]),
+        pending_objections=len(objections.pending_for_township(session, township)),
     )
+
+
+@bp.get("/periods/<period_code>/ranking.<any(csv, xlsx):fmt>")
+@login_required
+def ranking_file(township_code: str, period_code: str, fmt: str) -> Response:
+    """The township's villages in the period, ranked by assessment, as Excel or CSV (formula-safe)."""
+    township = _township(township_code)
+    period = _period(township, period_code)
+    header, rows = results.township_ranking_table(workflow.township_board(get_session(), township, period))
+    name = f"{township.name}{period.code}各村评比排名"
+    if fmt == "csv":
+        return download(csv_bytes(header, rows), f"{name}.csv", CSV_MIMETYPE)
+    return download(xlsx_bytes([("各村排名", header, rows)], title=name), f"{name}.xlsx", XLSX_MIMETYPE)
 
 
 @bp.get("/periods/<period_code>/villages/<village_code>/")
@@ -131,6 +154,8 @@ def _village_page(
         areas=workflow.ASSESSMENT_AREAS,
         history=audit.history(session, "village_period", village_period.id) if village_period else [],
         shortfall_lines=review.shortfalls.lines() if review and village_period.state in GUARDED_STATES else [],
+        objections=objections.for_village_period(session, village_period) if village_period else [],
+        answer_form=ObjectionAnswerForm(formdata=None, back="village"),
     )
 
 
@@ -150,7 +175,7 @@ def _opened(village: Village, period: Period) -> VillagePeriod:
     return periods.open_village_period(get_session(), village, period)
 
 
-def _form_errors(form: QuotaForm | AssessmentForm | MoveForm) -> str:
+def _form_errors(form: QuotaForm | AssessmentForm | MoveForm | ObjectionAnswerForm) -> str:
     return "；".join(f"{getattr(form, name).label.text}：{e}" for name, errors in form.errors.items() for e in errors)
 
 
@@ -247,6 +272,66 @@ def move(township_code: str, period_code: str, village_code: str, move: str) -> 
         done=f"{village.name} {period.code} 已{label}",
     )
     return _back(township, period, village)
+
+
+# --- objections (异议, RULES.md §6) -----------------------------------------------------------------
+
+
+def _whole(text: str | None) -> int:
+    """A version posted back by a form; anything but digits reads as 0 (then a Conflict)."""
+    return int(text) if text and text.isascii() and text.isdigit() else 0
+
+
+@bp.get("/objections")
+@login_required
+def objection_list(township_code: str) -> str:
+    """The township's open objections, the oldest first; its reviewer answers each here."""
+    township = _township(township_code)
+    return render_template(
+        "township/objections.html",
+        township=township,
+        objections=objections.pending_for_township(get_session(), township),
+        answer_form=ObjectionAnswerForm(formdata=None, back="list"),
+        can_review=permissions.can_review_township(current_account(), township),
+    )
+
+
+@bp.post("/objections/<int:objection_id>")
+@login_required
+def answer_objection(township_code: str, objection_id: int) -> ResponseReturnValue:
+    """Uphold or dismiss one objection with a public reply; upholding returns the village period."""
+    township = _township(township_code, review=True)
+    session = get_session()
+    try:
+        objection = objections.get_objection(session, objection_id)
+    except NotFound:
+        abort(404)
+    village_period = objection.village_period
+    if village_period.village.township_id != township.id:
+        abort(404)
+    form = ObjectionAnswerForm()
+    code = objection.household.code
+    if not form.validate_on_submit():
+        flash(_form_errors(form), "error")
+    elif form.decision.data == "uphold":
+        _save(
+            lambda session: objections.uphold(
+                session, current_account(), objection, _whole(form.version.data), form.reply.data or ""
+            ),
+            form=form,
+            done=f"已采纳对 {code} 的异议，{village_period.village.name} {village_period.period.code} 已退回村委会更正",
+        )
+    else:
+        _save(
+            lambda session: objections.dismiss(
+                session, current_account(), objection, _whole(form.version.data), form.reply.data or ""
+            ),
+            form=form,
+            done=f"已答复对 {code} 的异议（不予采纳）",
+        )
+    if form.back.data == "village":
+        return _back(township, village_period.period, village_period.village)
+    return redirect(url_for("township.objection_list", township_code=township.code), 303)
 
 
 # --- the plaque register ---------------------------------------------------------------------------

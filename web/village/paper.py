@@ -1,0 +1,75 @@
+"""Paper for the village (RULES.md §6-7): the printed notice for the village board and the plaque
+certificates, as PDF downloads, for whoever can view the village."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, request, url_for
+from flask_login import login_required
+from werkzeug.wrappers import Response
+
+from hygiene.io import pdf
+from hygiene.services import certificates
+from hygiene.services.errors import NotFound, ServiceError
+from web.database import get_session
+from web.downloads import download
+from web.village.views import _village, bp
+
+PDF_MIMETYPE = "application/pdf"
+
+
+def _verify_url(token: str) -> str:
+    return url_for("public.verify", token=token, _external=True)
+
+
+@bp.get("/periods/<period_code>/notice.pdf")
+@login_required
+def notice_pdf(village_code: str, period_code: str) -> Response:
+    """The notice of a published or final period, ``?size=A4`` (default) or ``A3``, landscape."""
+    village = _village(village_code)
+    size = request.args.get("size", "A4").upper()
+    if size not in pdf.PAGE_SIZES:
+        abort(404)
+    try:
+        notice = certificates.notice(
+            get_session(),
+            village,
+            period_code,
+            objection_url=url_for("public.village", village_code=village.code, _external=True),
+        )
+    except ServiceError:  # not published, or no such period
+        abort(404)
+    data = pdf.notice_pdf(notice, size)
+    return download(data, f"{village.name}{notice.period_code}公示（{size}）.pdf", PDF_MIMETYPE)
+
+
+@bp.get("/plaques/<serial>/certificate.pdf")
+@login_required
+def certificate_pdf(village_code: str, serial: str) -> Response:
+    """One valid plaque's certificate."""
+    village = _village(village_code)
+    session = get_session()
+    try:
+        plaque = certificates.village_plaque(session, village, serial)
+    except NotFound:
+        abort(404)
+    cert = certificates.certificate(session, plaque, secret=current_app.config["SECRET_KEY"], verify_url=_verify_url)
+    return download(pdf.certificates_pdf([cert]), f"牌匾证书{plaque.serial}.pdf", PDF_MIMETYPE)
+
+
+@bp.get("/periods/<period_code>/certificates.pdf")
+@login_required
+def period_certificates_pdf(village_code: str, period_code: str) -> Response:
+    """The certificates of every plaque the village got in the period and still holds, one a page."""
+    village = _village(village_code)
+    session = get_session()
+    try:
+        issued = certificates.period_plaques(session, village, period_code)
+    except ServiceError:
+        abort(404)
+    if not issued:
+        abort(404)
+    secret = current_app.config["SECRET_KEY"]
+    data = pdf.certificates_pdf(
+        [certificates.certificate(session, p, secret=secret, verify_url=_verify_url) for p in issued]
+    )
+    return download(data, f"{village.name}{period_code}牌匾证书.pdf", PDF_MIMETYPE)
