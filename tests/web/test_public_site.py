@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from hygiene.enums import PlaqueState, ReviewKind
 from hygiene.models import Household, Period, Plaque, ResultRecord, ResultRecordHousehold, Review, VillagePeriod
 from hygiene.models._types import utcnow
-from hygiene.services import records
+from hygiene.services import certificates, records
 from tests.web.conftest import Auth
 from tests.web.test_public import publish_qingshan
 from tests.web.test_township import version_on
@@ -167,8 +167,9 @@ def test_a_posted_list_downloads_as_excel_and_csv_with_surnames_only_and_no_form
 
 
 def test_no_public_page_or_file_carries_private_data(client: FlaskClient, db_session: Session) -> None:
-    """The public pages and files of every posted list, and every listed household's page: no phone,
-    poverty status, full name or reviewer (RULES.md §6)."""
+    """The public pages and files of every posted list, every listed household's page, a plaque's
+    verification page and an objection page: no phone, poverty status, full name or reviewer
+    (RULES.md §6)."""
     households = db_session.scalars(sa.select(Household)).all()
     full_names = {h.head_name for h in households if len(h.head_name) >= 2}
     phones = {h.phone for h in households if h.phone}
@@ -178,10 +179,20 @@ def test_no_public_page_or_file_carries_private_data(client: FlaskClient, db_ses
         urls += [
             f"/public/villages/{village}/households/{r.household_code}" for r in rated_rows(db_session, village, period)
         ]
-    for url in urls:
+    # a plaque's verification page and a household's objection page are public too
+    plaque = db_session.scalars(sa.select(Plaque).where(Plaque.state == PlaqueState.VALID)).first()
+    assert plaque is not None
+    urls.append("/verify/" + certificates.sign(plaque.serial, client.application.config["SECRET_KEY"]))
+    urls.append(f"{POSTED}/households/{rated_rows(db_session, '5209990104', '2026Q4')[0].household_code}/objection")
+    for url in [*urls, f"{FINAL}.xlsx"]:
         response = client.get(url)
         assert response.status_code == 200, url
-        text = response.get_data(as_text=True)
+        if url.endswith(".xlsx"):
+            sheet = openpyxl.load_workbook(io.BytesIO(response.data)).active
+            assert sheet is not None
+            text = "\n".join(str(c.value) for row in sheet.iter_rows() for c in row if c.value is not None)
+        else:
+            text = response.get_data(as_text=True)
         assert not phones & set(re.findall(r"1\d{10}", text)), url
         assert not [name for name in full_names if name in text], url
         assert not [team for team in teams if team in text], url
