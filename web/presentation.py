@@ -13,6 +13,7 @@ from hygiene.io.scores import format_tenths
 from hygiene.models import Period
 from hygiene.models._types import BEIJING_TIME
 from hygiene.services import audit
+from hygiene.services.rating import FLAG_LABELS
 from hygiene.services.workflow import MOVE_LABELS
 from web.database import get_session
 
@@ -25,13 +26,6 @@ def tenths(value: int | None) -> str:
     whole, frac = divmod(abs(value), 10)
     return f"{sign}{whole}.{frac}"
 
-
-FLAG_LABELS = {
-    "no_self": "缺自评",
-    "few_peers": "互评不足",
-    "self_gap": "自评差距大",
-    "peer_gap": "互评差距大",
-}
 
 # What the audit log's actions mean, for history pages.
 ACTION_LABELS = {

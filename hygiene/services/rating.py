@@ -113,6 +113,15 @@ def settings_snapshot(period: Period) -> dict[str, Any]:
 # --- who counts -----------------------------------------------------------------------------------
 
 
+# The engine's flags (RULES.md §3) as people read them: pages, the spot-check sample's reasons.
+FLAG_LABELS = {
+    "no_self": "缺自评",
+    "few_peers": "互评不足",
+    "self_gap": "自评差距大",
+    "peer_gap": "互评差距大",
+}
+
+
 def registered(period: Period) -> sa.ColumnElement[bool]:
     """Households registered for a period (RULES.md §4): counted from their first period on, and
     not moved away before the period began. Period codes ``YYYYQn`` sort as text."""

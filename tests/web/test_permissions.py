@@ -54,6 +54,7 @@ ROUTES = {
     "county_rubric": "/county/520999/rubric",
     "county_other": "/county/520998/",
     "inspection": "/inspection/520999/",
+    "inspection_sample": "/inspection/520999/townships/52099901/sample?period=2026Q3",
     "inspection_other": "/inspection/520998/",
 }
 VILLAGE1_READ = {"village1", "village1_household", "village1_board", "village1_household_reviews", "village1_plaques"}
@@ -107,7 +108,7 @@ ALLOWED = {
         "county_rubric",
     },
     "county2": {"village_other_county", "township_other_county", "county_other"},
-    "inspector": VILLAGE1_READ | VILLAGE2_READ | TOWNSHIPS_READ | {"inspection"},
+    "inspector": VILLAGE1_READ | VILLAGE2_READ | TOWNSHIPS_READ | {"inspection", "inspection_sample"},
     "inspector2": {"village_other_county", "township_other_county", "inspection_other"},
 }
 
