@@ -92,6 +92,14 @@ class NoticeState(LabelledEnum):
     CLOSED = "closed", "已销号"
 
 
+class NoticeSource(LabelledEnum):
+    """Where a notice came from (RULES.md §9, §6)."""
+
+    MANUAL = "manual", "督查组下发"
+    BLACK_LIST = "black_list", "黑榜户整改"
+    SPOT_CHECK = "spot_check", "督查抽查"
+
+
 class LedgerKind(LabelledEnum):
     AWARD_GOODS = "award_goods", "奖励物资"
     INDUSTRY_SUPPORT = "industry_support", "产业扶持"

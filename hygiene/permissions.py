@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from hygiene.enums import Role
-from hygiene.models import County, Township, User, Village
+from hygiene.models import County, InspectionAssignment, Township, User, Village
 
 
 def _county_wide(user: User, county_id: int) -> bool:
@@ -58,6 +58,29 @@ def can_inspect_county(user: User, county: County) -> bool:
     return user.role is Role.INSPECTOR and user.county_id == county.id
 
 
+def can_view_supervision(user: User, county: County) -> bool:
+    """The county dashboard and the township ranking's figures: the county's inspectors and administrator."""
+    return can_inspect_county(user, county) or can_administer_county(user, county)
+
+
 def can_revoke_plaques(user: User, county: County) -> bool:
     """Revoking a plaque outside the cycle (a failed spot check): the county's inspectors and administrator."""
     return can_inspect_county(user, county) or can_administer_county(user, county)
+
+
+def can_manage_inspection_teams(user: User, county: County) -> bool:
+    """The county's inspection teams, their members and the townships each holds per period: the
+    county administrator."""
+    return can_administer_county(user, county)
+
+
+def can_spot_check(user: User, assignment: InspectionAssignment) -> bool:
+    """Adopting the sample of a township and period, and entering its spot checks (with the plaque
+    revocations and notices they bring): an inspector of the team that holds it. Every inspector of
+    the county reads them (``can_inspect_county``)."""
+    return (
+        user.role is Role.INSPECTOR
+        and user.inspection_team_id is not None
+        and user.inspection_team_id == assignment.team_id
+        and user.county_id == assignment.team.county_id
+    )

@@ -6,7 +6,7 @@ are decided on that rounded score, the one the township sees.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -102,6 +102,11 @@ def spot_check_agreement(
     return checks, summary
 
 
+def _exact(value: object) -> Fraction:
+    """A number as an exact fraction: a Fraction as it is, anything else as the decimal it prints as."""
+    return value if isinstance(value, Fraction) else as_fraction(_text(value))
+
+
 def _round2(value: Fraction) -> Decimal:
     hundredths = (value * 200 + 1) // 2  # half-up (scores are non-negative)
     return Decimal(int(hundredths)) / 100
@@ -112,6 +117,7 @@ def township_scores(
     agreement: pd.DataFrame,
     coverage: pd.DataFrame,
     weights: TownshipWeights | None = None,
+    townships: Iterable[str] = (),
 ) -> pd.DataFrame:
     """Township scores of a period and their warnings (RULES.md §9).
 
@@ -120,14 +126,20 @@ def township_scores(
     with weights 0.4 / 0.3 / 0.3 by default; a planned coverage of 0 counts as met (100).
 
     Inputs: `assessments` (township_code, village_code, total: the village assessment, 0…100),
-    `agreement` (township_code, checked, agreeing: as spot_check_agreement returns),
-    `coverage` (township_code, coverage, planned_coverage: shares 0…1). Every township must appear
-    in all three, with at least one checked household.
+    `agreement` (township_code, checked, agreeing: as spot_check_agreement returns, checked ≥ 1),
+    `coverage` (township_code, coverage, planned_coverage: shares 0…1). Numbers may be given as
+    text, decimals or exact fractions. A township missing from a
+    table has no data for that component: the component is left out and the remaining weights are
+    scaled up to the sum of all three (so a township with every component gets the formula above
+    exactly). A township with no component at all (named only in `townships`), or whose remaining
+    weights are all zero, is listed unranked: no score, no rank, no warning.
 
-    Returns township_code, mean_assessment, agreement, coverage_points, score (exact decimals,
-    rounded half-up to two places) and warning, ordered by score ascending, then township code
-    ascending. The townships with the lowest score get `red`, those with the next-lowest distinct
-    score `yellow` (ties share the warning); the others none (empty).
+    Returns township_code, mean_assessment, agreement, coverage_points, score (exact decimals
+    rounded half-up to two places; agreement a share rounded to four; NA for a component without
+    data), rank (1 for the highest score, ties share a rank; NA when unranked) and warning, ordered
+    by score ascending, then township code ascending, the unranked last by code. The townships with
+    the lowest score get `red`, those with the next-lowest distinct score `yellow` (ties share the
+    warning); the others none (empty).
     """
     w = weights or TownshipWeights()
     problems: list[Problem] = []
@@ -145,7 +157,7 @@ def township_scores(
         zip(assessments["township_code"].map(_text), assessments["total"], strict=True), start=1
     ):
         try:
-            value = as_fraction(_text(total))
+            value = _exact(total)
         except ArithmeticError:
             problems.append(Problem("assessments", row, "total", _text(total), "考核分须为0–100之间的数"))
             continue
@@ -166,31 +178,47 @@ def township_scores(
         start=1,
     ):
         try:
-            have, want = as_fraction(_text(cov)), as_fraction(_text(plan))
+            have, want = _exact(cov), _exact(plan)
         except ArithmeticError:
             problems.append(Problem("coverage", row, "coverage", _text(cov), "覆盖率须为0–1之间的数"))
             continue
         covered[code] = Fraction(100) if want == 0 else min(Fraction(100), 100 * have / want)
-    for code in sorted(set(totals) | set(shares) | set(covered)):
-        for file, table in (("assessments", totals), ("agreement", shares), ("coverage", covered)):
-            if code not in table:
-                problems.append(Problem(file, 0, "township_code", code, "缺少该乡镇的数据"))
     if problems:
         raise InvalidInput(problems)
-    rows = []
-    for code in sorted(totals):
-        mean = sum(totals[code], Fraction(0)) / len(totals[code])
-        exact = (
-            as_fraction(w.assessment) * mean
-            + as_fraction(w.agreement) * 100 * shares[code]
-            + as_fraction(w.coverage) * covered[code]
+    weight = {
+        "assessment": as_fraction(w.assessment),
+        "agreement": as_fraction(w.agreement),
+        "coverage": as_fraction(w.coverage),
+    }
+    all_weights = sum(weight.values(), Fraction(0))
+    ranked: list[tuple[str, Decimal | None, Decimal | None, Decimal | None, Decimal]] = []
+    unranked: list[tuple[str, Decimal | None, Decimal | None, Decimal | None, None]] = []
+    for code in sorted(set(totals) | set(shares) | set(covered) | {_text(t) for t in townships}):
+        points: dict[str, Fraction] = {}
+        if code in totals:
+            points["assessment"] = sum(totals[code], Fraction(0)) / len(totals[code])
+        if code in shares:
+            points["agreement"] = 100 * shares[code]
+        if code in covered:
+            points["coverage"] = covered[code]
+        present = sum((weight[k] for k in points), Fraction(0))
+        shown = (
+            _round2(points["assessment"]) if "assessment" in points else None,
+            _round2(points["agreement"]) / 100 if "agreement" in points else None,
+            _round2(points["coverage"]) if "coverage" in points else None,
         )
-        rows.append((code, _round2(mean), _round2(shares[code] * 100) / 100, _round2(covered[code]), _round2(exact)))
-    rows.sort(key=lambda r: (r[4], r[0]))
-    distinct = sorted({r[4] for r in rows})
+        if present == 0:
+            unranked.append((code, *shown, None))
+            continue
+        exact = sum((weight[k] * p for k, p in points.items()), Fraction(0)) * all_weights / present
+        ranked.append((code, *shown, _round2(exact)))
+    ranked.sort(key=lambda r: (r[4], r[0]))
+    distinct = sorted({r[4] for r in ranked})
     warning = {score: name for score, name in zip(distinct, WARNINGS, strict=False)}
+    rank = {score: 1 + sum(1 for r in ranked if r[4] > score) for score in distinct}
+    rows = [*ranked, *unranked]
     decimal = pa.decimal128(9, 4)
-    return to_frame(
+    frame = to_frame(
         pa.table(
             {
                 "township_code": pa.array([r[0] for r in rows], pa.large_string()),
@@ -198,7 +226,9 @@ def township_scores(
                 "agreement": pa.array([r[2] for r in rows], decimal),
                 "coverage_points": pa.array([r[3] for r in rows], decimal),
                 "score": pa.array([r[4] for r in rows], decimal),
-                "warning": pa.array([warning.get(r[4], "") for r in rows], pa.large_string()),
+                "rank": pa.array([None if r[4] is None else rank[r[4]] for r in rows], pa.int64()),
+                "warning": pa.array(["" if r[4] is None else warning.get(r[4], "") for r in rows], pa.large_string()),
             }
         )
     )
+    return frame

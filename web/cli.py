@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+import unicodedata
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from hygiene import config, migrate
 from hygiene.db import DatabaseUrlError, make_engine, make_sessionmaker, redact_url
 from hygiene.enums import Role
 from hygiene.io.sheets import UploadRejected
-from hygiene.services import accounts, demo
+from hygiene.services import accounts, demo, sampling
 from hygiene.services.errors import Conflict, ServiceError
 
 EXIT_INVALID = 2
@@ -386,6 +387,115 @@ def plaques_register(county_code: str, village_code: str | None, output_format: 
         "reason",
     )
     click.echo(csv_bytes(header, rows).decode("utf-8-sig"), nl=False)
+
+
+MAX_SAMPLE_SIZE = 10_000
+
+
+def _whole_number(option: str, label: str, text: str, minimum: int, maximum: int) -> int:
+    from hygiene.io.scores import parse_whole_number
+
+    try:
+        return parse_whole_number(text, minimum, maximum)
+    except ValueError as exc:
+        raise InvalidInput(f"{label} {option} {text!r} {exc}") from None
+
+
+@main.command("sample")
+@click.option("--township", "township_code", required=True, help="the township's code")
+@click.option("--period", "period_code", required=True, help="the quarter, e.g. 2026Q3")
+@click.option("--size", "size_text", default=str(sampling.DEFAULT_SIZE), show_default=True, help="households to draw")
+@click.option("--seed", "seed_text", default=None, help="the seed (default: fixed by the township and period)")
+def sample_command(township_code: str, period_code: str, size_text: str, seed_text: str | None) -> None:
+    """Propose a spot-check sample (RULES.md §9) as CSV: household_code, village_code, weight,
+    reasons (joined by ';'); the seed used goes to standard error, to repeat the draw."""
+    from hygiene.io.exports import csv_bytes
+    from hygiene.services import periods, units
+
+    size = _whole_number("--size", "抽查户数", size_text, 1, MAX_SAMPLE_SIZE)
+    seed = None if seed_text is None else _whole_number("--seed", "随机种子", seed_text, 0, sampling.MAX_SEED)
+    with transaction(write=False) as session:
+        township = units.get_township(session, township_code)
+        period = periods.get_period(session, township.county_id, period_code)
+        drawn = sampling.draw(session, township, period, size=size, seed=seed)
+        rows = [(c.household_code, c.village_code, f"{c.weight:g}", ";".join(c.reasons)) for c in drawn.drawn]
+    click.echo(
+        f"随机种子 {drawn.seed}（加 --seed {drawn.seed} 可重现本样本）：从 {drawn.population} 户中抽取 {len(rows)} 户",
+        err=True,
+    )
+    header = ("household_code", "village_code", "weight", "reasons")
+    click.echo(csv_bytes(header, rows).decode("utf-8-sig"), nl=False)
+
+
+def _display_width(text: str) -> int:
+    """Terminal columns: a Chinese character takes two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def aligned_table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> list[str]:
+    """Lines of a plain-text table whose columns line up in a terminal, numbers (``right``) right-aligned."""
+    widths = [max(_display_width(row[i]) for row in (header, *rows)) for i in range(len(header))]
+
+    def line(row: Sequence[str]) -> str:
+        cells = [
+            (" " * (w - _display_width(cell)) + cell) if i in right else (cell + " " * (w - _display_width(cell)))
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        return "  ".join(cells).rstrip()
+
+    return [line(header), *(line(row) for row in rows)]
+
+
+@main.command("ranking")
+@click.option("--county", "county_code", required=True, help="the county's code")
+@click.option("--period", "period_code", required=True, help="the quarter, e.g. 2026Q3")
+@click.option("--format", "output_format", type=click.Choice(["csv"]), default=None, help="CSV instead of a table")
+def ranking_command(county_code: str, period_code: str, output_format: str | None) -> None:
+    """The township ranking (RULES.md §9): a table for people, or CSV with --format csv."""
+    from hygiene.io.exports import csv_bytes
+    from hygiene.services import periods, units
+    from hygiene.services import ranking as township_ranking
+
+    with transaction(write=False) as session:
+        county = units.get_county(session, county_code)
+        result = township_ranking.ranking(session, county, periods.get_period(session, county.id, period_code))
+    if output_format == "csv":
+        data = csv_bytes(township_ranking.CSV_HEADER, township_ranking.csv_rows(result))
+        click.echo(data.decode("utf-8-sig"), nl=False)
+        return
+
+    def shown(value: object, suffix: str = "") -> str:
+        return "无数据" if value is None else f"{value}{suffix}"
+
+    w = result.weights
+    header = (
+        "名次",
+        "乡镇编码",
+        "乡镇",
+        "得分",
+        f"村考核均分({w.assessment:.0%})",
+        f"抽查一致率({w.agreement:.0%})",
+        f"覆盖得分({w.coverage:.0%})",
+        "覆盖率/计划",
+        "预警",
+    )
+    rows = [
+        (
+            "未排名" if t.rank is None else str(t.rank),
+            t.code,
+            t.name,
+            shown(t.score),
+            shown(t.mean_assessment),
+            "无数据" if t.agreement is None else f"{t.agreement * 100:.2f}% ({t.agreeing}/{t.checked})",
+            shown(t.coverage_points),
+            "无数据" if t.coverage is None else f"{t.coverage * 100:.2f}%/{t.planned_percent}%",
+            t.warning_label,
+        )
+        for t in result.townships
+    ]
+    click.echo(f"{county.name} {result.period.code} 乡镇排名")
+    click.echo("\n".join(aligned_table(header, rows, right=(0, 3, 4, 5, 6, 7))))
+    click.echo("某项无数据时不计该项，其余权重按比例折算；得分相同的乡镇名次、预警相同。")
 
 
 @main.command("serve")

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hygiene.db import Base
-from hygiene.enums import NoticeKind, NoticeState, ObjectionState
+from hygiene.enums import NoticeKind, NoticeSource, NoticeState, ObjectionState
 from hygiene.models._types import ScoresMixin, UTCDateTime, enum_type, score_checks, utcnow
 from hygiene.models.periods import VillagePeriod
 from hygiene.models.units import Household
@@ -29,12 +29,21 @@ class InspectionAssignment(Base):
     """A team assigned to inspect one township in one period."""
 
     __tablename__ = "inspection_assignments"
-    __table_args__ = (sa.UniqueConstraint("period_id", "township_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("period_id", "township_id"),
+        sa.CheckConstraint("sample_size >= 1", name="sample_size_positive"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[int] = mapped_column(sa.ForeignKey("inspection_teams.id", ondelete="RESTRICT"), index=True)
     period_id: Mapped[int] = mapped_column(sa.ForeignKey("periods.id", ondelete="RESTRICT"))
     township_id: Mapped[int] = mapped_column(sa.ForeignKey("townships.id", ondelete="RESTRICT"))
+    # The sample the team adopted (hygiene.services.sampling.draw with this seed and size redraws
+    # it), by whom and when; None until adopted.
+    sample_seed: Mapped[int | None]
+    sample_size: Mapped[int | None]
+    sample_adopted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    sample_adopted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     team: Mapped[InspectionTeam] = relationship()
 
@@ -51,8 +60,13 @@ class SpotCheck(ScoresMixin, Base):
     checked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     inspector_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     notes: Mapped[str | None] = mapped_column(sa.Text)
+    # Who was there (the team's members by default), and a version for entering it again.
+    members: Mapped[str | None] = mapped_column(sa.String(200))
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     household: Mapped[Household] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class Notice(Base):
@@ -62,6 +76,8 @@ class Notice(Base):
     __table_args__ = (
         sa.CheckConstraint("deadline > issued_at", name="deadline_after_issue"),
         sa.CheckConstraint("kind = 'rectification' OR escalated_from_id IS NOT NULL", name="accountability_has_origin"),
+        # One notice per source item (a black-listed household of a record, a spot check): issuing twice adds none.
+        sa.Index("uq_notices_source_ref", "source_ref", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -79,6 +95,20 @@ class Notice(Base):
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     resolution: Mapped[str | None] = mapped_column(sa.Text)
     version: Mapped[int] = mapped_column(default=1)
+    # Who answers for it (named by the inspector; a black-listed household's head), where it came
+    # from and the key of that source item (None for notices by hand and accountability notices).
+    responsible_person: Mapped[str | None] = mapped_column(sa.String(40))
+    source: Mapped[NoticeSource] = mapped_column(
+        enum_type(NoticeSource, "notice_source"), default=NoticeSource.MANUAL, server_default="manual"
+    )
+    source_ref: Mapped[str | None] = mapped_column(sa.String(120))
+    # The addressee's latest rectification report, and the inspector's latest decision on it;
+    # ``rejections`` counts the reports refused as not done (虚假整改).
+    report_note: Mapped[str | None] = mapped_column(sa.Text)
+    reported_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str | None] = mapped_column(sa.Text)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    rejections: Mapped[int] = mapped_column(default=0, server_default="0")
 
     __mapper_args__ = {"version_id_col": version}
 

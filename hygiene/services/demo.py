@@ -1,7 +1,8 @@
 """The deterministic demo county: three townships of four villages, 3-4 villager groups each,
 10-20 households a group, two quarters (2026Q3 final, 2026Q4 with villages in every workflow
 state), reviews, quotas, assessments, the star catalogue, the rollout plan, the budget, inspection
-teams and one user per role. Loading it twice changes nothing the second time."""
+teams holding the townships (the inspector on the first) and one user per role. Loading it twice
+changes nothing the second time."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from hygiene.models import (
     VillageAssessment,
     VillagePeriod,
 )
-from hygiene.services import accounts, audit, periods, plaques, rating, records
+from hygiene.services import accounts, audit, inspections, periods, plaques, rating, records
 
 SEED = 20170601  # the month Hezhang started 三定三评
 COUNTY_CODE = "520999"
@@ -221,6 +222,19 @@ def _failed_spot_check(session: Session) -> None:
     plaques.revoke(session, inspector, plaque, reason="督查抽查：厕所卫生不达标", expected_version=plaque.version)
 
 
+def _inspection_duty(session: Session, county: County, in_order: tuple[Period, ...]) -> None:
+    """Each township is held by one team in every period (the first township, 松林镇, by 第一督查组,
+    the next by the next team; 第四督查组 holds none), and the demo's inspector is on 第一督查组."""
+    teams = inspections.teams(session, county)
+    for period in in_order:
+        inspections.assign(
+            session, None, county, period, {code: teams[i].id for i, (code, _, _) in enumerate(TOWNSHIPS)}
+        )
+    inspector = session.scalars(sa.select(User).where(User.username == "inspector")).one()
+    first = teams[0]
+    inspections.update_team(session, None, first, name=first.name, members=first.members, inspector_ids=[inspector.id])
+
+
 def load_demo(session: Session) -> DemoSummary:
     if session.scalar(sa.select(County.id).where(County.code == COUNTY_CODE)) is not None:
         return DemoSummary(created=False)
@@ -342,6 +356,7 @@ def load_demo(session: Session) -> DemoSummary:
             unit_code=user.unit_code,
             display_name=user.display_name,
         )
+    _inspection_duty(session, county, (q3, q4))
     _failed_spot_check(session)
     return DemoSummary(
         created=True, townships=len(TOWNSHIPS), villages=village_index, households=household_count, reviews=review_count

@@ -93,16 +93,29 @@ def test_weights_are_configurable_and_arithmetic_exact() -> None:
     assert scores.iloc[0]["score"] == Decimal("66.67")
 
 
-def test_every_township_needs_every_component() -> None:
+def test_a_component_without_data_is_left_out_and_the_others_reweighted() -> None:
+    """T1 has no spot check: 0.4 × 80 + 0.3 × 100 (coverage met) over 0.7 = 62 / 0.7 = 88.571…;
+    T2 has only spot checks: 100 × 1/4; T3 is named but has no data at all: listed unranked."""
     assessments, agreement, coverage = frames({"T1": (["80"], 1, 1, "0.5", "0.5")})
-    with pytest.raises(InvalidInput) as caught:
-        township_scores(assessments, agreement.iloc[0:0], coverage.assign(township_code="T2"))
-    assert [str(p) for p in caught.value.problems] == [
-        "agreement:0:township_code: T1: 缺少该乡镇的数据",
-        "coverage:0:township_code: T1: 缺少该乡镇的数据",
-        "assessments:0:township_code: T2: 缺少该乡镇的数据",
-        "agreement:0:township_code: T2: 缺少该乡镇的数据",
-    ]
+    agreement = agreement.assign(township_code="T2", checked=4, agreeing=1)
+    scores = township_scores(assessments, agreement, coverage, townships=["T3", "T1"])
+    assert scores["township_code"].tolist() == ["T2", "T1", "T3"]
+    assert scores["score"].tolist()[:2] == [Decimal("25"), Decimal("88.57")]
+    assert pd.isna(scores["score"].iloc[2])
+    assert scores["rank"].tolist()[:2] == [2, 1] and pd.isna(scores["rank"].iloc[2])
+    assert scores["warning"].tolist() == ["red", "yellow", ""]
+    t1 = scores.iloc[1]
+    assert t1["mean_assessment"] == Decimal(80) and pd.isna(t1["agreement"]) and t1["coverage_points"] == 100
+    t2 = scores.iloc[0]
+    assert pd.isna(t2["mean_assessment"]) and t2["agreement"] == Decimal("0.25") and pd.isna(t2["coverage_points"])
+
+
+def test_a_township_whose_remaining_weights_are_zero_is_unranked() -> None:
+    assessments, agreement, coverage = frames({"T1": (["80"], 1, 1, "0.5", "0.5")})
+    weights = TownshipWeights(Decimal("0"), Decimal("1"), Decimal("0"))
+    scores = township_scores(assessments, agreement.iloc[0:0], coverage, weights)
+    assert scores["township_code"].tolist() == ["T1"]
+    assert pd.isna(scores["score"].iloc[0]) and scores["warning"].tolist() == [""]
 
 
 def test_bad_township_inputs_are_named() -> None:

@@ -56,9 +56,21 @@ ROUTES = {
     "inspection": "/inspection/520999/",
     "inspection_sample": "/inspection/520999/townships/52099901/sample?period=2026Q3",
     "inspection_other": "/inspection/520998/",
+    "village1_notices": "/village/5209990101/notices",
+    "township1_notices": "/township/52099901/notices",
+    "county_dashboard": "/county/520999/dashboard?period=2026Q3",
+    "county_inspection_teams": "/county/520999/inspection-teams?period=2026Q3",
+    "inspection_notices": "/inspection/520999/notices",
+    "inspection_notices_file": "/inspection/520999/notices.xlsx",
+    "inspection_notice_new": "/inspection/520999/notices/new",
+    "inspection_ranking": "/inspection/520999/ranking?period=2026Q3",
+    "inspection_ranking_file": "/inspection/520999/ranking.csv?period=2026Q3",
+    "inspection_checks": "/inspection/520999/townships/52099901/periods/2026Q3/checks",
+    "inspection_checks_other_team": "/inspection/520999/townships/52099902/periods/2026Q3/checks",
+    "inspection_check": f"/inspection/520999/townships/52099901/periods/2026Q3/households/{H1}/check",
 }
 VILLAGE1_READ = {"village1", "village1_household", "village1_board", "village1_household_reviews", "village1_plaques"}
-VILLAGE1_READ |= {"village1_notice_pdf", "village1_certificate_pdf", "village1_certificates_pdf"}
+VILLAGE1_READ |= {"village1_notice_pdf", "village1_certificate_pdf", "village1_certificates_pdf", "village1_notices"}
 VILLAGE1_WRITE = {
     "village1_group_entry",
     "village1_new",
@@ -79,6 +91,7 @@ TOWNSHIPS_READ = {
     "township1_objections",
     "township2_objections",
     "township1_ranking",
+    "township1_notices",
 }
 ALLOWED = {
     "village": VILLAGE1_READ | VILLAGE1_WRITE,
@@ -91,6 +104,7 @@ ALLOWED = {
         "township1_plaque",
         "township1_objections",
         "township1_ranking",
+        "township1_notices",
     },
     "township2": VILLAGE2_READ | {"township2", "township2_village", "township2_objections"},
     "county": VILLAGE1_READ
@@ -106,9 +120,28 @@ ALLOWED = {
         "county_rollout",
         "county_programme_years",
         "county_rubric",
+        "county_dashboard",
+        "county_inspection_teams",
+        "inspection_ranking",
+        "inspection_ranking_file",
     },
     "county2": {"village_other_county", "township_other_county", "county_other"},
-    "inspector": VILLAGE1_READ | VILLAGE2_READ | TOWNSHIPS_READ | {"inspection", "inspection_sample"},
+    "inspector": VILLAGE1_READ
+    | VILLAGE2_READ
+    | TOWNSHIPS_READ
+    | {
+        "inspection",
+        "inspection_sample",
+        "county_dashboard",
+        "inspection_notices",
+        "inspection_notices_file",
+        "inspection_notice_new",
+        "inspection_ranking",
+        "inspection_ranking_file",
+        "inspection_checks",
+        "inspection_checks_other_team",
+        "inspection_check",
+    },
     "inspector2": {"village_other_county", "township_other_county", "inspection_other"},
 }
 

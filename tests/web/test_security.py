@@ -15,6 +15,28 @@ from web import ConfigError, create_app
 
 # Every state-changing route of the app, with the user who may use it.
 POST_ROUTES = [
+    ("/village/<village_code>/notices/<int:notice_id>/report", "/village/5209990101/notices/1/report", "village"),
+    ("/township/<township_code>/notices/<int:notice_id>/report", "/township/52099901/notices/1/report", "township"),
+    ("/county/<county_code>/inspection-teams/new", "/county/520999/inspection-teams/new", "county"),
+    ("/county/<county_code>/inspection-teams/<int:team_id>", "/county/520999/inspection-teams/1", "county"),
+    (
+        "/county/<county_code>/inspection-teams/assignments",
+        "/county/520999/inspection-teams/assignments?period=2026Q4",
+        "county",
+    ),
+    (
+        "/inspection/<county_code>/townships/<township_code>/sample/adopt",
+        "/inspection/520999/townships/52099901/sample/adopt?period=2026Q3",
+        "inspector",
+    ),
+    (
+        "/inspection/<county_code>/townships/<township_code>/periods/<period_code>/households/<household_code>/check",
+        "/inspection/520999/townships/52099901/periods/2026Q3/households/520999010101001/check",
+        "inspector",
+    ),
+    ("/inspection/<county_code>/notices/new", "/inspection/520999/notices/new", "inspector"),
+    ("/inspection/<county_code>/notices/<int:notice_id>/decide", "/inspection/520999/notices/1/decide", "inspector"),
+    ("/inspection/<county_code>/notices/black-list", "/inspection/520999/notices/black-list", "inspector"),
     ("/login", "/login", None),
     ("/logout", "/logout", "village"),
     ("/account/password", "/account/password", "village"),

@@ -1,0 +1,4 @@
+from web.county import (
+    dashboard,  # noqa: F401
+    inspection_teams,  # noqa: F401
+)

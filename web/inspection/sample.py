@@ -1,26 +1,39 @@
 """The spot-check sample an inspector proposes for a township (RULES.md §9), with why each household
-was drawn; the same township, period and seed always draw the same households."""
+was drawn; the same township, period and seed always draw the same households. An inspector of the
+team holding the township in the period adopts the sample shown (its seed and size are stored), and
+the township's spot-check list then works from it."""
 
 from __future__ import annotations
 
-from flask import abort, render_template, request
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
+from wtforms import HiddenField, SubmitField
 
 from hygiene import permissions
 from hygiene.io.scores import parse_whole_number
-from hygiene.services import sampling, units
+from hygiene.models import County, Period, Township, User
+from hygiene.services import inspections, sampling, units
 from hygiene.services.errors import NotFound, ServiceError
 from web.database import get_session
+from web.forms import BaseForm
 from web.inspection.views import bp
 from web.presentation import picked_period
 from web.security import current_account, require
 
-MAX_SIZE = 200
+MAX_SIZE = inspections.MAX_SAMPLE_SIZE
 
 
-@bp.get("/townships/<township_code>/sample")
-@login_required
-def sample(county_code: str, township_code: str) -> str:
+class AdoptSampleForm(BaseForm):
+    """采用此样本: the size and seed of the sample shown, and what the page showed as adopted."""
+
+    size = HiddenField()
+    seed = HiddenField()
+    state = HiddenField()
+    submit = SubmitField("采用此样本")
+
+
+def _township(county_code: str, township_code: str) -> tuple[County, Township]:
     session = get_session()
     try:
         county = units.get_county(session, county_code)
@@ -30,6 +43,14 @@ def sample(county_code: str, township_code: str) -> str:
     require(permissions.can_inspect_county(current_account(), county))
     if township.county_id != county.id:
         abort(404)
+    return county, township
+
+
+@bp.get("/townships/<township_code>/sample")
+@login_required
+def sample(county_code: str, township_code: str) -> str:
+    county, township = _township(county_code, township_code)
+    session = get_session()
     all_periods = units.county_periods(session, county.id)
     period = picked_period(all_periods)
     error, drawn = None, None
@@ -44,6 +65,16 @@ def sample(county_code: str, township_code: str) -> str:
             drawn = sampling.draw(session, township, period, size=size, seed=seed)
         except ServiceError as exc:
             error = str(exc)
+    assignment = inspections.held_assignment(session, township, period) if period else None
+    user: User = current_account()
+    form = None
+    if drawn is not None and assignment is not None and permissions.can_spot_check(user, assignment):
+        form = AdoptSampleForm(
+            formdata=None, size=str(drawn.size), seed=str(drawn.seed), state=inspections.sample_state(assignment)
+        )
+    adopted_by = (
+        session.get(User, assignment.sample_adopted_by_id) if assignment and assignment.sample_adopted_by_id else None
+    )
     return render_template(
         "inspection/sample.html",
         county=county,
@@ -53,4 +84,54 @@ def sample(county_code: str, township_code: str) -> str:
         sample=drawn,
         size=size,
         error=error,
+        assignment=assignment,
+        adopted_by=adopted_by,
+        form=form,
+    )
+
+
+@bp.post("/townships/<township_code>/sample/adopt")
+@login_required
+def adopt_sample(county_code: str, township_code: str) -> ResponseReturnValue:
+    county, township = _township(county_code, township_code)
+    session = get_session()
+    period: Period | None = picked_period(units.county_periods(session, county.id))
+    if period is None:
+        abort(404)
+    assignment = inspections.held_assignment(session, township, period)
+    if assignment is None:
+        abort(404)
+    require(permissions.can_spot_check(current_account(), assignment))
+    form = AdoptSampleForm()
+    back = url_for(
+        "inspection.sample",
+        county_code=county.code,
+        township_code=township.code,
+        period=period.code,
+        size=form.size.data or None,
+        seed=form.seed.data or None,
+    )
+    if not form.validate_on_submit():
+        flash("表单已过期，请重新打开抽样页面后再采用", "error")
+        return redirect(back, 303)
+    try:
+        adopted = inspections.adopt_sample(
+            session,
+            current_account(),
+            assignment,
+            size=form.size.data or "",
+            seed=form.seed.data or "",
+            shown_state=form.state.data or "",
+        )
+    except ServiceError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+        return redirect(back, 303)
+    session.commit()
+    flash(f"已采用{township.name}{period.code}的抽查样本：{len(adopted.drawn)} 户，随机种子 {adopted.seed}", "success")
+    return redirect(
+        url_for(
+            "inspection.spot_checks", county_code=county.code, township_code=township.code, period_code=period.code
+        ),
+        303,
     )

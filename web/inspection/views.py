@@ -8,7 +8,7 @@ from flask_login import login_required
 
 from hygiene import permissions
 from hygiene.models import InspectionTeam
-from hygiene.services import units
+from hygiene.services import inspections, units
 from hygiene.services.errors import NotFound
 from web.database import get_session
 from web.presentation import picked_period
@@ -32,6 +32,13 @@ def home(county_code: str) -> str:
         sa.select(InspectionTeam).where(InspectionTeam.county_id == county.id).order_by(InspectionTeam.id)
     )
     matrix = units.county_state_matrix(session, county, period) if period else {}
+    held = inspections.held_townships(session, current_account(), period) if period else []
     return render_template(
-        "inspection/home.html", county=county, period=period, periods=all_periods, teams=list(teams), matrix=matrix
+        "inspection/home.html",
+        county=county,
+        period=period,
+        periods=all_periods,
+        teams=list(teams),
+        matrix=matrix,
+        held=held,
     )

@@ -1,0 +1,3 @@
+"""The township reviewers' pages; ``notices`` adds the notices addressed to the township to the same blueprint."""
+
+from web.township import notices  # noqa: F401

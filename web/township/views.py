@@ -16,7 +16,7 @@ from hygiene.enums import WorkflowState
 from hygiene.io.exports import csv_bytes, xlsx_bytes
 from hygiene.io.scores import format_tenths
 from hygiene.models import Period, Plaque, Township, Village, VillagePeriod
-from hygiene.services import audit, objections, periods, plaques, results, units, workflow
+from hygiene.services import audit, notices, objections, periods, plaques, results, units, workflow
 from hygiene.services.errors import FieldErrors, NotFound, ServiceError
 from web.database import get_session
 from web.downloads import CSV_MIMETYPE, XLSX_MIMETYPE, download
@@ -87,6 +87,8 @@ def home(township_code: str) -> str:
         rows=rows,
         chart_max=max([1, *(int(row.result.get(c) or 0) for row in rows for c in counts)]),
         pending_objections=len(objections.pending_for_township(session, township)),
+        own_notices=notices.open_count_for_township(session, township, villages=False),
+        village_notices=notices.open_count_for_township(session, township, villages=True),
     )
 
 

@@ -1,3 +1,6 @@
 """The village clerks' pages; ``paper`` adds its PDF downloads to the same blueprint."""
 
-from web.village import paper  # noqa: F401
+from web.village import (
+    notices,  # noqa: F401
+    paper,  # noqa: F401
+)

@@ -15,7 +15,7 @@ from hygiene.enums import CRITERIA, EDITABLE_STATES, ReviewKind
 from hygiene.io.scores import format_tenths
 from hygiene.io.sheets import UploadRejected
 from hygiene.models import Household, Period, Review, Village
-from hygiene.services import audit, imports, periods, plaques, reviews, units, workflow
+from hygiene.services import audit, imports, notices, periods, plaques, reviews, units, workflow
 from hygiene.services.errors import FieldErrors, NotFound, ServiceError
 from web import uploads
 from web.database import get_session
@@ -69,6 +69,7 @@ def home(village_code: str) -> str:
         groups=units.village_groups(session, village),
         village_periods=units.village_periods(session, village),
         can_edit=permissions.can_edit_village(current_account(), village),
+        notice_count=notices.open_count_for_village(session, village),
     )
 
 
@@ -86,6 +87,7 @@ def household(village_code: str, household_code: str) -> str:
         history=history,
         reviewers=units.reviewer_names(session, history),
         can_edit=permissions.can_edit_village(current_account(), village),
+        notice_count=notices.open_count_for_village(session, village),
     )
 
 

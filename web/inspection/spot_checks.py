@@ -1,0 +1,220 @@
+"""Spot checks (抽查, RULES.md §9) of a township in a period: the list, from the adopted sample, with
+each check's grade beside the posted final grade and the township's agreement; and the entry of one
+household's check on a phone, criterion by criterion on the period's rubric. Every inspector of the
+county reads; only an inspector of the team holding the township in the period writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+from wtforms import HiddenField, StringField, SubmitField, TextAreaField
+
+from hygiene import permissions
+from hygiene.enums import CRITERIA, Grade
+from hygiene.io.scores import format_tenths
+from hygiene.models import County, Household, InspectionAssignment, Period, SpotCheck, Township, User
+from hygiene.services import inspections, ranking, units
+from hygiene.services.errors import FieldErrors, NotFound, ServiceError
+from web.database import get_session
+from web.forms import BaseForm
+from web.inspection.views import bp
+from web.security import current_account, require
+
+
+class SpotCheckForm(BaseForm):
+    """One text field per criterion (``c01`` … ``c10``, added by ``spot_check_form_class``); the
+    service parses them as a review's scores are parsed and names each bad one."""
+
+    members = StringField("抽查人员（在场的督查组成员）")
+    notes = TextAreaField("抽查记录（发现的问题，可不填）")
+    version = HiddenField(default="0")
+    submit = SubmitField("保存抽查")
+
+
+def spot_check_form_class(period: Period) -> type[SpotCheckForm]:
+    class PeriodSpotCheckForm(SpotCheckForm):
+        pass
+
+    for c in period.rubric_version.criteria:
+        field = StringField(
+            f"{c.label}（0–{format_tenths(c.max_tenths)}分）",
+            render_kw={"inputmode": "decimal", "autocomplete": "off", "class": "score"},
+        )
+        setattr(PeriodSpotCheckForm, c.code, field)
+    return PeriodSpotCheckForm
+
+
+def _place(county_code: str, township_code: str, period_code: str) -> tuple[County, Township, Period]:
+    """The county (its inspectors only), a township of it and a period of it; anything else is 404."""
+    session = get_session()
+    try:
+        county = units.get_county(session, county_code)
+        township = units.get_township(session, township_code)
+    except NotFound:
+        abort(404)
+    require(permissions.can_inspect_county(current_account(), county))
+    period = next((p for p in units.county_periods(session, county.id) if p.code == period_code), None)
+    if township.county_id != county.id or period is None:
+        abort(404)
+    return county, township, period
+
+
+@dataclass(frozen=True)
+class SampleRow:
+    household_code: str
+    village_name: str
+    reasons: tuple[str, ...]
+    check: SpotCheck | None
+
+
+@bp.get("/townships/<township_code>/periods/<period_code>/checks")
+@login_required
+def spot_checks(county_code: str, township_code: str, period_code: str) -> ResponseReturnValue:
+    county, township, period = _place(county_code, township_code, period_code)
+    session = get_session()
+    assignment = inspections.held_assignment(session, township, period)
+    wanted = request.args.get("household")
+    lookup_error = None
+    if wanted is not None:
+        try:
+            household = inspections.household_in_township(session, township, wanted)
+        except NotFound as exc:
+            lookup_error = str(exc) if wanted.strip() else "请输入户编号"
+        else:
+            return redirect(_check_url(county, township, period, household.code))
+    user: User = current_account()
+    can_write = assignment is not None and permissions.can_spot_check(user, assignment)
+    checks = inspections.spot_checks(session, assignment) if assignment else {}
+    households = {h.id: h for h in session.scalars(sa.select(Household).where(Household.id.in_(list(checks))))}
+    checked_by_code = {households[hid].code: check for hid, check in checks.items()}
+    villages = {v.code: v.name for v in township.villages}
+    error, sample = None, None
+    if assignment is not None:
+        try:
+            sample = inspections.adopted_sample(session, assignment)
+        except ServiceError as exc:
+            error = str(exc)
+    rows = [
+        SampleRow(c.household_code, villages.get(c.village_code, ""), c.reasons, checked_by_code.get(c.household_code))
+        for c in (sample.drawn if sample else [])
+    ]
+    in_sample = {r.household_code for r in rows}
+    try:
+        line = next(t for t in ranking.ranking(session, county, period).townships if t.code == township.code)
+    except ServiceError as exc:
+        line, error = None, str(exc)
+    graded = {c.code: c for c in line.checks} if line else {}
+    outside = sorted(
+        ((households[hid], check) for hid, check in checks.items() if households[hid].code not in in_sample),
+        key=lambda pair: pair[0].code,
+    )
+    return render_template(
+        "inspection/spot_checks.html",
+        county=county,
+        township=township,
+        period=period,
+        assignment=assignment,
+        can_write=can_write,
+        sample=sample,
+        rows=rows,
+        outside=outside,
+        graded=graded,
+        line=line,
+        grade_label=lambda value: Grade(value).label if value else "未评定",
+        error=error,
+        lookup_error=lookup_error,
+        wanted=wanted or "",
+    ), (422 if lookup_error else 200)
+
+
+def _check_url(county: County, township: Township, period: Period, household_code: str) -> str:
+    return url_for(
+        "inspection.spot_check",
+        county_code=county.code,
+        township_code=township.code,
+        period_code=period.code,
+        household_code=household_code,
+    )
+
+
+def _writable(township: Township, period: Period) -> InspectionAssignment:
+    assignment = inspections.held_assignment(get_session(), township, period)
+    if assignment is None:
+        abort(404)
+    require(permissions.can_spot_check(current_account(), assignment))
+    return assignment
+
+
+@bp.route("/townships/<township_code>/periods/<period_code>/households/<household_code>/check", methods=["GET", "POST"])
+@login_required
+def spot_check(county_code: str, township_code: str, period_code: str, household_code: str) -> ResponseReturnValue:
+    county, township, period = _place(county_code, township_code, period_code)
+    session = get_session()
+    try:
+        household = inspections.household_in_township(session, township, household_code)
+    except NotFound:
+        abort(404)
+    assignment = _writable(township, period)
+    existing = inspections.get_spot_check(session, assignment, household)
+    form = spot_check_form_class(period)()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            outcome = inspections.save_spot_check(
+                session,
+                current_account(),
+                assignment,
+                household,
+                scores={c: form[c].data or "" for c in CRITERIA},
+                members=form.members.data or "",
+                notes=form.notes.data or "",
+                expected_version=int(form.version.data or 0) if (form.version.data or "0").isdigit() else -1,
+            )
+        except FieldErrors as exc:
+            session.rollback()
+            for name, message in exc.errors.items():
+                form[name].errors = [message]
+            status = 422
+        except ServiceError as exc:
+            session.rollback()
+            flash(str(exc), "error")
+            status = 422
+        else:
+            session.commit()
+            flash(("已保存抽查：" if outcome.changed else "抽查未变：") + outcome.text(), "success")
+            return redirect(
+                url_for(
+                    "inspection.spot_checks",
+                    county_code=county.code,
+                    township_code=township.code,
+                    period_code=period.code,
+                ),
+                303,
+            )
+    elif request.method == "POST":
+        status = 422
+    elif existing is not None:
+        form.version.data = str(existing.version)
+        form.members.data = existing.members or ""
+        form.notes.data = existing.notes or ""
+        for c in CRITERIA:
+            form[c].data = format_tenths(getattr(existing, c))
+    else:
+        form.members.data = assignment.team.members
+    return render_template(
+        "inspection/spot_check.html",
+        county=county,
+        township=township,
+        period=period,
+        household=household,
+        assignment=assignment,
+        existing=existing,
+        grade=inspections.grade_of(existing, period) if existing else None,
+        notice=inspections.notice_of(session, existing) if existing else None,
+        form=form,
+        criteria=sorted(period.rubric_version.criteria, key=lambda c: c.code),
+    ), status

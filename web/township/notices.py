@@ -1,0 +1,61 @@
+"""The notices of a township (督办 / 问责通知单, RULES.md §9): those addressed to the township itself,
+which its reviewer reports rectified, and, to read, those addressed to its villages."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+
+from hygiene import permissions
+from hygiene.models._types import utcnow
+from hygiene.services import notices
+from hygiene.services.errors import NotFound, ServiceError
+from web.database import get_session
+from web.notice_forms import ReportForm, form_errors, notice_card, whole
+from web.security import current_account
+from web.township.views import _township, bp
+
+
+@bp.get("/notices")
+@login_required
+def notice_list(township_code: str) -> str:
+    township = _township(township_code)
+    session = get_session()
+    now = utcnow()
+    villages = [r for r in notices.ledger(session, township.county, township=township, now=now) if r.village_name]
+    return render_template(
+        "township/notices.html",
+        township=township,
+        cards=[notice_card(session, n, now) for n in notices.addressed_to_township(session, township)],
+        village_rows=villages,
+        report_form=ReportForm(formdata=None),
+        can_report=permissions.can_review_township(current_account(), township),
+    )
+
+
+@bp.post("/notices/<int:notice_id>/report")
+@login_required
+def report_notice(township_code: str, notice_id: int) -> ResponseReturnValue:
+    """The reviewer reports a notice to the township itself rectified; a stale version is the 409 page."""
+    township = _township(township_code, review=True)
+    session = get_session()
+    try:
+        notice = notices.get_notice(session, notice_id)
+    except NotFound:
+        abort(404)
+    if notice.township_id != township.id or notice.village_id is not None:
+        abort(404)
+    form = ReportForm()
+    if not form.validate_on_submit():
+        flash(form_errors(form), "error")
+    else:
+        try:
+            notices.report_rectified(session, current_account(), notice, whole(form.version.data), form.note.data or "")
+        except ServiceError as exc:
+            session.rollback()
+            flash(str(exc), "error")
+        else:
+            session.commit()
+            flash(f"已上报{notices.notice_title(notice)}的整改情况，等待督查组验收", "success")
+    return redirect(url_for("township.notice_list", township_code=township.code, _anchor=f"notice-{notice_id}"), 303)

@@ -1,0 +1,60 @@
+"""The notices addressed to a village (督办 / 问责通知单, RULES.md §9): its clerk reports each open one
+rectified; the township's reviewer, the county administrator and inspectors of the county may look."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+
+from hygiene import permissions
+from hygiene.models._types import utcnow
+from hygiene.services import notices
+from hygiene.services.errors import NotFound, ServiceError
+from web.database import get_session
+from web.notice_forms import ReportForm, form_errors, notice_card, whole
+from web.security import current_account
+from web.village.views import _village, bp
+
+
+@bp.get("/notices")
+@login_required
+def notice_list(village_code: str) -> str:
+    """The village's notices, the open and reported ones first, then by deadline."""
+    village = _village(village_code)
+    session = get_session()
+    now = utcnow()
+    return render_template(
+        "village/notices.html",
+        village=village,
+        cards=[notice_card(session, n, now) for n in notices.addressed_to_village(session, village)],
+        report_form=ReportForm(formdata=None),
+        can_report=permissions.can_edit_village(current_account(), village),
+    )
+
+
+@bp.post("/notices/<int:notice_id>/report")
+@login_required
+def report_notice(village_code: str, notice_id: int) -> ResponseReturnValue:
+    """The clerk reports an open notice rectified, saying how; a stale version is the 409 page."""
+    village = _village(village_code, edit=True)
+    session = get_session()
+    try:
+        notice = notices.get_notice(session, notice_id)
+    except NotFound:
+        abort(404)
+    if notice.village_id != village.id:
+        abort(404)
+    form = ReportForm()
+    if not form.validate_on_submit():
+        flash(form_errors(form), "error")
+    else:
+        try:
+            notices.report_rectified(session, current_account(), notice, whole(form.version.data), form.note.data or "")
+        except ServiceError as exc:
+            session.rollback()
+            flash(str(exc), "error")
+        else:
+            session.commit()
+            flash(f"已上报{notices.notice_title(notice)}的整改情况，等待督查组验收", "success")
+    return redirect(url_for("village.notice_list", village_code=village.code, _anchor=f"notice-{notice_id}"), 303)
