@@ -42,7 +42,8 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy scoring hygiene
 
 bench: $(VENV)/.installed-dev
-	$(BIN)/python -m scoring bench
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	$(BIN)/python benchmarks/engine_vs_duckdb.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache .mypy_cache .hypothesis

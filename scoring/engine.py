@@ -347,9 +347,15 @@ def score_period(
     numbers or Decimals). `rubric` may be a Rubric or a rubric table, `settings` Settings or the
     settings.json mapping. household_results is sorted by household code, village_results by
     village code, columns exactly as listed in HOUSEHOLD_RESULT_COLUMNS and VILLAGE_RESULT_COLUMNS.
-    Raises InvalidInput carrying every problem found.
+    Raises InvalidInput carrying every problem found. A large period (`scoring.parallel.LARGE`
+    households or more) is scored whole villages at a time in forked processes, one per CPU, with
+    the same results: call it from a command or a script, not from a threaded server.
     """
-    household_results, village_results = score_tables(households, reviews, quotas, rubric, settings)
+    from scoring.parallel import score_frames_split  # it scores pieces with score_tables
+
+    rub, sett = coerce_rubric(rubric), coerce_settings(settings)
+    split = score_frames_split(households, reviews, quotas, rub, sett)
+    household_results, village_results = split or score_tables(households, reviews, quotas, rub, sett)
     return to_frame(household_results), to_frame(village_results)
 
 

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from scoring.engine import HOUSEHOLD_RESULT_COLUMNS, VILLAGE_RESULT_COLUMNS
 from scoring.problems import InvalidInput, Problem
 from scoring.validate import HOUSEHOLD_COLUMNS, QUOTA_COLUMNS, REVIEW_COLUMNS
 
@@ -89,12 +90,16 @@ def read_table(path: Path, wanted: tuple[str, ...]) -> pd.DataFrame:
     return read_csv_text(path)
 
 
-def read_input(folder: Path) -> InputFolder:
-    """Read every table of an input folder; InvalidInput if a required one is missing or unreadable."""
+def read_input(folder: Path, only: tuple[str, ...] | None = None) -> InputFolder:
+    """Read every table of an input folder (or `only` those named, the others left empty, and
+    settings.json); InvalidInput if a required one is missing or unreadable."""
     problems: list[Problem] = []
     frames: dict[str, pd.DataFrame | None] = {}
     names: dict[str, str] = {}
     for name, wanted in TABLES.items():
+        if only is not None and name not in only:
+            frames[name] = pd.DataFrame() if name in REQUIRED else None
+            continue
         path = find_table(folder, name)
         if path is None:
             frames[name] = None
@@ -145,13 +150,28 @@ def _needs_quotes(table: pa.Table) -> bool:
     )
 
 
-def write_csv(table: pa.Table, path: Path | BinaryIO) -> None:
+def write_csv(table: pa.Table, path: Path | BinaryIO, *, header: bool = True) -> None:
     """Write a result table: no quotes unless a value contains a comma, quote or line break.
-    Decided before writing, so that nothing (a header) is written twice."""
+    Decided before writing, so that nothing (a header) is written twice. Without `header`, the
+    lines of a part of the table (the parts written one after another make the whole file)."""
     if _needs_quotes(table):
-        _as_text(table).to_pandas().to_csv(path, index=False, lineterminator="\n", na_rep="")
+        _as_text(table).to_pandas().to_csv(path, index=False, header=header, lineterminator="\n", na_rep="")
         return
-    pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="none", quoting_header="none"))
+    options = pacsv.WriteOptions(include_header=header, quoting_style="none", quoting_header="none")
+    pacsv.write_csv(table, path, options)
+
+
+def csv_body(table: pa.Table) -> bytes:
+    """A part of a result table as CSV lines without the header."""
+    buffer = io.BytesIO()
+    write_csv(table, buffer, header=False)
+    return buffer.getvalue()
+
+
+def csv_header(kind: str) -> bytes:
+    """The header line of household_results.csv (`households`) or village_results.csv (`villages`)."""
+    columns = HOUSEHOLD_RESULT_COLUMNS if kind == "households" else VILLAGE_RESULT_COLUMNS
+    return (",".join(columns) + "\n").encode()
 
 
 def csv_bytes(table: pa.Table) -> bytes:

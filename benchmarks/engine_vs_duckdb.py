@@ -1,0 +1,139 @@
+"""The engine's `python -m scoring score` side by side with the DuckDB SQL peer, interleaved in one run.
+
+    .venv/bin/python benchmarks/engine_vs_duckdb.py [--households 2000000] [--runs 3] [--data DIR]
+
+Generates the period with ../shared/bench/gen.py (Parquet, a row group per county) unless DIR holds
+it, then runs, `--runs` times in turn, the engine's command and ../shared/bench/duckdb_reference.py
+on the same files, each in its own process tree, and prints for each run the wall time, the peak
+memory of the largest process (exact: the kernel's maximum resident set of the process and of every
+child it waited for) and the peak of the sum over the process tree (sampled every 20 ms). It checks
+that both wrote the same bytes, and prints the medians and the engine's time as a share of DuckDB's.
+Needs `duckdb` (the `bench` extra: `pip install -e .[bench]`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from scoring.bench import ensure_data
+
+SHARED_BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
+PAGE = os.sysconf("SC_PAGE_SIZE")
+OUTPUTS = ("household_results.csv", "village_results.csv")
+
+
+@dataclass(frozen=True)
+class Run:
+    tool: str
+    seconds: float
+    largest_mib: float
+    sum_mib: float
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        tree.setdefault(int(fields[1]), []).append(int(entry))
+    return tree
+
+
+def _tree_rss(root: int) -> int:
+    tree, total, todo = _children(), 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo += tree.get(pid, [])
+        try:
+            with open(f"/proc/{pid}/statm", "rb") as handle:
+                total += int(handle.read().split()[1]) * PAGE
+        except OSError:
+            continue
+    return total
+
+
+def measure(tool: str, command: list[str]) -> Run:
+    began = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)  # noqa: S603 - our own commands
+    peak_sum = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak_sum
+        while not done.is_set():
+            peak_sum = max(peak_sum, _tree_rss(process.pid))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - began
+    done.set()
+    sampler.join()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{tool} failed: {' '.join(command)}")
+    return Run(tool, seconds, usage.ru_maxrss / 1024, peak_sum / 2**20)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--households", type=int, default=2_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--data", type=Path, default=None)
+    parser.add_argument("--jobs", type=int, default=0, help="the engine's processes (0: the CPUs)")
+    args = parser.parse_args()
+    folder = args.data or Path("/tmp/scoring-bench") / str(args.households)  # noqa: S108 - benchmark data
+    ensure_data(args.households, folder, "parquet")
+    out = folder.parent / f"{folder.name}-out"
+    commands = {
+        "engine": [sys.executable, "-m", "scoring", "score", "--input", str(folder), "--output", str(out / "engine")]
+        + (["--jobs", str(args.jobs)] if args.jobs else []),
+        "duckdb": [
+            sys.executable,
+            str(SHARED_BENCH / "duckdb_reference.py"),
+            "--input",
+            str(folder),
+            "--output",
+            str(out / "duckdb"),
+            "--threads",
+            str(os.cpu_count() or 1),
+        ],
+    }
+    print(f"{args.households:,} households in {folder}, {os.cpu_count()} CPUs", flush=True)
+    print(f"{'run':>3}  {'tool':<7}{'seconds':>9}{'largest MiB':>13}{'sum MiB':>10}", flush=True)
+    runs: list[Run] = []
+    for number in range(1, args.runs + 1):
+        for tool in ("engine", "duckdb") if number % 2 else ("duckdb", "engine"):
+            run = measure(tool, commands[tool])
+            runs.append(run)
+            line = f"{number:>3}  {tool:<7}{run.seconds:>9.2f}{run.largest_mib:>13,.0f}{run.sum_mib:>10,.0f}"
+            print(line, flush=True)
+    same = all(filecmp.cmp(out / "engine" / name, out / "duckdb" / name, shallow=False) for name in OUTPUTS)
+    print(f"outputs byte-identical: {'yes' if same else 'NO'}")
+    median = {tool: statistics.median(r.seconds for r in runs if r.tool == tool) for tool in commands}
+    for tool in commands:
+        mine = [r for r in runs if r.tool == tool]
+        print(
+            f"median {tool:<7}{median[tool]:>8.2f} s, largest process {max(r.largest_mib for r in mine):,.0f} MiB,"
+            f" sum over processes {max(r.sum_mib for r in mine):,.0f} MiB"
+        )
+    print(f"engine / duckdb time: {median['engine'] / median['duckdb']:.2f}")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
