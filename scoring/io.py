@@ -17,9 +17,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -142,11 +142,27 @@ def _as_text(table: pa.Table) -> pa.Table:
     )
 
 
+_QUOTED = (b",", b'"', b"\r", b"\n")
+
+
+def _text_needs_quotes(chunk: pa.Array) -> bool:
+    """Whether a text value holds a comma, a quote or a line break: a byte search over the values'
+    data buffer (between the first and the last offset of the chunk), not a regex per value."""
+    _, offsets, data = chunk.buffers()[:3]
+    if data is None or len(chunk) == 0:
+        return False
+    width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    at = np.frombuffer(offsets, dtype=width)[chunk.offset : chunk.offset + len(chunk) + 1]
+    values = data.to_pybytes()[int(at[0]) : int(at[-1])]
+    return any(byte in values for byte in _QUOTED)
+
+
 def _needs_quotes(table: pa.Table) -> bool:
     return any(
-        pc.any(pc.match_substring_regex(column, '[,"\r\n]')).as_py()
+        _text_needs_quotes(chunk)
         for column in table.columns
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+        for chunk in column.chunks
     )
 
 

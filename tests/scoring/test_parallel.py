@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from scoring import InvalidInput, Rubric, Settings, parallel, score_period
 from scoring.__main__ import main
 from scoring.engine import score_tables, to_frame
-from scoring.io import OUTPUTS
+from scoring.io import OUTPUTS, csv_body
 from scoring.parallel import plan_split, score_frames_split
 from tests.scoring.test_properties import World, worlds
 
@@ -179,3 +179,14 @@ def large_from(households: int) -> Iterator[None]:
         yield
     finally:
         parallel.LARGE = saved
+
+
+def test_a_value_with_a_comma_quote_or_line_break_is_quoted_and_only_then() -> None:
+    table = pa.table({"household_code": pa.array(["1", "2", "3,4"], pa.large_string()), "n": [1, 2, 3]})
+    assert csv_body(table) == b'1,1\n2,2\n"3,4",3\n'
+    assert csv_body(table.slice(0, 2)) == b"1,1\n2,2\n"  # the comma lies outside the slice's values
+    for text, quoted in (('a"b', '"a""b"'), ("a\nb", '"a\nb"')):
+        one = pa.table({"head_name": pa.array([text], pa.string())})
+        assert csv_body(one) == f"{quoted}\n".encode()
+    parts = pa.concat_tables([table.slice(0, 1), table.slice(2, 1)])  # two chunks
+    assert csv_body(parts) == b'1,1\n"3,4",3\n'
