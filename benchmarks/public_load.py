@@ -69,6 +69,17 @@ from hygiene.services import counties, rating
 from scoring import peer_criterion_means, score_tables
 from scoring.bench import ensure_data
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from prefecture_db import (
+    Ids,
+    conninfo,
+    copy_frame,
+    county_row_groups,
+    database_on_test_server,
+    load_units,
+    rebuild_schema,
+)
+
 PERIOD = "2026Q4"
 PROGRAMME_YEAR = 2026
 DATABASE = "bench_public"
@@ -96,18 +107,7 @@ end
 
 def default_url() -> URL:
     """The server of HYGIENE_TEST_POSTGRES_URL, database ``bench_public`` (created if missing)."""
-    test_url = os.environ.get("HYGIENE_TEST_POSTGRES_URL")
-    if not test_url:
-        sys.exit("no database: pass --database-url, or run under scripts/with-postgres.sh")
-    server = parse_database_url(test_url)
-    with psycopg.connect(conninfo(server.set(database="postgres")), autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone() is None:
-            conn.execute(f"CREATE DATABASE {DATABASE}")
-    return server.set(database=DATABASE)
-
-
-def conninfo(url: URL) -> str:
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return database_on_test_server(DATABASE)
 
 
 def expected_households(folder: Path) -> int:
@@ -129,14 +129,6 @@ def is_complete(engine: sa.Engine, households: int) -> bool:
     return have == households and villages == posted and bool(villages)
 
 
-def copy_frame(conn: psycopg.Connection[Any], table: str, frame: pd.DataFrame) -> None:
-    """COPY a DataFrame into ``table`` (its columns by name); missing values are NULL."""
-    data = frame.to_csv(index=False, header=False, na_rep="\\N")
-    columns = ", ".join(frame.columns)
-    with conn.cursor() as cur, cur.copy(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy:
-        copy.write(data)
-
-
 def tenths_column(values: pd.Series) -> np.ndarray:
     """Exact one-decimal engine values (or NA) as integer tenths (None when missing)."""
     floats = pd.to_numeric(values.astype("float64"), errors="coerce")
@@ -153,80 +145,16 @@ def json_lists(matrix: np.ndarray) -> list[str]:
     return ["[" + ", ".join(map(str, row)) + "]" for row in matrix.tolist()]
 
 
-@dataclass
-class Ids:
-    township: int = 1
-    village: int = 1
-    group: int = 1
-    household: int = 1
-    record: int = 1
-    row: int = 1
-
-    def take(self, name: str, count: int) -> np.ndarray:
-        start = getattr(self, name)
-        setattr(self, name, start + count)
-        return np.arange(start, start + count)
-
-
 def load_county(
     engine: sa.Engine, raw: psycopg.Connection[Any], ids: Ids, frames: tuple[pd.DataFrame, ...], seed: int
 ) -> tuple[int, int]:
-    """One of gen.py's counties: the county and its period through the services, the rest by COPY."""
+    """One of gen.py's counties: the county and its units by the shared loader (prefecture_db.py),
+    its period through the services, the posted records by COPY."""
     households, reviews, quotas = frames
-    rng = np.random.default_rng(seed)
-    code = str(households["township_code"].iloc[0])[:2]
+    units = load_units(engine, raw, ids, households, seed)
+    county_id, village_id, group_name, rows = units.county_id, units.village_id, units.group_name, units.households
     maker = make_sessionmaker(engine, write=True)
-    with maker.begin() as session:
-        county_id = counties.create_county(session, None, code, f"模拟县{code}").id
-
-    townships = pd.DataFrame({"code": households["township_code"].unique()})
-    townships["id"] = ids.take("township", len(townships))
-    townships["county_id"] = county_id
-    townships["name"] = townships["code"] + "镇"
-    township_id = dict(zip(townships["code"], townships["id"], strict=True))
-    villages = households[["village_code", "township_code"]].drop_duplicates("village_code")
-    villages = pd.DataFrame(
-        {
-            "id": ids.take("village", len(villages)),
-            "township_id": villages["township_code"].map(township_id).to_numpy(),
-            "code": villages["village_code"].to_numpy(),
-            "name": villages["village_code"].to_numpy() + "村",
-            "programme_year": PROGRAMME_YEAR,
-        }
-    )
-    village_id = dict(zip(villages["code"], villages["id"], strict=True))
-    groups = households[["group_code", "village_code"]].drop_duplicates("group_code")
-    groups = pd.DataFrame(
-        {
-            "id": ids.take("group", len(groups)),
-            "village_id": groups["village_code"].map(village_id).to_numpy(),
-            "code": groups["group_code"].to_numpy(),
-            "name": "第" + (groups["group_code"].str[-2:].astype(int) + 1).astype(str).to_numpy() + "组",
-        }
-    )
-    group_id = dict(zip(groups["code"], groups["id"], strict=True))
-    group_name = dict(zip(groups["code"], groups["name"], strict=True))
     n = len(households)
-    phones = np.char.add("13", np.char.zfill(rng.integers(0, 10**9, n).astype(str), 9)).astype(object)
-    rows = pd.DataFrame(
-        {
-            "id": ids.take("household", n),
-            "county_id": county_id,
-            "group_id": households["group_code"].map(group_id).to_numpy(),
-            "code": households["household_code"].to_numpy(),
-            "head_name": households["head_name"].to_numpy(),
-            "members": rng.integers(1, 8, n),
-            "phone": np.where(rng.random(n) < 0.7, phones, None),
-            "is_poor": rng.random(n) < 0.08,
-            "created_at": utcnow().isoformat(),
-            "version": 1,
-        }
-    )
-    copy_frame(raw, "townships", townships[["id", "county_id", "code", "name"]])
-    copy_frame(raw, "villages", villages)
-    copy_frame(raw, "groups", groups)
-    copy_frame(raw, "households", rows)
-    raw.commit()
 
     # The period, opened for every village by the service, then published: posting runs now.
     published_at = utcnow() - dt.timedelta(days=1)
@@ -311,17 +239,13 @@ def load_county(
     copy_frame(raw, "result_records", records)
     copy_frame(raw, "result_record_households", posted)
     raw.commit()
-    return len(villages), n
+    return len(village_id), n
 
 
 def build(engine: sa.Engine, url: URL, folder: Path) -> None:
     """Drop the schema, migrate to head and load gen.py's counties one by one."""
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    migrate.upgrade(engine)
-    files = {name: pq.ParquetFile(folder / f"{name}.parquet") for name in ("households", "reviews", "quotas")}
-    count = files["households"].metadata.num_row_groups
+    rebuild_schema(engine)
+    files, count = county_row_groups(folder)
     ids = Ids()
     started = time.perf_counter()
     total = 0

@@ -213,6 +213,7 @@ def import_units(file: Path, county_code: str) -> None:
 @main.command("results")
 @click.option("--period", "period_code", required=True, help="the quarter, e.g. 2026Q4")
 @click.option("--village", "village_code", default=None, help="one village (default: the whole county)")
+@click.option("--county", "county_code", default=None, help="the county, where several share the database")
 @click.option("--format", "output_format", type=click.Choice(["csv"]), default="csv", show_default=True)
 @click.option(
     "--output",
@@ -221,13 +222,15 @@ def import_units(file: Path, county_code: str) -> None:
     default=None,
     help="write household_results.csv and village_results.csv here instead of printing",
 )
-def results(period_code: str, village_code: str | None, output_format: str, output_dir: Path | None) -> None:
+def results(
+    period_code: str, village_code: str | None, county_code: str | None, output_format: str, output_dir: Path | None
+) -> None:
     """The engine's results for a period (INTERCHANGE.md §1): household_results on standard output."""
     from hygiene.io.exports import results_csv, write_results
     from hygiene.services.results import period_results
 
     with transaction(write=False) as session:
-        household_results, village_results = period_results(session, period_code, village_code)
+        household_results, village_results = period_results(session, period_code, village_code, county_code=county_code)
     if output_dir is not None:
         write_results(household_results, village_results, output_dir)
         click.echo(f"已写入 {output_dir / 'household_results.csv'} 和 {output_dir / 'village_results.csv'}", err=True)

@@ -20,12 +20,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 import scoring
 from hygiene.enums import CRITERIA, AwardLevel, Grade, ReviewKind
 from hygiene.models import AwardQuota, Group, Household, Period, Review, Township, Village, VillagePeriod
 from hygiene.models._types import RATING_SETTINGS
+from hygiene.services import bulk
 from hygiene.services.errors import ServiceError
 from scoring.arith import decimal_array
 
@@ -195,44 +196,78 @@ class EngineInputs:
     quotas: pd.DataFrame
     rubric: scoring.Rubric
     settings: scoring.Settings
-    reviews_kind: list[ReviewKind]  # per review row, for naming refused rows
+    reviews_kind: np.ndarray  # per review row, its kind as an index into KIND_CODES, for naming refused rows
+
+
+KIND_CODES = (ReviewKind.SELF, ReviewKind.PEER, ReviewKind.GROUP)  # a review's kind as read in bulk: its index here
 
 
 def engine_inputs(session: Session, period: Period, village_ids: Sequence[int]) -> EngineInputs:
     """The engine's input tables (INTERCHANGE.md §1) for these villages in this period: the
-    registered households and their reviews, scores as integer tenths."""
-    households = pd.DataFrame(
-        session.execute(
-            sa.select(Household.code, Township.code, Village.code, Group.code, Household.head_name)
-            .join(Group, Household.group_id == Group.id)
-            .join(Village, Group.village_id == Village.id)
-            .join(Township, Village.township_id == Township.id)
-            .where(Village.id.in_(village_ids), registered(period))
-        ).all(),
-        columns=list(HOUSEHOLD_INPUT_COLUMNS),
-        dtype=object,
-    )
-    reviewer = aliased(Household)
-    rows = session.execute(
+    registered households and their reviews, scores as integer tenths. Read as whole columns
+    (``hygiene.services.bulk``): household ids, kinds, reviewers and scores as integers (a binary
+    COPY on PostgreSQL), codes and names as Arrow text; no Python object per review."""
+    text = pa.large_string()
+    households = bulk.read_text(
+        session,
         sa.select(
-            Household.code,
-            Review.kind,
-            sa.func.coalesce(reviewer.code, Review.team_members, ""),
-            *(getattr(Review, c) for c in CRITERIA),
+            Household.id.label("id"),
+            Household.code.label("household_code"),
+            Township.code.label("township_code"),
+            Village.code.label("village_code"),
+            Group.code.label("group_code"),
+            Household.head_name.label("head_name"),
         )
-        .join(Household, Review.household_id == Household.id)
         .join(Group, Household.group_id == Group.id)
-        .outerjoin(reviewer, Review.reviewer_household_id == reviewer.id)
-        .where(Review.period_id == period.id, Group.village_id.in_(village_ids), registered(period))
-    ).all()
-    columns = list(zip(*rows, strict=True)) if rows else [()] * (3 + len(CRITERIA))
-    kinds = [ReviewKind(k) for k in columns[1]]
+        .join(Village, Group.village_id == Village.id)
+        .join(Township, Village.township_id == Township.id)
+        .where(Village.id.in_(village_ids), registered(period)),
+        {"id": pa.int64(), **dict.fromkeys(HOUSEHOLD_INPUT_COLUMNS, text)},
+    )
+    in_villages = (
+        Review.period_id == period.id,
+        Review.household_id == Household.id,
+        Household.group_id == Group.id,
+        Group.village_id.in_(village_ids),
+        registered(period),
+    )
+    kind_code = sa.case(*((Review.kind == k.value, i) for i, k in enumerate(KIND_CODES)), else_=-1)
+    ints = bulk.read_ints(
+        session,
+        sa.select(
+            Review.household_id.label("household_id"),
+            sa.cast(kind_code, sa.SmallInteger).label("kind"),
+            sa.func.coalesce(Review.reviewer_household_id, 0).label("reviewer_id"),
+            *(getattr(Review, c).label(c) for c in CRITERIA),
+        ).where(*in_villages),
+    )
+    teams = bulk.read_text(
+        session,
+        sa.select(
+            Review.household_id.label("household_id"), sa.func.coalesce(Review.team_members, "").label("team")
+        ).where(*in_villages, Review.kind == ReviewKind.GROUP.value),
+        {"household_id": pa.int64(), "team": text},
+    )
+    kinds = ints["kind"]
+    if (kinds < 0).any():
+        raise ValueError("a review of an unknown kind")
+    ids = households.column("id").to_numpy()
+    codes = households.column("household_code").combine_chunks()
+    peer, group = kinds == KIND_CODES.index(ReviewKind.PEER), kinds == KIND_CODES.index(ReviewKind.GROUP)
+    # each review's reviewer text as a position in [household codes, other reviewers' codes, teams, ""]
+    others_ids, others_codes = _other_codes(session, np.setdiff1d(ints["reviewer_id"][peer], ids))
+    team_ids = teams.column("household_id").to_numpy()
+    texts = pa.concat_arrays([codes, others_codes, teams.column("team").combine_chunks(), pa.array([""], text)])
+    where = np.full(len(kinds), len(texts) - 1, dtype=np.int64)
+    where[peer] = _positions(np.concatenate([ids, others_ids]), ints["reviewer_id"][peer])
+    where[group] = len(ids) + len(others_ids) + _positions(team_ids, ints["household_id"][group])
+    kind_names = pa.array([k.value for k in KIND_CODES], text)
     reviews = pd.DataFrame(
         {
-            "household_code": pd.Series(columns[0], dtype=object),
-            "kind": pd.Series([k.value for k in kinds], dtype=object),
-            "reviewer": pd.Series(columns[2], dtype=object),
-            **{c: np.asarray(columns[3 + i], dtype=np.int64) for i, c in enumerate(CRITERIA)},
+            "household_code": codes.take(pa.array(_positions(ids, ints["household_id"]))).to_pandas(),
+            "kind": kind_names.take(pa.array(kinds)).to_pandas(),
+            "reviewer": texts.take(pa.array(where)).to_pandas(),
+            **{c: ints[c] for c in CRITERIA},
         }
     )
     quotas = pd.DataFrame(
@@ -245,7 +280,33 @@ def engine_inputs(session: Session, period: Period, village_ids: Sequence[int]) 
         columns=["village_code", "cleanest_quota", "clean_quota"],
         dtype=object,
     )
-    return EngineInputs(households, reviews, quotas, rubric_of(period), settings_of(period), kinds)
+    return EngineInputs(
+        households.select(list(HOUSEHOLD_INPUT_COLUMNS)).to_pandas(),
+        reviews,
+        quotas,
+        rubric_of(period),
+        settings_of(period),
+        kinds,
+    )
+
+
+def _positions(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The position in ``keys`` (distinct) of each of ``wanted`` (each one of them)."""
+    if not len(wanted):
+        return np.zeros(0, dtype=np.int64)
+    order = np.argsort(keys, kind="stable")
+    return order[np.searchsorted(keys, wanted, sorter=order)]
+
+
+def _other_codes(session: Session, household_ids: np.ndarray) -> tuple[np.ndarray, pa.Array]:
+    """The codes of peer reviewers outside the households read (moved away, another village): the
+    engine names them in its refusal."""
+    if not len(household_ids):
+        return np.zeros(0, dtype=np.int64), pa.array([], pa.large_string())
+    found = session.execute(
+        sa.select(Household.id, Household.code).where(Household.id.in_([int(i) for i in household_ids]))
+    ).all()
+    return np.array([i for i, _ in found], dtype=np.int64), pa.array([c for _, c in found], pa.large_string())
 
 
 _COLUMN_LABELS = {
@@ -265,7 +326,7 @@ def _refusal(inputs: EngineInputs, refused: scoring.InvalidInput) -> RatingRefus
         what = f"{column} {problem.value}" if problem.value else column
         if problem.file == "reviews" and 1 <= problem.row <= len(inputs.reviews):
             code = inputs.reviews["household_code"].iat[problem.row - 1]
-            kind = inputs.reviews_kind[problem.row - 1]
+            kind = KIND_CODES[inputs.reviews_kind[problem.row - 1]]
             lines.append(f"农户 {code} 的{kind.label}（{what}）：{problem.reason}")
         elif problem.file == "households" and 1 <= problem.row <= len(inputs.households):
             lines.append(f"农户 {inputs.households['household_code'].iat[problem.row - 1]}（{what}）：{problem.reason}")
@@ -280,29 +341,39 @@ def _refusal(inputs: EngineInputs, refused: scoring.InvalidInput) -> RatingRefus
     )
 
 
-def score_live(session: Session, period: Period, village_ids: Sequence[int]) -> tuple[pa.Table, pa.Table]:
-    """The engine's (household_results, village_results) computed now from the database."""
-    inputs = engine_inputs(session, period, village_ids)
+def _scored(inputs: EngineInputs) -> tuple[pa.Table, pa.Table]:
     try:
         return scoring.score_tables(
-            inputs.households,
-            inputs.reviews,
-            inputs.quotas,
-            inputs.rubric,
-            inputs.settings,
-            scores_in_tenths=True,
+            inputs.households, inputs.reviews, inputs.quotas, inputs.rubric, inputs.settings, scores_in_tenths=True
         )
     except scoring.InvalidInput as refused:
         raise _refusal(inputs, refused) from None
 
 
-def peer_means_live(session: Session, period: Period, village_ids: Sequence[int]) -> pd.DataFrame:
-    """Per household, the mean peer score of each criterion (RULES.md §3), computed now."""
-    inputs = engine_inputs(session, period, village_ids)
+def _peer_means(inputs: EngineInputs) -> pd.DataFrame:
     try:
         return scoring.peer_criterion_means(inputs.households, inputs.reviews, inputs.rubric, scores_in_tenths=True)
     except scoring.InvalidInput as refused:
         raise _refusal(inputs, refused) from None
+
+
+def score_live(session: Session, period: Period, village_ids: Sequence[int]) -> tuple[pa.Table, pa.Table]:
+    """The engine's (household_results, village_results) computed now from the database."""
+    return _scored(engine_inputs(session, period, village_ids))
+
+
+def peer_means_live(session: Session, period: Period, village_ids: Sequence[int]) -> pd.DataFrame:
+    """Per household, the mean peer score of each criterion (RULES.md §3), computed now."""
+    return _peer_means(engine_inputs(session, period, village_ids))
+
+
+def score_and_peer_means_live(
+    session: Session, period: Period, village_ids: Sequence[int]
+) -> tuple[pa.Table, pa.Table, pd.DataFrame]:
+    """``score_live`` and ``peer_means_live`` from one reading of the database (what a record posts)."""
+    inputs = engine_inputs(session, period, village_ids)
+    household_results, village_results = _scored(inputs)
+    return household_results, village_results, _peer_means(inputs)
 
 
 # --- results: the record where there is one, the engine otherwise ----------------------------------

@@ -9,6 +9,7 @@ publication, an upheld objection) and keeps it. Readers take ``current_record(s)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -29,17 +30,25 @@ from hygiene.models import (
 )
 from hygiene.models._types import utcnow
 from hygiene.models.records import VILLAGE_COUNTS
-from hygiene.services import audit, rating
+from hygiene.services import audit, bulk, rating
 
 PUBLIC_STATES = (WorkflowState.PUBLISHED, WorkflowState.FINAL)
 
 
+ROW_COLUMNS = (
+    "record_id", "household_id", "household_code", "head_name", "group_code", "group_name",
+    "self_total", "peer_total", "peer_count", "final_total", "grade", "rank", "award", "flags",
+    "group_scores", "peer_means",
+)  # fmt: skip
+
+
 def post(session: Session, actor: User | None, village_period: VillagePeriod) -> ResultRecord:
     """Store the village period's results as they are now, as its next record version. Raises
-    ``rating.RatingRefused`` (nothing written) when the engine refuses the data."""
+    ``rating.RatingRefused`` (nothing written) when the engine refuses the data. The household rows
+    go in as one bulk insert (COPY on PostgreSQL, ``hygiene.services.bulk``) in the caller's
+    transaction; the audit entry is one per record, as for every post."""
     period, village = village_period.period, village_period.village
-    household_results, village_results = rating.score_live(session, period, [village.id])
-    means = rating.peer_means_live(session, period, [village.id])
+    household_results, village_results, means = rating.score_and_peer_means_live(session, period, [village.id])
     peer_means = {
         str(row["household_code"]): [rating.tenths(row[c]) for c in CRITERIA] if row["peer_count"] else None
         for row in means.to_dict("records")
@@ -53,9 +62,9 @@ def post(session: Session, actor: User | None, village_period: VillagePeriod) ->
         )
     }
     group_scores = {
-        household_id: [getattr(review, c) for c in CRITERIA]
-        for household_id, review in session.execute(
-            sa.select(Review.household_id, Review)
+        household_id: list(scores)
+        for household_id, *scores in session.execute(
+            sa.select(Review.household_id, *(getattr(Review, c) for c in CRITERIA))
             .join(Household, Review.household_id == Household.id)
             .join(Group, Household.group_id == Group.id)
             .where(Review.period_id == period.id, Review.kind == ReviewKind.GROUP, Group.village_id == village.id)
@@ -89,28 +98,30 @@ def post(session: Session, actor: User | None, village_period: VillagePeriod) ->
     for row in household_results.to_pylist():
         code = str(row["household_code"])
         household_id, head_name, group_code, group_name = households[code]
+        scores = group_scores.get(household_id)
+        mean = peer_means.get(code)
         rows.append(
-            ResultRecordHousehold(
-                record_id=record.id,
-                household_id=household_id,
-                household_code=code,
-                head_name=head_name,
-                group_code=group_code,
-                group_name=group_name,
-                self_total=rating.tenths(row["self_total"]),
-                peer_total=rating.tenths(row["peer_total"]),
-                peer_count=int(row["peer_count"]),
-                final_total=rating.tenths(row["final_total"]),
-                grade=Grade(row["grade"]) if row["grade"] else None,
-                rank=row["rank"],
-                award=AwardLevel(row["award"]) if row["award"] else None,
-                flags=row["flags"] or "",
-                group_scores=group_scores.get(household_id),
-                peer_means=peer_means.get(code),
+            (
+                record.id,
+                household_id,
+                code,
+                head_name,
+                group_code,
+                group_name,
+                rating.tenths(row["self_total"]),
+                rating.tenths(row["peer_total"]),
+                int(row["peer_count"]),
+                rating.tenths(row["final_total"]),
+                Grade(row["grade"]).value if row["grade"] else None,
+                row["rank"],
+                AwardLevel(row["award"]).value if row["award"] else None,
+                row["flags"] or "",
+                None if scores is None else json.dumps(scores),
+                None if mean is None else json.dumps(mean),
             )
         )
-    session.add_all(rows)
-    session.flush()
+    bulk.insert_rows(session, ResultRecordHousehold.__tablename__, ROW_COLUMNS, rows)
+    session.expire(record, ["rows"])
     audit.record(
         session,
         actor,

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from hygiene.enums import AwardLevel, Grade, PlaqueState, WorkflowState
 from hygiene.models import (
+    County,
     Objection,
     Period,
     Plaque,
@@ -178,8 +179,11 @@ def public_list(session: Session, village: Village, period_code: str) -> PublicL
     )
 
 
-def period_results(session: Session, period_code: str, village_code: str | None = None) -> tuple[pa.Table, pa.Table]:
-    """A period's results for one village or for the whole county (``hygiene results``)."""
+def period_results(
+    session: Session, period_code: str, village_code: str | None = None, *, county_code: str | None = None
+) -> tuple[pa.Table, pa.Table]:
+    """A period's results for one village or for the whole county (``hygiene results``); with
+    ``county_code``, that county's, where several counties share the database."""
     periods.parse_period_code(period_code)
     if village_code is not None:
         village = session.scalar(sa.select(Village).where(Village.code == village_code))
@@ -187,11 +191,15 @@ def period_results(session: Session, period_code: str, village_code: str | None 
             raise NotFound(f"找不到编码为 {village_code} 的村")
         period = periods.get_period(session, village.township.county_id, period_code)
         return rating.results(session, period, [village.id])
-    matching = list(session.scalars(sa.select(Period).where(Period.code == period_code)))
+    find = sa.select(Period).where(Period.code == period_code)
+    if county_code is not None:
+        find = find.join(County, Period.county_id == County.id).where(County.code == county_code)
+    matching = list(session.scalars(find))
     if not matching:
-        raise NotFound(f"季度 {period_code} 不存在")
+        where = "" if county_code is None else f"县 {county_code} 的"
+        raise NotFound(f"{where}季度 {period_code} 不存在")
     if len(matching) > 1:
-        raise ServiceError(f"有{len(matching)}个县都有季度 {period_code}：请用 --village 指定村")
+        raise ServiceError(f"有{len(matching)}个县都有季度 {period_code}：请用 --county 指定县或用 --village 指定村")
     period = matching[0]
     village_ids = list(
         session.scalars(sa.select(Village.id).join(Township).where(Township.county_id == period.county_id))

@@ -162,6 +162,21 @@ def test_results_prints_the_engine_output_for_a_period(url: str, tmp_path: Path)
     assert len(village_rows) == 1 + 12 and village_rows[1].startswith("5209990101,52099901,")
 
 
+def test_results_of_one_county_where_several_share_the_database(url: str) -> None:
+    run(url, "init-db")
+    run(url, "demo")
+    assert run(url, "county", "create", "520997", "测试县").exit_code == 0
+    assert run(url, "period", "open", "2026Q4", "--county", "520997").exit_code == 0
+    shared = run(url, "results", "--period", "2026Q4")
+    assert shared.exit_code == 2 and "--county" in shared.output
+    one = run(url, "results", "--period", "2026Q4", "--county", "520999")
+    assert one.exit_code == 0
+    rows = one.output.splitlines()[1:]
+    assert len(rows) > 40 and all(line.startswith("520999") for line in rows)
+    unknown = run(url, "results", "--period", "2026Q4", "--county", "000000")
+    assert unknown.exit_code == 2 and "县 000000 的季度 2026Q4 不存在" in unknown.output
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
