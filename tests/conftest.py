@@ -127,16 +127,27 @@ def db(engine: sa.Engine) -> Iterator[Session]:
         connection.close()
 
 
-def fresh_postgres_database(name: str) -> sa.Engine:
-    """An empty PostgreSQL database of its own, for tests that commit or migrate down and so must
-    not disturb the shared, rolled-back service-test database."""
+def fresh_postgres_database(name: str, template: str | None = None) -> sa.Engine:
+    """A PostgreSQL database of its own, empty or a copy of ``template``, for tests that commit or
+    migrate down and so must not disturb the shared, rolled-back service-test database."""
     assert POSTGRES_URL
     admin = make_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+        conn.exec_driver_sql(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
     admin.dispose()
     return make_engine(POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}")
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> str:
+    """The seeded PostgreSQL database, built once; each committing test gets a copy of it
+    (CREATE DATABASE … TEMPLATE: a file copy on the server, instead of migrating and seeding again)."""
+    name = "hygiene_commits_template"
+    engine = fresh_postgres_database(name)
+    build_database(engine)
+    engine.dispose()  # a template must have no open connection when it is copied
+    return name
 
 
 @pytest.fixture(params=BACKENDS)
@@ -147,8 +158,7 @@ def committing_engine(request: pytest.FixtureRequest, sqlite_template: Path, tmp
         shutil.copy(sqlite_template, path)
         engine = make_engine(f"sqlite:///{path}")
     else:
-        engine = fresh_postgres_database("hygiene_commits")
-        build_database(engine)
+        engine = fresh_postgres_database("hygiene_commits", template=request.getfixturevalue("postgres_template"))
     yield engine
     engine.dispose()
 
