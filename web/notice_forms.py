@@ -9,15 +9,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
+from flask import flash
 from sqlalchemy.orm import Session
 from wtforms import Field, HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length
 from wtforms.widgets import TextInput
 
-from hygiene.models import AuditEntry, County, Notice, Period, Village
+from hygiene.models import AuditEntry, County, Notice, Period, User, Village
 from hygiene.models._types import BEIJING_TIME
 from hygiene.services import audit, notices
+from hygiene.services.errors import ServiceError
 from web.forms import BaseForm
 
 DEADLINE_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S")
@@ -118,6 +120,23 @@ class BlackListForm(BaseForm):
 def form_errors(form: BaseForm) -> str:
     """A refused form's errors in one line, each after its field's label."""
     return "；".join(f"{form[name].label.text}：{e}" for name, errors in form.errors.items() for e in errors)
+
+
+def report_from_form(session: Session, actor: User, notice: Notice) -> None:
+    """The addressee's report (village clerk or township reviewer) from the posted ReportForm: saved
+    and committed, or the reason flashed; a stale version raises Conflict (the 409 page)."""
+    form = ReportForm()
+    if not form.validate_on_submit():
+        flash(form_errors(form), "error")
+        return
+    try:
+        notices.report_rectified(session, actor, notice, whole(form.version.data), form.note.data or "")
+    except ServiceError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+    else:
+        session.commit()
+        flash(f"已上报{notices.notice_title(notice)}的整改情况，等待督查组验收", "success")
 
 
 def whole(text: str | None) -> int:

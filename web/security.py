@@ -15,6 +15,7 @@ from flask import Flask, Response, abort, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from hygiene.enums import Role
+from hygiene.models import County, User
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -80,6 +81,21 @@ def roles_required(*roles: Role) -> Callable[[F], F]:
 def require(allowed: bool) -> None:
     if not allowed:
         abort(403)
+
+
+def permitted_county(county_code: str, rule: Callable[[User, County], bool]) -> County:
+    """The county of the URL (404 if there is none) when the signed-in account passes ``rule``
+    (one of hygiene.permissions), else 403."""
+    from hygiene.services import units
+    from hygiene.services.errors import NotFound
+    from web.database import get_session
+
+    try:
+        county = units.get_county(get_session(), county_code)
+    except NotFound:
+        abort(404)
+    require(rule(current_account(), county))
+    return county
 
 
 def safe_next_url(target: str | None) -> str | None:

@@ -75,6 +75,8 @@ def read_ints(session: Session, select: sa.Select[*tuple[Any, ...]]) -> dict[str
     names = [str(c.key) for c in select.selected_columns]
     if not is_postgresql(session):
         found = session.execute(select).all()
+        if any(value is None for row in found for value in row):
+            raise ValueError("bulk read: unexpected NULL in an integer column")
         matrix = np.array(found, dtype=np.int64).reshape(len(found), len(names))
         return {name: matrix[:, i].copy() for i, name in enumerate(names)}
     widths = [_width(c) for c in select.selected_columns]

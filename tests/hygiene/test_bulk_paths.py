@@ -299,8 +299,6 @@ def test_a_second_version_is_written_beside_the_superseded_first(db: Session) ->
 
 
 def test_bulk_integer_read_refuses_a_null_rather_than_misreading_it(db: Session) -> None:
-    if not bulk.is_postgresql(db):
-        pytest.skip("the binary COPY reader is PostgreSQL's")
     period = factories.period(db, "2026Q3")
     with pytest.raises(ValueError, match="unexpected"):
         bulk.read_ints(db, sa.select(Review.reviewer_household_id).where(Review.period_id == period.id))

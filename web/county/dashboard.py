@@ -3,19 +3,18 @@ each with the table of its numbers, for the county's administrator and inspector
 
 from __future__ import annotations
 
-from flask import abort, render_template
+from flask import render_template
 from flask_login import login_required
 from markupsafe import Markup
 
 from hygiene import permissions
 from hygiene.models import County
 from hygiene.services import dashboard, units
-from hygiene.services.errors import NotFound
 from web import charts
 from web.county.views import bp
 from web.database import get_session
 from web.presentation import picked_period
-from web.security import current_account, require
+from web.security import permitted_county
 
 GRADE_SERIES = (
     charts.Series("最清洁", "bar-cleanest"),
@@ -127,12 +126,7 @@ def _charts(board: dashboard.Dashboard) -> dict[str, Markup]:
 
 
 def _county(county_code: str) -> County:
-    try:
-        county = units.get_county(get_session(), county_code)
-    except NotFound:
-        abort(404)
-    require(permissions.can_view_supervision(current_account(), county))
-    return county
+    return permitted_county(county_code, permissions.can_view_supervision)
 
 
 @bp.get("/dashboard")

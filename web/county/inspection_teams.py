@@ -19,7 +19,7 @@ from web.county.views import bp
 from web.database import get_session
 from web.forms import BaseForm
 from web.presentation import picked_period
-from web.security import current_account, require
+from web.security import current_account, permitted_county
 
 
 class NewTeamForm(BaseForm):
@@ -61,12 +61,7 @@ def assignment_form_class(townships: list[Township], teams: list[InspectionTeam]
 
 
 def _county(county_code: str) -> County:
-    try:
-        county = units.get_county(get_session(), county_code)
-    except NotFound:
-        abort(404)
-    require(permissions.can_manage_inspection_teams(current_account(), county))
-    return county
+    return permitted_county(county_code, permissions.can_manage_inspection_teams)
 
 
 def _townships(county: County) -> list[Township]:

@@ -16,7 +16,7 @@ from hygiene.io.scores import format_tenths
 from hygiene.io.sheets import COUNTY_SHEET_LIMITS
 from hygiene.models import County, Township, User, Village
 from hygiene.services import accounts, counties, imports, rollout, unit_sheet, units
-from hygiene.services.errors import FieldErrors, NotFound, ServiceError
+from hygiene.services.errors import FieldErrors, ServiceError
 from web import uploads
 from web.county.forms import (
     NOT_IN_PROGRAMME,
@@ -32,19 +32,14 @@ from web.county.forms import (
 from web.database import get_session
 from web.forms import ConfirmImportForm
 from web.presentation import picked_period
-from web.security import current_account, require
+from web.security import current_account, permitted_county
 from web.village.forms import UploadForm
 
 bp = Blueprint("county", __name__, url_prefix="/county/<county_code>")
 
 
 def _county(county_code: str) -> County:
-    try:
-        county = units.get_county(get_session(), county_code)
-    except NotFound:
-        abort(404)
-    require(permissions.can_administer_county(current_account(), county))
-    return county
+    return permitted_county(county_code, permissions.can_administer_county)
 
 
 @bp.get("/")

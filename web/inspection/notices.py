@@ -33,18 +33,13 @@ from web.notice_forms import (
     whole,
 )
 from web.presentation import local_time
-from web.security import current_account, require
+from web.security import current_account, permitted_county
 
 T = TypeVar("T")
 
 
 def _county(county_code: str) -> County:
-    try:
-        county = units.get_county(get_session(), county_code)
-    except NotFound:
-        abort(404)
-    require(permissions.can_inspect_county(current_account(), county))
-    return county
+    return permitted_county(county_code, permissions.can_inspect_county)
 
 
 def _notice(county: County, notice_id: int) -> Notice:

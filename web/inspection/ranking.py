@@ -18,12 +18,11 @@ from hygiene.io.exports import csv_bytes
 from hygiene.models import County
 from hygiene.services import ranking as township_ranking
 from hygiene.services import units
-from hygiene.services.errors import NotFound
 from web.database import get_session
 from web.downloads import CSV_MIMETYPE, download
 from web.inspection.views import bp
 from web.presentation import picked_period
-from web.security import current_account, require
+from web.security import current_account, permitted_county
 
 # The history chart, in the SVG's own units: as wide as a 360 px phone, so 12-unit text stays 12 px.
 CHART_WIDTH, CHART_HEIGHT = 360, 200
@@ -146,12 +145,7 @@ def formula(line: township_ranking.TownshipScore, weights: scoring.TownshipWeigh
 
 
 def _county(county_code: str) -> County:
-    try:
-        county = units.get_county(get_session(), county_code)
-    except NotFound:
-        abort(404)
-    require(permissions.can_view_supervision(current_account(), county))
-    return county
+    return permitted_county(county_code, permissions.can_view_supervision)
 
 
 @bp.get("/ranking")

@@ -3,16 +3,16 @@ rectified; the township's reviewer, the county administrator and inspectors of t
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from hygiene import permissions
 from hygiene.models._types import utcnow
 from hygiene.services import notices
-from hygiene.services.errors import NotFound, ServiceError
+from hygiene.services.errors import NotFound
 from web.database import get_session
-from web.notice_forms import ReportForm, form_errors, notice_card, whole
+from web.notice_forms import ReportForm, notice_card, report_from_form
 from web.security import current_account
 from web.village.views import _village, bp
 
@@ -45,16 +45,5 @@ def report_notice(village_code: str, notice_id: int) -> ResponseReturnValue:
         abort(404)
     if notice.village_id != village.id:
         abort(404)
-    form = ReportForm()
-    if not form.validate_on_submit():
-        flash(form_errors(form), "error")
-    else:
-        try:
-            notices.report_rectified(session, current_account(), notice, whole(form.version.data), form.note.data or "")
-        except ServiceError as exc:
-            session.rollback()
-            flash(str(exc), "error")
-        else:
-            session.commit()
-            flash(f"已上报{notices.notice_title(notice)}的整改情况，等待督查组验收", "success")
+    report_from_form(session, current_account(), notice)
     return redirect(url_for("village.notice_list", village_code=village.code, _anchor=f"notice-{notice_id}"), 303)
