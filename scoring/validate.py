@@ -135,8 +135,32 @@ def repeats(keys: npt.NDArray[np.int64]) -> tuple[IntArray, IntArray]:
     return order[1:][same].astype(np.int64), first[1:][same].astype(np.int64)
 
 
+_INT64_DIGITS = 18  # every number of up to 18 digits fits an int64
+
+
+def _digit_keys(codes: pa.Array, width: int) -> npt.NDArray[np.int64]:
+    """Each code as its number when it is exactly `width` ASCII digits, else −1."""
+    plain = pc.and_(pc.equal(pc.binary_length(codes), width), pc.ascii_is_decimal(codes))
+    return np.asarray(pc.cast(pc.if_else(plain, codes, "-1"), pa.int64()).to_numpy(zero_copy_only=False))
+
+
 def _lookup(values: pa.Array, value_set: pa.Array) -> IntArray:
-    """Index of each value in value_set (first occurrence), −1 where absent."""
+    """Index of each value in value_set (first occurrence), −1 where absent.
+
+    Codes are usually digits of one width (户号 "01000000001"): then they are looked up as int64
+    numbers, sorted and searched, about twice as fast as hashing the strings. Equal width keeps
+    "0012" and "012" apart; any other set of codes is hashed as text."""
+    if len(value_set) and len(values):
+        lengths = pc.min_max(pc.binary_length(value_set))
+        width = lengths["min"].as_py()
+        digits = pc.all(pc.ascii_is_decimal(value_set)).as_py()
+        if 0 < width == lengths["max"].as_py() <= _INT64_DIGITS and digits:
+            table = _digit_keys(value_set, width)
+            wanted = _digit_keys(values, width)
+            order = np.argsort(table, kind="stable")  # equal codes: the first row first
+            ordered = table[order]
+            at = np.minimum(np.searchsorted(ordered, wanted), len(ordered) - 1)
+            return np.where((ordered[at] == wanted) & (wanted >= 0), order[at], -1).astype(np.int64)
     found = pc.index_in(values, value_set=value_set)
     return np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
 

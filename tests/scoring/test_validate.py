@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scoring_builders import households_frame, review, reviews_frame
 
 from scoring import InvalidInput, Problem, score_period
+from scoring.validate import _lookup
 
 
 def problems_of(households: pd.DataFrame, reviews: pd.DataFrame, quotas: pd.DataFrame | None = None) -> list[str]:
@@ -223,3 +228,30 @@ def test_invalid_input_is_a_value_error_with_a_summary() -> None:
     error = InvalidInput([Problem("reviews", 1, "c01", "x", "bad")])
     assert isinstance(error, ValueError)
     assert "1 problem(s)" in str(error)
+
+
+# Codes as a clerk's sheet has them: digits of one width (the fast path), with repeats, blanks,
+# other widths, leading zeros, full-width digits and letters (which must not match).
+_CODE_TEXT = st.sampled_from(["", "0", "00", "012", "0012", "12", "120", "999", "１２０", "12a", " 12", "-12"])
+_DIGIT_CODES = st.lists(st.text("0123456789", min_size=3, max_size=3), min_size=1, max_size=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value_set=st.one_of(_DIGIT_CODES, st.lists(_CODE_TEXT, min_size=1, max_size=10)),
+    values=st.lists(st.one_of(_CODE_TEXT, st.text("0123456789", min_size=3, max_size=3)), max_size=40),
+)
+def test_lookup_finds_what_hashing_the_text_finds(value_set: list[str], values: list[str]) -> None:
+    as_text = pa.array(values, type=pa.large_string())
+    table = pa.array(value_set, type=pa.large_string())
+    expected = pc.fill_null(pc.index_in(as_text, value_set=table), -1).to_numpy(zero_copy_only=False)
+    assert _lookup(as_text, table).tolist() == expected.tolist()
+
+
+def test_a_review_code_with_other_leading_zeros_is_not_the_household() -> None:
+    households = households_frame(["0012", "0013"])
+    reviews = reviews_frame([review("012", "self", 900), review("12", "self", 900), review("0012", "self", 900)])
+    with pytest.raises(InvalidInput) as caught:
+        score_period(households, reviews, None)
+    unknown = [(p.row, p.value) for p in caught.value.problems if p.reason == "农户表中无此户号"]
+    assert unknown == [(1, "012"), (2, "12")]
