@@ -104,14 +104,16 @@ def plan_split(folder: Path) -> Split | None:
     return Split(folder, groups, tuple(tables))
 
 
-def _keep_freed_memory() -> None:
-    """Pool initializer: let a worker's C heap keep the memory it frees for the next county.
+def _start_worker() -> None:
+    """Pool initializer: one thread per worker, and a C heap that keeps what it frees.
 
-    glibc returns each large freed block to the kernel at once (mmap above 128 KiB-32 MiB, trimming
-    the heap top above twice that), so every county faulted its arrays' pages in afresh: about
-    13,000 page faults and 0.1-0.35 s of system time a county, 1.2 s for the first. Raising the two
-    thresholds keeps the pages in the process (a county's arrays are reused by the next); the peak
-    is that of the largest county either way. Other C libraries: nothing to do."""
+    There is one worker per CPU already, so Arrow's own thread pool would only make the workers
+    compete for the same CPUs. glibc returns each large freed block to the kernel at once (mmap
+    above 128 KiB-32 MiB, trimming the heap top above twice that), so every county faulted its
+    arrays' pages in afresh: about 13,000 page faults and 0.1-0.35 s of system time a county,
+    1.2 s for the first. Raising the two thresholds keeps the pages in the process for the next
+    county; the peak is that of the largest county either way. Other C libraries: nothing to do."""
+    pa.set_cpu_count(1)
     with suppress(OSError, AttributeError):
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         m_trim_threshold, m_mmap_threshold = -1, -3  # malloc.h
@@ -129,10 +131,10 @@ def _score_group(split: Split, group: int) -> Part | InvalidInput:
     for name in split.tables:
         path = split.folder / f"{name}.parquet"
         wanted = [c for c in TABLES[name] if c in pq.read_schema(path).names]
-        table = pq.ParquetFile(path).read_row_group(group, columns=wanted)
+        table = pq.ParquetFile(path).read_row_group(group, columns=wanted, use_threads=False)
         # One block per column: the score columns stay Arrow's buffers instead of being copied into
         # one 2-D block, and the table's memory is released as the frame takes it over.
-        frames[name] = table.to_pandas(split_blocks=True, self_destruct=True)
+        frames[name] = table.to_pandas(split_blocks=True, self_destruct=True, use_threads=False)
         del table
     try:
         households, villages = score_tables(
@@ -153,7 +155,7 @@ def score_parts(split: Split, settings_folder: InputFolder, jobs: int | None = N
     global _shared
     _shared = settings_folder
     workers = max(1, min(jobs or os.cpu_count() or 1, split.groups))
-    with get_context("fork").Pool(workers, initializer=_keep_freed_memory) as pool:
+    with get_context("fork").Pool(workers, initializer=_start_worker) as pool:
         yield from pool.imap(_score_one, [(split, g) for g in range(split.groups)], chunksize=1)
 
 
@@ -297,7 +299,7 @@ def score_frames_split(
         return None
     _frames = _Frames(households, reviews, quotas, rubric, settings, tuple(parts))
     try:
-        with get_context("fork").Pool(workers, initializer=_keep_freed_memory) as pool:
+        with get_context("fork").Pool(workers, initializer=_start_worker) as pool:
             results = pool.map(_score_piece, range(len(parts)), chunksize=1)
     finally:
         _frames = None
