@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -20,13 +23,40 @@ def alembic_config(connection: sa.Connection) -> Config:
     return config
 
 
+@contextmanager
+def migrating(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A connection in a transaction that commits at the end, for Alembic to migrate on.
+
+    On SQLite, foreign keys are not enforced while migrating, as SQLite prescribes for rebuilding a
+    table (``batch_alter_table``, migration 0011): dropping the old copy of a table would otherwise
+    delete the rows that reference it (ON DELETE CASCADE) or be refused by them. The pragma changes
+    only outside a transaction, hence before BEGIN; ``PRAGMA foreign_key_check`` then proves, before
+    the commit, that every reference still holds.
+    """
+    with engine.connect() as connection:
+        if connection.dialect.name != "sqlite":
+            with connection.begin():
+                yield connection
+            return
+        driver: Any = connection.connection.driver_connection
+        driver.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                yield connection
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the migration left rows whose references are broken: {broken[:5]}")
+        finally:
+            driver.execute("PRAGMA foreign_keys=ON")
+
+
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:
-    with engine.begin() as connection:
+    with migrating(engine) as connection:
         command.upgrade(alembic_config(connection), revision)
 
 
 def downgrade(engine: sa.Engine, revision: str = "base") -> None:
-    with engine.begin() as connection:
+    with migrating(engine) as connection:
         command.downgrade(alembic_config(connection), revision)
 
 

@@ -11,6 +11,7 @@ from alembic import context
 import hygiene.models  # noqa: F401  (registers every table on the metadata)
 from hygiene.config import database_url
 from hygiene.db import Base, make_engine
+from hygiene.migrate import migrating
 
 config = context.config
 target_metadata = Base.metadata
@@ -33,7 +34,7 @@ def run_migrations_online() -> None:
         _run(connection)
         return
     engine = make_engine(database_url())
-    with engine.connect() as conn:
+    with migrating(engine) as conn:  # as ``hygiene.migrate`` runs us: SQLite's foreign keys off meanwhile
         _run(conn)
     engine.dispose()
 
