@@ -159,6 +159,7 @@ def load_units(engine: sa.Engine, raw: psycopg.Connection[Any], ids: Ids, househ
     villages = pd.DataFrame(
         {
             "id": ids.take("village", len(villages)),
+            "county_id": county_id,
             "township_id": villages["township_code"].map(township_id).to_numpy(),
             "code": villages["village_code"].to_numpy(),
             "name": villages["village_code"].to_numpy() + "村",
@@ -170,6 +171,7 @@ def load_units(engine: sa.Engine, raw: psycopg.Connection[Any], ids: Ids, househ
     groups = pd.DataFrame(
         {
             "id": ids.take("group", len(groups)),
+            "county_id": county_id,
             "village_id": groups["village_code"].map(village_id).to_numpy(),
             "code": groups["group_code"].to_numpy(),
             "name": "第" + (groups["group_code"].str[-2:].astype(int) + 1).astype(str).to_numpy() + "组",
@@ -229,6 +231,7 @@ def load_reviews(
     reviewer_id = np.zeros(len(reviews), dtype=np.int64)
     reviewer_id[peer] = household_id.reindex(reviews["reviewer"].to_numpy()[peer]).to_numpy()
     columns: dict[str, pa.Array] = {
+        "county_id": pa.array(np.full(len(reviews), units.county_id)),
         "period_id": pa.array(np.full(len(reviews), period_id)),
         "household_id": pa.array(household_id.reindex(reviews["household_code"].to_numpy()).to_numpy()),
         "kind": pa.array(kind, pa.string()),
@@ -245,6 +248,7 @@ def load_reviews(
         "award_quotas",
         pd.DataFrame(
             {
+                "county_id": units.county_id,
                 "village_period_id": given["village_code"].map(units.village_id).map(village_period).to_numpy(),
                 "cleanest_quota": given["cleanest_quota"].astype(int).to_numpy(),
                 "clean_quota": given["clean_quota"].astype(int).to_numpy(),

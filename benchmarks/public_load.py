@@ -189,6 +189,7 @@ def load_county(
     records = pd.DataFrame(
         {
             "id": ids.take("record", len(vres)),
+            "county_id": county_id,
             "village_period_id": vres["village_code"].map(village_id).map(village_period).to_numpy(),
             "number": 1,
             "posted_at": published_at.isoformat(),
@@ -218,6 +219,7 @@ def load_county(
     posted = pd.DataFrame(
         {
             "id": ids.take("row", n),
+            "county_id": county_id,
             "record_id": households["village_code"].map(record_id).to_numpy(),
             "household_id": rows["id"].to_numpy(),
             "household_code": codes.to_numpy(),

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hygiene.db import Base
 from hygiene.enums import AwardLevel, LedgerKind, PlaqueEventKind, PlaqueState
-from hygiene.models._types import UTCDateTime, enum_type, utcnow
+from hygiene.models._types import UTCDateTime, county_id_column, enum_type, utcnow
 from hygiene.models.units import Household
 
 _VALID = sa.text("state = 'valid'")
@@ -24,6 +24,7 @@ class Plaque(Base):
     __table_args__ = (
         sa.Index(
             "uq_plaques_one_valid_per_household",
+            "county_id",
             "household_id",
             unique=True,
             sqlite_where=_VALID,
@@ -36,6 +37,7 @@ class Plaque(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = county_id_column(index=True)
     serial: Mapped[str] = mapped_column(sa.String(32), unique=True)
     household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id", ondelete="RESTRICT"), index=True)
     level: Mapped[AwardLevel] = mapped_column(enum_type(AwardLevel, "plaque_level"))
@@ -57,6 +59,7 @@ class PlaqueEvent(Base):
     __tablename__ = "plaque_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = county_id_column(index=True)
     plaque_id: Mapped[int] = mapped_column(sa.ForeignKey("plaques.id", ondelete="RESTRICT"), index=True)
     kind: Mapped[PlaqueEventKind] = mapped_column(enum_type(PlaqueEventKind, "plaque_event_kind"))
     period_id: Mapped[int | None] = mapped_column(sa.ForeignKey("periods.id", ondelete="RESTRICT"))
@@ -100,6 +103,7 @@ class HouseholdStar(Base):
     __table_args__ = (
         sa.Index(
             "uq_household_stars_active",
+            "county_id",
             "household_id",
             "star_id",
             unique=True,
@@ -111,6 +115,7 @@ class HouseholdStar(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = county_id_column(index=True)
     household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id", ondelete="RESTRICT"), index=True)
     star_id: Mapped[int] = mapped_column(sa.ForeignKey("stars.id", ondelete="RESTRICT"))
     granted_on: Mapped[dt.date]
@@ -129,6 +134,7 @@ class Disqualification(Base):
     __table_args__ = (sa.CheckConstraint("lifted_on IS NULL OR lifted_on >= occurred_on", name="dates_ordered"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = county_id_column(index=True)
     household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id", ondelete="RESTRICT"), index=True)
     event: Mapped[str] = mapped_column(sa.String(60))
     occurred_on: Mapped[dt.date]

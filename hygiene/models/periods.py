@@ -9,7 +9,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hygiene.db import Base
 from hygiene.enums import AssessmentArea, WorkflowState
-from hygiene.models._types import RatingSettings, UTCDateTime, enum_type, rating_settings_checks, utcnow
+from hygiene.models._types import (
+    RatingSettings,
+    UTCDateTime,
+    county_id_column,
+    enum_type,
+    rating_settings_checks,
+    utcnow,
+)
 from hygiene.models.rubric import RubricVersion
 from hygiene.models.units import Village
 
@@ -44,7 +51,7 @@ class VillagePeriod(Base):
 
     __tablename__ = "village_periods"
     __table_args__ = (
-        sa.UniqueConstraint("village_id", "period_id"),
+        sa.UniqueConstraint("county_id", "village_id", "period_id"),
         sa.CheckConstraint("state != 'returned' OR return_reason IS NOT NULL", name="returned_has_reason"),
         sa.CheckConstraint(
             "state NOT IN ('published', 'final') OR posting_ends_at IS NOT NULL", name="published_has_posting_end"
@@ -52,6 +59,7 @@ class VillagePeriod(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = county_id_column()
     village_id: Mapped[int] = mapped_column(sa.ForeignKey("villages.id", ondelete="RESTRICT"), index=True)
     period_id: Mapped[int] = mapped_column(sa.ForeignKey("periods.id", ondelete="RESTRICT"), index=True)
     state: Mapped[WorkflowState] = mapped_column(
@@ -76,12 +84,14 @@ class AwardQuota(Base):
 
     __tablename__ = "award_quotas"
     __table_args__ = (
+        sa.UniqueConstraint("county_id", "village_period_id"),
         sa.CheckConstraint("cleanest_quota >= 0", name="cleanest_nonnegative"),
         sa.CheckConstraint("clean_quota >= 0", name="clean_nonnegative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    village_period_id: Mapped[int] = mapped_column(sa.ForeignKey("village_periods.id", ondelete="CASCADE"), unique=True)
+    county_id: Mapped[int] = county_id_column()
+    village_period_id: Mapped[int] = mapped_column(sa.ForeignKey("village_periods.id", ondelete="CASCADE"))
     cleanest_quota: Mapped[int]
     clean_quota: Mapped[int]
     set_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -94,12 +104,14 @@ class VillageAssessment(Base):
     """The township's quarterly assessment of a village in four areas (RULES.md §9), in tenths."""
 
     __tablename__ = "village_assessments"
-    __table_args__ = tuple(
-        sa.CheckConstraint(f"{area} >= 0 AND {area} <= 1000", name=f"{area}_range") for area in AssessmentArea
+    __table_args__ = (
+        sa.UniqueConstraint("county_id", "village_period_id"),
+        *(sa.CheckConstraint(f"{area} >= 0 AND {area} <= 1000", name=f"{area}_range") for area in AssessmentArea),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    village_period_id: Mapped[int] = mapped_column(sa.ForeignKey("village_periods.id", ondelete="CASCADE"), unique=True)
+    county_id: Mapped[int] = county_id_column()
+    village_period_id: Mapped[int] = mapped_column(sa.ForeignKey("village_periods.id", ondelete="CASCADE"))
     hygiene_management: Mapped[int]
     public_places: Mapped[int]
     courtyards_indoors: Mapped[int]

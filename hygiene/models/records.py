@@ -16,11 +16,11 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
 from hygiene.db import Base
 from hygiene.enums import AwardLevel, Grade
-from hygiene.models._types import UTCDateTime, enum_type, utcnow
+from hygiene.models._types import UTCDateTime, county_id_column, enum_type, utcnow
 
 _CURRENT = sa.text("superseded_at IS NULL")
 
@@ -31,14 +31,23 @@ VILLAGE_COUNTS: tuple[str, ...] = (
 )  # fmt: skip
 
 
+def _record_rows() -> sa.ColumnElement[bool]:
+    """A record and its rows, joined on the county too (the classes are defined below)."""
+    return sa.and_(
+        ResultRecord.county_id == foreign(ResultRecordHousehold.county_id),
+        ResultRecord.id == foreign(ResultRecordHousehold.record_id),
+    )
+
+
 class ResultRecord(Base):
     """One posted version of a village period's results."""
 
     __tablename__ = "result_records"
     __table_args__ = (
-        sa.UniqueConstraint("village_period_id", "number"),
+        sa.UniqueConstraint("county_id", "village_period_id", "number"),
         sa.Index(
             "uq_result_records_one_current",
+            "county_id",
             "village_period_id",
             unique=True,
             sqlite_where=_CURRENT,
@@ -49,6 +58,7 @@ class ResultRecord(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = county_id_column()
     village_period_id: Mapped[int] = mapped_column(sa.ForeignKey("village_periods.id", ondelete="RESTRICT"), index=True)
     number: Mapped[int]
     posted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -82,8 +92,13 @@ class ResultRecord(Base):
     # Set once, in the transaction that makes the period final and applies its plaque changes.
     plaques_applied_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
+    # Joined on the county too, so that a record's rows are read through the index the county leads
+    # (and, sharded by county, on one shard). They are written in bulk (``records.post``), never here.
     rows: Mapped[list[ResultRecordHousehold]] = relationship(
-        back_populates="record", order_by="ResultRecordHousehold.household_code"
+        primaryjoin=_record_rows,
+        order_by="ResultRecordHousehold.household_code",
+        back_populates="record",
+        viewonly=True,
     )
 
 
@@ -93,12 +108,13 @@ class ResultRecordHousehold(Base):
 
     __tablename__ = "result_record_households"
     __table_args__ = (
-        sa.UniqueConstraint("record_id", "household_code"),
+        sa.UniqueConstraint("county_id", "record_id", "household_code"),
         sa.CheckConstraint("(grade IS NULL) = (rank IS NULL)", name="rated_has_rank"),
         sa.CheckConstraint("award IS NULL OR grade IS NOT NULL", name="award_needs_grade"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = county_id_column()
     record_id: Mapped[int] = mapped_column(sa.ForeignKey("result_records.id", ondelete="RESTRICT"))
     household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id", ondelete="RESTRICT"), index=True)
     household_code: Mapped[str] = mapped_column(sa.String(24))
@@ -116,4 +132,4 @@ class ResultRecordHousehold(Base):
     group_scores: Mapped[list[int] | None] = mapped_column(sa.JSON)
     peer_means: Mapped[list[int] | None] = mapped_column(sa.JSON)
 
-    record: Mapped[ResultRecord] = relationship(back_populates="rows")
+    record: Mapped[ResultRecord] = relationship(primaryjoin=_record_rows, back_populates="rows", viewonly=True)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hygiene.db import Base
 from hygiene.enums import ReviewKind
-from hygiene.models._types import ScoresMixin, UTCDateTime, enum_type, score_checks, utcnow
+from hygiene.models._types import ScoresMixin, UTCDateTime, county_id_column, enum_type, score_checks, utcnow
 from hygiene.models.periods import Period
 from hygiene.models.units import Household
 
@@ -21,9 +21,12 @@ class Review(ScoresMixin, Base):
     __tablename__ = "reviews"
     __table_args__ = (
         # At most one self and one group review per household and period; one peer review per
-        # reviewer, household and period. Partial unique indexes, the same on both databases.
+        # reviewer, household and period. Partial unique indexes, the same on both databases. Every
+        # index leads with the county: a county's reads use it, and a sharded table's unique keys
+        # must hold the distribution column.
         sa.Index(
             "uq_reviews_household_period_kind",
+            "county_id",
             "household_id",
             "period_id",
             "kind",
@@ -33,6 +36,7 @@ class Review(ScoresMixin, Base):
         ),
         sa.Index(
             "uq_reviews_peer_reviewer",
+            "county_id",
             "household_id",
             "period_id",
             "reviewer_household_id",
@@ -40,7 +44,7 @@ class Review(ScoresMixin, Base):
             sqlite_where=_PEER,
             postgresql_where=_PEER,
         ),
-        sa.Index("ix_reviews_period_household", "period_id", "household_id"),
+        sa.Index("ix_reviews_period_household", "county_id", "period_id", "household_id"),
         sa.CheckConstraint("(kind = 'peer') = (reviewer_household_id IS NOT NULL)", name="peer_has_reviewer"),
         sa.CheckConstraint(
             "reviewer_household_id IS NULL OR reviewer_household_id != household_id", name="not_own_peer"
@@ -50,6 +54,7 @@ class Review(ScoresMixin, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = county_id_column()
     period_id: Mapped[int] = mapped_column(sa.ForeignKey("periods.id", ondelete="RESTRICT"))
     household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id", ondelete="RESTRICT"))
     kind: Mapped[ReviewKind] = mapped_column(enum_type(ReviewKind, "review_kind"))

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hygiene.db import Base
 from hygiene.enums import NoticeKind, NoticeSource, NoticeState, ObjectionState
-from hygiene.models._types import ScoresMixin, UTCDateTime, enum_type, score_checks, utcnow
+from hygiene.models._types import ScoresMixin, UTCDateTime, county_id_column, enum_type, score_checks, utcnow
 from hygiene.models.periods import VillagePeriod
 from hygiene.models.units import Household
 
@@ -30,11 +30,12 @@ class InspectionAssignment(Base):
 
     __tablename__ = "inspection_assignments"
     __table_args__ = (
-        sa.UniqueConstraint("period_id", "township_id"),
+        sa.UniqueConstraint("county_id", "period_id", "township_id"),
         sa.CheckConstraint("sample_size >= 1", name="sample_size_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = county_id_column()
     team_id: Mapped[int] = mapped_column(sa.ForeignKey("inspection_teams.id", ondelete="RESTRICT"), index=True)
     period_id: Mapped[int] = mapped_column(sa.ForeignKey("periods.id", ondelete="RESTRICT"))
     township_id: Mapped[int] = mapped_column(sa.ForeignKey("townships.id", ondelete="RESTRICT"))
@@ -52,9 +53,10 @@ class SpotCheck(ScoresMixin, Base):
     """An inspection team's re-score of one sampled household on the rubric."""
 
     __tablename__ = "spot_checks"
-    __table_args__ = (sa.UniqueConstraint("assignment_id", "household_id"), *score_checks())
+    __table_args__ = (sa.UniqueConstraint("county_id", "assignment_id", "household_id"), *score_checks())
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = county_id_column()
     assignment_id: Mapped[int] = mapped_column(sa.ForeignKey("inspection_assignments.id", ondelete="RESTRICT"))
     household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id", ondelete="RESTRICT"), index=True)
     checked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -125,6 +127,7 @@ class Objection(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = county_id_column(index=True)
     village_period_id: Mapped[int] = mapped_column(sa.ForeignKey("village_periods.id", ondelete="RESTRICT"), index=True)
     household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id", ondelete="RESTRICT"))
     reason: Mapped[str] = mapped_column(sa.Text)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hygiene.db import Base
-from hygiene.models._types import RatingSettings, UTCDateTime, rating_settings_checks, utcnow
+from hygiene.models._types import RatingSettings, UTCDateTime, county_id_column, rating_settings_checks, utcnow
 
 YEARLY_BUDGET_FEN = 27_000_000 * 100  # RULES.md §8: 27,000,000 yuan a year unless the county sets another
 
@@ -61,6 +61,7 @@ class Village(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = county_id_column(index=True)
     township_id: Mapped[int] = mapped_column(sa.ForeignKey("townships.id", ondelete="RESTRICT"), index=True)
     code: Mapped[str] = mapped_column(sa.String(16), unique=True)
     name: Mapped[str] = mapped_column(sa.String(60))
@@ -75,9 +76,10 @@ class Group(Base):
     """A villager group (村民组): the unit of peer review."""
 
     __tablename__ = "groups"
-    __table_args__ = (sa.UniqueConstraint("village_id", "code"),)
+    __table_args__ = (sa.UniqueConstraint("county_id", "village_id", "code"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = county_id_column()
     village_id: Mapped[int] = mapped_column(sa.ForeignKey("villages.id", ondelete="RESTRICT"), index=True)
     code: Mapped[str] = mapped_column(sa.String(20))
     name: Mapped[str] = mapped_column(sa.String(60))

@@ -27,7 +27,6 @@ from hygiene.models import (
     Period,
     RubricCriterion,
     RubricVersion,
-    Township,
     User,
     Village,
     VillagePeriod,
@@ -229,12 +228,13 @@ def open_period(session: Session, actor: User | None, county: County, code: str)
     period = periods.open_period(session, county, code)
     villages = session.scalars(
         sa.select(Village)
-        .join(Township)
-        .where(Township.county_id == county.id, Village.programme_year.is_not(None), Village.programme_year <= year)
+        .where(Village.county_id == county.id, Village.programme_year.is_not(None), Village.programme_year <= year)
         .order_by(Village.code)
     ).all()
     have = set(session.scalars(sa.select(VillagePeriod.village_id).where(VillagePeriod.period_id == period.id)))
-    new = [VillagePeriod(village_id=v.id, period_id=period.id) for v in villages if v.id not in have]
+    new = [
+        VillagePeriod(county_id=county.id, village_id=v.id, period_id=period.id) for v in villages if v.id not in have
+    ]
     session.add_all(new)
     session.flush()
     if existed is None or new:

@@ -88,7 +88,7 @@ def grade_distribution(session: Session, county: County, period: Period) -> list
     current records of the period (published or final); a township with none posted has zeros."""
     found = session.execute(
         sa.select(Township.id, ResultRecordHousehold.grade, sa.func.count(ResultRecordHousehold.id))
-        .join(ResultRecord, ResultRecordHousehold.record_id == ResultRecord.id)
+        .join(ResultRecordHousehold.record)
         .join(VillagePeriod, ResultRecord.village_period_id == VillagePeriod.id)
         .join(Village, VillagePeriod.village_id == Village.id)
         .join(Township, Village.township_id == Township.id)

@@ -128,13 +128,18 @@ def _reviews(
         if rng.random() < (0.95 if complete else 0.7):
             out.append(
                 Review(
-                    period_id=period.id, household_id=household.id, kind=ReviewKind.SELF, **_scores(rng, q, 0.5, 0.5)
+                    county_id=household.county_id,
+                    period_id=period.id,
+                    household_id=household.id,
+                    kind=ReviewKind.SELF,
+                    **_scores(rng, q, 0.5, 0.5),
                 )
             )
         for k in range(1, min(n - 1, rng.choice((1, 2, 3, 3, 4)) if complete else rng.choice((0, 1, 2))) + 1):
             reviewer = members[(i + k) % n]
             out.append(
                 Review(
+                    county_id=household.county_id,
                     period_id=period.id,
                     household_id=household.id,
                     kind=ReviewKind.PEER,
@@ -145,6 +150,7 @@ def _reviews(
         if complete or rng.random() < 0.4:
             out.append(
                 Review(
+                    county_id=household.county_id,
                     period_id=period.id,
                     household_id=household.id,
                     kind=ReviewKind.GROUP,
@@ -274,6 +280,7 @@ def load_demo(session: Session) -> DemoSummary:
         session.flush()
         for v_number, v_name in enumerate(village_names, 1):
             village = Village(
+                county_id=county.id,
                 township_id=township.id,
                 code=f"{t_code}{v_number:02d}",
                 name=v_name,
@@ -284,7 +291,10 @@ def load_demo(session: Session) -> DemoSummary:
             members_by_group: list[list[Household]] = []
             for g_number in range(1, rng.choice((3, 4)) + 1):
                 group = Group(
-                    village_id=village.id, code=f"{village.code}{g_number:02d}", name=GROUP_NAMES[g_number - 1]
+                    county_id=county.id,
+                    village_id=village.id,
+                    code=f"{village.code}{g_number:02d}",
+                    name=GROUP_NAMES[g_number - 1],
                 )
                 session.add(group)
                 session.flush()
@@ -311,7 +321,7 @@ def load_demo(session: Session) -> DemoSummary:
             q4_state = Q4_STATES[village_index]
             village_index += 1
             for period, fields in ((q3, _final_q3(county)), (q4, _workflow(q4_state, county))):
-                vp = VillagePeriod(village_id=village.id, period_id=period.id, **fields)
+                vp = VillagePeriod(county_id=county.id, village_id=village.id, period_id=period.id, **fields)
                 session.add(vp)
                 session.flush()
                 complete = period is q3 or q4_state is not WorkflowState.DRAFT
@@ -323,6 +333,7 @@ def load_demo(session: Session) -> DemoSummary:
                     extra = rng.choice((0, 0, 1, 2))
                     session.add(
                         AwardQuota(
+                            county_id=county.id,
                             village_period_id=vp.id,
                             cleanest_quota=floor_cleanest + extra,
                             clean_quota=floor_clean + extra,
@@ -331,6 +342,7 @@ def load_demo(session: Session) -> DemoSummary:
                 if vp.state in (WorkflowState.APPROVED, WorkflowState.PUBLISHED, WorkflowState.FINAL):
                     session.add(
                         VillageAssessment(
+                            county_id=county.id,
                             village_period_id=vp.id,
                             notes=None,
                             **{area.value: rng.randrange(150, 251, 5) for area in AssessmentArea},

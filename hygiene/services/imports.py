@@ -164,7 +164,9 @@ def plan_review_import(
         (r.household_id, r.kind, r.reviewer_household_id): r
         for r in session.scalars(
             sa.select(Review).where(
-                Review.period_id == period.id, Review.household_id.in_([h.id for h in households.values()])
+                Review.county_id == period.county_id,
+                Review.period_id == period.id,
+                Review.household_id.in_([h.id for h in households.values()]),
             )
         )
     }
@@ -250,6 +252,7 @@ def apply_review_import(session: Session, actor: User | None, plan: ReviewImport
         before = audit.snapshot(review, reviews.REVIEW_FIELDS) if review else None
         if review is None:
             review = Review(
+                county_id=planned.household.county_id,
                 period_id=plan.period.id,
                 household_id=planned.household.id,
                 kind=planned.kind,
@@ -482,6 +485,7 @@ def write_roster(
             group = groups.get((planned.village.id, planned.group_name))
             if group is None:
                 group = Group(
+                    county_id=planned.village.county_id,
                     village_id=planned.village.id,
                     code=_next_group_code(planned.village, groups.values()),
                     name=planned.group_name,

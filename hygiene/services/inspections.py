@@ -208,9 +208,9 @@ def update_team(
 def assignments(session: Session, county: County, period: Period) -> dict[int, InspectionAssignment]:
     """The period's assignments of the county, by township id."""
     rows = session.scalars(
-        sa.select(InspectionAssignment)
-        .join(Township, InspectionAssignment.township_id == Township.id)
-        .where(Township.county_id == county.id, InspectionAssignment.period_id == period.id)
+        sa.select(InspectionAssignment).where(
+            InspectionAssignment.county_id == county.id, InspectionAssignment.period_id == period.id
+        )
     )
     return {a.township_id: a for a in rows}
 
@@ -223,7 +223,9 @@ def assignments_state(session: Session, county: County, period: Period) -> str:
 def held_assignment(session: Session, township: Township, period: Period) -> InspectionAssignment | None:
     return session.scalar(
         sa.select(InspectionAssignment).where(
-            InspectionAssignment.township_id == township.id, InspectionAssignment.period_id == period.id
+            InspectionAssignment.county_id == period.county_id,
+            InspectionAssignment.period_id == period.id,
+            InspectionAssignment.township_id == township.id,
         )
     )
 
@@ -243,7 +245,14 @@ def held_townships(session: Session, user: User, period: Period) -> list[Townshi
 
 
 def _check_count(session: Session, assignment: InspectionAssignment) -> int:
-    return session.scalar(sa.select(sa.func.count(SpotCheck.id)).where(SpotCheck.assignment_id == assignment.id)) or 0
+    return (
+        session.scalar(
+            sa.select(sa.func.count(SpotCheck.id)).where(
+                SpotCheck.county_id == assignment.county_id, SpotCheck.assignment_id == assignment.id
+            )
+        )
+        or 0
+    )
 
 
 def assign(
@@ -290,7 +299,9 @@ def assign(
         before = {"team": by_id[current.team_id].name} | where if current else None
         if current is None:
             assert team_id is not None
-            current = InspectionAssignment(team_id=team_id, period_id=period.id, township_id=township.id)
+            current = InspectionAssignment(
+                county_id=period.county_id, team_id=team_id, period_id=period.id, township_id=township.id
+            )
             session.add(current)
             action = "assign"
         elif team_id is None:
@@ -400,13 +411,22 @@ def household_in_township(session: Session, township: Township, code: str) -> Ho
 def spot_checks(session: Session, assignment: InspectionAssignment) -> dict[int, SpotCheck]:
     """The assignment's spot checks by household id."""
     return {
-        c.household_id: c for c in session.scalars(sa.select(SpotCheck).where(SpotCheck.assignment_id == assignment.id))
+        c.household_id: c
+        for c in session.scalars(
+            sa.select(SpotCheck).where(
+                SpotCheck.county_id == assignment.county_id, SpotCheck.assignment_id == assignment.id
+            )
+        )
     }
 
 
 def get_spot_check(session: Session, assignment: InspectionAssignment, household: Household) -> SpotCheck | None:
     return session.scalar(
-        sa.select(SpotCheck).where(SpotCheck.assignment_id == assignment.id, SpotCheck.household_id == household.id)
+        sa.select(SpotCheck).where(
+            SpotCheck.county_id == assignment.county_id,
+            SpotCheck.assignment_id == assignment.id,
+            SpotCheck.household_id == household.id,
+        )
     )
 
 
@@ -502,7 +522,7 @@ def save_spot_check(
     before = audit.snapshot(check, CHECK_FIELDS) if check else None
     created = check is None
     if check is None:
-        check = SpotCheck(assignment_id=assignment.id, household_id=household.id)
+        check = SpotCheck(county_id=household.county_id, assignment_id=assignment.id, household_id=household.id)
         session.add(check)
     for code in CRITERIA:
         setattr(check, code, parsed[code])

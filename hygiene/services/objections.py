@@ -131,6 +131,7 @@ def file_objection(
     if _bump(session, client, now) > RATE_LIMIT:
         raise ObjectionThrottled(f"提交异议过于频繁：每{RATE_WINDOW.seconds // 3600}小时最多{RATE_LIMIT}条，请稍后再试")
     objection = Objection(
+        county_id=village_period.county_id,
         village_period_id=village_period.id,
         household_id=row.household_id,
         reason=reason,

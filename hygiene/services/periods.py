@@ -80,7 +80,7 @@ def open_village_period(session: Session, village: Village, period: Period) -> V
     """The village's period, opened as a draft on first use (a first review, a first quota)."""
     found = village_period(session, village, period)
     if found is None:
-        found = VillagePeriod(village_id=village.id, period_id=period.id)
+        found = VillagePeriod(county_id=period.county_id, village_id=village.id, period_id=period.id)
         session.add(found)
         session.flush()
     return found

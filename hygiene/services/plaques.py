@@ -160,6 +160,7 @@ def apply_final(session: Session, village_period: VillagePeriod, *, now: dt.date
         previous = plaque.level if plaque else None
         if action == "issue":
             plaque = Plaque(
+                county_id=period.county_id,
                 serial=change["serial"],
                 household_id=household_id,
                 level=AwardLevel(change["level"]),
@@ -176,6 +177,7 @@ def apply_final(session: Session, village_period: VillagePeriod, *, now: dt.date
         session.flush()
         session.add(
             PlaqueEvent(
+                county_id=plaque.county_id,
                 plaque_id=plaque.id,
                 kind=EVENT_KINDS[action],
                 period_id=period.id,
@@ -230,6 +232,7 @@ def revoke(session: Session, actor: User, plaque: Plaque, *, reason: str, expect
         raise Conflict(f"牌匾 {plaque.serial} 已被他人修改，请刷新后重试") from None
     session.add(
         PlaqueEvent(
+            county_id=plaque.county_id,
             plaque_id=plaque.id,
             kind=PlaqueEventKind.REVOKED,
             period_id=period.id,
@@ -293,11 +296,7 @@ def register(
 
 
 def get_plaque(session: Session, county: County, serial: str) -> Plaque:
-    plaque = session.scalar(
-        sa.select(Plaque)
-        .join(Household, Plaque.household_id == Household.id)
-        .where(Plaque.serial == serial, Household.county_id == county.id)
-    )
+    plaque = session.scalar(sa.select(Plaque).where(Plaque.county_id == county.id, Plaque.serial == serial))
     if plaque is None:
         raise NotFound(f"找不到牌匾 {serial}")
     return plaque

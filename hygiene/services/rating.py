@@ -225,6 +225,7 @@ def engine_inputs(session: Session, period: Period, village_ids: Sequence[int]) 
         {"id": pa.int64(), **dict.fromkeys(HOUSEHOLD_INPUT_COLUMNS, text)},
     )
     in_villages = (
+        Review.county_id == period.county_id,  # leads the reviews' index (ix_reviews_period_household)
         Review.period_id == period.id,
         Review.household_id == Household.id,
         Household.group_id == Group.id,

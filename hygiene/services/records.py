@@ -36,7 +36,7 @@ PUBLIC_STATES = (WorkflowState.PUBLISHED, WorkflowState.FINAL)
 
 
 ROW_COLUMNS = (
-    "record_id", "household_id", "household_code", "head_name", "group_code", "group_name",
+    "county_id", "record_id", "household_id", "household_code", "head_name", "group_code", "group_name",
     "self_total", "peer_total", "peer_count", "final_total", "grade", "rank", "award", "flags",
     "group_scores", "peer_means",
 )  # fmt: skip
@@ -67,7 +67,12 @@ def post(session: Session, actor: User | None, village_period: VillagePeriod) ->
             sa.select(Review.household_id, *(getattr(Review, c) for c in CRITERIA))
             .join(Household, Review.household_id == Household.id)
             .join(Group, Household.group_id == Group.id)
-            .where(Review.period_id == period.id, Review.kind == ReviewKind.GROUP, Group.village_id == village.id)
+            .where(
+                Review.county_id == period.county_id,
+                Review.period_id == period.id,
+                Review.kind == ReviewKind.GROUP,
+                Group.village_id == village.id,
+            )
         )
     }
     number = 1 + (
@@ -78,6 +83,7 @@ def post(session: Session, actor: User | None, village_period: VillagePeriod) ->
     )
     counts = village_results.to_pylist()[0]
     record = ResultRecord(
+        county_id=village_period.county_id,
         village_period_id=village_period.id,
         number=number,
         posted_by_id=actor.id if actor else None,
@@ -102,6 +108,7 @@ def post(session: Session, actor: User | None, village_period: VillagePeriod) ->
         mean = peer_means.get(code)
         rows.append(
             (
+                record.county_id,
                 record.id,
                 household_id,
                 code,

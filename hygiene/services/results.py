@@ -23,7 +23,6 @@ from hygiene.models import (
     ResultRecord,
     ResultRecordHousehold,
     RubricCriterion,
-    Township,
     Village,
     VillagePeriod,
 )
@@ -201,9 +200,7 @@ def period_results(
     if len(matching) > 1:
         raise ServiceError(f"有{len(matching)}个县都有季度 {period_code}：请用 --county 指定县或用 --village 指定村")
     period = matching[0]
-    village_ids = list(
-        session.scalars(sa.select(Village.id).join(Township).where(Township.county_id == period.county_id))
-    )
+    village_ids = list(session.scalars(sa.select(Village.id).where(Village.county_id == period.county_id)))
     return rating.results(session, period, village_ids)
 
 
@@ -269,7 +266,7 @@ def public_household(session: Session, village: Village, household_code: str) ->
     nothing private (no full name, no reviewer)."""
     posted = session.execute(
         sa.select(ResultRecordHousehold, ResultRecord, VillagePeriod)
-        .join(ResultRecord, ResultRecordHousehold.record_id == ResultRecord.id)
+        .join(ResultRecordHousehold.record)
         .join(VillagePeriod, ResultRecord.village_period_id == VillagePeriod.id)
         .where(
             VillagePeriod.village_id == village.id,
@@ -321,7 +318,9 @@ def _criterion_lines(session: Session, record: ResultRecord, row: ResultRecordHo
     reviewed: list[list[int]] = [
         scores
         for scores in session.scalars(
-            sa.select(ResultRecordHousehold.group_scores).where(ResultRecordHousehold.record_id == record.id)
+            sa.select(ResultRecordHousehold.group_scores).where(
+                ResultRecordHousehold.county_id == record.county_id, ResultRecordHousehold.record_id == record.id
+            )
         )
         if scores is not None
     ]

@@ -86,7 +86,10 @@ def existing_review(
     session: Session, household: Household, period: Period, kind: ReviewKind, reviewer: Household | None
 ) -> Review | None:
     query = sa.select(Review).where(
-        Review.household_id == household.id, Review.period_id == period.id, Review.kind == kind
+        Review.county_id == household.county_id,
+        Review.household_id == household.id,
+        Review.period_id == period.id,
+        Review.kind == kind,
     )
     if kind is ReviewKind.PEER:
         assert reviewer is not None
@@ -137,7 +140,7 @@ def save_review(
         raise Conflict()
     before = audit.snapshot(review, REVIEW_FIELDS) if review else None
     if review is None:
-        review = Review(period_id=period.id, household_id=household.id, kind=entry.kind)
+        review = Review(county_id=household.county_id, period_id=period.id, household_id=household.id, kind=entry.kind)
         session.add(review)
     review.reviewer_household_id = reviewer.id if reviewer else None
     review.team_members = team if entry.kind is ReviewKind.GROUP else None
@@ -281,7 +284,7 @@ def review_board(session: Session, village: Village, period: Period) -> ReviewBo
             sa.select(Review.household_id, Review.kind, sa.func.count(Review.id))
             .join(Household, Review.household_id == Household.id)
             .join(Group, Household.group_id == Group.id)
-            .where(Review.period_id == period.id, Group.village_id == village.id)
+            .where(Review.county_id == period.county_id, Review.period_id == period.id, Group.village_id == village.id)
             .group_by(Review.household_id, Review.kind)
         ).all()
     }
@@ -312,7 +315,11 @@ def household_reviews(session: Session, household: Household, period: Period) ->
     return list(
         session.scalars(
             sa.select(Review)
-            .where(Review.household_id == household.id, Review.period_id == period.id)
+            .where(
+                Review.county_id == household.county_id,
+                Review.household_id == household.id,
+                Review.period_id == period.id,
+            )
             .order_by(Review.kind, Review.id)
         )
     )
@@ -327,6 +334,7 @@ def last_team(session: Session, village: Village, period: Period) -> str | None:
         .join(Group, Household.group_id == Group.id)
         .where(
             Group.village_id == village.id,
+            Review.county_id == period.county_id,
             Review.period_id == period.id,
             Review.kind == ReviewKind.GROUP,
             Review.team_members.is_not(None),
@@ -339,7 +347,9 @@ def last_team(session: Session, village: Village, period: Period) -> str | None:
 def next_household(session: Session, household: Household, period: Period) -> Household | None:
     """The next household of the village, by code, still without a group review in the period: where
     the clerk goes after saving one ("下一户")."""
-    reviewed = sa.select(Review.household_id).where(Review.period_id == period.id, Review.kind == ReviewKind.GROUP)
+    reviewed = sa.select(Review.household_id).where(
+        Review.county_id == period.county_id, Review.period_id == period.id, Review.kind == ReviewKind.GROUP
+    )
     return session.scalar(
         sa.select(Household)
         .join(Group, Household.group_id == Group.id)
@@ -368,6 +378,7 @@ def group_entry(session: Session, group: Group, period: Period) -> list[tuple[Ho
         r.household_id: r
         for r in session.scalars(
             sa.select(Review).where(
+                Review.county_id == period.county_id,
                 Review.period_id == period.id,
                 Review.kind == ReviewKind.GROUP,
                 Review.household_id.in_([h.id for h in households]),

@@ -156,7 +156,7 @@ def set_programme_years(
     villages = {
         v.code: v
         for v in session.scalars(
-            sa.select(Village).join(Township).where(Township.county_id == county.id, Village.code.in_(list(years)))
+            sa.select(Village).where(Village.county_id == county.id, Village.code.in_(list(years)))
         )
     }
     check_unchanged(shown_state, {v.code: v.programme_year for v in villages.values()}, "纳入年度")
@@ -232,7 +232,7 @@ def coverage(session: Session, county: County, township: Township | None = None)
     first_rated = dict(
         session.execute(
             sa.select(ResultRecordHousehold.household_id, sa.func.min(Period.code))
-            .join(ResultRecord, ResultRecordHousehold.record_id == ResultRecord.id)
+            .join(ResultRecordHousehold.record)
             .join(VillagePeriod, ResultRecord.village_period_id == VillagePeriod.id)
             .join(Period, VillagePeriod.period_id == Period.id)
             .join(Village, VillagePeriod.village_id == Village.id)

@@ -75,7 +75,12 @@ def candidates(session: Session, township: Township, period: Period) -> list[Can
         sa.select(Review.household_id, Review.reviewer_household_id)
         .join(Household, Review.household_id == Household.id)
         .join(Group, Household.group_id == Group.id)
-        .where(Review.period_id == period.id, Review.kind == ReviewKind.PEER, Group.village_id.in_(list(villages)))
+        .where(
+            Review.county_id == period.county_id,
+            Review.period_id == period.id,
+            Review.kind == ReviewKind.PEER,
+            Group.village_id.in_(list(villages)),
+        )
     ):
         if reviewer_id is not None:
             peers_of[household_id].append(reviewer_id)
@@ -111,10 +116,18 @@ def _reviewer_gaps(session: Session, period: Period, village_ids: Sequence[int])
     group_total = sum(getattr(group, c) for c in CRITERIA)
     rows = session.execute(
         sa.select(peer.reviewer_household_id, peer_total, group_total)
-        .join(group, sa.and_(group.household_id == peer.household_id, group.period_id == peer.period_id))
+        .join(
+            group,
+            sa.and_(
+                group.county_id == peer.county_id,
+                group.household_id == peer.household_id,
+                group.period_id == peer.period_id,
+            ),
+        )
         .join(Household, peer.household_id == Household.id)
         .join(Group, Household.group_id == Group.id)
         .where(
+            peer.county_id == period.county_id,
             peer.period_id == period.id,
             peer.kind == ReviewKind.PEER,
             group.kind == ReviewKind.GROUP,

@@ -194,9 +194,12 @@ def apply(session: Session, actor: User | None, plan: UnitPlan, *, file_name: st
                 unit = townships[change.code] = Township(county_id=county.id, code=change.code, name=change.name)
             elif level == "village":
                 township_id = townships[change.parent_code or ""].id
-                unit = villages[change.code] = Village(township_id=township_id, code=change.code, name=change.name)
+                unit = villages[change.code] = Village(
+                    county_id=county.id, township_id=township_id, code=change.code, name=change.name
+                )
             else:
-                unit = Group(village_id=villages[change.parent_code or ""].id, code=change.code, name=change.name)
+                village_id = villages[change.parent_code or ""].id
+                unit = Group(county_id=county.id, village_id=village_id, code=change.code, name=change.name)
             session.add(unit)
             session.flush()
             audit.record(

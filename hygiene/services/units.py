@@ -142,6 +142,7 @@ def _check_not_reviewed_after(session: Session, household: Household, moved_away
         sa.select(Period.code)
         .join(Review, Review.period_id == Period.id)
         .where(
+            Review.county_id == household.county_id,
             sa.or_(Review.household_id == household.id, Review.reviewer_household_id == household.id),
             Period.starts_on > moved_away_on,
         )

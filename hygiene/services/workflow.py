@@ -174,6 +174,7 @@ def submit(
         .join(Household, Review.household_id == Household.id)
         .join(Group, Household.group_id == Group.id)
         .where(
+            Review.county_id == village_period.county_id,
             Review.period_id == village_period.period_id,
             Review.kind == ReviewKind.GROUP,
             Group.village_id == village_period.village_id,
@@ -416,13 +417,22 @@ def set_quotas(
         errors["clean_quota"] = f"清洁户名额 {clean_quota} 低于下限 {clean_floor}"
     if errors:
         raise FieldErrors(errors)
-    quota = session.scalar(sa.select(AwardQuota).where(AwardQuota.village_period_id == village_period.id))
+    quota = session.scalar(
+        sa.select(AwardQuota).where(
+            AwardQuota.county_id == village_period.county_id, AwardQuota.village_period_id == village_period.id
+        )
+    )
     if (quota.version if quota else 0) != expected_version:
         raise Conflict("名额已被他人修改，请刷新后重试")
     fields = ("cleanest_quota", "clean_quota")
     before = audit.snapshot(quota, fields) if quota else None
     if quota is None:
-        quota = AwardQuota(village_period_id=village_period.id, cleanest_quota=cleanest_quota, clean_quota=clean_quota)
+        quota = AwardQuota(
+            county_id=village_period.county_id,
+            village_period_id=village_period.id,
+            cleanest_quota=cleanest_quota,
+            clean_quota=clean_quota,
+        )
         session.add(quota)
     else:
         quota.cleanest_quota, quota.clean_quota = cleanest_quota, clean_quota
@@ -472,7 +482,10 @@ def set_assessment(
     if errors:
         raise ServiceError("；".join(errors))
     assessment = session.scalar(
-        sa.select(VillageAssessment).where(VillageAssessment.village_period_id == village_period.id)
+        sa.select(VillageAssessment).where(
+            VillageAssessment.county_id == village_period.county_id,
+            VillageAssessment.village_period_id == village_period.id,
+        )
     )
     if (assessment.version if assessment else 0) != expected_version:
         raise Conflict("考核分已被他人修改，请刷新后重试")
@@ -480,7 +493,9 @@ def set_assessment(
     before = audit.snapshot(assessment, fields) if assessment else None
     if assessment is None:
         assessment = VillageAssessment(
-            village_period_id=village_period.id, **{area.value: areas[area] for area in ASSESSMENT_AREAS}
+            county_id=village_period.county_id,
+            village_period_id=village_period.id,
+            **{area.value: areas[area] for area in ASSESSMENT_AREAS},
         )
         session.add(assessment)
     else:
@@ -546,11 +561,19 @@ def township_board(session: Session, township: Township, period: Period) -> list
     }
     vp_ids = [vp.id for vp in village_periods.values()]
     quotas = set(
-        session.scalars(sa.select(AwardQuota.village_period_id).where(AwardQuota.village_period_id.in_(vp_ids)))
+        session.scalars(
+            sa.select(AwardQuota.village_period_id).where(
+                AwardQuota.county_id == period.county_id, AwardQuota.village_period_id.in_(vp_ids)
+            )
+        )
     )
     assessments = {
         a.village_period_id: a
-        for a in session.scalars(sa.select(VillageAssessment).where(VillageAssessment.village_period_id.in_(vp_ids)))
+        for a in session.scalars(
+            sa.select(VillageAssessment).where(
+                VillageAssessment.county_id == period.county_id, VillageAssessment.village_period_id.in_(vp_ids)
+            )
+        )
     }
     results: dict[str, dict[str, Any]] = {}
     refusals: dict[str, str] = {}
@@ -632,9 +655,16 @@ def village_review(session: Session, village_period: VillagePeriod, *, problems_
         return (0 if needs_look else 1, rank_key(row))
 
     rows.sort(key=problems_key if problems_first else rank_key)
-    quota = session.scalar(sa.select(AwardQuota).where(AwardQuota.village_period_id == village_period.id))
+    quota = session.scalar(
+        sa.select(AwardQuota).where(
+            AwardQuota.county_id == village_period.county_id, AwardQuota.village_period_id == village_period.id
+        )
+    )
     assessment = session.scalar(
-        sa.select(VillageAssessment).where(VillageAssessment.village_period_id == village_period.id)
+        sa.select(VillageAssessment).where(
+            VillageAssessment.county_id == village_period.county_id,
+            VillageAssessment.village_period_id == village_period.id,
+        )
     )
     village_rows = village_results.to_dict("records")
     return VillageReview(

@@ -54,7 +54,11 @@ def downgrade() -> None:
     # As in 0007: SQLite (3.35+) drops a plain column, or one with its own CHECK or REFERENCES, in place.
     op.execute("ALTER TABLE spot_checks DROP COLUMN version")
     op.execute("ALTER TABLE spot_checks DROP COLUMN members")
-    for name in ("sample_adopted_at", "sample_adopted_by_id", "sample_size", "sample_seed"):
-        op.execute(f"ALTER TABLE inspection_assignments DROP COLUMN {name}")
+    # Migration 0011 rebuilds inspection_assignments on SQLite, after which its foreign key and CHECK
+    # are table constraints that DROP COLUMN refuses: batch mode drops them with their columns.
+    with op.batch_alter_table("inspection_assignments") as batch:
+        batch.drop_constraint(op.f("ck_inspection_assignments_sample_size_positive"), type_="check")
+        for name in ("sample_adopted_at", "sample_adopted_by_id", "sample_size", "sample_seed"):
+            batch.drop_column(name)
     op.drop_index(op.f("ix_users_inspection_team_id"), table_name="users")
     op.execute("ALTER TABLE users DROP COLUMN inspection_team_id")

@@ -39,6 +39,7 @@ def review(
     team: str | None = None,
 ) -> Review:
     row = Review(
+        county_id=household.county_id,
         period_id=period.id,
         household_id=household.id,
         kind=kind,

@@ -48,11 +48,18 @@ def generated_county(db: Session, *, keep_leavers_reviews: bool = False) -> tupl
     db.flush()
     households: list[Household] = []
     for v in range(3):
-        village = Village(township_id=township.id, code=f"{GENERATED}01{v:02d}", name=f"生成{v}村", programme_year=2026)
+        village = Village(
+            county_id=county.id,
+            township_id=township.id,
+            code=f"{GENERATED}01{v:02d}",
+            name=f"生成{v}村",
+            programme_year=2026,
+        )
         db.add(village)
         db.flush()
         for g in range(4):
-            group = Group(village_id=village.id, code=f"{village.code}{g:02d}", name=f"第{g + 1}组")
+            code, name = f"{village.code}{g:02d}", f"第{g + 1}组"
+            group = Group(county_id=county.id, village_id=village.id, code=code, name=name)
             db.add(group)
             db.flush()
             for h in range(rng.randint(9, 12)):
@@ -79,11 +86,20 @@ def generated_county(db: Session, *, keep_leavers_reviews: bool = False) -> tupl
             }
 
         if rng.random() < 0.9:
-            db.add(Review(period_id=period.id, household_id=household.id, kind=ReviewKind.SELF, **scores()))
+            db.add(
+                Review(
+                    county_id=county.id,
+                    period_id=period.id,
+                    household_id=household.id,
+                    kind=ReviewKind.SELF,
+                    **scores(),
+                )
+            )
         peers = [p for p in by_group[household.group_id] if p.id != household.id]
         for reviewer in rng.sample(peers, rng.randint(1, 3)):
             db.add(
                 Review(
+                    county_id=county.id,
                     period_id=period.id,
                     household_id=household.id,
                     kind=ReviewKind.PEER,
@@ -95,7 +111,12 @@ def generated_county(db: Session, *, keep_leavers_reviews: bool = False) -> tupl
             team = rng.choice(["王组长、李委员", "陈组长"])
             db.add(
                 Review(
-                    period_id=period.id, household_id=household.id, kind=ReviewKind.GROUP, team_members=team, **scores()
+                    county_id=county.id,
+                    period_id=period.id,
+                    household_id=household.id,
+                    kind=ReviewKind.GROUP,
+                    team_members=team,
+                    **scores(),
                 )
             )
     db.flush()

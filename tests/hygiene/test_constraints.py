@@ -75,10 +75,11 @@ def test_review_kind_outside_the_vocabulary_is_refused_by_the_database(db: Sessi
     with pytest.raises(sa.exc.IntegrityError), db.begin_nested():
         db.execute(
             sa.text(
-                "INSERT INTO reviews (period_id, household_id, kind, c01, c02, c03, c04, c05, c06, c07, c08, c09, c10,"
-                " updated_at, version) VALUES (:p, :h, 'mutual', 0,0,0,0,0,0,0,0,0,0, CURRENT_TIMESTAMP, 1)"
+                "INSERT INTO reviews (county_id, period_id, household_id, kind, c01, c02, c03, c04, c05, c06, c07, c08,"
+                " c09, c10, updated_at, version)"
+                " VALUES (:c, :p, :h, 'mutual', 0,0,0,0,0,0,0,0,0,0, CURRENT_TIMESTAMP, 1)"
             ),
-            {"p": fresh_period.id, "h": pair[0].id},
+            {"c": pair[0].county_id, "p": fresh_period.id, "h": pair[0].id},
         )
 
 
@@ -105,13 +106,25 @@ def test_user_scope_must_match_role(db: Session, pair) -> None:  # type: ignore[
 
 def test_one_valid_plaque_per_household(db: Session, pair) -> None:  # type: ignore[no-untyped-def]
     p = factories.period(db, "2026Q3")
-    db.add(Plaque(serial="520999-2019-000001", household_id=pair[0].id, level=AwardLevel.CLEAN, issued_period_id=p.id))
+    db.add(
+        Plaque(
+            county_id=p.county_id,
+            serial="520999-2019-000001",
+            household_id=pair[0].id,
+            level=AwardLevel.CLEAN,
+            issued_period_id=p.id,
+        )
+    )
     db.flush()
     refused(
         db,
         lambda: db.add(
             Plaque(
-                serial="520999-2019-000002", household_id=pair[0].id, level=AwardLevel.CLEANEST, issued_period_id=p.id
+                county_id=p.county_id,
+                serial="520999-2019-000002",
+                household_id=pair[0].id,
+                level=AwardLevel.CLEANEST,
+                issued_period_id=p.id,
             )
         ),
     )
@@ -123,6 +136,7 @@ def test_a_revoked_plaque_needs_a_reason(db: Session, pair) -> None:  # type: ig
         db,
         lambda: db.add(
             Plaque(
+                county_id=p.county_id,
                 serial="520999-2019-000003",
                 household_id=pair[0].id,
                 level=AwardLevel.CLEAN,

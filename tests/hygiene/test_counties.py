@@ -81,7 +81,7 @@ def test_a_village_already_rated_keeps_its_place_in_the_programme(db: Session) -
     county = demo_county(db)
     township = db.scalars(sa.select(Township).where(Township.county_id == county.id)).first()
     assert township is not None
-    new = Village(township_id=township.id, code="5209990199", name="新村")
+    new = Village(county_id=county.id, township_id=township.id, code="5209990199", name="新村")
     db.add(new)
     db.flush()
     # 5209990101 joined in 2025 and was first opened in 2026Q3

@@ -66,10 +66,12 @@ def _unit(
     township = Township(county_id=county.id, code=code, name=name)
     db.add(township)
     db.flush()
-    village = Village(township_id=township.id, code=f"{code}01", name=village_name, programme_year=2026)
+    village = Village(
+        county_id=county.id, township_id=township.id, code=f"{code}01", name=village_name, programme_year=2026
+    )
     db.add(village)
     db.flush()
-    group = Group(village_id=village.id, code=f"{code}0101", name="第一组")
+    group = Group(county_id=county.id, village_id=village.id, code=f"{code}0101", name="第一组")
     db.add(group)
     db.flush()
     households = [
@@ -88,7 +90,7 @@ def _grade(db: Session, period: Period, households: list[Household], totals: lis
 
 
 def _vp(db: Session, village: Village, period: Period, **fields: object) -> VillagePeriod:
-    vp = VillagePeriod(village_id=village.id, period_id=period.id, **fields)
+    vp = VillagePeriod(county_id=period.county_id, village_id=village.id, period_id=period.id, **fields)
     db.add(vp)
     db.flush()
     return vp
@@ -119,6 +121,7 @@ def _final(db: Session, village: Village, period: Period, submitted: dt.datetime
 def _plaque(db: Session, household: Household, serial: str, issued: Period, revoked: Period | None = None) -> None:
     db.add(
         Plaque(
+            county_id=household.county_id,
             serial=serial,
             household_id=household.id,
             level=AwardLevel.CLEAN,

@@ -831,7 +831,15 @@ def test_a_review_saved_between_preview_and_confirm_is_a_conflict_not_a_crash(
     target = next(h for h in group1 if not reviews_of(db, period, [h]))
     plan = plan_reviews(db, [review_row(target.code, "自评")], actor=clerk)
     # Someone saves the same self review through the form before the sheet is confirmed.
-    db.add(Review(period_id=period.id, household_id=target.id, kind=ReviewKind.SELF, **dict.fromkeys(CRITERIA, 50)))
+    db.add(
+        Review(
+            county_id=target.county_id,
+            period_id=period.id,
+            household_id=target.id,
+            kind=ReviewKind.SELF,
+            **dict.fromkeys(CRITERIA, 50),
+        )
+    )
     db.flush()
     # The savepoint stands for the request's transaction, which the page rolls back.
     with db.begin_nested(), pytest.raises(Conflict, match="已被他人修改"):

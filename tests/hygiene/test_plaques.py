@@ -41,10 +41,12 @@ def tiny(db: Session) -> tuple[County, Village, list[Household]]:
     township = Township(county_id=county.id, code=f"{COUNTY}01", name="小镇")
     db.add(township)
     db.flush()
-    village = Village(township_id=township.id, code=f"{COUNTY}0101", name="小村", programme_year=2027)
+    village = Village(
+        county_id=county.id, township_id=township.id, code=f"{COUNTY}0101", name="小村", programme_year=2027
+    )
     db.add(village)
     db.flush()
-    group = Group(village_id=village.id, code=f"{COUNTY}010101", name="第一组")
+    group = Group(county_id=county.id, village_id=village.id, code=f"{COUNTY}010101", name="第一组")
     db.add(group)
     db.flush()
     households = [
@@ -66,6 +68,7 @@ def run_period(
         per = [total] * 10  # ten equal criteria: a criterion in tenths is the total in points
         db.add(
             Review(
+                county_id=county.id,
                 period_id=period.id,
                 household_id=household.id,
                 kind=ReviewKind.GROUP,
@@ -75,6 +78,7 @@ def run_period(
         )
     published_at = dt.datetime.combine(period.ends_on, dt.time(9), tzinfo=dt.UTC)
     village_period = VillagePeriod(
+        county_id=county.id,
         village_id=village.id,
         period_id=period.id,
         state=WorkflowState.PUBLISHED,
@@ -203,7 +207,13 @@ def test_the_database_refuses_a_second_plaque_with_the_same_serial(db: Session, 
     run_period(db, county, village, "2027Q1", {a: 95})
     period = factories.period(db, "2027Q1", COUNTY)
     db.add(
-        Plaque(serial=f"{COUNTY}-2027-000001", household_id=b.id, level=AwardLevel.CLEAN, issued_period_id=period.id)
+        Plaque(
+            county_id=county.id,
+            serial=f"{COUNTY}-2027-000001",
+            household_id=b.id,
+            level=AwardLevel.CLEAN,
+            issued_period_id=period.id,
+        )
     )
     with pytest.raises(sa.exc.IntegrityError):
         db.flush()

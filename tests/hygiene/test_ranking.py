@@ -70,11 +70,13 @@ def spot_check(db: Session, period_code: str, household: Household, total_tenths
     )
     if assignment is None:
         team = db.scalars(sa.select(InspectionTeam).where(InspectionTeam.county_id == period.county_id)).first()
-        assignment = InspectionAssignment(team_id=team.id, period_id=period.id, township_id=village.township_id)
+        assignment = InspectionAssignment(
+            county_id=period.county_id, team_id=team.id, period_id=period.id, township_id=village.township_id
+        )
         db.add(assignment)
         db.flush()
     scores = {c: total_tenths // 10 + (1 if i < total_tenths % 10 else 0) for i, c in enumerate(CRITERIA)}
-    check = SpotCheck(assignment_id=assignment.id, household_id=household.id, **scores)
+    check = SpotCheck(county_id=household.county_id, assignment_id=assignment.id, household_id=household.id, **scores)
     db.add(check)
     db.flush()
     return check

@@ -163,7 +163,9 @@ def test_posting_with_a_pending_objection_does_not_become_final(db: Session) -> 
     household = db.scalars(
         sa.select(Household).join(Household.group).where(sa.text("groups.village_id = :v")).params(v=period.village_id)
     ).first()
-    objection = Objection(village_period_id=period.id, household_id=household.id, reason="分数偏高")
+    objection = Objection(
+        county_id=period.county_id, village_period_id=period.id, household_id=household.id, reason="分数偏高"
+    )
     db.add(objection)
     db.flush()
     assert period not in finalized(db, AFTER_POSTING)

@@ -698,8 +698,12 @@ def test_tick_leaves_a_period_with_a_pending_objection_published(committing_engi
     set_posting_end(engine, PUBLISHED_TOO, now + dt.timedelta(days=3))
     target = first_group_codes(engine, PUBLISHED)[0]
     with make_sessionmaker(engine).begin() as session:
-        household_id = session.scalar(sa.select(Household.id).where(Household.code == target))
-        session.add(Objection(village_period_id=vp_id, household_id=household_id, reason="评分不公"))
+        household = session.scalars(sa.select(Household).where(Household.code == target)).one()
+        session.add(
+            Objection(
+                county_id=household.county_id, village_period_id=vp_id, household_id=household.id, reason="评分不公"
+            )
+        )
     before = footprint(engine)
 
     held = hygiene(engine, "tick")
@@ -971,8 +975,12 @@ def test_a_county_is_started_and_its_settings_changed_with_the_command(committin
         session.flush()
         session.add_all(
             [
-                Village(township_id=township.id, code="5205270101", name="一村", programme_year=2027),
-                Village(township_id=township.id, code="5205270102", name="二村", programme_year=2028),
+                Village(
+                    county_id=county.id, township_id=township.id, code="5205270101", name="一村", programme_year=2027
+                ),
+                Village(
+                    county_id=county.id, township_id=township.id, code="5205270102", name="二村", programme_year=2028
+                ),
             ]
         )
     opened = hygiene(engine, "period", "open", "2027Q1", "--county", "520527")

@@ -253,7 +253,7 @@ def test_the_administrator_sets_each_villages_programme_year(
     client: FlaskClient, auth: Auth, db_session: Session
 ) -> None:
     township = db_session.scalars(sa.select(Township).where(Township.code == "52099901")).one()
-    db_session.add(Village(township_id=township.id, code="5209990199", name="新村"))
+    db_session.add(Village(county_id=township.county_id, township_id=township.id, code="5209990199", name="新村"))
     db_session.commit()
     auth.login("county")
     page = client.get(f"{C}/rollout/52099901").get_data(as_text=True)

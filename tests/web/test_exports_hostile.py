@@ -39,6 +39,7 @@ def plant(url: str) -> list[str]:
             session.flush()
             session.add(
                 Review(
+                    county_id=household.county_id,
                     period_id=q4.id,
                     household_id=household.id,
                     kind=ReviewKind.GROUP,
@@ -47,7 +48,13 @@ def plant(url: str) -> list[str]:
                 )
             )
             session.add(
-                Plaque(serial=f"{value}-{n}", household_id=household.id, level=AwardLevel.CLEAN, issued_period_id=q4.id)
+                Plaque(
+                    county_id=household.county_id,
+                    serial=f"{value}-{n}",
+                    household_id=household.id,
+                    level=AwardLevel.CLEAN,
+                    issued_period_id=q4.id,
+                )
             )
             codes.append(value)
     engine.dispose()
