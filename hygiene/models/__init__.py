@@ -1,5 +1,6 @@
 """Every mapped class, importable from one place (Alembic's env imports this to see them all)."""
 
+from hygiene.db import Base
 from hygiene.models.accounts import AuditEntry, LoginAttempt, LoginThrottle, User
 from hygiene.models.awards import (
     AwardLedgerEntry,
@@ -57,4 +58,23 @@ __all__ = [
     "Village",
     "VillageAssessment",
     "VillagePeriod",
+    "county_parents",
 ]
+
+
+def county_parents() -> dict[str, list[tuple[str, str]]]:
+    """For each table whose every row belongs to one county (a NOT NULL ``county_id``: the tables
+    sharded by county, docs/scaling.md), its columns that reference another such table, with that
+    table: a row's parents, which must be of the row's county (issue 20;
+    ``hygiene.services.counties.county_mismatches``). Read from the foreign keys, so a new table is
+    covered as soon as it carries its county."""
+    tables = {t.name for t in Base.metadata.sorted_tables if "county_id" in t.c and not t.c.county_id.nullable}
+    return {
+        table.name: sorted(
+            (fk.parent.name, fk.column.table.name)
+            for fk in table.foreign_keys
+            if fk.parent.name != "county_id" and fk.column.table.name in tables
+        )
+        for table in Base.metadata.sorted_tables
+        if table.name in tables
+    }

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hygiene import naming
+from hygiene.db import Base
 from hygiene.enums import WorkflowState
 from hygiene.io.scores import format_tenths, format_yuan, parse_score, parse_whole_number, parse_yuan
 from hygiene.models import (
@@ -30,6 +31,7 @@ from hygiene.models import (
     User,
     Village,
     VillagePeriod,
+    county_parents,
 )
 from hygiene.models._types import beijing_today, utcnow
 from hygiene.services import audit, periods, rating, rollout
@@ -337,3 +339,22 @@ def rubric_versions(session: Session, county: County) -> list[tuple[RubricVersio
         sa.select(RubricVersion).where(RubricVersion.county_id == county.id).order_by(RubricVersion.number.desc())
     )
     return [(v, used.get(v.id, [])) for v in versions]
+
+
+def county_mismatches(session: Session) -> dict[str, int]:
+    """For each table of ``county_parents`` with a parent, how many of its rows name another county
+    than one of their parents does (a review and its household, a record row and its record …):
+    all 0 when no row joins two counties' rows (issue 20). One query per table."""
+    found: dict[str, int] = {}
+    for name, parents in county_parents().items():
+        if not parents:
+            continue
+        table = Base.metadata.tables[name]
+        joined: sa.FromClause = table
+        differs = []
+        for column, parent_name in parents:
+            parent = Base.metadata.tables[parent_name].alias(f"parent_{column}")
+            joined = joined.outerjoin(parent, parent.c.id == table.c[column])
+            differs.append(parent.c.county_id != table.c.county_id)
+        found[name] = session.scalar(sa.select(sa.func.count()).select_from(joined).where(sa.or_(*differs))) or 0
+    return found

@@ -1,16 +1,33 @@
 """A county's rollout plan (RULES.md §1, §9) and budget (§8), on SQLite and PostgreSQL: the plan's
-shares, the villages' programme years, and planned against actual coverage."""
+shares, the villages' programme years, and planned against actual coverage; and every row of a
+county-carrying table of its parents' county (issue 20)."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hygiene.io.sheets import UploadRejected
-from hygiene.models import County, CountyBudget, Household, RolloutPlanYear, Township, Village
+from hygiene.models import (
+    County,
+    CountyBudget,
+    Disqualification,
+    Household,
+    HouseholdStar,
+    Review,
+    RolloutPlanYear,
+    Star,
+    Township,
+    Village,
+)
 from hygiene.services import audit, counties, rollout, unit_sheet
 from hygiene.services.errors import FieldErrors
+from tests.hygiene.test_inspections import ALL_FIVE, plaque_holder, save
+from tests.hygiene.test_objections import PUBLISHED_Q4, file, rated_code, vp
+from tests.hygiene.test_plaques import run_period, tiny_county
 from tests.sheets import csv_file
 
 
@@ -135,3 +152,54 @@ def test_the_budget_is_a_setting_and_a_past_year_keeps_its_own(db: Session) -> N
     db.add(CountyBudget(county_id=county.id, year=year - 5, amount_fen=100))
     db.flush()
     assert counties.budget_for(db, county, year - 5) == 100
+
+
+# The tables that reached their county only through a parent before issue 20.
+GIVEN_THEIR_COUNTY = (
+    "villages", "groups", "reviews", "village_periods", "award_quotas", "village_assessments", "result_records",
+    "result_record_households", "plaques", "plaque_events", "household_stars", "disqualifications", "spot_checks",
+    "inspection_assignments", "objections",
+)  # fmt: skip
+
+
+def test_every_row_is_of_the_county_of_the_rows_it_references(db: Session) -> None:
+    """Issue 20: the demo county, a second county through two quarters of its own (published, final,
+    plaques issued and changed), and what the demo does not make (an objection, a failed spot check,
+    a star, a disqualification): every table that carries its county has rows, and none of them
+    names another county than a row it references."""
+    county, village, (a, b, c, d, _e) = tiny_county(db)
+    run_period(db, county, village, "2027Q1", {a: 95, b: 85, c: 85, d: 50})
+    run_period(db, county, village, "2027Q2", {a: 85, b: 95, c: 50, d: 50})
+    posted = vp(db, PUBLISHED_Q4)
+    assert posted.posting_ends_at is not None
+    assert file(db, posted, rated_code(db, posted), now=posted.posting_ends_at - dt.timedelta(hours=1))
+    assert save(db, plaque_holder(db), ALL_FIVE).revoked is not None
+    household = plaque_holder(db)
+    star = db.scalars(sa.select(Star).where(Star.county_id == household.county_id, Star.is_hygiene)).one()
+    db.add_all(
+        [
+            HouseholdStar(
+                county_id=household.county_id,
+                household_id=household.id,
+                star_id=star.id,
+                granted_on=dt.date(2026, 10, 1),
+                grant_reason="挂牌即得卫生星",
+            ),
+            Disqualification(
+                county_id=household.county_id, household_id=household.id, event="赌博", occurred_on=dt.date(2026, 11, 1)
+            ),
+        ]
+    )
+    db.flush()
+    empty = [t for t in GIVEN_THEIR_COUNTY if not db.scalar(sa.text(f"SELECT count(*) FROM {t}"))]  # noqa: S608
+    assert empty == []
+
+    mismatches = counties.county_mismatches(db)
+    assert set(GIVEN_THEIR_COUNTY) <= set(mismatches)
+    assert mismatches == dict.fromkeys(mismatches, 0)
+
+    other = db.scalars(sa.select(County.id).where(County.id != county.id)).first()
+    review = db.scalars(sa.select(Review).where(Review.household_id == a.id)).first()
+    assert review is not None
+    db.execute(sa.update(Review).where(Review.id == review.id).values(county_id=other))
+    assert counties.county_mismatches(db)["reviews"] == 1

@@ -33,6 +33,10 @@ COUNTY = "520997"
 
 @pytest.fixture
 def tiny(db: Session) -> tuple[County, Village, list[Household]]:
+    return tiny_county(db)
+
+
+def tiny_county(db: Session) -> tuple[County, Village, list[Household]]:
     """A county of one village, one group and five households (A…E), no period yet."""
     county = County(code=COUNTY, name="小县", plaque_wait_periods=1)
     db.add(county)
