@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import importlib
 import itertools
 import os
 import resource
@@ -112,8 +113,18 @@ def _start_worker() -> None:
     above 128 KiB-32 MiB, trimming the heap top above twice that), so every county faulted its
     arrays' pages in afresh: about 13,000 page faults and 0.1-0.35 s of system time a county,
     1.2 s for the first. Raising the two thresholds keeps the pages in the process for the next
-    county; the peak is that of the largest county either way. Other C libraries: nothing to do."""
+    county; the peak is that of the largest county either way. Other C libraries: nothing to do.
+
+    NumPy asks the kernel for transparent huge pages for every array of 4 MiB or more; when the
+    kernel compacts memory to find them, a worker's first county took 0.7-1.3 s of system time
+    instead of 0.1 s. Without the hint: 4.6-5.7 s against 4.8-6.4 s for the 2M quarter, four runs
+    each, interleaved (NUMPY_MADVISE_HUGEPAGE=0 or 1 on the command)."""
     pa.set_cpu_count(1)
+    # the setting behind NUMPY_MADVISE_HUGEPAGE, which is read only when NumPy is imported
+    multiarray = importlib.import_module("numpy._core.multiarray")
+    set_madvise_hugepage = getattr(multiarray, "_set_madvise_hugepage", None)
+    if set_madvise_hugepage is not None:
+        set_madvise_hugepage(False)
     with suppress(OSError, AttributeError):
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         m_trim_threshold, m_mmap_threshold = -1, -3  # malloc.h
