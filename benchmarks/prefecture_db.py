@@ -354,8 +354,8 @@ def copy_out_seconds(url: URL, county_id: int) -> tuple[float, int]:
     )
     reviews = (
         f"SELECT r.household_id, r.kind, r.reviewer_household_id, r.team_members, {', '.join(CRITERIA)} "  # noqa: S608 - an int id and a constant
-        f"FROM reviews r WHERE r.period_id = (SELECT id FROM periods WHERE county_id = {county_id} "
-        f"AND code = '{PERIOD}')"
+        f"FROM reviews r WHERE r.county_id = {county_id} AND r.period_id = (SELECT id FROM periods "
+        f"WHERE county_id = {county_id} AND code = '{PERIOD}')"
     )
     size = 0
     start = time.perf_counter()
@@ -391,12 +391,12 @@ def read_alternatives(engine: sa.Engine, county_id: int) -> str:
             Review.kind,
             Review.reviewer_household_id,
             *(getattr(Review, c) for c in CRITERIA),
-        ).where(Review.period_id == period.id)
+        ).where(Review.county_id == county_id, Review.period_id == period.id)
         ints = sa.select(
             Review.household_id,
             sa.func.coalesce(Review.reviewer_household_id, 0).label("reviewer_household_id"),
             *(getattr(Review, c) for c in CRITERIA),
-        ).where(Review.period_id == period.id)
+        ).where(Review.county_id == county_id, Review.period_id == period.id)
         rows, found = timed(lambda: session.execute(select).all())
         frame, _ = timed(lambda: pd.read_sql(select, session.connection()))
         copied, _ = timed(lambda: bulk.read_ints(session, ints))
