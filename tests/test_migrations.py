@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from hygiene import migrate
 from hygiene.db import Base, make_engine
-from hygiene.services import counties
+from hygiene.models import County, User
+from hygiene.services import accounts, audit, counties
 from tests.conftest import BACKENDS, fresh_postgres_database
 
 
@@ -54,18 +55,21 @@ def test_migrations_match_the_models(empty_engine: sa.Engine) -> None:
 
 def test_audit_log_refuses_update_and_delete_in_the_database(empty_engine: sa.Engine) -> None:
     migrate.upgrade(empty_engine)
+    with Session(empty_engine) as session, session.begin():
+        county_id = counties.create_county(session, None, "529999", "测试县").id
     with empty_engine.begin() as conn:
         conn.execute(
             sa.text(
-                "INSERT INTO audit_log (at, actor, entity, entity_id, action) "
-                "VALUES (CURRENT_TIMESTAMP, 'system', 'x', '1', 'create')"
-            )
+                "INSERT INTO audit_log (county_id, at, actor, entity, entity_id, action) "
+                "VALUES (:county_id, CURRENT_TIMESTAMP, 'system', 'x', '1', 'create')"
+            ),
+            {"county_id": county_id},
         )
     for statement in ("UPDATE audit_log SET actor = 'mallory'", "DELETE FROM audit_log"):
         with pytest.raises(sa.exc.DatabaseError, match="append-only"), empty_engine.begin() as conn:
             conn.execute(sa.text(statement))
     with empty_engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT actor FROM audit_log")).scalar_one() == "system"
+        assert conn.execute(sa.text("SELECT actor FROM audit_log WHERE entity = 'x'")).scalar_one() == "system"
 
 
 def row_counts(engine: sa.Engine) -> dict[str, int]:
@@ -88,3 +92,68 @@ def test_migration_0011_gives_every_row_its_parents_county_and_loses_none(commit
         assert set(counties.county_mismatches(session).values()) == {0}
     with pytest.raises(sa.exc.DatabaseError, match="immutable"), committing_engine.begin() as conn:
         conn.execute(sa.text("UPDATE result_record_households SET head_name = 'x'"))
+
+
+def audit_counties(engine: sa.Engine) -> dict[int, int]:
+    with engine.connect() as conn:
+        return {id_: county_id for id_, county_id in conn.execute(sa.text("SELECT id, county_id FROM audit_log"))}
+
+
+def entity_index(engine: sa.Engine) -> list[str | None]:
+    [index] = [i for i in sa.inspect(engine).get_indexes("audit_log") if i["name"] == "ix_audit_log_entity"]
+    return index["column_names"]
+
+
+def test_migration_0012_gives_every_audit_entry_its_entitys_county(committing_engine: sa.Engine) -> None:
+    """Down to 0011 and up again on the seeded counties: every entry gets back the county the
+    services gave it, which is its entity's; nothing is lost, the entity index leads with the
+    county, and the log is append-only again."""
+    with Session(committing_engine) as session, session.begin():
+        # An entry on the first row of each entity type the seed may lack, of that row's county.
+        for entity, table in audit.ENTITY_TABLES.items():
+            row = session.execute(sa.select(table.c.id, table.c.county_id).order_by(table.c.id).limit(1)).first()
+            if row is not None:
+                audit.record(session, None, entity=entity, entity_id=row.id, county_id=row.county_id, action="test")
+        for county in session.scalars(sa.select(County)):
+            audit.record(session, None, entity="county", entity_id=county.id, county_id=county.id, action="test")
+        for user in session.scalars(sa.select(User)):
+            county_id = accounts.account_county_id(session, user)
+            audit.record(session, None, entity="user", entity_id=user.id, county_id=county_id, action="test")
+    before, counties_before = row_counts(committing_engine), audit_counties(committing_engine)
+    with committing_engine.connect() as conn:
+        entities = set(conn.scalars(sa.text("SELECT DISTINCT entity FROM audit_log")))
+        roles = set(conn.scalars(sa.text("SELECT DISTINCT role FROM users")))
+    assert {"household", "village_period", "award_quota", "plaque", "township", "group"} <= entities
+    assert {"county", "user", "inspection_assignment"} <= entities
+    assert {"county_admin", "township_reviewer", "village_clerk"} <= roles
+    migrate.downgrade(committing_engine, "0011")
+    assert "county_id" not in {c["name"] for c in sa.inspect(committing_engine).get_columns("audit_log")}
+    assert entity_index(committing_engine) == ["entity", "entity_id"]
+    migrate.upgrade(committing_engine)
+    assert row_counts(committing_engine) == before
+    assert audit_counties(committing_engine) == counties_before
+    assert entity_index(committing_engine) == ["county_id", "entity", "entity_id"]
+    with Session(committing_engine) as session:
+        assert counties.county_mismatches(session)["audit_log"] == 0
+    for statement in ("UPDATE audit_log SET actor = 'mallory'", "DELETE FROM audit_log"):
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"), committing_engine.begin() as conn:
+            conn.execute(sa.text(statement))
+
+
+def test_migration_0012_refuses_an_entry_whose_county_cannot_be_found(committing_engine: sa.Engine) -> None:
+    """An entry whose entity's row is missing is not left without a county: the migration stops,
+    naming it, and changes nothing."""
+    migrate.downgrade(committing_engine, "0011")
+    with committing_engine.begin() as conn:
+        orphan = conn.execute(
+            sa.text(
+                "INSERT INTO audit_log (at, actor, entity, entity_id, action) "
+                "VALUES (CURRENT_TIMESTAMP, 'system', 'household', '999999999', 'create') RETURNING id"
+            )
+        ).scalar_one()
+    with pytest.raises(RuntimeError, match=rf"1 audit_log entries .* #{orphan} \(household 999999999\)"):
+        migrate.upgrade(committing_engine)
+    assert migrate.current_revision(committing_engine) == "0011"
+    assert "county_id" not in {c["name"] for c in sa.inspect(committing_engine).get_columns("audit_log")}
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"), committing_engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM audit_log"))

@@ -160,6 +160,6 @@ class NoticeCard:
 def notice_card(session: Session, notice: Notice, now: dt.datetime) -> NoticeCard:
     return NoticeCard(
         row=notices.ledger_row(session, notice, now=now),
-        history=audit.history(session, "notice", notice.id),
+        history=audit.history(session, "notice", notice.id, county_id=notice.county_id),
         escalated_to=notices.escalated_to(session, notice),
     )

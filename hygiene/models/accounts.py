@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hygiene.db import Base
 from hygiene.enums import Role
-from hygiene.models._types import UTCDateTime, enum_type, utcnow
+from hygiene.models._types import UTCDateTime, county_id_column, enum_type, utcnow
 
 
 def new_session_token() -> str:
@@ -90,12 +90,15 @@ class LoginThrottle(Base):
 
 class AuditEntry(Base):
     """Who changed what, when, from what to what, and why. The database refuses UPDATE and
-    DELETE on this table (triggers created by the initial migration)."""
+    DELETE on this table (triggers created by the initial migration). ``county_id`` is the county
+    of the entity (issue 20, migration 0012): of the household, the village period, the notice …;
+    for an account, the account's own county (its unit's). Every read names it."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (sa.Index("ix_audit_log_entity", "entity", "entity_id"),)
+    __table_args__ = (sa.Index("ix_audit_log_entity", "county_id", "entity", "entity_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = county_id_column()
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"))
     actor: Mapped[str] = mapped_column(sa.String(40))

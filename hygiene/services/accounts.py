@@ -89,7 +89,8 @@ def create_user(
     if session.scalar(sa.select(User.id).where(User.username == username)) is not None:
         raise ServiceError(f"用户名 {username} 已存在")
     scope = resolve_unit(session, role, unit_code)
-    if within_county is not None and _county_of_scope(session, scope) != within_county.id:
+    county_id = _county_of_scope(session, scope)
+    if within_county is not None and county_id != within_county.id:
         raise NotFound(f"本县没有编码为 {unit_code} 的单位")
     user = User(
         username=username,
@@ -101,17 +102,33 @@ def create_user(
     session.add(user)
     session.flush()
     audit.record(
-        session, actor, entity="user", entity_id=user.id, action="create", after=audit.snapshot(user, ACCOUNT_FIELDS)
+        session,
+        actor,
+        entity="user",
+        entity_id=user.id,
+        county_id=county_id,
+        action="create",
+        after=audit.snapshot(user, ACCOUNT_FIELDS),
     )
     return user
 
 
-def _county_of_scope(session: Session, scope: dict[str, int | None]) -> int | None:
-    if scope["county_id"] is not None:
-        return scope["county_id"]
-    if scope["township_id"] is not None:
-        return session.scalar(sa.select(Township.county_id).where(Township.id == scope["township_id"]))
-    return session.scalar(sa.select(Township.county_id).join(Village).where(Village.id == scope["village_id"]))
+def _county_of_scope(session: Session, scope: dict[str, int | None]) -> int:
+    county_id, township_id, village_id = scope["county_id"], scope["township_id"], scope["village_id"]
+    if county_id is not None:
+        return county_id
+    if township_id is not None:
+        return session.get_one(Township, township_id).county_id
+    return session.get_one(Village, village_id).county_id
+
+
+def account_county_id(session: Session, user: User) -> int:
+    """The county an account belongs to, the county of its ``user`` audit entries: county staff's
+    own, a township account's township's, a village account's village's (read from the session's
+    identity map when the unit is loaded)."""
+    return _county_of_scope(
+        session, {"county_id": user.county_id, "township_id": user.township_id, "village_id": user.village_id}
+    )
 
 
 def _bump(session: Session, key: str, now: dt.datetime, *, by: int = 1, failed: bool = False) -> int:
@@ -207,7 +224,14 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
     user.password_hash = hash_password(new)
     user.must_change_password = False
     end_sessions(user)
-    audit.record(session, user, entity="user", entity_id=user.id, action="change_password")
+    audit.record(
+        session,
+        user,
+        entity="user",
+        entity_id=user.id,
+        county_id=account_county_id(session, user),
+        action="change_password",
+    )
 
 
 def reset_password(session: Session, actor: User, user: User, temporary: str) -> None:
@@ -217,7 +241,15 @@ def reset_password(session: Session, actor: User, user: User, temporary: str) ->
     user.password_hash = hash_password(temporary)
     user.must_change_password = True
     end_sessions(user)
-    audit.record(session, actor, entity="user", entity_id=user.id, action="reset_password", reason="管理员重置密码")
+    audit.record(
+        session,
+        actor,
+        entity="user",
+        entity_id=user.id,
+        county_id=account_county_id(session, user),
+        action="reset_password",
+        reason="管理员重置密码",
+    )
 
 
 def set_active(session: Session, user: User, active: bool, *, actor: User | None, reason: str) -> None:
@@ -229,6 +261,7 @@ def set_active(session: Session, user: User, active: bool, *, actor: User | None
         actor,
         entity="user",
         entity_id=user.id,
+        county_id=account_county_id(session, user),
         action="enable" if active else "disable",
         before=before,
         after=audit.snapshot(user, ("is_active",)),

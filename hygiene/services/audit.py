@@ -11,9 +11,42 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hygiene.models import AuditEntry, User
+from hygiene.models import (
+    AuditEntry,
+    County,
+    Group,
+    Household,
+    InspectionTeam,
+    Notice,
+    Objection,
+    Period,
+    Plaque,
+    SpotCheck,
+    Township,
+    User,
+    Village,
+    VillagePeriod,
+)
 
 SYSTEM_ACTOR = "system"
+
+# The entity types recorded on a row of a table with its county, by that row's id (as text). A
+# village period's quota and assessment are recorded on the village period's id; ``user``,
+# ``county`` and ``inspection_assignment`` are placed by ``entity_county``.
+ENTITY_TABLES: dict[str, sa.FromClause] = {
+    "household": Household.__table__,
+    "village_period": VillagePeriod.__table__,
+    "award_quota": VillagePeriod.__table__,
+    "village_assessment": VillagePeriod.__table__,
+    "notice": Notice.__table__,
+    "objection": Objection.__table__,
+    "plaque": Plaque.__table__,
+    "spot_check": SpotCheck.__table__,
+    "inspection_team": InspectionTeam.__table__,
+    "township": Township.__table__,
+    "village": Village.__table__,
+    "group": Group.__table__,
+}
 
 
 def _jsonable(value: Any) -> Any:
@@ -39,12 +72,14 @@ def record(
     *,
     entity: str,
     entity_id: object,
+    county_id: int,
     action: str,
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
     reason: str | None = None,
 ) -> AuditEntry:
     entry = AuditEntry(
+        county_id=county_id,
         user_id=actor.id if actor is not None else None,
         actor=actor.username if actor is not None else SYSTEM_ACTOR,
         entity=entity,
@@ -58,11 +93,17 @@ def record(
     return entry
 
 
-def history(session: Session, entity: str, entity_id: object) -> list[AuditEntry]:
+def history(session: Session, entity: str, entity_id: object, *, county_id: int) -> list[AuditEntry]:
+    """An entity's entries, oldest first, read by the entity's county as well (the index
+    ``ix_audit_log_entity`` leads with it, issue 20)."""
     return list(
         session.scalars(
             sa.select(AuditEntry)
-            .where(AuditEntry.entity == entity, AuditEntry.entity_id == str(entity_id))
+            .where(
+                AuditEntry.county_id == county_id,
+                AuditEntry.entity == entity,
+                AuditEntry.entity_id == str(entity_id),
+            )
             .order_by(AuditEntry.id)
         )
     )
@@ -75,3 +116,31 @@ def actor_label(session: Session, username: str) -> str:
         return "系统"
     user = session.scalar(sa.select(User).where(User.username == username))
     return f"{user.display_name}（{user.role.label}）" if user is not None else username
+
+
+def entity_county() -> sa.ColumnElement[int | None]:
+    """The county of an entry's entity, read from the entity's row (a correlated subquery on
+    ``audit_log``): NULL for an entity type not known here or an entity whose row is missing. The
+    entry's own ``county_id`` must equal it (``counties.county_mismatches``, issue 20); migration
+    0012 filled the column the same way."""
+    entity_id = sa.cast(AuditEntry.entity_id, sa.Integer)
+    counties: dict[str, sa.ScalarSelect[int | None]] = {
+        entity: sa.select(table.c.county_id).where(table.c.id == entity_id).scalar_subquery()
+        for entity, table in ENTITY_TABLES.items()
+    }
+    counties["county"] = sa.select(County.id).where(County.id == entity_id).scalar_subquery()
+    counties["user"] = (  # the account's own county: county staff's, or its township's or village's
+        sa.select(sa.func.coalesce(User.county_id, Township.county_id, Village.county_id))
+        .select_from(User)
+        .outerjoin(Township, Township.id == User.township_id)
+        .outerjoin(Village, Village.id == User.village_id)
+        .where(User.id == entity_id)
+        .scalar_subquery()
+    )
+    counties["inspection_assignment"] = (  # "2026Q4:52099901": the period's code and the township's
+        sa.select(Township.county_id)
+        .join(Period, Period.county_id == Township.county_id)
+        .where(Period.code + ":" + Township.code == AuditEntry.entity_id)
+        .scalar_subquery()
+    )
+    return sa.case(*((AuditEntry.entity == entity, county) for entity, county in counties.items()), else_=sa.null())

@@ -114,7 +114,13 @@ def create_county(session: Session, actor: User | None, code: str, name: str) ->
     periods.create_default_rubric(session, county)
     rollout.create_default_plan(session, county, current_year())
     audit.record(
-        session, actor, entity="county", entity_id=county.id, action="create", after={"code": code, "name": name}
+        session,
+        actor,
+        entity="county",
+        entity_id=county.id,
+        county_id=county.id,
+        action="create",
+        after={"code": code, "name": name},
     )
     return county
 
@@ -173,6 +179,7 @@ def change_settings(
         actor,
         entity="county",
         entity_id=county.id,
+        county_id=county.id,
         action="settings",
         before={key: before[key] for key in changed},
         after=changed,
@@ -245,6 +252,7 @@ def open_period(session: Session, actor: User | None, county: County, code: str)
             actor,
             entity="county",
             entity_id=county.id,
+            county_id=county.id,
             action="period_open",
             after={"period": code, "villages": len(new)},
             reason=f"开启 {code}：{len(new)} 个村",
@@ -274,7 +282,7 @@ class SettingsChange:
 def settings_history(session: Session, county: County) -> list[SettingsChange]:
     """Every change of the county's settings, the newest first, in words."""
     history = []
-    for entry in reversed(audit.history(session, "county", county.id)):
+    for entry in reversed(audit.history(session, "county", county.id, county_id=county.id)):
         if entry.action != "settings" or not entry.after:
             continue
         before = entry.before or {}
@@ -320,6 +328,7 @@ def new_rubric_version(
         actor,
         entity="county",
         entity_id=county.id,
+        county_id=county.id,
         action="rubric_version",
         before={"version": current.number},
         after={"version": version.number, "criteria": [list(c) for c in criteria], "thresholds": list(thresholds)},
@@ -343,8 +352,10 @@ def rubric_versions(session: Session, county: County) -> list[tuple[RubricVersio
 
 def county_mismatches(session: Session) -> dict[str, int]:
     """For each table of ``county_parents`` with a parent, how many of its rows name another county
-    than one of their parents does (a review and its household, a record row and its record …):
-    all 0 when no row joins two counties' rows (issue 20). One query per table."""
+    than one of their parents does (a review and its household, a record row and its record …),
+    and for ``audit_log``, whose entity is no foreign key, how many entries name another county than
+    their entity's (``audit.entity_county``; an entity not found counts too): all 0 when no row joins
+    two counties' rows (issue 20). One query per table."""
     found: dict[str, int] = {}
     for name, parents in county_parents().items():
         if not parents:
@@ -357,4 +368,8 @@ def county_mismatches(session: Session) -> dict[str, int]:
             joined = joined.outerjoin(parent, parent.c.id == table.c[column])
             differs.append(parent.c.county_id != table.c.county_id)
         found[name] = session.scalar(sa.select(sa.func.count()).select_from(joined).where(sa.or_(*differs))) or 0
+    differs_from_entity = audit.entity_county().is_distinct_from(AuditEntry.county_id)
+    found[AuditEntry.__tablename__] = (
+        session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(differs_from_entity)) or 0
+    )
     return found

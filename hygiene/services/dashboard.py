@@ -442,6 +442,7 @@ def _health(session: Session, county: County, period: Period) -> MethodHealth:
     returned = set(
         session.scalars(
             sa.select(AuditEntry.entity_id).where(
+                AuditEntry.county_id == county.id,
                 AuditEntry.entity == "village_period",
                 AuditEntry.entity_id.in_(ids),
                 AuditEntry.action.in_(RETURN_ACTIONS),

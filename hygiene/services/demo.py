@@ -353,6 +353,7 @@ def load_demo(session: Session) -> DemoSummary:
                     None,
                     entity="village_period",
                     entity_id=vp.id,
+                    county_id=vp.county_id,
                     action="demo_seed",
                     after={"village": village.code, "period": period.code, "state": vp.state, "reviews": len(reviews)},
                     reason="演示数据",

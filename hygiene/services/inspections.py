@@ -148,7 +148,13 @@ def create_team(session: Session, actor: User | None, county: County, *, name: s
     session.add(team)
     session.flush()
     audit.record(
-        session, actor, entity="inspection_team", entity_id=team.id, action="create", after=_team_view(session, team)
+        session,
+        actor,
+        entity="inspection_team",
+        entity_id=team.id,
+        county_id=team.county_id,
+        action="create",
+        after=_team_view(session, team),
     )
     return team
 
@@ -188,6 +194,7 @@ def update_team(
             actor,
             entity="user",
             entity_id=user.id,
+            county_id=county.id,  # an inspector of the county
             action="inspection_team",
             before={"inspection_team": former.name if former else None},
             after={"inspection_team": team.name if user.id in chosen else None},
@@ -197,7 +204,14 @@ def update_team(
     if after == before:
         return False
     audit.record(
-        session, actor, entity="inspection_team", entity_id=team.id, action="update", before=before, after=after
+        session,
+        actor,
+        entity="inspection_team",
+        entity_id=team.id,
+        county_id=team.county_id,
+        action="update",
+        before=before,
+        after=after,
     )
     return True
 
@@ -319,6 +333,7 @@ def assign(
             actor,
             entity="inspection_assignment",
             entity_id=f"{period.code}:{code}",
+            county_id=period.county_id,
             action=action,
             before=before,
             after={"team": by_id[team_id].name} | where if team_id is not None else None,
@@ -375,6 +390,7 @@ def adopt_sample(
         actor,
         entity="inspection_assignment",
         entity_id=f"{period.code}:{township.code}",
+        county_id=period.county_id,
         action="adopt_sample",
         before=before,
         after=audit.snapshot(assignment, SAMPLE_FIELDS) | {"drawn": [c.household_code for c in sample.drawn]},
@@ -541,6 +557,7 @@ def save_spot_check(
             actor,
             entity="spot_check",
             entity_id=check.id,
+            county_id=check.county_id,
             action="create" if created else "update",
             before=before | where if before else None,
             after=after | where,

@@ -147,6 +147,7 @@ def file_objection(
         None,
         entity="objection",
         entity_id=objection.id,
+        county_id=objection.county_id,
         action="file",
         after={
             "village_period_id": village_period.id,
@@ -232,6 +233,7 @@ def _resolve(
         actor,
         entity="objection",
         entity_id=objection.id,
+        county_id=objection.county_id,
         action=to.value,
         before=before,
         after=audit.snapshot(objection, OBJECTION_FIELDS),

@@ -134,6 +134,7 @@ def post(session: Session, actor: User | None, village_period: VillagePeriod) ->
         actor,
         entity="village_period",
         entity_id=village_period.id,
+        county_id=village_period.county_id,
         action="record_post",
         after={
             "record": number,
@@ -161,6 +162,7 @@ def supersede(session: Session, actor: User | None, village_period: VillagePerio
         actor,
         entity="village_period",
         entity_id=village_period.id,
+        county_id=village_period.county_id,
         action="record_supersede",
         before={"record": record.number},
         reason=reason,

@@ -181,6 +181,7 @@ def record_review_change(
         actor,
         entity="household",
         entity_id=household.id,
+        county_id=household.county_id,
         action=action,
         before=before | where if before else None,
         after=after | where if after else None,

@@ -203,14 +203,14 @@ def apply(session: Session, actor: User | None, plan: UnitPlan, *, file_name: st
             session.add(unit)
             session.flush()
             audit.record(
-                session, actor, entity=level, entity_id=unit.id, action="create",
+                session, actor, entity=level, entity_id=unit.id, county_id=county.id, action="create",
                 after={"code": change.code, "name": change.name}, reason=f"导入单位表 {file_name} 第{change.row}行",
             )  # fmt: skip
     for change in plan.renamed:
         unit = _find(session, change, villages, townships)
         unit.name = change.name
         audit.record(
-            session, actor, entity=change.level, entity_id=unit.id, action="rename",
+            session, actor, entity=change.level, entity_id=unit.id, county_id=county.id, action="rename",
             before={"name": change.old_name}, after={"name": change.name},
             reason=f"导入单位表 {file_name} 第{change.row}行",
         )  # fmt: skip
@@ -218,14 +218,15 @@ def apply(session: Session, actor: User | None, plan: UnitPlan, *, file_name: st
         village = villages[change.code]
         village.programme_year = change.programme_year
         audit.record(
-            session, actor, entity="village", entity_id=village.id, action="programme_year",
+            session, actor, entity="village", entity_id=village.id, county_id=county.id,
+            action="programme_year",
             before={"programme_year": change.old_programme_year}, after={"programme_year": change.programme_year},
             reason=f"导入单位表 {file_name} 第{change.row}行",
         )  # fmt: skip
     county.units_from_sheet = True
     session.flush()
     audit.record(
-        session, actor, entity="county", entity_id=county.id, action="import_units",
+        session, actor, entity="county", entity_id=county.id, county_id=county.id, action="import_units",
         after={"file": file_name, "rows": plan.rows, "changed": plan.changes},
         reason=f"导入单位表 {file_name}：{plan.changes} 条变更",
     )  # fmt: skip

@@ -216,6 +216,7 @@ def add_household(
         actor,
         entity="household",
         entity_id=household.id,
+        county_id=household.county_id,
         action="create",
         after=household_snapshot(household, group),
     )
@@ -262,6 +263,7 @@ def update_household(
         actor,
         entity="household",
         entity_id=household.id,
+        county_id=household.county_id,
         action="update",
         before=before,
         after=after,

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from hygiene.io.sheets import UploadRejected
 from hygiene.models import (
+    AuditEntry,
     County,
     CountyBudget,
     Disqualification,
@@ -89,7 +90,7 @@ def test_a_new_plan_replaces_the_old_one_audited_and_the_same_plan_again_changes
     assert rollout.plan_of(db, county) == [(2025, 10), (2026, 40), (2027, 50)]
     assert [y.planned_percent for y in rollout.coverage(db, county)] == [10, 50, 100]
     assert rollout.set_plan(db, None, county, rows) is False
-    [entry] = [e for e in audit.history(db, "county", county.id) if e.action == "rollout_plan"]
+    [entry] = [e for e in audit.history(db, "county", county.id, county_id=county.id) if e.action == "rollout_plan"]
     assert entry.before == {"2025": 20, "2026": 30, "2027": 30, "2028": 20}
     assert entry.after == {"2025": 10, "2026": 40, "2027": 50}
 
@@ -111,7 +112,7 @@ def test_a_village_already_rated_keeps_its_place_in_the_programme(db: Session) -
     assert new.programme_year is None  # all or nothing
     changed = rollout.set_programme_years(db, None, county, {"5209990101": "2026", "5209990199": "２０２８"})
     assert changed == 2 and new.programme_year == 2028
-    [entry] = [e for e in audit.history(db, "village", new.id) if e.action == "programme_year"]
+    [entry] = [e for e in audit.history(db, "village", new.id, county_id=county.id) if e.action == "programme_year"]
     assert (entry.before, entry.after) == ({"programme_year": None}, {"programme_year": 2028})
     assert rollout.set_programme_years(db, None, county, {"5209990199": "2028"}) == 0
     with pytest.raises(FieldErrors, match="本县没有村代码 5209990999"):
@@ -162,11 +163,19 @@ GIVEN_THEIR_COUNTY = (
 )  # fmt: skip
 
 
+# The entity types the services record in the audit log, but for a household, a quota and an
+# assessment, which these counties get none of (tests/test_migrations.py covers them).
+AUDITED = {
+    "county", "group", "inspection_assignment", "inspection_team", "notice", "objection", "plaque", "spot_check",
+    "township", "user", "village", "village_period",
+}  # fmt: skip
+
+
 def test_every_row_is_of_the_county_of_the_rows_it_references(db: Session) -> None:
     """Issue 20: the demo county, a second county through two quarters of its own (published, final,
     plaques issued and changed), and what the demo does not make (an objection, a failed spot check,
-    a star, a disqualification): every table that carries its county has rows, and none of them
-    names another county than a row it references."""
+    a star, a disqualification, a unit sheet): every table that carries its county has rows, and none
+    of them names another county than a row it references; nor does an audit entry its entity."""
     county, village, (a, b, c, d, _e) = tiny_county(db)
     run_period(db, county, village, "2027Q1", {a: 95, b: 85, c: 85, d: 50})
     run_period(db, county, village, "2027Q2", {a: 85, b: 95, c: 50, d: 50})
@@ -191,11 +200,19 @@ def test_every_row_is_of_the_county_of_the_rows_it_references(db: Session) -> No
         ]
     )
     db.flush()
+    header = ["乡镇代码", "乡镇", "村代码", "村", "村民组代码", "村民组", "纳入年度"]
+    new_units = [f"{county.code}02", "新镇", f"{county.code}0201", "新村", f"{county.code}020101", "一组", ""]
+    sheet = unit_sheet.plan(db, None, county, unit_sheet.read(csv_file(header, [new_units]), "单位表.csv"))
+    assert unit_sheet.apply(db, None, sheet, file_name="单位表.csv") == 3
     empty = [t for t in GIVEN_THEIR_COUNTY if not db.scalar(sa.text(f"SELECT count(*) FROM {t}"))]  # noqa: S608
     assert empty == []
 
+    # The audit log names its entity by type and id, not by a foreign key: every entity type the
+    # services record is here, and each entry is of its entity's county.
+    assert set(db.scalars(sa.select(AuditEntry.entity).distinct())) >= AUDITED
+
     mismatches = counties.county_mismatches(db)
-    assert set(GIVEN_THEIR_COUNTY) <= set(mismatches)
+    assert {*GIVEN_THEIR_COUNTY, "audit_log"} <= set(mismatches)
     assert mismatches == dict.fromkeys(mismatches, 0)
 
     other = db.scalars(sa.select(County.id).where(County.id != county.id)).first()
@@ -203,3 +220,10 @@ def test_every_row_is_of_the_county_of_the_rows_it_references(db: Session) -> No
     assert review is not None
     db.execute(sa.update(Review).where(Review.id == review.id).values(county_id=other))
     assert counties.county_mismatches(db)["reviews"] == 1
+
+    assert other is not None
+    audit.record(db, None, entity="household", entity_id=a.id, county_id=other, action="test")
+    audit.record(db, None, entity="household", entity_id=10**9, county_id=county.id, action="test")  # no such row
+    audit.record(db, None, entity="mystery", entity_id=a.id, county_id=county.id, action="test")  # unknown type
+    db.flush()
+    assert counties.county_mismatches(db)["audit_log"] == 3

@@ -154,7 +154,11 @@ def _village_page(
         assessment_form=assessment_form,
         move_form=MoveForm(formdata=None, version=village_period.version if village_period else 0),
         areas=workflow.ASSESSMENT_AREAS,
-        history=audit.history(session, "village_period", village_period.id) if village_period else [],
+        history=(
+            audit.history(session, "village_period", village_period.id, county_id=village_period.county_id)
+            if village_period
+            else []
+        ),
         shortfall_lines=review.shortfalls.lines() if review and village_period.state in GUARDED_STATES else [],
         objections=objections.for_village_period(session, village_period) if village_period else [],
         answer_form=ObjectionAnswerForm(formdata=None, back="village"),

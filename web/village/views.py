@@ -79,7 +79,7 @@ def household(village_code: str, household_code: str) -> str:
     village = _village(village_code)
     session = get_session()
     household = _household(village, household_code)
-    history = audit.history(session, "household", household.id)
+    history = audit.history(session, "household", household.id, county_id=household.county_id)
     return render_template(
         "village/household.html",
         village=village,
