@@ -54,10 +54,10 @@ def _children() -> dict[int, list[int]]:
 
 
 def _tree_rss(root: int) -> int:
-    tree, total, todo = _children(), 0, [root]
-    while todo:
-        pid = todo.pop()
-        todo += tree.get(pid, [])
+    tree, total, pending = _children(), 0, [root]
+    while pending:
+        pid = pending.pop()
+        pending += tree.get(pid, [])
         try:
             with open(f"/proc/{pid}/statm", "rb") as handle:
                 total += int(handle.read().split()[1]) * PAGE

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -131,6 +132,12 @@ def account_county_id(session: Session, user: User) -> int:
     )
 
 
+def _record_account(session: Session, actor: User | None, user: User, *, action: str, **details: Any) -> None:
+    """An audit entry on an account, in the account's county."""
+    county_id = account_county_id(session, user)
+    audit.record(session, actor, entity="user", entity_id=user.id, county_id=county_id, action=action, **details)
+
+
 def _bump(session: Session, key: str, now: dt.datetime, *, by: int = 1, failed: bool = False) -> int:
     """Add ``by`` to ``key``'s count in the current window (a window older than FAILURE_WINDOW starts
     again) in one atomic upsert, and return the new count. Concurrent attempts queue on the row, so
@@ -224,14 +231,7 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
     user.password_hash = hash_password(new)
     user.must_change_password = False
     end_sessions(user)
-    audit.record(
-        session,
-        user,
-        entity="user",
-        entity_id=user.id,
-        county_id=account_county_id(session, user),
-        action="change_password",
-    )
+    _record_account(session, user, user, action="change_password")
 
 
 def reset_password(session: Session, actor: User, user: User, temporary: str) -> None:
@@ -241,27 +241,17 @@ def reset_password(session: Session, actor: User, user: User, temporary: str) ->
     user.password_hash = hash_password(temporary)
     user.must_change_password = True
     end_sessions(user)
-    audit.record(
-        session,
-        actor,
-        entity="user",
-        entity_id=user.id,
-        county_id=account_county_id(session, user),
-        action="reset_password",
-        reason="管理员重置密码",
-    )
+    _record_account(session, actor, user, action="reset_password", reason="管理员重置密码")
 
 
 def set_active(session: Session, user: User, active: bool, *, actor: User | None, reason: str) -> None:
     before = audit.snapshot(user, ("is_active",))
     user.is_active = active
     end_sessions(user)
-    audit.record(
+    _record_account(
         session,
         actor,
-        entity="user",
-        entity_id=user.id,
-        county_id=account_county_id(session, user),
+        user,
         action="enable" if active else "disable",
         before=before,
         after=audit.snapshot(user, ("is_active",)),

@@ -50,7 +50,7 @@ def _sql(session: Session, select: sa.Select[*tuple[Any, ...]]) -> str:
         dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True, "render_postcompile": True}
     )
     sql = str(compiled)
-    if "%" in sql:  # a literal the driver would read as a placeholder: never the case for our selects
+    if "%" in sql:  # a literal the driver would read as a parameter marker: never the case for our selects
         raise ValueError("bulk read: '%' in a COPY statement")
     return sql
 
