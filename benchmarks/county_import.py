@@ -30,7 +30,7 @@ import sqlalchemy as sa
 
 from hygiene import migrate
 from hygiene.db import make_engine, make_sessionmaker, redact_url
-from hygiene.services import counties, imports, unit_sheet
+from hygiene.services.setup import counties, roster_imports, unit_sheet
 
 T = TypeVar("T")
 TOWNSHIPS, VILLAGES = 30, 467
@@ -98,9 +98,9 @@ def main() -> None:
 
         def import_roster() -> int:
             with maker.begin() as session:
-                villages = imports.every_village(session)
-                plan = imports.plan_roster_upload(session, None, villages, roster_csv, "花名册.csv")
-                return imports.apply_roster_import(session, None, plan, file_name="花名册.csv")
+                villages = roster_imports.every_village(session)
+                plan = roster_imports.plan_roster_upload(session, None, villages, roster_csv, "花名册.csv")
+                return roster_imports.apply_roster_import(session, None, plan, file_name="花名册.csv")
 
         def open_period() -> int:
             with maker.begin() as session:

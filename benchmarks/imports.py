@@ -36,7 +36,9 @@ from hygiene.db import make_engine, make_sessionmaker, parse_database_url, redac
 from hygiene.enums import WorkflowState
 from hygiene.io.sheets import MAX_DATA_ROWS
 from hygiene.models import Period, Village, VillagePeriod
-from hygiene.services import demo, imports
+from hygiene.services import demo
+from hygiene.services.rating import review_imports
+from hygiene.services.setup import roster_imports
 
 T = TypeVar("T")
 PEERS_PER_HOUSEHOLD = 3
@@ -94,20 +96,24 @@ def import_sheet(engine: sa.Engine, kind: str, village_code: str, data: bytes, n
         village = session.scalars(sa.select(Village).where(Village.code == village_code)).one()
         if kind == "roster":
             plan = timed(
-                f"{name}: read + check", rows, lambda: imports.plan_roster_upload(session, None, [village], data, name)
+                f"{name}: read + check",
+                rows,
+                lambda: roster_imports.plan_roster_upload(session, None, [village], data, name),
             )
             changed = timed(
-                f"{name}: write", rows, lambda: imports.apply_roster_import(session, None, plan, file_name=name)
+                f"{name}: write", rows, lambda: roster_imports.apply_roster_import(session, None, plan, file_name=name)
             )
         else:
             period = session.scalars(sa.select(Period).where(Period.code == "2026Q4")).one()
             plan_r = timed(
                 f"{name}: read + check",
                 rows,
-                lambda: imports.plan_review_upload(session, None, village, period, data, name),
+                lambda: review_imports.plan_review_upload(session, None, village, period, data, name),
             )
             changed = timed(
-                f"{name}: write", rows, lambda: imports.apply_review_import(session, None, plan_r, file_name=name)
+                f"{name}: write",
+                rows,
+                lambda: review_imports.apply_review_import(session, None, plan_r, file_name=name),
             )
         timed(f"{name}: commit", rows, session.commit)
     return changed

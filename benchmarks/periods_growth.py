@@ -32,7 +32,8 @@ from prefecture_db import PERIOD, county_period, database_on_test_server, is_loa
 from hygiene.db import make_engine, make_sessionmaker, parse_database_url
 from hygiene.enums import CRITERIA
 from hygiene.models import County, Period, Review
-from hygiene.services import counties, rating, results
+from hygiene.services.rating import rating, results
+from hygiene.services.setup import counties
 from scoring.bench import ensure_data
 
 # The quarters added after PERIOD (2026Q4), in order: a county keeps adding them year after year.

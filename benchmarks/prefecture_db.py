@@ -64,7 +64,9 @@ from hygiene.models import (
     VillagePeriod,
 )
 from hygiene.models._types import utcnow
-from hygiene.services import accounts, bulk, counties, rating, results, workflow
+from hygiene.services import bulk
+from hygiene.services.rating import rating, results, workflow
+from hygiene.services.setup import accounts, counties
 from scoring import score_tables
 from scoring.bench import ensure_data
 

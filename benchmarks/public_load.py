@@ -65,7 +65,8 @@ from hygiene.enums import CRITERIA, WorkflowState
 from hygiene.models import County, ResultRecord, ResultRecordHousehold, Village, VillagePeriod
 from hygiene.models._types import utcnow
 from hygiene.models.records import VILLAGE_COUNTS
-from hygiene.services import counties, rating
+from hygiene.services.rating import rating
+from hygiene.services.setup import counties
 from scoring import peer_criterion_means, score_tables
 from scoring.bench import ensure_data
 

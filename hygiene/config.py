@@ -4,15 +4,23 @@ database ... for the web app, the command and the migrations alike")."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import URL
 
 from hygiene.db import default_sqlite_url, parse_database_url
 
 DATABASE_URL = "DATABASE_URL"
+APP_PREFIX = "HYGIENE_"  # HYGIENE_SECRET_KEY, HYGIENE_ENV, ...: the web app's settings
+
+
+class ServerAddressError(ValueError):
+    """HOST or PORT cannot be served on; the message is Chinese."""
 
 
 def instance_path() -> Path:
@@ -25,3 +33,47 @@ def database_url(environ: Mapping[str, str] | None = None) -> URL:
     Raises ``DatabaseUrlError`` (a Chinese message) for a URL that cannot be used."""
     environ = os.environ if environ is None else environ
     return parse_database_url(environ.get(DATABASE_URL) or default_sqlite_url(instance_path()))
+
+
+def app_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The web app's settings from ``HYGIENE_*`` variables (prefix stripped, values read as JSON
+    where they are JSON, as Flask's ``from_prefixed_env`` does), plus ``SECRET_KEY`` as the key
+    when ``HYGIENE_SECRET_KEY`` is not set. ``HYGIENE_DATABASE_URL`` is dropped: the database is
+    chosen by ``database_url()`` alone, for the app, the command and the migrations alike."""
+    environ = os.environ if environ is None else environ
+    settings: dict[str, Any] = {}
+    for key in sorted(environ):
+        if not key.startswith(APP_PREFIX) or key == APP_PREFIX + DATABASE_URL:
+            continue
+        value: Any = environ[key]
+        with contextlib.suppress(ValueError):
+            value = json.loads(value)
+        settings[key.removeprefix(APP_PREFIX)] = value
+    if environ.get("SECRET_KEY") and not settings.get("SECRET_KEY"):
+        settings["SECRET_KEY"] = environ["SECRET_KEY"]
+    return settings
+
+
+def server_address(environ: Mapping[str, str] | None = None) -> tuple[str, int]:
+    """Where ``hygiene serve`` listens: ``HOST`` (127.0.0.1) and ``PORT`` (5000)."""
+    environ = os.environ if environ is None else environ
+    host = environ.get("HOST", "127.0.0.1")
+    try:
+        port = int(environ.get("PORT", "5000"))
+    except ValueError:
+        raise ServerAddressError(f"PORT 不是端口号: {environ['PORT']!r}") from None
+    if not 0 < port < 65536:
+        raise ServerAddressError(f"PORT 不是端口号: {environ['PORT']!r}")
+    return host, port
+
+
+def web_concurrency(environ: Mapping[str, str] | None = None) -> int:
+    """How many gunicorn workers serve: ``WEB_CONCURRENCY`` (2)."""
+    environ = os.environ if environ is None else environ
+    try:
+        workers = int(environ.get("WEB_CONCURRENCY", "2"))
+    except ValueError:
+        raise ServerAddressError(f"WEB_CONCURRENCY 不是正整数: {environ['WEB_CONCURRENCY']!r}") from None
+    if workers < 1:
+        raise ServerAddressError(f"WEB_CONCURRENCY 不是正整数: {workers}")
+    return workers

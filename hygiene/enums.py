@@ -7,6 +7,7 @@ from __future__ import annotations
 import enum
 
 from scoring import rubric as _rubric
+from scoring import validate as _validate
 
 
 class LabelledEnum(enum.StrEnum):
@@ -115,6 +116,8 @@ class AssessmentArea(LabelledEnum):
 
 
 CRITERIA: tuple[str, ...] = _rubric.CRITERIA
+# The words a review sheet may use for a review's kind (自评, self, ...), the engine's own list.
+REVIEW_KIND_WORDS: tuple[str, ...] = tuple(_validate.KIND_NAMES)
 
 # The rubric's default lines come from the engine, the one place the rules live (RULES.md §2).
 # Maxima here are in tenths of a point (100 = 10 points), as the database stores them.

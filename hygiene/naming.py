@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import sqlalchemy as sa
+
 HOUSEHOLD_CODE = re.compile(r"[0-9A-Za-z-]{1,24}", re.ASCII)
 HOUSEHOLD_CODE_RULE = "户编号只能包含数字、字母和 -，最长24位"
 PHONE_RULE = "电话号码格式不正确"
@@ -75,3 +77,31 @@ def phone_problem(phone: str) -> str | None:
     text = unicodedata.normalize("NFKC", phone)
     ok = text.isascii() and 5 <= len(text) <= 20 and all(ch.isdigit() or ch in "+- " for ch in text)
     return None if ok else PHONE_RULE
+
+
+def text_field(
+    value: str | None, label: str, longest: int, *, required: bool = True, multiline: bool = False
+) -> tuple[str, str | None]:
+    """A free-text field (a note, a reason, a list of members) as stored, line breaks as ``\\n`` and
+    ends trimmed, and why it is refused, or None: empty when ``required``, longer than ``longest``,
+    or holding an invisible character (a line break only where ``multiline``)."""
+    cleaned = clean((value or "").replace("\r\n", "\n").replace("\r", "\n"))
+    if not cleaned:
+        return cleaned, f"请填写{label}" if required else None
+    if len(cleaned) > longest:
+        return cleaned, f"{label}不能超过{longest}个字（现有{len(cleaned)}个字）"
+    problem = invisible_problem(cleaned.replace("\n", "") if multiline else cleaned)
+    return cleaned, f"{label}{problem}" if problem else None
+
+
+def column_length(column: sa.orm.InstrumentedAttribute[object]) -> int:
+    """The most characters the database holds in ``column``: the model is the one place that says."""
+    length = column.property.columns[0].type.length
+    assert isinstance(length, int)
+    return length
+
+
+def too_long(text: str, column: sa.orm.InstrumentedAttribute[object]) -> str | None:
+    """Why ``text`` does not fit ``column``, or None."""
+    longest = column_length(column)
+    return f"超过{longest}个字" if len(text) > longest else None

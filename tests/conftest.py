@@ -21,7 +21,8 @@ from hygiene import migrate
 from hygiene.db import make_engine, make_sessionmaker
 from hygiene.enums import Role
 from hygiene.models import County, Group, Household, Township, Village
-from hygiene.services import accounts, demo, periods
+from hygiene.services import demo
+from hygiene.services.setup import accounts, periods
 
 POSTGRES_URL = os.environ.get("HYGIENE_TEST_POSTGRES_URL")
 if os.environ.get("CI") and not POSTGRES_URL:

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from hygiene import migrate
 from hygiene.db import Base, make_engine
 from hygiene.models import County, User
-from hygiene.services import accounts, audit, counties
+from hygiene.services import audit
+from hygiene.services.setup import accounts, counties
 from tests.conftest import BACKENDS, fresh_postgres_database
 
 
@@ -113,12 +114,12 @@ def test_migration_0012_gives_every_audit_entry_its_entitys_county(committing_en
         for entity, table in audit.ENTITY_TABLES.items():
             row = session.execute(sa.select(table.c.id, table.c.county_id).order_by(table.c.id).limit(1)).first()
             if row is not None:
-                audit.record(session, None, entity=entity, entity_id=row.id, county_id=row.county_id, action="test")
+                audit.record(session, None, kind=entity, entity_id=row.id, county_id=row.county_id, action="test")
         for county in session.scalars(sa.select(County)):
-            audit.record(session, None, entity="county", entity_id=county.id, county_id=county.id, action="test")
+            audit.record(session, None, kind="county", entity_id=county.id, county_id=county.id, action="test")
         for user in session.scalars(sa.select(User)):
             county_id = accounts.account_county_id(session, user)
-            audit.record(session, None, entity="user", entity_id=user.id, county_id=county_id, action="test")
+            audit.record(session, None, kind="user", entity_id=user.id, county_id=county_id, action="test")
     before, counties_before = row_counts(committing_engine), audit_counties(committing_engine)
     with committing_engine.connect() as conn:
         entities = set(conn.scalars(sa.text("SELECT DISTINCT entity FROM audit_log")))

@@ -3,7 +3,6 @@ one blueprint per audience (public, auth, village, township, county, inspection)
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -54,12 +53,7 @@ def _development_secret(instance_path: Path) -> str:
 
 def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config.from_mapping(DEFAULTS)
-    app.config.from_prefixed_env("HYGIENE")
-    # The database is chosen in one place for the app, the command and the migrations alike;
-    # a HYGIENE_DATABASE_URL would open another database than `hygiene init-db` migrated.
-    app.config.pop("DATABASE_URL", None)
-    if os.environ.get("SECRET_KEY") and not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
+    app.config.from_mapping(config.app_settings())
     if test_config:
         app.config.from_mapping({"TICK_SECONDS": 0} | test_config)
     instance_path = Path(app.instance_path)

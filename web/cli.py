@@ -4,7 +4,6 @@ other failure."""
 
 from __future__ import annotations
 
-import os
 import sys
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -19,8 +18,10 @@ from hygiene import config, migrate
 from hygiene.db import DatabaseUrlError, make_engine, make_sessionmaker, redact_url
 from hygiene.enums import Role
 from hygiene.io.sheets import UploadRejected
-from hygiene.services import accounts, demo, sampling
+from hygiene.services import demo
 from hygiene.services.errors import Conflict, ServiceError
+from hygiene.services.setup import accounts
+from hygiene.services.supervision import sampling
 
 EXIT_INVALID = 2
 
@@ -143,17 +144,19 @@ def _print_problems(file_name: str, rejected: UploadRejected) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_roster(file: Path) -> None:
     """Import or update households from a roster (.xlsx, .xls or .csv)."""
-    from hygiene.services import imports
+    from hygiene.services.setup import roster_imports
 
     data = file.read_bytes()
     try:
         with transaction() as session:
             _stage(f"正在读取并逐行检查 {file.name} …")
-            plan = imports.plan_roster_upload(session, None, imports.every_village(session), data, file.name)
+            plan = roster_imports.plan_roster_upload(
+                session, None, roster_imports.every_village(session), data, file.name
+            )
             _stage(f"检查通过：{len(plan.rows)} 行")
             to_write = sum(1 for planned in plan.rows if planned.changes)
             with click.progressbar(length=to_write, label="正在写入", file=sys.stderr, show_pos=True) as bar:
-                changed = imports.apply_roster_import(
+                changed = roster_imports.apply_roster_import(
                     session, None, plan, file_name=file.name, progress=lambda done, _: bar.update(done - bar.pos)
                 )
     except UploadRejected as exc:
@@ -168,7 +171,8 @@ def import_roster(file: Path) -> None:
 @click.option("--village", "village_code", required=True, help="the village's code")
 def import_reviews(file: Path, period_code: str, village_code: str) -> None:
     """Import a review sheet into a village's period."""
-    from hygiene.services import imports, periods, units
+    from hygiene.services.rating import review_imports
+    from hygiene.services.setup import periods, units
 
     data = file.read_bytes()
     try:
@@ -176,9 +180,9 @@ def import_reviews(file: Path, period_code: str, village_code: str) -> None:
             village = units.get_village(session, village_code)
             period = periods.get_period(session, village.township.county_id, period_code)
             _stage(f"正在读取并逐行检查 {file.name} …")
-            plan = imports.plan_review_upload(session, None, village, period, data, file.name)
+            plan = review_imports.plan_review_upload(session, None, village, period, data, file.name)
             _stage(f"检查通过：{len(plan.rows)} 行，正在写入 …")
-            changed = imports.apply_review_import(session, None, plan, file_name=file.name)
+            changed = review_imports.apply_review_import(session, None, plan, file_name=file.name)
     except UploadRejected as exc:
         _print_problems(str(file), exc)
         raise InvalidInput(f"{file} 有 {exc.total} 处问题，未导入任何数据") from None
@@ -191,7 +195,7 @@ def import_reviews(file: Path, period_code: str, village_code: str) -> None:
 @click.option("--county", "county_code", required=True, help="the county's code")
 def import_units(file: Path, county_code: str) -> None:
     """Create or rename the county's townships, villages and groups from a unit sheet."""
-    from hygiene.services import unit_sheet, units
+    from hygiene.services.setup import unit_sheet, units
 
     data = file.read_bytes()
     try:
@@ -226,8 +230,8 @@ def results(
     period_code: str, village_code: str | None, county_code: str | None, output_format: str, output_dir: Path | None
 ) -> None:
     """The engine's results for a period (INTERCHANGE.md §1): household_results on standard output."""
-    from hygiene.io.exports import results_csv, write_results
-    from hygiene.services.results import period_results
+    from hygiene.services.rating.rating import results_csv, write_results
+    from hygiene.services.rating.results import period_results
 
     with transaction(write=False) as session:
         household_results, village_results = period_results(session, period_code, village_code, county_code=county_code)
@@ -273,7 +277,7 @@ def county_group() -> None:
 @click.argument("name")
 def county_create(code: str, name: str) -> None:
     """Create a county with the default settings and rubric (RULES.md)."""
-    from hygiene.services import counties
+    from hygiene.services.setup import counties
 
     with transaction() as session:
         county = counties.create_county(session, None, code, name)
@@ -291,7 +295,7 @@ def period_group() -> None:
 @click.option("--county", "county_code", required=True, help="the county's code")
 def period_open(period_code: str, county_code: str) -> None:
     """Open a period for every village of the county in the programme (idempotent)."""
-    from hygiene.services import counties, units
+    from hygiene.services.setup import counties, units
 
     with transaction() as session:
         opened = counties.open_period(session, None, units.get_county(session, county_code), period_code)
@@ -304,7 +308,7 @@ def period_open(period_code: str, county_code: str) -> None:
 @click.argument("changes", nargs=-1)
 def settings_command(county_code: str, changes: tuple[str, ...]) -> None:
     """Show the county's settings, or change them with KEY=VALUE (periods opened afterwards only)."""
-    from hygiene.services import counties, units
+    from hygiene.services.setup import counties, units
 
     typed = {}
     for change in changes:
@@ -329,7 +333,7 @@ def settings_command(county_code: str, changes: tuple[str, ...]) -> None:
 def rollout_command(county_code: str, shares: tuple[str, ...]) -> None:
     """Show the rollout plan against coverage, or replace the plan with YEAR=PERCENT for every year
     (consecutive years adding up to 100)."""
-    from hygiene.services import counties, rollout, units
+    from hygiene.services.setup import counties, rollout, units
 
     rows = []
     for share in shares:
@@ -359,7 +363,8 @@ def rollout_command(county_code: str, shares: tuple[str, ...]) -> None:
 def plaques_register(county_code: str, village_code: str | None, output_format: str) -> None:
     """The plaque register (RULES.md §7) as CSV on standard output, sorted by serial."""
     from hygiene.io.exports import csv_bytes
-    from hygiene.services import plaques, units
+    from hygiene.services.awards import plaques
+    from hygiene.services.setup import units
 
     with transaction(write=False) as session:
         county = units.get_county(session, county_code)
@@ -413,7 +418,7 @@ def sample_command(township_code: str, period_code: str, size_text: str, seed_te
     """Propose a spot-check sample (RULES.md §9) as CSV: household_code, village_code, weight,
     reasons (joined by ';'); the seed used goes to standard error, to repeat the draw."""
     from hygiene.io.exports import csv_bytes
-    from hygiene.services import periods, units
+    from hygiene.services.setup import periods, units
 
     size = _whole_number("--size", "抽查户数", size_text, 1, MAX_SAMPLE_SIZE)
     seed = None if seed_text is None else _whole_number("--seed", "随机种子", seed_text, 0, sampling.MAX_SEED)
@@ -456,8 +461,8 @@ def aligned_table(header: Sequence[str], rows: Sequence[Sequence[str]], right: S
 def ranking_command(county_code: str, period_code: str, output_format: str | None) -> None:
     """The township ranking (RULES.md §9): a table for people, or CSV with --format csv."""
     from hygiene.io.exports import csv_bytes
-    from hygiene.services import periods, units
-    from hygiene.services import ranking as township_ranking
+    from hygiene.services.setup import periods, units
+    from hygiene.services.supervision import ranking as township_ranking
 
     with transaction(write=False) as session:
         county = units.get_county(session, county_code)
@@ -504,13 +509,14 @@ def ranking_command(county_code: str, period_code: str, output_format: str | Non
 @main.command("serve")
 def serve() -> None:
     """Serve the app on HOST (default 127.0.0.1) and PORT (default 5000)."""
+    from hygiene.config import ServerAddressError, server_address, web_concurrency
     from web import ConfigError, create_app
 
-    host = os.environ.get("HOST", "127.0.0.1")
     try:
-        port = int(os.environ.get("PORT", "5000"))
-    except ValueError:
-        raise InvalidInput(f"PORT 不是端口号: {os.environ['PORT']!r}") from None
+        host, port = server_address()
+        workers = web_concurrency()
+    except ServerAddressError as exc:
+        raise InvalidInput(str(exc)) from None
     open_engine().dispose()
     try:
         app = create_app()
@@ -519,7 +525,10 @@ def serve() -> None:
     click.echo(f"服务地址 http://{host}:{port}/  （Ctrl+C 停止）")
     from web.wsgi_server import run_development, run_gunicorn
 
-    (run_development if app.config["ENV"] == "development" else run_gunicorn)(app, host, port)
+    if app.config["ENV"] == "development":
+        run_development(app, host, port)
+    else:
+        run_gunicorn(app, host, port, workers)
 
 
 if __name__ == "__main__":  # pragma: no cover

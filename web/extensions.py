@@ -6,7 +6,7 @@ from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 
 from hygiene.models import User
-from hygiene.services import accounts
+from hygiene.services.setup import accounts
 from web.database import get_session
 
 csrf = CSRFProtect()

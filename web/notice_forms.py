@@ -18,8 +18,9 @@ from wtforms.widgets import TextInput
 
 from hygiene.models import AuditEntry, County, Notice, Period, User, Village
 from hygiene.models._types import BEIJING_TIME
-from hygiene.services import audit, notices
+from hygiene.services import audit
 from hygiene.services.errors import ServiceError
+from hygiene.services.supervision import notices
 from web.forms import BaseForm
 
 DEADLINE_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S")

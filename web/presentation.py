@@ -9,12 +9,12 @@ from typing import Any
 from flask import abort, g, request
 
 from hygiene.enums import CRITERIA, AssessmentArea, AwardLevel, Grade, ReviewKind, Role, WorkflowState
-from hygiene.io.scores import format_tenths
+from hygiene.io.scores import format_points
 from hygiene.models import Period
 from hygiene.models._types import BEIJING_TIME
 from hygiene.services import audit
-from hygiene.services.rating import FLAG_LABELS
-from hygiene.services.workflow import MOVE_LABELS
+from hygiene.services.rating.rating import FLAG_LABELS
+from hygiene.services.rating.workflow import MOVE_LABELS
 from web.database import get_session
 
 
@@ -112,7 +112,7 @@ def _total(snapshot: Mapping[str, Any]) -> str:
 def _scores(snapshot: Mapping[str, Any]) -> str:
     if any(snapshot.get(c) is None for c in CRITERIA):
         return ""
-    return "/".join(format_tenths(snapshot[c]) for c in CRITERIA)
+    return "/".join(format_points(snapshot[c]) for c in CRITERIA)
 
 
 def template_globals() -> dict[str, Any]:

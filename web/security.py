@@ -86,8 +86,8 @@ def require(allowed: bool) -> None:
 def permitted_county(county_code: str, rule: Callable[[User, County], bool]) -> County:
     """The county of the URL (404 if there is none) when the signed-in account passes ``rule``
     (one of hygiene.permissions), else 403."""
-    from hygiene.services import units
     from hygiene.services.errors import NotFound
+    from hygiene.services.setup import units
     from web.database import get_session
 
     try:

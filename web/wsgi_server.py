@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from flask import Flask
@@ -42,12 +41,12 @@ class _Server(BaseApplication):  # type: ignore[misc]
         return self.application
 
 
-def run_gunicorn(app: Flask, host: str, port: int) -> None:
+def run_gunicorn(app: Flask, host: str, port: int, workers: int) -> None:
     _Server(
         app,
         {
             "bind": f"{host}:{port}",
-            "workers": int(os.environ.get("WEB_CONCURRENCY", "2")),
+            "workers": workers,
             "control_socket_disable": True,
             # A county-wide roster (about 200,000 households) is checked and written within one
             # request, up to a minute and a half on PostgreSQL (docs/performance.md); gunicorn's

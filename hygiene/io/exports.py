@@ -39,7 +39,6 @@ import math
 import unicodedata
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -50,14 +49,13 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from hygiene.io.scores import format_tenths
+from hygiene.enums import REVIEW_KIND_WORDS
+from hygiene.io.scores import format_points
 from hygiene.io.sheets import MAX_DATA_ROWS, criterion_header
-from scoring import KIND_NAMES
-from scoring import io as result_files
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_START = "^[=+\\-@\t\r]"
-TEMPLATE_KINDS = tuple(name for name in KIND_NAMES if not name.isascii())  # 自评, 互评, 复评: the sheet's words
+TEMPLATE_KINDS = tuple(name for name in REVIEW_KIND_WORDS if not name.isascii())  # 自评, 互评, 复评: the sheet's words
 TEMPLATE_SHEET = "评分表"
 
 SheetSpec = tuple[str, Sequence[str], Iterable[Sequence[object]]]
@@ -102,16 +100,6 @@ def formula_safe(table: pa.Table) -> pa.Table:
             column = pc.if_else(starts, pc.binary_join_element_wise(quote, column, nothing), column)
         columns.append(column)
     return pa.table(columns, schema=table.schema)
-
-
-def results_csv(table: pa.Table) -> bytes:
-    """A result table (INTERCHANGE.md §1) as CSV, safe to open in Excel or WPS."""
-    return result_files.csv_bytes(formula_safe(table))
-
-
-def write_results(household_results: pa.Table, village_results: pa.Table, folder: Path) -> None:
-    """household_results.csv and village_results.csv into ``folder``, safe to open in Excel or WPS."""
-    result_files.write_results(formula_safe(household_results), formula_safe(village_results), folder)
 
 
 # --- xlsx ----------------------------------------------------------------------------------------
@@ -245,7 +233,7 @@ def review_template_xlsx(
     kinds.add(f"D{first}:D{last}")
     ws.add_data_validation(kinds)
     for c, (_, label, max_tenths) in enumerate(rubric, start=6):
-        points = format_tenths(max_tenths)
+        points = format_points(max_tenths)
         score = DataValidation(
             type="decimal",
             operator="between",
@@ -283,7 +271,7 @@ def _instructions(ws: Worksheet, rubric: Sequence[tuple[str, str, int]]) -> None
     rows: list[Sequence[object]] = [[line] for line in lines]
     rows.append([])
     rows.append(["评分项目", "代码", "满分"])
-    rows.extend([label, code, format_tenths(max_tenths)] for code, label, max_tenths in rubric)
+    rows.extend([label, code, format_points(max_tenths)] for code, label, max_tenths in rubric)
     for r, row in enumerate(rows, start=1):
         for c, value in enumerate(row, start=1):
             write_cell(ws.cell(r, c), value)

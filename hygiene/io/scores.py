@@ -18,7 +18,7 @@ _SCORE = re.compile(r"[0-9]{1,3}(?:\.[0-9])?")
 _TOO_PRECISE = re.compile(r"[0-9]{1,3}\.[0-9]{2,}")  # 9.55: a clear reason, not "not a score"
 
 
-def format_tenths(tenths: int) -> str:
+def format_points(tenths: int) -> str:
     """Tenths of a point as the points people write: 100 -> "10", 95 -> "9.5"."""
     points, rest = divmod(tenths, 10)
     return f"{points}.{rest}" if rest else str(points)
@@ -36,12 +36,12 @@ def parse_score(text: str, max_points_tenths: int) -> int:
         raise ValueError("分数未填（空白不按0分计）")
     if not (normalised.isascii() and _SCORE.fullmatch(normalised)):
         if normalised.isascii() and _TOO_PRECISE.fullmatch(normalised):
-            raise ValueError(f"最多一位小数（如 9.5），0–{format_tenths(max_points_tenths)}分")
-        raise ValueError(f"不是0–{format_tenths(max_points_tenths)}之间的分数")
+            raise ValueError(f"最多一位小数（如 9.5），0–{format_points(max_points_tenths)}分")
+        raise ValueError(f"不是0–{format_points(max_points_tenths)}之间的分数")
     whole, _, decimal = normalised.partition(".")
     tenths = int(whole) * 10 + int(decimal or "0")
     if tenths > max_points_tenths:
-        raise ValueError(f"不是0–{format_tenths(max_points_tenths)}之间的分数")
+        raise ValueError(f"不是0–{format_points(max_points_tenths)}之间的分数")
     return tenths
 
 

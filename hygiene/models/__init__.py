@@ -66,7 +66,7 @@ def county_parents() -> dict[str, list[tuple[str, str]]]:
     """For each table whose every row belongs to one county (a NOT NULL ``county_id``: the tables
     sharded by county, docs/scaling.md), its columns that reference another such table, with that
     table: a row's parents, which must be of the row's county (issue 20;
-    ``hygiene.services.counties.county_mismatches``). Read from the foreign keys, so a new table is
+    ``hygiene.services.setup.counties.county_mismatches``). Read from the foreign keys, so a new table is
     covered as soon as it carries its county."""
     tables = {t.name for t in Base.metadata.sorted_tables if "county_id" in t.c and not t.c.county_id.nullable}
     return {

@@ -62,7 +62,7 @@ def created_at_column() -> Mapped[dt.datetime]:
 
 def county_id_column(*, index: bool = False) -> Mapped[int]:
     """The county of a row that also reaches it through a parent (issue 20): set from the parent
-    when the row is written, equal to the parent's (``hygiene.services.counties.county_mismatches``),
+    when the row is written, equal to the parent's (``hygiene.services.setup.counties.county_mismatches``),
     and the leading column of the table's unique keys, ready to shard by county. ``index`` for a
     table with no other index led by it."""
     return mapped_column(sa.ForeignKey("counties.id", ondelete="RESTRICT"), index=index)

@@ -39,7 +39,7 @@ class InspectionAssignment(Base):
     team_id: Mapped[int] = mapped_column(sa.ForeignKey("inspection_teams.id", ondelete="RESTRICT"), index=True)
     period_id: Mapped[int] = mapped_column(sa.ForeignKey("periods.id", ondelete="RESTRICT"))
     township_id: Mapped[int] = mapped_column(sa.ForeignKey("townships.id", ondelete="RESTRICT"))
-    # The sample the team adopted (hygiene.services.sampling.draw with this seed and size redraws
+    # The sample the team adopted (hygiene.services.supervision.sampling.draw with this seed and size redraws
     # it), by whom and when; None until adopted.
     sample_seed: Mapped[int | None]
     sample_size: Mapped[int | None]
@@ -141,7 +141,7 @@ class Objection(Base):
     resolved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     version: Mapped[int] = mapped_column(default=1)
     # The posted record version objected to, and the filing client's address as a keyed hash
-    # (hygiene.services.objections.client_hash): never the address itself, never shown.
+    # (hygiene.services.rating.objections.client_hash): never the address itself, never shown.
     record_number: Mapped[int | None]
     client_hash: Mapped[str | None] = mapped_column(sa.String(64))
 

@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from hygiene.db import Base
 from hygiene.models import (
     AuditEntry,
     County,
@@ -66,23 +67,61 @@ def snapshot(obj: object, fields: Sequence[str]) -> dict[str, Any]:
     return {f: _jsonable(getattr(obj, f)) for f in fields}
 
 
+# The kind an entry names for a row of each class (``kind=`` overrides it: a village period's quota
+# and assessment are recorded as ``award_quota`` and ``village_assessment`` on the village period).
+ENTITY_KINDS: dict[type[Base], str] = {
+    County: "county",
+    Township: "township",
+    Village: "village",
+    Group: "group",
+    Household: "household",
+    VillagePeriod: "village_period",
+    Notice: "notice",
+    Objection: "objection",
+    Plaque: "plaque",
+    SpotCheck: "spot_check",
+    InspectionTeam: "inspection_team",
+    User: "user",
+}
+
+
+def _county_of(subject: Base) -> int:
+    if isinstance(subject, County):
+        return subject.id
+    county_id = getattr(subject, "county_id", None)
+    if not isinstance(county_id, int):
+        raise TypeError(f"{type(subject).__name__} has no county: pass county_id")
+    return county_id
+
+
 def record(
     session: Session,
     actor: User | None,
+    subject: Base | None = None,
     *,
-    entity: str,
-    entity_id: object,
-    county_id: int,
     action: str,
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
     reason: str | None = None,
+    kind: str | None = None,
+    entity_id: object = None,
+    county_id: int | None = None,
 ) -> AuditEntry:
+    """One entry for a change to ``subject`` (the row changed): its kind, id and county are read
+    from it. Without a subject (a bulk write that has only ids), ``kind``, ``entity_id`` and
+    ``county_id`` are given; ``kind`` alone may override the subject's (``award_quota``), and
+    ``county_id`` is given for a row without a county of its own (a user account)."""
+    if subject is not None:
+        kind = kind or ENTITY_KINDS[type(subject)]
+        entity_id = subject.id if entity_id is None else entity_id  # type: ignore[attr-defined]
+        county_id = _county_of(subject) if county_id is None else county_id
+    if kind is None or entity_id is None or county_id is None:
+        raise TypeError("audit.record needs a subject, or kind, entity_id and county_id")
     entry = AuditEntry(
         county_id=county_id,
         user_id=actor.id if actor is not None else None,
         actor=actor.username if actor is not None else SYSTEM_ACTOR,
-        entity=entity,
+        entity=kind,
         entity_id=str(entity_id),
         action=action,
         before=_jsonable(before) if before is not None else None,

@@ -32,7 +32,11 @@ from hygiene.models import (
     VillageAssessment,
     VillagePeriod,
 )
-from hygiene.services import accounts, audit, inspections, periods, plaques, rating, records
+from hygiene.services import audit
+from hygiene.services.awards import plaques
+from hygiene.services.rating import rating, records
+from hygiene.services.setup import accounts, periods
+from hygiene.services.supervision import inspection_teams, inspections
 
 SEED = 20170601  # the month Hezhang started 三定三评
 COUNTY_CODE = "520999"
@@ -231,14 +235,16 @@ def _failed_spot_check(session: Session) -> None:
 def _inspection_duty(session: Session, county: County, in_order: tuple[Period, ...]) -> None:
     """Each township is held by one team in every period (the first township, 松林镇, by 第一督查组,
     the next by the next team; 第四督查组 holds none), and the demo's inspector is on 第一督查组."""
-    teams = inspections.teams(session, county)
+    teams = inspection_teams.teams(session, county)
     for period in in_order:
         inspections.assign(
             session, None, county, period, {code: teams[i].id for i, (code, _, _) in enumerate(TOWNSHIPS)}
         )
     inspector = session.scalars(sa.select(User).where(User.username == "inspector")).one()
     first = teams[0]
-    inspections.update_team(session, None, first, name=first.name, members=first.members, inspector_ids=[inspector.id])
+    inspection_teams.update_team(
+        session, None, first, name=first.name, members=first.members, inspector_ids=[inspector.id]
+    )
 
 
 def load_demo(session: Session) -> DemoSummary:
@@ -351,9 +357,7 @@ def load_demo(session: Session) -> DemoSummary:
                 audit.record(
                     session,
                     None,
-                    entity="village_period",
-                    entity_id=vp.id,
-                    county_id=vp.county_id,
+                    vp,
                     action="demo_seed",
                     after={"village": village.code, "period": period.code, "state": vp.state, "reviews": len(reviews)},
                     reason="演示数据",

@@ -5,6 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
 
 class ServiceError(Exception):
     """A rule refused the request; nothing was written. ``str(error)`` is shown to the user."""
@@ -51,3 +55,12 @@ def check_unchanged(shown: str | None, current: object, what: str) -> None:
     command line, which reads and writes at once) checks nothing."""
     if shown is not None and shown != state_digest(current):
         raise Conflict(f"{what}已被他人修改，本次未保存；请刷新查看最新内容后重新填写")
+
+
+def flush_or_conflict(session: Session) -> None:
+    """One flush for a whole sheet, so that the inserts go out in batches. Someone saving the same
+    review or household between the plan and now is a conflict, never a half-written import."""
+    try:
+        session.flush()
+    except (sa.exc.IntegrityError, StaleDataError):
+        raise Conflict("导入期间数据已被他人修改，未写入任何数据，请重新上传") from None

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from hygiene.models import Notice
 from hygiene.models._types import utcnow
-from hygiene.services import notices, workflow
+from hygiene.services.rating import workflow
+from hygiene.services.supervision import notices
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """objections: the record version objected to, the client's keyed hash, and a per-client filing limit
 
 Residents object without logging in (RULES.md §6); a client is known only by a keyed hash of its
-address (hygiene.services.objections.client_hash), stored with the objection and counted in
+address (hygiene.services.rating.objections.client_hash), stored with the objection and counted in
 `objection_throttles` by one atomic upsert, so that the limit holds across all server workers.
 
 Revision ID: 0008

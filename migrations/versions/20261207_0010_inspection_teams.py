@@ -4,7 +4,7 @@ spot check (RULES.md §9, issue 19)
 An inspector account belongs to at most one inspection team of its county
 (``users.inspection_team_id``); the team writes spot checks only in the townships it holds in a
 period. A team adopts the spot-check sample of a township and period by its seed and size (redrawn
-with ``hygiene.services.sampling.draw``), with who adopted it and when. A spot check keeps who was
+with ``hygiene.services.supervision.sampling.draw``), with who adopted it and when. A spot check keeps who was
 there (``members``) and a version, so that entering it again over someone else's is refused.
 
 Revision ID: 0010

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 from hygiene.db import make_sessionmaker
 from hygiene.enums import Role
 from hygiene.models import AuditEntry, LoginAttempt, User
-from hygiene.services import accounts
 from hygiene.services.errors import NotFound, ServiceError
+from hygiene.services.setup import accounts
 from tests.conftest import PASSWORDS
 
 
@@ -50,7 +50,7 @@ def test_duplicate_username_and_short_password_are_refused(db: Session) -> None:
 
 
 def test_an_administrator_cannot_create_users_in_another_county(db: Session) -> None:
-    from hygiene.services import units
+    from hygiene.services.setup import units
 
     own = units.get_county(db, "520998")
     with pytest.raises(NotFound, match="本县没有编码为 5209990101 的单位"):

@@ -27,7 +27,9 @@ from hygiene.models import (
     Township,
     Village,
 )
-from hygiene.services import bulk, counties, periods, rating, records
+from hygiene.services import bulk
+from hygiene.services.rating import rating, records
+from hygiene.services.setup import counties, periods
 from tests.hygiene import factories
 
 GENERATED = "529901"

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 from hygiene.enums import AwardLevel, PlaqueState
 from hygiene.models import Household, Plaque, User
 from hygiene.models._types import utcnow
-from hygiene.services import certificates, plaques, units
+from hygiene.services.awards import certificates, plaques
 from hygiene.services.errors import NotFound
+from hygiene.services.setup import units
 
 SECRET = "a-test-secret-of-at-least-32-characters"
 QINGSHAN = "5209990101"  # 青山村: 2026Q3 final with plaques, 2026Q4 not published

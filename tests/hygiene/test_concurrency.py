@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from hygiene.db import make_sessionmaker
 from hygiene.enums import CRITERIA, ReviewKind, WorkflowState
 from hygiene.models import AuditEntry, Household, Review, User, VillagePeriod
-from hygiene.services import periods, reviews, workflow
 from hygiene.services.errors import Conflict
+from hygiene.services.rating import reviews, workflow
+from hygiene.services.setup import periods
 from tests.hygiene import factories
 
 SUBMITTED = "5209990102"

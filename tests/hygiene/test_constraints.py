@@ -17,7 +17,7 @@ from tests.hygiene import factories
 def fresh_period(db: Session):  # type: ignore[no-untyped-def]
     """A period with no reviews yet, so each test starts clean."""
     from hygiene.models import County
-    from hygiene.services import periods
+    from hygiene.services.setup import periods
 
     county = db.scalars(sa.select(County).where(County.code == "520999")).one()
     return periods.open_period(db, county, "2027Q1")

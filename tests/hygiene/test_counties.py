@@ -24,8 +24,9 @@ from hygiene.models import (
     Township,
     Village,
 )
-from hygiene.services import audit, counties, rollout, unit_sheet
+from hygiene.services import audit
 from hygiene.services.errors import FieldErrors
+from hygiene.services.setup import counties, rollout, unit_sheet
 from tests.hygiene.test_inspections import ALL_FIVE, plaque_holder, save
 from tests.hygiene.test_objections import PUBLISHED_Q4, file, rated_code, vp
 from tests.hygiene.test_plaques import run_period, tiny_county
@@ -222,8 +223,8 @@ def test_every_row_is_of_the_county_of_the_rows_it_references(db: Session) -> No
     assert counties.county_mismatches(db)["reviews"] == 1
 
     assert other is not None
-    audit.record(db, None, entity="household", entity_id=a.id, county_id=other, action="test")
-    audit.record(db, None, entity="household", entity_id=10**9, county_id=county.id, action="test")  # no such row
-    audit.record(db, None, entity="mystery", entity_id=a.id, county_id=county.id, action="test")  # unknown type
+    audit.record(db, None, kind="household", entity_id=a.id, county_id=other, action="test")
+    audit.record(db, None, kind="household", entity_id=10**9, county_id=county.id, action="test")  # no such row
+    audit.record(db, None, kind="mystery", entity_id=a.id, county_id=county.id, action="test")  # unknown type
     db.flush()
     assert counties.county_mismatches(db)["audit_log"] == 3

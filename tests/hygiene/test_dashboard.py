@@ -39,7 +39,9 @@ from hygiene.models import (
     Village,
     VillagePeriod,
 )
-from hygiene.services import accounts, dashboard, periods, ranking, records, workflow
+from hygiene.services.rating import records, workflow
+from hygiene.services.setup import accounts, periods
+from hygiene.services.supervision import dashboard, ranking
 from tests.hygiene.factories import review
 
 NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
@@ -366,7 +368,7 @@ def test_an_approved_village_never_returned_is_a_first_pass(db: Session, small: 
 def test_the_whole_dashboard_on_the_demo_county(db: Session) -> None:
     """The demo: 2026Q3 final everywhere, every lag 48 h, nobody returned, one plaque revoked in
     2026Q4 (the inspector's, counted in the latest period)."""
-    from hygiene.services import units
+    from hygiene.services.setup import units
 
     county = units.get_county(db, "520999")
     q4 = periods.get_period(db, county.id, "2026Q4")

@@ -16,8 +16,9 @@ from hygiene import naming
 from hygiene.enums import CRITERIA, ReviewKind, WorkflowState
 from hygiene.io.sheets import Problem, UploadRejected
 from hygiene.models import AuditEntry, Group, Household, Period, Review, User, Village
-from hygiene.services import imports, periods, units, workflow
 from hygiene.services.errors import FieldErrors, PermissionDenied, ServiceError
+from hygiene.services.rating import review_imports, workflow
+from hygiene.services.setup import periods, roster_imports, units
 from tests.hygiene import factories
 from tests.sheets import REVIEW_HEADER, ROSTER_HEADER, TEAM, csv_file, review_row, roster_row
 
@@ -130,10 +131,12 @@ def test_a_roster_creates_groups_and_households_with_an_audit_trail(
 ) -> None:
     groups_before = {g.name: g.code for g in village.groups}
     assert "第五组" not in groups_before and len(groups_before) == 4
-    plan = imports.plan_roster_upload(db, clerk, [village], sheet(fmt, ROSTER_HEADER, NEW_ROSTER), f"花名册.{fmt}")
+    plan = roster_imports.plan_roster_upload(
+        db, clerk, [village], sheet(fmt, ROSTER_HEADER, NEW_ROSTER), f"花名册.{fmt}"
+    )
     assert (plan.added, plan.updated, plan.unchanged) == (3, 0, 0)
 
-    assert imports.apply_roster_import(db, clerk, plan, file_name=f"花名册.{fmt}") == 3
+    assert roster_imports.apply_roster_import(db, clerk, plan, file_name=f"花名册.{fmt}") == 3
 
     wang, li, zhao = household(db, "0012"), household(db, "000345"), household(db, "5209990101019001")
     assert wang is not None and li is not None and zhao is not None  # leading zeros kept: "0012", not "12"
@@ -157,16 +160,16 @@ def test_a_roster_creates_groups_and_households_with_an_audit_trail(
 
 def test_reimporting_the_same_roster_changes_nothing(db: Session, village: Village, clerk: User) -> None:
     data = csv_file(ROSTER_HEADER, NEW_ROSTER)
-    imports.apply_roster_import(
-        db, clerk, imports.plan_roster_upload(db, clerk, [village], data, "a.csv"), file_name="a.csv"
+    roster_imports.apply_roster_import(
+        db, clerk, roster_imports.plan_roster_upload(db, clerk, [village], data, "a.csv"), file_name="a.csv"
     )
     versions = {code: household(db, code).version for code in ("0012", "000345", "5209990101019001")}
     groups = db.scalar(sa.select(sa.func.count()).select_from(Group).where(Group.village_id == village.id))
     household_entries = audit_count(db, "household")
 
-    plan = imports.plan_roster_upload(db, clerk, [village], data, "a.csv")
+    plan = roster_imports.plan_roster_upload(db, clerk, [village], data, "a.csv")
     assert (plan.added, plan.updated, plan.unchanged) == (0, 0, 3)
-    assert imports.apply_roster_import(db, clerk, plan, file_name="a.csv") == 0
+    assert roster_imports.apply_roster_import(db, clerk, plan, file_name="a.csv") == 0
 
     assert {code: household(db, code).version for code in versions} == versions
     assert db.scalar(sa.select(sa.func.count()).select_from(Group).where(Group.village_id == village.id)) == groups
@@ -191,10 +194,10 @@ def test_a_roster_updates_an_existing_household_and_audits_before_and_after(
             poor="是" if second.is_poor else "否",
         ),
     ]
-    plan = imports.plan_roster_upload(db, clerk, [village], csv_file(ROSTER_HEADER, rows), "b.csv")
+    plan = roster_imports.plan_roster_upload(db, clerk, [village], csv_file(ROSTER_HEADER, rows), "b.csv")
     assert (plan.added, plan.updated, plan.unchanged) == (0, 1, 1)
     old_group, version = first.group_id, first.version
-    assert imports.apply_roster_import(db, clerk, plan, file_name="b.csv") == 1
+    assert roster_imports.apply_roster_import(db, clerk, plan, file_name="b.csv") == 1
     assert (first.head_name, first.members, first.phone, first.is_poor) == ("新户主", 7, "0857-1234567", True)
     assert first.group_id == other_group.id and first.version == version + 1
     [entry] = entries(db, "household", first.id, action="import")
@@ -218,7 +221,7 @@ def test_a_roster_with_a_bad_row_writes_nothing_and_lists_every_problem(
     households_before, audits_before = village_households(db, village), audit_count(db)
     groups_before = len(village.groups)
     with pytest.raises(UploadRejected) as rejected:
-        imports.plan_roster_upload(db, clerk, [village], csv_file(ROSTER_HEADER, rows), "bad.csv")
+        roster_imports.plan_roster_upload(db, clerk, [village], csv_file(ROSTER_HEADER, rows), "bad.csv")
     assert places(rejected) == [
         (3, "F", "0", "人口须为1–99之间的整数"),
         (4, "E", "", "请填写户主姓名"),
@@ -244,7 +247,7 @@ def test_a_household_code_twice_in_one_roster_is_refused_naming_the_first_row(
 ) -> None:
     rows = [roster_row("520999010105001"), roster_row("520999010105002"), roster_row("520999010105001", head="李四")]
     with pytest.raises(UploadRejected) as rejected:
-        imports.plan_roster_upload(db, clerk, [village], csv_file(ROSTER_HEADER, rows), "dup.csv")
+        roster_imports.plan_roster_upload(db, clerk, [village], csv_file(ROSTER_HEADER, rows), "dup.csv")
     assert places(rejected) == [(4, "D", "520999010105001", "与第2行户编号重复")]
     assert household(db, "520999010105001") is None
 
@@ -257,7 +260,7 @@ def test_a_clerk_names_only_the_own_township_and_village(db: Session, village: V
         roster_row("520999010105004", township="河坝乡", village="河东村"),  # a real village, not the clerk's
     ]
     with pytest.raises(UploadRejected) as rejected:
-        imports.plan_roster_upload(db, clerk, [village], csv_file(ROSTER_HEADER, rows), "units.csv")
+        roster_imports.plan_roster_upload(db, clerk, [village], csv_file(ROSTER_HEADER, rows), "units.csv")
     assert places(rejected) == [
         (3, "B", "不存在村", "不是本村"),
         (4, "A", "不存在镇", "不是本村"),
@@ -269,25 +272,27 @@ def test_a_household_code_of_another_village_is_refused(db: Session, village: Vi
     elsewhere = factories.households_of_group(db, factories.first_group(db, SUBMITTED))[0]
     version = elsewhere.version
     with pytest.raises(UploadRejected) as rejected:
-        imports.plan_roster_upload(db, clerk, [village], csv_file(ROSTER_HEADER, [roster_row(elsewhere.code)]), "x.csv")
+        roster_imports.plan_roster_upload(
+            db, clerk, [village], csv_file(ROSTER_HEADER, [roster_row(elsewhere.code)]), "x.csv"
+        )
     assert places(rejected) == [(2, "D", elsewhere.code, "户编号已被其他村使用（户编号在全县唯一）")]
     assert elsewhere.version == version and elsewhere.group.village.code == SUBMITTED
 
 
 def test_only_the_own_clerk_or_the_countys_administrator_imports_a_roster(db: Session, village: Village) -> None:
     data = csv_file(ROSTER_HEADER, [roster_row("520999010105001")])
-    assert imports.plan_roster_upload(db, user(db, "county"), [village], data, "r.csv").added == 1
+    assert roster_imports.plan_roster_upload(db, user(db, "county"), [village], data, "r.csv").added == 1
     for name in ("village2", "township", "county2", "inspector"):
         with pytest.raises(PermissionDenied):
-            imports.plan_roster_upload(db, user(db, name), [village], data, "r.csv")
+            roster_imports.plan_roster_upload(db, user(db, name), [village], data, "r.csv")
     other = factories.village(db, RETURNED)
     with pytest.raises(PermissionDenied):  # the own village and another one in the same call
-        imports.plan_roster_upload(db, user(db, "village"), [village, other], data, "r.csv")
+        roster_imports.plan_roster_upload(db, user(db, "village"), [village, other], data, "r.csv")
     assert household(db, "520999010105001") is None
 
 
 def test_the_command_line_imports_into_any_village_of_the_county(db: Session) -> None:
-    villages = imports.every_village(db)
+    villages = roster_imports.every_village(db)
     codes = [v.code for v in villages]
     assert codes == sorted(codes) and {DRAFT_VILLAGE, SUBMITTED, RETURNED} <= set(codes)
     rows = [
@@ -297,13 +302,13 @@ def test_the_command_line_imports_into_any_village_of_the_county(db: Session) ->
         roster_row("520999010105003", township="松林镇", village="不存在村"),
     ]
     with pytest.raises(UploadRejected) as rejected:
-        imports.plan_roster_upload(db, None, villages, csv_file(ROSTER_HEADER, rows), "county.csv")
+        roster_imports.plan_roster_upload(db, None, villages, csv_file(ROSTER_HEADER, rows), "county.csv")
     assert places(rejected) == [
         (4, "A", "不存在镇", "不是本次可导入的乡镇和村"),
         (5, "B", "不存在村", "不是本次可导入的乡镇和村"),
     ]
-    plan = imports.plan_roster_upload(db, None, villages, csv_file(ROSTER_HEADER, rows[:2]), "county.csv")
-    assert imports.apply_roster_import(db, None, plan, file_name="county.csv") == 2
+    plan = roster_imports.plan_roster_upload(db, None, villages, csv_file(ROSTER_HEADER, rows[:2]), "county.csv")
+    assert roster_imports.apply_roster_import(db, None, plan, file_name="county.csv") == 2
     assert household(db, "520999010105001").group.village.code == DRAFT_VILLAGE
     assert household(db, "520999020105001").group.village.code == RETURNED
     summaries = [e for e in entries(db, "village", action="import_roster") if e.after["file"] == "county.csv"]
@@ -315,8 +320,8 @@ def test_a_gb18030_roster_with_english_headers_and_full_width_numbers(
 ) -> None:
     header = ["township", "village", "group", "household_code", "head_name", "members", "poor"]
     rows = [["松林镇", "青山村", "第一组", "520999010105001", "龍𠀋", "３", "Yes"]]
-    plan = imports.plan_roster_upload(db, clerk, [village], csv_file(header, rows, "gb18030"), "gbk.csv")
-    imports.apply_roster_import(db, clerk, plan, file_name="gbk.csv")
+    plan = roster_imports.plan_roster_upload(db, clerk, [village], csv_file(header, rows, "gb18030"), "gbk.csv")
+    roster_imports.apply_roster_import(db, clerk, plan, file_name="gbk.csv")
     found = household(db, "520999010105001")
     assert (found.head_name, found.members, found.is_poor, found.phone) == ("龍𠀋", 3, True, None)
 
@@ -328,7 +333,7 @@ def test_a_roster_row_without_a_household_code_is_reported_not_written(
     its cell, not a database error when the plan is applied."""
     rows = [roster_row("520999010105001"), roster_row("", head="李四")]
     with pytest.raises(UploadRejected) as rejected:
-        imports.plan_roster_upload(db, clerk, [village], csv_file(ROSTER_HEADER, rows), "blank.csv")
+        roster_imports.plan_roster_upload(db, clerk, [village], csv_file(ROSTER_HEADER, rows), "blank.csv")
     assert [(row, column) for row, column, _, _ in places(rejected)] == [(3, "D")]
 
 
@@ -344,7 +349,7 @@ def test_a_roster_value_longer_than_the_database_holds_is_reported(
     problem of the file named at its cell, not a PostgreSQL error on apply (nor stored by SQLite)."""
     row = roster_row(**({"code": "520999010105001"} | {field: value}))
     with pytest.raises(UploadRejected) as rejected:
-        imports.plan_roster_upload(db, clerk, [village], csv_file(ROSTER_HEADER, [row]), "long.csv")
+        roster_imports.plan_roster_upload(db, clerk, [village], csv_file(ROSTER_HEADER, [row]), "long.csv")
     assert [(r, column, text) for r, column, text, _ in places(rejected)] == [(2, letter, value)]
 
 
@@ -369,9 +374,9 @@ def group1(db: Session, period: Period) -> list[Household]:
 
 def plan_reviews(
     db: Session, rows: Sequence[Sequence[object]], *, actor: User | None, village_code: str = DRAFT_VILLAGE, fmt="csv"
-) -> imports.ReviewImportPlan:
+) -> review_imports.ReviewImportPlan:
     data = sheet(fmt, REVIEW_HEADER, rows)
-    return imports.plan_review_upload(
+    return review_imports.plan_review_upload(
         db, actor, factories.village(db, village_code), factories.period(db, "2026Q4"), data, f"评分表.{fmt}"
     )
 
@@ -394,7 +399,7 @@ def test_a_review_sheet_adds_self_peer_and_group_reviews_in_exact_tenths(
     plan = plan_reviews(db, rows, actor=clerk, fmt=fmt)
     assert [r.row for r in plan.rows] == [2, 3, 4, 5]
 
-    assert imports.apply_review_import(db, clerk, plan, file_name=f"评分表.{fmt}") == 4
+    assert review_imports.apply_review_import(db, clerk, plan, file_name=f"评分表.{fmt}") == 4
 
     stored = {(r.kind, r.reviewer_household_id): r for r in reviews_of(db, period, [h0])}
     assert set(stored) == {(ReviewKind.SELF, None), (ReviewKind.PEER, h1.id), (ReviewKind.PEER, h2.id),
@@ -445,7 +450,7 @@ def test_the_preview_counts_what_is_added_replaced_and_unchanged_per_kind(
         (ReviewKind.GROUP, False): 2,
     }
     assert (plan.unchanged, plan.changed) == (1, 6)
-    assert imports.apply_review_import(db, clerk, plan, file_name="预览.csv") == 6
+    assert review_imports.apply_review_import(db, clerk, plan, file_name="预览.csv") == 6
     assert len(reviews_of(db, period, [h0, h1, h2, h3])) == 7
     assert (
         db.scalar(sa.select(Review.team_members).where(Review.household_id == h2.id, Review.period_id == period.id))
@@ -462,14 +467,14 @@ def test_reuploading_the_same_sheet_changes_nothing(
         review_row(h0.code, "互评", h1.code),
         review_row(h0.code, "复评", TEAM, c07="6.5"),
     ]
-    imports.apply_review_import(db, clerk, plan_reviews(db, rows, actor=clerk), file_name="同一表.csv")
+    review_imports.apply_review_import(db, clerk, plan_reviews(db, rows, actor=clerk), file_name="同一表.csv")
     versions = {r.id: r.version for r in reviews_of(db, period, [h0])}
     household_entries = audit_count(db, "household")
 
     plan = plan_reviews(db, rows, actor=clerk)
     assert (plan.changed, plan.unchanged) == (0, 3)
     assert all(plan.count(kind, new=new) == 0 for kind in ReviewKind for new in (True, False))
-    assert imports.apply_review_import(db, clerk, plan, file_name="同一表.csv") == 0
+    assert review_imports.apply_review_import(db, clerk, plan, file_name="同一表.csv") == 0
 
     db.expire_all()
     assert {r.id: r.version for r in reviews_of(db, period, [h0])} == versions
@@ -484,14 +489,14 @@ def test_changed_scores_replace_the_review_and_audit_before_and_after(
 ) -> None:
     h0 = group1[0]
     first = [review_row(h0.code, "复评", TEAM, score="9")]
-    imports.apply_review_import(db, clerk, plan_reviews(db, first, actor=clerk), file_name="一.csv")
+    review_imports.apply_review_import(db, clerk, plan_reviews(db, first, actor=clerk), file_name="一.csv")
     [review] = reviews_of(db, period, [h0])
     review_id, version = review.id, review.version
 
     second = [review_row(h0.code, "复评", TEAM, score="9", c03="8.5")]
     plan = plan_reviews(db, second, actor=clerk)
     assert (plan.count(ReviewKind.GROUP, new=False), plan.count(ReviewKind.GROUP, new=True)) == (1, 0)
-    assert imports.apply_review_import(db, clerk, plan, file_name="二.csv") == 1
+    assert review_imports.apply_review_import(db, clerk, plan, file_name="二.csv") == 1
 
     [review] = reviews_of(db, period, [h0])
     assert review.id == review_id and review.version == version + 1 and review.c03 == 85 and review.c02 == 90
@@ -570,7 +575,7 @@ def test_kinds_in_chinese_or_english_and_what_each_needs_in_the_reviewer_column(
     ]
     plan = plan_reviews(db, good, actor=clerk)
     assert [r.kind for r in plan.rows] == [ReviewKind.SELF, ReviewKind.PEER, ReviewKind.GROUP, ReviewKind.SELF]
-    imports.apply_review_import(db, clerk, plan, file_name="kinds.csv")
+    review_imports.apply_review_import(db, clerk, plan, file_name="kinds.csv")
     group = next(r for r in reviews_of(db, period, [h0]) if r.kind is ReviewKind.GROUP)
     assert group.team_members == "=王组长"
 
@@ -581,7 +586,7 @@ def test_scores_read_as_people_type_them(db: Session, clerk: User, period: Perio
     typed = {"９": 90, "９．５": 95, "１０": 100, "０": 0, " 7.5 ": 75, "10.0": 100, "0.0": 0, "008": 80}
     rows = [review_row(h.code, "自评", c01=text) for h, text in zip(group1, typed, strict=False)]
     plan = plan_reviews(db, rows, actor=clerk)
-    imports.apply_review_import(db, clerk, plan, file_name="typed.csv")
+    review_imports.apply_review_import(db, clerk, plan, file_name="typed.csv")
     stored = {r.household_id: r.c01 for r in reviews_of(db, period, group1)}
     assert [stored[h.id] for h in group1[: len(typed)]] == list(typed.values())
 
@@ -667,8 +672,8 @@ def test_a_sheet_headed_by_rubric_labels_in_gb18030_is_read(
     csv_data = csv_file(header, [[group1[1].code, "复评", TEAM, *(["7"] * 10)]], encoding="gb18030")
     village = factories.village(db)
     for name, payload in (("labels.xlsx", data), ("labels.csv", csv_data)):
-        plan = imports.plan_review_upload(db, clerk, village, period, payload, name)
-        assert imports.apply_review_import(db, clerk, plan, file_name=name) == 1
+        plan = review_imports.plan_review_upload(db, clerk, village, period, payload, name)
+        assert review_imports.apply_review_import(db, clerk, plan, file_name=name) == 1
     assert [r.total_tenths() for r in reviews_of(db, period, group1[:2])] == [800, 700]
 
 
@@ -698,7 +703,7 @@ def test_a_returned_period_is_editable_again(db: Session, period: Period) -> Non
     rows = [review_row(target.code, "复评", TEAM, score="3.5")]
     clerk2 = user(db, "village2")
     plan = plan_reviews(db, rows, actor=clerk2, village_code=RETURNED)
-    imports.apply_review_import(db, clerk2, plan, file_name="退回后.csv")
+    review_imports.apply_review_import(db, clerk2, plan, file_name="退回后.csv")
     group = next(r for r in reviews_of(db, period, [target]) if r.kind is ReviewKind.GROUP)
     assert scores_of(group) == [35] * 10
 
@@ -715,7 +720,7 @@ def test_apply_checks_again_that_the_period_is_still_editable(
     assert vp.state is WorkflowState.SUBMITTED
     before = audit_count(db)
     with pytest.raises(ServiceError, match="评议不能再修改"):
-        imports.apply_review_import(db, clerk, plan, file_name="迟到.csv")
+        review_imports.apply_review_import(db, clerk, plan, file_name="迟到.csv")
     assert reviews_of(db, period, group1) == [] and audit_count(db) == before
 
 
@@ -725,7 +730,7 @@ def test_moved_away_households_are_not_in_the_template_nor_accepted(
     gone = group1[-1]
     gone.moved_away_on = period.starts_on - dt.timedelta(days=1)
     db.flush()
-    ws = openpyxl.load_workbook(io.BytesIO(imports.review_template(db, factories.village(db), period)))["评分表"]
+    ws = openpyxl.load_workbook(io.BytesIO(review_imports.review_template(db, factories.village(db), period)))["评分表"]
     codes = {row[0] for row in ws.iter_rows(min_row=3, values_only=True)}
     assert gone.code not in codes and group1[0].code in codes
     with pytest.raises(UploadRejected) as rejected:
@@ -736,7 +741,7 @@ def test_moved_away_households_are_not_in_the_template_nor_accepted(
 def test_the_review_template_round_trips(db: Session, clerk: User, period: Period, group1: list[Household]) -> None:
     village = factories.village(db)
     rubric = period.rubric_version.criteria
-    wb = openpyxl.load_workbook(io.BytesIO(imports.review_template(db, village, period)))
+    wb = openpyxl.load_workbook(io.BytesIO(review_imports.review_template(db, village, period)))
     ws = wb["评分表"]
     header = [c.value for c in ws[2]]
     assert header == ["户编号", "户主姓名", "村民组", "评议类型", "评议人", *(f"{c.label}({c.code})" for c in rubric)]
@@ -746,8 +751,8 @@ def test_the_review_template_round_trips(db: Session, clerk: User, period: Perio
     assert [r[0] for r in rows[:3]] == [h.code for h in group1[:3]]
 
     # the template as downloaded imports nothing: every pre-filled row without scores is 未填, never 0
-    untouched = imports.plan_review_upload(
-        db, clerk, village, period, imports.review_template(db, village, period), "t.xlsx"
+    untouched = review_imports.plan_review_upload(
+        db, clerk, village, period, review_imports.review_template(db, village, period), "t.xlsx"
     )
     assert (untouched.rows, untouched.unfilled) == ([], len(rows))
 
@@ -757,7 +762,7 @@ def test_the_review_template_round_trips(db: Session, clerk: User, period: Perio
     partial = io.BytesIO()
     wb.save(partial)
     with pytest.raises(UploadRejected) as refused:
-        imports.plan_review_upload(db, clerk, village, period, partial.getvalue(), "t.xlsx")
+        review_imports.plan_review_upload(db, clerk, village, period, partial.getvalue(), "t.xlsx")
     assert [(p.row, p.column, p.reason) for p in refused.value.problems][:2] == [
         (3, "G", "分数未填（空白不按0分计）"),
         (3, "H", "分数未填（空白不按0分计）"),
@@ -778,11 +783,11 @@ def test_the_review_template_round_trips(db: Session, clerk: User, period: Perio
     buffer = io.BytesIO()
     wb.save(buffer)
 
-    plan = imports.plan_review_upload(db, clerk, village, period, buffer.getvalue(), "青山村2026Q4评分表.xlsx")
+    plan = review_imports.plan_review_upload(db, clerk, village, period, buffer.getvalue(), "青山村2026Q4评分表.xlsx")
     assert plan.unfilled == len(rows) - 3
     assert (plan.count(ReviewKind.GROUP, new=True), plan.count(ReviewKind.SELF, new=True)) == (3, 1)
     assert plan.count(ReviewKind.PEER, new=True) == 1
-    assert imports.apply_review_import(db, clerk, plan, file_name="青山村2026Q4评分表.xlsx") == 5
+    assert review_imports.apply_review_import(db, clerk, plan, file_name="青山村2026Q4评分表.xlsx") == 5
     stored = {(r.household_id, r.kind): r for r in reviews_of(db, period, group1)}
     assert [stored[h.id, ReviewKind.GROUP].total_tenths() for h in group1[:3]] == [950, 800, 750]
     assert all(stored[h.id, ReviewKind.GROUP].team_members == TEAM for h in group1[:3])
@@ -801,13 +806,13 @@ def test_names_shared_by_two_counties_must_be_given_as_codes(db: Session) -> Non
     other = factories.village(db, "5209980101")
     other.township.name, other.name = "松林镇", "青山村"  # the demo's 松林镇 青山村, in the other county
     db.flush()
-    villages = imports.every_village(db)
+    villages = roster_imports.every_village(db)
     rows = [roster_row("520999010109001"), roster_row("520999010109002", township="52099901", village=DRAFT_VILLAGE)]
     with pytest.raises(UploadRejected) as rejected:
-        imports.plan_roster_upload(db, None, villages, csv_file(ROSTER_HEADER, rows), "county.csv")
+        roster_imports.plan_roster_upload(db, None, villages, csv_file(ROSTER_HEADER, rows), "county.csv")
     assert places(rejected) == [(2, "B", "青山村", "有同名的乡镇和村，请填写村代码")]
-    plan = imports.plan_roster_upload(db, None, villages, csv_file(ROSTER_HEADER, rows[1:]), "county.csv")
-    assert imports.apply_roster_import(db, None, plan, file_name="county.csv") == 1
+    plan = roster_imports.plan_roster_upload(db, None, villages, csv_file(ROSTER_HEADER, rows[1:]), "county.csv")
+    assert roster_imports.apply_roster_import(db, None, plan, file_name="county.csv") == 1
     assert household(db, "520999010109002").group.village.code == DRAFT_VILLAGE
 
 
@@ -817,8 +822,8 @@ def test_a_new_group_takes_the_first_unused_code(db: Session, village: Village, 
     village.groups[1].code = f"{DRAFT_VILLAGE}07"  # a gap: 01, 03, 04, 07
     db.flush()
     rows = [roster_row("520999010109101", group="新一组"), roster_row("520999010109102", group="新二组")]
-    plan = imports.plan_roster_upload(db, clerk, [village], csv_file(ROSTER_HEADER, rows), "groups.csv")
-    assert imports.apply_roster_import(db, clerk, plan, file_name="groups.csv") == 2
+    plan = roster_imports.plan_roster_upload(db, clerk, [village], csv_file(ROSTER_HEADER, rows), "groups.csv")
+    assert roster_imports.apply_roster_import(db, clerk, plan, file_name="groups.csv") == 2
     assert household(db, "520999010109101").group.code == f"{DRAFT_VILLAGE}02"
     assert household(db, "520999010109102").group.code == f"{DRAFT_VILLAGE}05"
 
@@ -843,7 +848,7 @@ def test_a_review_saved_between_preview_and_confirm_is_a_conflict_not_a_crash(
     db.flush()
     # The savepoint stands for the request's transaction, which the page rolls back.
     with db.begin_nested(), pytest.raises(Conflict, match="已被他人修改"):
-        imports.apply_review_import(db, clerk, plan, file_name="评分表.csv")
+        review_imports.apply_review_import(db, clerk, plan, file_name="评分表.csv")
     [stored] = reviews_of(db, period, [target])
     assert scores_of(stored) == [50] * 10
 
@@ -856,7 +861,7 @@ def test_a_roster_applies_the_household_code_rule_of_the_form(db: Session, villa
     rows = [roster_row(code) for code in HOSTILE_CODES]
     before = village_households(db, village)
     with pytest.raises(UploadRejected) as rejected:
-        imports.plan_roster_upload(db, clerk, [village], csv_file(ROSTER_HEADER, rows), "hostile.csv")
+        roster_imports.plan_roster_upload(db, clerk, [village], csv_file(ROSTER_HEADER, rows), "hostile.csv")
     assert places(rejected) == [(2 + i, "D", code, naming.HOUSEHOLD_CODE_RULE) for i, code in enumerate(HOSTILE_CODES)]
     assert village_households(db, village) == before
 

@@ -26,8 +26,9 @@ from hygiene.models import (
     User,
     Village,
 )
-from hygiene.services import accounts, inspections, sampling
 from hygiene.services.errors import Conflict, FieldErrors, NotFound, PermissionDenied
+from hygiene.services.setup import accounts
+from hygiene.services.supervision import inspection_teams, inspections, sampling
 from tests.hygiene import factories
 
 NOW = dt.datetime(2026, 12, 8, 2, tzinfo=dt.UTC)
@@ -105,9 +106,9 @@ def audit_rows(db: Session, entity: str, entity_id: object) -> list[AuditEntry]:
 
 def test_the_demo_inspector_is_on_the_team_holding_the_first_township(db: Session) -> None:
     inspector = user(db, "inspector")
-    team = inspections.team_of(db, inspector)
+    team = inspection_teams.team_of(db, inspector)
     assert team is not None and team.name == "第一督查组"
-    assert len(inspections.teams(db, county(db))) == 4
+    assert len(inspection_teams.teams(db, county(db))) == 4
     for period_code in ("2026Q3", "2026Q4"):
         held = inspections.assignments(db, county(db), factories.period(db, period_code))
         teams = {township.code: held[township.id].team.name for township in county(db).townships}
@@ -229,22 +230,22 @@ def test_bad_scores_are_refused_naming_the_criterion_and_the_value(db: Session) 
 
 def test_the_county_administrator_manages_teams_audited(db: Session) -> None:
     admin, c = user(db, "county"), county(db)
-    team = inspections.create_team(db, admin, c, name="第五督查组", members="甲、乙、丙、丁")
+    team = inspection_teams.create_team(db, admin, c, name="第五督查组", members="甲、乙、丙、丁")
     assert [e.action for e in audit_rows(db, "inspection_team", team.id)] == ["create"]
     with pytest.raises(FieldErrors, match="已有名为"):
-        inspections.create_team(db, admin, c, name="第一督查组", members="x")
+        inspection_teams.create_team(db, admin, c, name="第一督查组", members="x")
     with pytest.raises(FieldErrors) as refused:
-        inspections.create_team(db, admin, c, name="", members="x" * 201)
+        inspection_teams.create_team(db, admin, c, name="", members="x" * 201)
     assert set(refused.value.errors) == {"name", "members"}
     for name in ("inspector", "county2", "township"):
         with pytest.raises(PermissionDenied):
-            inspections.create_team(db, user(db, name), c, name="第六督查组", members="x")
+            inspection_teams.create_team(db, user(db, name), c, name="第六督查组", members="x")
     inspector = user(db, "inspector")
-    state = inspections.team_state(db, team)
-    assert inspections.update_team(
+    state = inspection_teams.team_state(db, team)
+    assert inspection_teams.update_team(
         db, admin, team, name="第五组", members="甲、乙", inspector_ids=[inspector.id], shown_state=state
     )
-    assert inspections.team_of(db, inspector) is team  # moved from 第一督查组
+    assert inspection_teams.team_of(db, inspector) is team  # moved from 第一督查组
     moved = audit_rows(db, "user", inspector.id)[-1]
     assert (moved.action, moved.before, moved.after) == (
         "inspection_team",
@@ -254,14 +255,16 @@ def test_the_county_administrator_manages_teams_audited(db: Session) -> None:
     update = audit_rows(db, "inspection_team", team.id)[-1]
     assert update.before["inspectors"] == [] and update.after["inspectors"] == ["inspector"]
     with pytest.raises(Conflict):  # the page showed the team as it was before
-        inspections.update_team(db, admin, team, name="x", members="y", inspector_ids=[], shown_state=state)
+        inspection_teams.update_team(db, admin, team, name="x", members="y", inspector_ids=[], shown_state=state)
     with pytest.raises(FieldErrors, match="不是本县督查员"):
-        inspections.update_team(db, admin, team, name="第五组", members="甲", inspector_ids=[user(db, "inspector2").id])
+        inspection_teams.update_team(
+            db, admin, team, name="第五组", members="甲", inspector_ids=[user(db, "inspector2").id]
+        )
 
 
 def test_the_administrator_assigns_townships_per_period(db: Session) -> None:
     admin, c, q4 = user(db, "county"), county(db), factories.period(db, "2026Q4")
-    teams = inspections.teams(db, c)
+    teams = inspection_teams.teams(db, c)
     state = inspections.assignments_state(db, c, q4)
     changed = inspections.assign(db, admin, c, q4, {"52099901": teams[3].id, "52099902": None}, state)
     assert changed == 2

@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session
 
 from hygiene.enums import NoticeKind, NoticeSource, NoticeState
 from hygiene.models import AuditEntry, County, Notice, Township, User, Village, VillagePeriod
-from hygiene.services import notices, periods, records
 from hygiene.services.errors import Conflict, FieldErrors, PermissionDenied, ServiceError
+from hygiene.services.rating import records
+from hygiene.services.setup import periods
+from hygiene.services.supervision import notices
 from tests.hygiene import factories
 
 NOW = dt.datetime(2026, 12, 1, 8, tzinfo=dt.UTC)

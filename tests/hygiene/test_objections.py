@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 from hygiene.db import make_sessionmaker
 from hygiene.enums import CRITERIA, ObjectionState, ReviewKind, WorkflowState
 from hygiene.models import AuditEntry, Household, Objection, ObjectionThrottle, Review, User, VillagePeriod
-from hygiene.services import objections, periods, records, workflow
 from hygiene.services.errors import Conflict, FieldErrors, NotFound, PermissionDenied, ServiceError
+from hygiene.services.rating import objections, records, workflow
+from hygiene.services.setup import periods
 from tests.hygiene import factories
 from tests.hygiene.test_concurrency import race, read
 

@@ -24,8 +24,10 @@ from hygiene.models import (
     Village,
     VillagePeriod,
 )
-from hygiene.services import periods, plaques, records, workflow
+from hygiene.services.awards import plaques
 from hygiene.services.errors import PermissionDenied, ServiceError
+from hygiene.services.rating import records, workflow
+from hygiene.services.setup import periods
 from tests.hygiene import factories
 
 COUNTY = "520997"

@@ -23,7 +23,8 @@ from hygiene.models import (
     VillageAssessment,
     VillagePeriod,
 )
-from hygiene.services import ranking, rollout, units
+from hygiene.services.setup import rollout, units
+from hygiene.services.supervision import ranking
 from tests.hygiene.factories import period as period_of
 
 # A spot-check total (tenths) inside each grade's band under the default thresholds 90 / 80 / 60.

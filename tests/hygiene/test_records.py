@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from hygiene.enums import ReviewKind, WorkflowState
 from hygiene.models import AwardQuota, County, Group, Household, Review, User, VillagePeriod
-from hygiene.services import counties, periods, rating, records, results, units, workflow
 from hygiene.services.errors import NotFound
+from hygiene.services.rating import boards, rating, records, results, workflow
+from hygiene.services.setup import counties, periods, units
 from scoring.io import csv_bytes
 from tests.hygiene import factories
 
@@ -176,10 +177,10 @@ def test_live_computation_names_what_to_fix_instead_of_failing(db: Session) -> N
     message = str(refused.value)
     assert message.startswith("现有数据无法计算评比结果，请先修改：")
     assert "群众互评" in message and "评议人不是本组农户" in message and household.code in message
-    board = {row.village.code: row for row in workflow.township_board(db, village.township, period)}
+    board = {row.village.code: row for row in boards.township_board(db, village.township, period)}
     assert board[FINAL_Q3].refused == message and board["5209990102"].refused is None
     village_period = periods.village_period(db, village, period)
-    assert workflow.village_review(db, village_period).refused == message
+    assert boards.village_review(db, village_period).refused == message
 
 
 def test_a_household_added_after_the_village_submitted_counts_from_the_next_period(db: Session) -> None:

@@ -1,4 +1,4 @@
-"""The engine fed from the database (hygiene.services.rating) and the public list read from the record."""
+"""The engine fed from the database (hygiene.services.rating.rating) and the public list read from the record."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from hygiene.enums import CRITERIA, ReviewKind, WorkflowState
 from hygiene.models import AwardQuota, Group, Household, Review, Village
-from hygiene.services import rating, results
 from hygiene.services.errors import NotFound
+from hygiene.services.rating import rating, results
 from tests.hygiene import factories
 
 

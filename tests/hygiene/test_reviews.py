@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 
 from hygiene.enums import CRITERIA, ReviewKind, WorkflowState
 from hygiene.models import AuditEntry, Group, Household, Period, Review, User, Village
-from hygiene.services import reviews
 from hygiene.services.errors import Conflict, PermissionDenied, ServiceError
+from hygiene.services.rating import reviews
 from tests.hygiene import factories
 
 DRAFT_VILLAGE = "5209990101"  # 2026Q4 draft in the demo
@@ -200,7 +200,7 @@ def test_the_board_shows_what_each_household_lacks_and_engine_results(db: Sessio
 
 
 def test_a_new_period_is_opened_as_draft_on_first_entry(db: Session) -> None:
-    from hygiene.services import periods as period_service
+    from hygiene.services.setup import periods as period_service
 
     village = factories.village(db, DRAFT_VILLAGE)
     county = village.township.county

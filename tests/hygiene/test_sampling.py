@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 
 from hygiene.enums import CRITERIA, ReviewKind
 from hygiene.models import Group, Household, Review
-from hygiene.services import counties, periods, sampling, units
 from hygiene.services.errors import ServiceError
+from hygiene.services.setup import counties, periods, units
+from hygiene.services.supervision import sampling
 
 DRAWS = 400
 SIZE = 20

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from hygiene.enums import ObjectionState, ReviewKind, WorkflowState
 from hygiene.models import AuditEntry, AwardQuota, Household, Objection, Review, User, VillagePeriod
-from hygiene.services import periods, rating, records, workflow
 from hygiene.services.errors import Conflict, PermissionDenied, ServiceError
+from hygiene.services.rating import boards, quotas, rating, records, workflow
+from hygiene.services.setup import periods
 from tests.hygiene import factories
 
 DRAFT, SUBMITTED, APPROVED, PUBLISHED = "5209990101", "5209990102", "5209990103", "5209990104"
@@ -186,11 +187,11 @@ def test_finalizing_is_idempotent_and_waits_for_the_posting_to_end(db: Session) 
 
 def test_quotas_below_the_floor_are_refused_naming_the_floor(db: Session) -> None:
     period = vp(db, DRAFT)
-    cleanest_floor, clean_floor = workflow.floors(db, period.village, period.period)
+    cleanest_floor, clean_floor = rating.floors(db, period.village, period.period)
     households = rating.registered_households(db, period.village, period.period)
     assert cleanest_floor == -(-households // 10) and clean_floor == -(-households * 2 // 10)
     with pytest.raises(ServiceError) as caught:
-        workflow.set_quotas(
+        quotas.set_quotas(
             db,
             user(db, "township"),
             period,
@@ -204,17 +205,17 @@ def test_quotas_below_the_floor_are_refused_naming_the_floor(db: Session) -> Non
 
 def test_quotas_are_saved_audited_and_guarded_against_lost_updates(db: Session) -> None:
     period = vp(db, SUBMITTED)
-    cleanest_floor, clean_floor = workflow.floors(db, period.village, period.period)
+    cleanest_floor, clean_floor = rating.floors(db, period.village, period.period)
     db.execute(sa.delete(AwardQuota).where(AwardQuota.village_period_id == period.id))
     reviewer = user(db, "township")
-    quota = workflow.set_quotas(
+    quota = quotas.set_quotas(
         db, reviewer, period, cleanest_quota=cleanest_floor + 2, clean_quota=clean_floor, expected_version=0
     )
     with pytest.raises(Conflict):
-        workflow.set_quotas(
+        quotas.set_quotas(
             db, reviewer, period, cleanest_quota=cleanest_floor, clean_quota=clean_floor, expected_version=0
         )
-    workflow.set_quotas(
+    quotas.set_quotas(
         db,
         reviewer,
         period,
@@ -235,7 +236,7 @@ def test_quotas_are_saved_audited_and_guarded_against_lost_updates(db: Session) 
 def test_quotas_cannot_change_once_approved(db: Session) -> None:
     period = vp(db, APPROVED)
     with pytest.raises(ServiceError, match="名额已不能修改"):
-        workflow.set_quotas(db, user(db, "township"), period, cleanest_quota=99, clean_quota=99, expected_version=0)
+        quotas.set_quotas(db, user(db, "township"), period, cleanest_quota=99, clean_quota=99, expected_version=0)
 
 
 def test_the_assessment_is_bounded_per_area_and_passes_at_80(db: Session) -> None:
@@ -243,21 +244,19 @@ def test_the_assessment_is_bounded_per_area_and_passes_at_80(db: Session) -> Non
     reviewer = user(db, "township")
     areas = {"hygiene_management": 250, "public_places": 200, "courtyards_indoors": 200, "personal_hygiene": 151}
     with pytest.raises(ServiceError, match="卫生管理应在0–25分之间"):
-        workflow.set_assessment(
-            db, reviewer, period, areas | {"hygiene_management": 251}, notes=None, expected_version=0
-        )
+        quotas.set_assessment(db, reviewer, period, areas | {"hygiene_management": 251}, notes=None, expected_version=0)
     existing = db.scalar(
         sa.select(sa.func.count())
         .select_from(AuditEntry)
         .where(AuditEntry.entity == "village_assessment", AuditEntry.entity_id == str(period.id))
     )
-    assessment = workflow.set_assessment(
+    assessment = quotas.set_assessment(
         db, reviewer, period, areas, notes=" 厕所改造到位 ", expected_version=_assessment_version(db, period)
     )
     assert assessment.total_tenths() == 801 and assessment.notes == "厕所改造到位"
     row = next(
         r
-        for r in workflow.township_board(db, period.village.township, period.period)
+        for r in boards.township_board(db, period.village.township, period.period)
         if r.village.id == period.village_id
     )
     assert row.assessment_passed is True
@@ -270,9 +269,7 @@ def test_the_assessment_is_bounded_per_area_and_passes_at_80(db: Session) -> Non
         == existing + 1
     )
     with pytest.raises(PermissionDenied):
-        workflow.set_assessment(
-            db, user(db, "township2"), period, areas, notes=None, expected_version=assessment.version
-        )
+        quotas.set_assessment(db, user(db, "township2"), period, areas, notes=None, expected_version=assessment.version)
 
 
 def test_the_points_per_assessment_area_are_the_periods_setting(db: Session) -> None:
@@ -282,10 +279,10 @@ def test_the_points_per_assessment_area_are_the_periods_setting(db: Session) -> 
     db.flush()
     areas = {"hygiene_management": 300, "public_places": 300, "courtyards_indoors": 100, "personal_hygiene": 100}
     with pytest.raises(ServiceError, match="公共场所应在0–30分之间"):
-        workflow.set_assessment(
+        quotas.set_assessment(
             db, user(db, "township"), period, areas | {"public_places": 301}, notes=None, expected_version=0
         )
-    assessment = workflow.set_assessment(
+    assessment = quotas.set_assessment(
         db, user(db, "township"), period, areas, notes=None, expected_version=_assessment_version(db, period)
     )
     assert assessment.total_tenths() == 800
@@ -314,10 +311,10 @@ def _assessment_version(db: Session, period: VillagePeriod) -> int:
 
 def test_the_township_board_agrees_with_the_engine(db: Session) -> None:
     period = vp(db, SUBMITTED)
-    rows = workflow.township_board(db, period.village.township, period.period)
+    rows = boards.township_board(db, period.village.township, period.period)
     assert [r.village.code for r in rows] == sorted(r.village.code for r in rows)
     row = next(r for r in rows if r.village.code == SUBMITTED)
-    review = workflow.village_review(db, period)
+    review = boards.village_review(db, period)
     assert row.result["households"] == len(review.households)
     assert row.result["cleanest_floor"] == review.floors[0]
     awarded = sum(1 for h in review.households if h["award"] == "cleanest")
@@ -327,7 +324,7 @@ def test_the_township_board_agrees_with_the_engine(db: Session) -> None:
 
 
 def test_problems_first_puts_flagged_and_unrated_households_on_top(db: Session) -> None:
-    review = workflow.village_review(db, vp(db, SUBMITTED), problems_first=True)
+    review = boards.village_review(db, vp(db, SUBMITTED), problems_first=True)
     needs_look = [h["rank"] is None or bool(h["flags"]) for h in review.households]
     assert any(needs_look) and not all(needs_look)
     assert needs_look == sorted(needs_look, reverse=True)
@@ -338,7 +335,7 @@ def test_a_move_with_shortfalls_states_them_and_goes_ahead_only_with_a_reason(db
     found = workflow.shortfalls(db, submitted)
     household_results, _ = rating.result_frames(db, submitted.period, [submitted.village_id])
     assert found.households == len(household_results) and found.unrated == household_results["grade"].isna().sum()
-    assert workflow.village_review(db, submitted).shortfalls == found  # the page reads the same, engine run once
+    assert boards.village_review(db, submitted).shortfalls == found  # the page reads the same, engine run once
     flagged = f"{found.flagged} 户有提示（自评、互评与复评相差较大，或互评户数不足等），请核对"
     assert found.flagged > 0 and found.lines() == [flagged]
     with pytest.raises(workflow.GuardRequired) as refused:

@@ -927,7 +927,7 @@ def test_plaques_lists_the_register_as_csv(committing_engine: sa.Engine) -> None
 def test_tick_names_a_village_it_could_not_finalize_and_leaves_it_published(
     committing_engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from hygiene.services import plaques
+    from hygiene.services.awards import plaques
 
     engine = committing_engine
     now = dt.datetime.now(dt.UTC)

@@ -13,7 +13,8 @@ from click.testing import CliRunner, Result
 
 from hygiene.db import make_engine, make_sessionmaker
 from hygiene.models import Household
-from hygiene.services import periods, ranking, sampling, units
+from hygiene.services.setup import periods, units
+from hygiene.services.supervision import ranking, sampling
 from tests.hygiene.test_ranking import TOTAL_OF_GRADE, posted_lines, spot_check
 from tests.web.test_cli import url_of
 from web.cli import aligned_table, main

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from hygiene.models import AuditEntry, County, Group, Household, Period, Township, Village, VillagePeriod
-from hygiene.services import counties, rollout
+from hygiene.services.setup import counties, rollout
 from tests.sheets import ROSTER_HEADER, csv_file, roster_row
 from tests.web.conftest import Auth
 from tests.web.test_village_reviews import post_big_file

@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from hygiene.db import make_sessionmaker
 from hygiene.enums import Role, WorkflowState
 from hygiene.models import County, Household, Period, Village, VillagePeriod
-from hygiene.services import accounts, counties
+from hygiene.services.setup import accounts, counties
 from tests.sheets import REVIEW_HEADER, ROSTER_HEADER, TEAM, csv_file, review_row, roster_row
 from tests.web.conftest import Auth
 from tests.web.test_cli import UNIT_HEADER, hygiene, write_sheet

@@ -11,7 +11,8 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from hygiene.models import User
-from hygiene.services import dashboard, notices, periods, units
+from hygiene.services.setup import periods, units
+from hygiene.services.supervision import dashboard, notices
 from tests.web.conftest import Auth
 
 PAGE = "/county/520999/dashboard"

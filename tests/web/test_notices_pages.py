@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from hygiene.enums import NoticeKind, NoticeSource, NoticeState
 from hygiene.models import AuditEntry, County, Notice, Township, User, Village
-from hygiene.services import notices
+from hygiene.services.supervision import notices
 from tests.hygiene import factories
 from tests.web.conftest import Auth
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from hygiene.enums import ObjectionState, WorkflowState
 from hygiene.models import Objection, ObjectionThrottle, User, Village, VillagePeriod
-from hygiene.services import objections, records, workflow
+from hygiene.services.rating import objections, records, workflow
 from tests.web.conftest import Auth
 
 QINGSHAN = "5209990101"  # 青山村, 2026Q4 draft: published by these tests, its posting running now

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from hygiene.enums import PlaqueState
 from hygiene.models import Household, Plaque, ResultRecordHousehold, User
-from hygiene.services import plaques, units
+from hygiene.services.awards import plaques
+from hygiene.services.setup import units
 from tests.hygiene.io.test_pdf import pdftotext, qr_codes
 from tests.web.conftest import Auth
 

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from hygiene.enums import PlaqueState, ReviewKind
 from hygiene.models import Household, Period, Plaque, ResultRecord, ResultRecordHousehold, Review, VillagePeriod
 from hygiene.models._types import utcnow
-from hygiene.services import certificates, records
+from hygiene.services.awards import certificates
+from hygiene.services.rating import records
 from tests.web.conftest import Auth
 from tests.web.test_public import publish_qingshan
 from tests.web.test_township import version_on

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from hygiene.enums import AssessmentArea
 from hygiene.io.exports import csv_bytes
 from hygiene.models import Household, Township, Village, VillageAssessment, VillagePeriod
-from hygiene.services import periods, ranking, units
+from hygiene.services.setup import periods, units
+from hygiene.services.supervision import ranking
 from tests.hygiene.test_ranking import TOTAL_OF_GRADE, posted_lines, spot_check
 from tests.web.conftest import Auth
 from web.inspection.ranking import history_chart

@@ -25,9 +25,9 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from hygiene.enums import CRITERIA, Grade, ReviewKind, WorkflowState
-from hygiene.io.scores import format_tenths
+from hygiene.io.scores import format_points
 from hygiene.models import AuditEntry, Group, Household, Period, Review, Village, VillagePeriod
-from hygiene.services import reviews as review_service
+from hygiene.services.rating import reviews as review_service
 from tests.sheets import REVIEW_HEADER, ROSTER_HEADER, TEAM, csv_file, review_row, roster_row
 from tests.web.conftest import Auth
 
@@ -354,7 +354,7 @@ def test_editing_a_review_fills_the_form_and_audits_before_and_after(
     review_id, version, c01 = existing.id, existing.version, existing.c01
     html = client.get(review_url(H2, "self")).get_data(as_text=True)
     assert version_on(html) == str(version)
-    assert f'name="c01" type="text" value="{format_tenths(c01)}"' in html  # as typed: "7", "9.5"
+    assert f'name="c01" type="text" value="{format_points(c01)}"' in html  # as typed: "7", "9.5"
     assert post_review(auth, review_url(H2, "self"), scores("7")).status_code == 302
     [saved] = reviews_of(db_session, H2, ReviewKind.SELF)
     assert (saved.id, saved.c01, saved.version) == (review_id, 70, version + 1)
@@ -1335,7 +1335,7 @@ def test_the_group_entry_screen_saves_a_whole_group_or_marks_each_bad_cell(
     [h2_group] = reviews_of(db_session, H2, ReviewKind.GROUP)
     assert "第一组 · 小组复评录入" in page or "小组复评录入" in page
     cells = group_cells(page)
-    assert cells[f"s_{H2}_c01"] == format_tenths(h2_group.c01) and cells[f"s_{H1}_c01"] == ""
+    assert cells[f"s_{H2}_c01"] == format_points(h2_group.c01) and cells[f"s_{H1}_c01"] == ""
     # on a phone the page points to the one-household flow, from the first household without a 复评
     first_form = review_url(H1, "group").replace("&", "&amp;")
     assert f'<a href="{first_form}">从 {household(db_session, H1).head_name} 户开始' in page

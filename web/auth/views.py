@@ -1,4 +1,4 @@
-"""Login, logout and password change. The cookie carries a rotating token (see ``hygiene.services.accounts``)."""
+"""Login, logout and password change. The cookie carries a rotating token (see ``hygiene.services.setup.accounts``)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from werkzeug.wrappers import Response
 
 from hygiene.enums import Role
 from hygiene.models import County, Township, User, Village
-from hygiene.services import accounts
 from hygiene.services.errors import ServiceError
+from hygiene.services.setup import accounts
 from web.auth.forms import ChangePasswordForm, LoginForm, LogoutForm
 from web.database import get_session
 from web.security import client_address, current_account, safe_next_url

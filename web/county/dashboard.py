@@ -9,7 +9,8 @@ from markupsafe import Markup
 
 from hygiene import permissions
 from hygiene.models import County
-from hygiene.services import dashboard, units
+from hygiene.services.setup import units
+from hygiene.services.supervision import dashboard
 from web import charts
 from web.county.views import bp
 from web.database import get_session

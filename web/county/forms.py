@@ -8,8 +8,8 @@ from wtforms.validators import DataRequired, Length, Regexp
 
 from hygiene.enums import CRITERIA, Role
 from hygiene.models import Village
-from hygiene.services.counties import SETTINGS
-from hygiene.services.rollout import MAX_PLAN_YEARS
+from hygiene.services.setup.counties import SETTINGS
+from hygiene.services.setup.rollout import MAX_PLAN_YEARS
 from web.forms import BaseForm
 from web.village.forms import ScoreField
 
@@ -32,7 +32,7 @@ class CreateUserForm(BaseForm):
 
 
 class SettingsForm(BaseForm):
-    """The county's settings (hygiene.services.counties.SETTINGS): one text field each, typed as the
+    """The county's settings (hygiene.services.setup.counties.SETTINGS): one text field each, typed as the
     command takes them; the service checks and names every bad value."""
 
     state = HiddenField()  # what the page showed: a save over someone else's is refused

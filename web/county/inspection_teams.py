@@ -13,8 +13,10 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from hygiene import permissions
 from hygiene.models import County, InspectionTeam, Period, Township
-from hygiene.services import inspections, units
 from hygiene.services.errors import FieldErrors, NotFound, ServiceError
+from hygiene.services.setup import units
+from hygiene.services.supervision import inspection_teams as teams_service
+from hygiene.services.supervision import inspections
 from web.county.views import bp
 from web.database import get_session
 from web.forms import BaseForm
@@ -72,9 +74,9 @@ def _team_form(county: County, team: InspectionTeam, *, fresh: bool) -> TeamForm
     session = get_session()
     form = TeamForm(prefix=f"team{team.id}", **({"formdata": None} if fresh else {}))
     choices = []
-    for user in inspections.county_inspectors(session, county):
+    for user in teams_service.county_inspectors(session, county):
         notes = []
-        other = inspections.team_of(session, user)
+        other = teams_service.team_of(session, user)
         if other is not None and other.id != team.id:
             notes.append(f"现属{other.name}，选中即调入本组")
         if not user.is_active:
@@ -84,8 +86,8 @@ def _team_form(county: County, team: InspectionTeam, *, fresh: bool) -> TeamForm
     form.inspectors.choices = choices
     if fresh:
         form.name.data, form.members.data = team.name, team.members
-        form.inspectors.data = [str(u.id) for u in inspections.team_inspectors(session, team)]
-        form.state.data = inspections.team_state(session, team)
+        form.inspectors.data = [str(u.id) for u in teams_service.team_inspectors(session, team)]
+        form.state.data = teams_service.team_state(session, team)
     return form
 
 
@@ -94,7 +96,9 @@ def _assignment_form(county: County, period: Period | None, *, fresh: bool) -> A
         return None
     session = get_session()
     townships = _townships(county)
-    form = assignment_form_class(townships, inspections.teams(session, county))(**({"formdata": None} if fresh else {}))
+    form = assignment_form_class(townships, teams_service.teams(session, county))(
+        **({"formdata": None} if fresh else {})
+    )
     if fresh:
         held = inspections.assignments(session, county, period)
         for township in townships:
@@ -114,7 +118,7 @@ def _page(
     assignment_form: AssignmentForm | None = None,
 ) -> ResponseReturnValue:
     session = get_session()
-    teams = inspections.teams(session, county)
+    teams = teams_service.teams(session, county)
     forms = [
         (team, team_form[1] if team_form and team_form[0] == team.id else _team_form(county, team, fresh=True))
         for team in teams
@@ -154,7 +158,7 @@ def new_inspection_team(county_code: str) -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _page(county, period, periods, status=422, new_form=form)
     try:
-        team = inspections.create_team(
+        team = teams_service.create_team(
             session, current_account(), county, name=form.name.data or "", members=form.members.data or ""
         )
     except FieldErrors as exc:
@@ -175,7 +179,7 @@ def edit_inspection_team(county_code: str, team_id: int) -> ResponseReturnValue:
     periods = units.county_periods(session, county.id)
     period = picked_period(periods)
     try:
-        team = inspections.get_team(session, county, team_id)
+        team = teams_service.get_team(session, county, team_id)
     except NotFound:
         abort(404)
     form = _team_form(county, team, fresh=False)
@@ -188,7 +192,7 @@ def edit_inspection_team(county_code: str, team_id: int) -> ResponseReturnValue:
             return _page(county, period, periods, status=422, team_form=(team.id, form))
         chosen.append(int(value))
     try:
-        changed = inspections.update_team(
+        changed = teams_service.update_team(
             session,
             current_account(),
             team,

@@ -12,11 +12,11 @@ from werkzeug.wrappers import Response
 
 from hygiene import permissions
 from hygiene.enums import CRITERIA, Role
-from hygiene.io.scores import format_tenths
+from hygiene.io.scores import format_points
 from hygiene.io.sheets import COUNTY_SHEET_LIMITS
 from hygiene.models import County, Township, User, Village
-from hygiene.services import accounts, counties, imports, rollout, unit_sheet, units
 from hygiene.services.errors import FieldErrors, ServiceError
+from hygiene.services.setup import accounts, counties, rollout, roster_imports, unit_sheet, units
 from web import uploads
 from web.county.forms import (
     NOT_IN_PROGRAMME,
@@ -207,9 +207,9 @@ def upload_roster(county_code: str) -> ResponseReturnValue:
     register gives them when the county starts): check and preview, then confirm."""
     county = _county(county_code)
 
-    def check(data: bytes, name: str) -> imports.RosterImportPlan:
+    def check(data: bytes, name: str) -> roster_imports.RosterImportPlan:
         session = get_session()
-        return imports.plan_roster_upload(
+        return roster_imports.plan_roster_upload(
             session, current_account(), units.county_villages(session, county), data, name
         )
 
@@ -239,8 +239,8 @@ def confirm_roster(county_code: str) -> ResponseReturnValue:
         session, actor = get_session(), current_account()
         yield uploads.Step(f"正在重新逐行检查 {pending.file_name} …")
         villages = units.county_villages(session, county)
-        plan = imports.plan_roster_upload(session, actor, villages, pending.data, pending.file_name)
-        for done, total in imports.write_roster(session, actor, plan, file_name=pending.file_name):
+        plan = roster_imports.plan_roster_upload(session, actor, villages, pending.data, pending.file_name)
+        for done, total in roster_imports.write_roster(session, actor, plan, file_name=pending.file_name):
             yield uploads.Step(f"正在写入：{done} / {total} 户", done, total)
         return (
             f"已导入花名册 {pending.file_name}：新增 {plan.added} 户，更新 {plan.updated} 户，{plan.unchanged} 户不变"
@@ -405,8 +405,8 @@ def rubric(county_code: str) -> ResponseReturnValue:
         current = versions[0][0]
         for criterion in current.criteria:
             form[f"{criterion.code}_label"].data = criterion.label
-            form[f"{criterion.code}_max"].data = format_tenths(criterion.max_tenths)
-        form.cleanest.data = format_tenths(current.cleanest_tenths)
-        form.clean.data = format_tenths(current.clean_tenths)
-        form.fairly_clean.data = format_tenths(current.fairly_clean_tenths)
+            form[f"{criterion.code}_max"].data = format_points(criterion.max_tenths)
+        form.cleanest.data = format_points(current.cleanest_tenths)
+        form.clean.data = format_points(current.clean_tenths)
+        form.fairly_clean.data = format_points(current.fairly_clean_tenths)
     return render_template("county/rubric.html", county=county, form=form, versions=versions, criteria=CRITERIA), status

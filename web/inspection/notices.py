@@ -18,8 +18,9 @@ from hygiene.enums import NoticeState
 from hygiene.io.exports import xlsx_bytes
 from hygiene.models import County, Notice, Period, Township, Village
 from hygiene.models._types import utcnow
-from hygiene.services import notices, periods, units
 from hygiene.services.errors import FieldErrors, NotFound, ServiceError
+from hygiene.services.setup import periods, units
+from hygiene.services.supervision import notices
 from web.database import get_session
 from web.downloads import XLSX_MIMETYPE, download
 from web.inspection.views import bp

@@ -11,13 +11,12 @@ from decimal import Decimal
 from flask import Response, abort, render_template
 from flask_login import login_required
 
-import scoring
 from hygiene import permissions
 from hygiene.enums import Grade
 from hygiene.io.exports import csv_bytes
 from hygiene.models import County
-from hygiene.services import ranking as township_ranking
-from hygiene.services import units
+from hygiene.services.setup import units
+from hygiene.services.supervision import ranking as township_ranking
 from web.database import get_session
 from web.downloads import CSV_MIMETYPE, download
 from web.inspection.views import bp
@@ -130,7 +129,7 @@ class Formula:
     weight_sum: Decimal
 
 
-def formula(line: township_ranking.TownshipScore, weights: scoring.TownshipWeights) -> Formula:
+def formula(line: township_ranking.TownshipScore, weights: township_ranking.Weights) -> Formula:
     components = (
         (weights.assessment, "村考核均分", line.mean_assessment),
         (weights.agreement, "抽查一致", None if line.agreement is None else line.agreement * 100),

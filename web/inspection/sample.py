@@ -13,8 +13,9 @@ from wtforms import HiddenField, SubmitField
 from hygiene import permissions
 from hygiene.io.scores import parse_whole_number
 from hygiene.models import County, Period, Township, User
-from hygiene.services import inspections, sampling, units
 from hygiene.services.errors import NotFound, ServiceError
+from hygiene.services.setup import units
+from hygiene.services.supervision import inspections, sampling
 from web.database import get_session
 from web.forms import BaseForm
 from web.inspection.views import bp

@@ -15,10 +15,11 @@ from wtforms import HiddenField, StringField, SubmitField, TextAreaField
 
 from hygiene import permissions
 from hygiene.enums import CRITERIA, Grade
-from hygiene.io.scores import format_tenths
+from hygiene.io.scores import format_points
 from hygiene.models import County, Household, InspectionAssignment, Period, SpotCheck, Township, User
-from hygiene.services import inspections, ranking, units
 from hygiene.services.errors import FieldErrors, NotFound, ServiceError
+from hygiene.services.setup import units
+from hygiene.services.supervision import inspections, ranking
 from web.database import get_session
 from web.forms import BaseForm
 from web.inspection.views import bp
@@ -41,7 +42,7 @@ def spot_check_form_class(period: Period) -> type[SpotCheckForm]:
 
     for c in period.rubric_version.criteria:
         field = StringField(
-            f"{c.label}（0–{format_tenths(c.max_tenths)}分）",
+            f"{c.label}（0–{format_points(c.max_tenths)}分）",
             render_kw={"inputmode": "decimal", "autocomplete": "off", "class": "score"},
         )
         setattr(PeriodSpotCheckForm, c.code, field)
@@ -202,7 +203,7 @@ def spot_check(county_code: str, township_code: str, period_code: str, household
         form.members.data = existing.members or ""
         form.notes.data = existing.notes or ""
         for c in CRITERIA:
-            form[c].data = format_tenths(getattr(existing, c))
+            form[c].data = format_points(getattr(existing, c))
     else:
         form.members.data = assignment.team.members
     return render_template(

@@ -8,8 +8,9 @@ from flask_login import login_required
 
 from hygiene import permissions
 from hygiene.models import InspectionTeam
-from hygiene.services import inspections, units
 from hygiene.services.errors import NotFound
+from hygiene.services.setup import units
+from hygiene.services.supervision import inspections
 from web.database import get_session
 from web.presentation import picked_period
 from web.security import current_account, require

@@ -1,6 +1,6 @@
 """A resident's objection to one household of a posted list (异议, RULES.md §6), without logging
 in: CSRF-protected like every form, with a honeypot field and a per-client limit
-(hygiene.services.objections). The client is known to the database only by a keyed hash of its
+(hygiene.services.rating.objections). The client is known to the database only by a keyed hash of its
 address, never the address."""
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from flask.typing import ResponseReturnValue
 from wtforms import StringField, SubmitField, TextAreaField
 
 from hygiene.models import Period, Village, VillagePeriod
-from hygiene.services import objections, periods, records, units
 from hygiene.services.errors import FieldErrors, NotFound, ServiceError
+from hygiene.services.rating import objections, records
+from hygiene.services.setup import periods, units
 from web.database import get_session
 from web.forms import BaseForm
 from web.public.views import bp

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import current_app, render_template
 from flask.typing import ResponseReturnValue
 
-from hygiene.services import certificates
+from hygiene.services.awards import certificates
 from hygiene.services.errors import NotFound
 from web.database import get_session
 from web.public.views import bp

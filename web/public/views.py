@@ -9,8 +9,9 @@ from flask.typing import ResponseReturnValue
 from hygiene.enums import WorkflowState
 from hygiene.io.exports import csv_bytes, xlsx_bytes
 from hygiene.models._types import beijing_today
-from hygiene.services import objections, results, units
 from hygiene.services.errors import NotFound, ServiceError
+from hygiene.services.rating import objections, results
+from hygiene.services.setup import units
 from web.database import get_session
 from web.downloads import CSV_MIMETYPE, XLSX_MIMETYPE, download
 from web.public import cache

@@ -6,7 +6,7 @@ from __future__ import annotations
 from wtforms import HiddenField, StringField, SubmitField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
-from hygiene.services.workflow import ASSESSMENT_AREAS
+from hygiene.services.rating.quotas import ASSESSMENT_AREAS
 from web.forms import BaseForm, WholeNumberField
 from web.village.forms import ScoreField
 

@@ -9,8 +9,8 @@ from flask_login import login_required
 
 from hygiene import permissions
 from hygiene.models._types import utcnow
-from hygiene.services import notices
 from hygiene.services.errors import NotFound
+from hygiene.services.supervision import notices
 from web.database import get_session
 from web.notice_forms import ReportForm, notice_card, report_from_form
 from web.security import current_account

@@ -14,10 +14,14 @@ from sqlalchemy.orm import Session
 from hygiene import permissions
 from hygiene.enums import WorkflowState
 from hygiene.io.exports import csv_bytes, xlsx_bytes
-from hygiene.io.scores import format_tenths
+from hygiene.io.scores import format_points
 from hygiene.models import Period, Plaque, Township, Village, VillagePeriod
-from hygiene.services import audit, notices, objections, periods, plaques, results, units, workflow
+from hygiene.services import audit
+from hygiene.services.awards import plaques
 from hygiene.services.errors import FieldErrors, NotFound, ServiceError
+from hygiene.services.rating import boards, objections, quotas, rating, results, workflow
+from hygiene.services.setup import periods, units
+from hygiene.services.supervision import notices
 from web.database import get_session
 from web.downloads import CSV_MIMETYPE, XLSX_MIMETYPE, download
 from web.forms import BaseForm
@@ -77,7 +81,7 @@ def home(township_code: str) -> str:
     session = get_session()
     all_periods = units.county_periods(session, township.county_id)
     period = picked_period(all_periods)
-    rows = workflow.township_board(session, township, period) if period else []
+    rows = boards.township_board(session, township, period) if period else []
     counts = ("cleanest_awarded", "clean_awarded", "cleanest_floor", "clean_floor")
     return render_template(
         "township/home.html",
@@ -98,7 +102,7 @@ def ranking_file(township_code: str, period_code: str, fmt: str) -> Response:
     """The township's villages in the period, ranked by assessment, as Excel or CSV (formula-safe)."""
     township = _township(township_code)
     period = _period(township, period_code)
-    header, rows = results.township_ranking_table(workflow.township_board(get_session(), township, period))
+    header, rows = results.township_ranking_table(boards.township_board(get_session(), township, period))
     name = f"{township.name}{period.code}各村评比排名"
     if fmt == "csv":
         return download(csv_bytes(header, rows), f"{name}.csv", CSV_MIMETYPE)
@@ -125,8 +129,8 @@ def _village_page(
     session = get_session()
     village_period = periods.village_period(session, village, period)
     problems_first = request.args.get("order") == "problems"
-    review = workflow.village_review(session, village_period, problems_first=problems_first) if village_period else None
-    cleanest_floor, clean_floor = review.floors if review else workflow.floors(session, village, period)
+    review = boards.village_review(session, village_period, problems_first=problems_first) if village_period else None
+    cleanest_floor, clean_floor = review.floors if review else rating.floors(session, village, period)
     if quota_form is None:
         quota = review.quota if review else None
         quota_form = QuotaForm(formdata=None)
@@ -134,10 +138,10 @@ def _village_page(
         quota_form.clean_quota.data = quota.clean_quota if quota else clean_floor
         quota_form.version.data = str(quota.version if quota else 0)
     if assessment_form is None:
-        assessment_form = assessment_form_class(workflow.assessment_area_max(period))(formdata=None)
+        assessment_form = assessment_form_class(quotas.assessment_area_max(period))(formdata=None)
         if review is not None and review.assessment is not None:
-            for area in workflow.ASSESSMENT_AREAS:
-                getattr(assessment_form, area).data = format_tenths(getattr(review.assessment, area))
+            for area in quotas.ASSESSMENT_AREAS:
+                getattr(assessment_form, area).data = format_points(getattr(review.assessment, area))
             assessment_form.notes.data = review.assessment.notes or ""
             assessment_form.version.data = str(review.assessment.version)
     return render_template(
@@ -153,7 +157,7 @@ def _village_page(
         quota_form=quota_form,
         assessment_form=assessment_form,
         move_form=MoveForm(formdata=None, version=village_period.version if village_period else 0),
-        areas=workflow.ASSESSMENT_AREAS,
+        areas=quotas.ASSESSMENT_AREAS,
         history=(
             audit.history(session, "village_period", village_period.id, county_id=village_period.county_id)
             if village_period
@@ -217,7 +221,7 @@ def set_quotas(township_code: str, period_code: str, village_code: str) -> Respo
     if not form.validate_on_submit():
         flash(_form_errors(form), "error")
     elif _save(
-        lambda session: workflow.set_quotas(
+        lambda session: quotas.set_quotas(
             session,
             current_account(),
             _opened(village, period),
@@ -236,13 +240,13 @@ def set_quotas(township_code: str, period_code: str, village_code: str) -> Respo
 @login_required
 def set_assessment(township_code: str, period_code: str, village_code: str) -> ResponseReturnValue:
     township, period, village = _reviewed(township_code, period_code, village_code)
-    form = assessment_form_class(workflow.assessment_area_max(period))()
+    form = assessment_form_class(quotas.assessment_area_max(period))()
     if not form.validate_on_submit():
         flash(_form_errors(form), "error")
         return _village_page(township, period, village, assessment_form=form), 422
-    areas = {area: getattr(form, area).tenths for area in workflow.ASSESSMENT_AREAS}
+    areas = {area: getattr(form, area).tenths for area in quotas.ASSESSMENT_AREAS}
     _save(
-        lambda session: workflow.set_assessment(
+        lambda session: quotas.set_assessment(
             session,
             current_account(),
             _opened(village, period),

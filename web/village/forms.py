@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, Length, Optional, StopValidation, V
 
 from hygiene import naming
 from hygiene.enums import CRITERIA
-from hygiene.services.units import HEAD_NAME_LENGTH
+from hygiene.services.setup.units import HEAD_NAME_LENGTH
 from web.forms import BaseForm, WholeNumberField
 
 

@@ -8,7 +8,7 @@ from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from hygiene.io import pdf
-from hygiene.services import certificates
+from hygiene.services.awards import certificates
 from hygiene.services.errors import NotFound, ServiceError
 from web.database import get_session
 from web.downloads import download

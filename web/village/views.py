@@ -12,11 +12,15 @@ from wtforms.fields.choices import SelectChoice
 
 from hygiene import permissions
 from hygiene.enums import CRITERIA, EDITABLE_STATES, ReviewKind
-from hygiene.io.scores import format_tenths
+from hygiene.io.scores import format_points
 from hygiene.io.sheets import UploadRejected
 from hygiene.models import Household, Period, Review, Village
-from hygiene.services import audit, imports, notices, periods, plaques, reviews, units, workflow
+from hygiene.services import audit
+from hygiene.services.awards import plaques
 from hygiene.services.errors import FieldErrors, NotFound, ServiceError
+from hygiene.services.rating import review_imports, reviews, workflow
+from hygiene.services.setup import periods, roster_imports, units
+from hygiene.services.supervision import notices
 from web import uploads
 from web.database import get_session
 from web.downloads import XLSX_MIMETYPE, download
@@ -311,7 +315,7 @@ def _fill_from_existing(
     form.reviewer.data = reviewer.code if reviewer else ""
     form.team_members.data = existing.team_members or ""
     for code in CRITERIA:
-        getattr(form, code).data = format_tenths(getattr(existing, code))  # as typed: "8", "9.5"
+        getattr(form, code).data = format_points(getattr(existing, code))  # as typed: "8", "9.5"
 
 
 @bp.route("/periods/<period_code>/groups/<group_code>/review", methods=["GET", "POST"])
@@ -335,10 +339,10 @@ def group_entry(village_code: str, period_code: str, group_code: str) -> Respons
         grid = {h.code: {c: form[GroupEntryForm.cell(h.code, c)].data or "" for c in CRITERIA} for h in households}
         actor = current_account()
         try:
-            plan = imports.plan_group_entry(
+            plan = review_imports.plan_group_entry(
                 session, actor, village, period, entries, form.team_members.data or "", grid
             )
-            changed = imports.apply_review_import(session, actor, plan, file_name=imports.GROUP_ENTRY)
+            changed = review_imports.apply_review_import(session, actor, plan, file_name=review_imports.GROUP_ENTRY)
         except UploadRejected as exc:
             session.rollback()
             for problem in exc.problems:
@@ -367,7 +371,7 @@ def group_entry(village_code: str, period_code: str, group_code: str) -> Respons
         for household, review in entries:
             if review is not None:
                 for code in CRITERIA:
-                    form[GroupEntryForm.cell(household.code, code)].data = format_tenths(getattr(review, code))
+                    form[GroupEntryForm.cell(household.code, code)].data = format_points(getattr(review, code))
     return render_template(
         "village/group_entry.html",
         village=village,
@@ -477,7 +481,7 @@ def review_template(village_code: str, period_code: str) -> Response:
     """The review sheet pre-filled with the village's households and the period's rubric."""
     village = _village(village_code, edit=True)
     period = _period(village, period_code)
-    data = imports.review_template(get_session(), village, period)
+    data = review_imports.review_template(get_session(), village, period)
     return download(data, f"{village.name}{period.code}评分表.xlsx", XLSX_MIMETYPE)
 
 
@@ -497,7 +501,9 @@ def upload_reviews(village_code: str, period_code: str) -> ResponseReturnValue:
             "confirm_form": ConfirmImportForm(),
             "locked": reviews.entry_lock(get_session(), village, period),
         },
-        lambda data, name: imports.plan_review_upload(get_session(), current_account(), village, period, data, name),
+        lambda data, name: review_imports.plan_review_upload(
+            get_session(), current_account(), village, period, data, name
+        ),
     )
 
 
@@ -519,8 +525,8 @@ def confirm_reviews(village_code: str, period_code: str) -> ResponseReturnValue:
 
     def write(pending: uploads.PendingUpload) -> str:
         session, actor = get_session(), current_account()
-        plan = imports.plan_review_upload(session, actor, village, period, pending.data, pending.file_name)
-        changed = imports.apply_review_import(session, actor, plan, file_name=pending.file_name)
+        plan = review_imports.plan_review_upload(session, actor, village, period, pending.data, pending.file_name)
+        changed = review_imports.apply_review_import(session, actor, plan, file_name=pending.file_name)
         unfilled = f"，未填 {plan.unfilled} 行未导入" if plan.unfilled else ""
         return f"已导入 {pending.file_name}：{changed} 条变更{unfilled}"
 
@@ -540,7 +546,7 @@ def upload_roster(village_code: str) -> ResponseReturnValue:
         f"roster:{village.code}",
         "village/upload_roster.html",
         {"village": village, "form": UploadForm(), "confirm_form": ConfirmImportForm()},
-        lambda data, name: imports.plan_roster_upload(get_session(), current_account(), [village], data, name),
+        lambda data, name: roster_imports.plan_roster_upload(get_session(), current_account(), [village], data, name),
     )
 
 
@@ -558,8 +564,8 @@ def confirm_roster(village_code: str) -> ResponseReturnValue:
 
     def write(pending: uploads.PendingUpload) -> str:
         session, actor = get_session(), current_account()
-        plan = imports.plan_roster_upload(session, actor, [village], pending.data, pending.file_name)
-        changed = imports.apply_roster_import(session, actor, plan, file_name=pending.file_name)
+        plan = roster_imports.plan_roster_upload(session, actor, [village], pending.data, pending.file_name)
+        changed = roster_imports.apply_roster_import(session, actor, plan, file_name=pending.file_name)
         return f"已导入花名册 {pending.file_name}：{changed} 条变更"
 
     return uploads.confirm(

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hygiene.io.scores import format_tenths, parse_score, parse_whole_number
+from hygiene.io.scores import format_points, parse_score, parse_whole_number
 
 TEN = 100  # 10 points, in tenths
 OUT_OF_RANGE = "不是0–10之间的分数"
@@ -93,9 +93,9 @@ def test_a_blank_is_never_zero(text: str) -> None:
     [(95, "不是0–9.5之间的分数"), (50, "不是0–5之间的分数"), (5, "不是0–0.5之间的分数")],
 )
 def test_the_refusal_names_the_criterions_own_maximum(maximum: int, message: str) -> None:
-    assert parse_score(format_tenths(maximum), maximum) == maximum
+    assert parse_score(format_points(maximum), maximum) == maximum
     with pytest.raises(ValueError, match=f"^{message}$"):
-        parse_score(format_tenths(maximum + 1), maximum)
+        parse_score(format_points(maximum + 1), maximum)
 
 
 @pytest.mark.parametrize(
@@ -103,23 +103,23 @@ def test_the_refusal_names_the_criterions_own_maximum(maximum: int, message: str
     [(0, "0"), (1, "0.1"), (10, "1"), (95, "9.5"), (100, "10"), (105, "10.5"), (9999, "999.9")],
 )
 def test_format_tenths_writes_points_without_a_trailing_zero(tenths: int, text: str) -> None:
-    assert format_tenths(tenths) == text
+    assert format_points(tenths) == text
 
 
 @given(st.integers(0, 9999).flatmap(lambda m: st.tuples(st.integers(0, m), st.just(m))))
 def test_every_score_within_the_maximum_survives_format_then_parse(case: tuple[int, int]) -> None:
     tenths, maximum = case
-    text = format_tenths(tenths)
+    text = format_points(tenths)
     assert parse_score(text, maximum) == tenths
-    assert format_tenths(parse_score(text, maximum)) == text
+    assert format_points(parse_score(text, maximum)) == text
     assert parse_score(text.translate(FULL_WIDTH), maximum) == tenths
 
 
 @given(st.integers(0, 9998).flatmap(lambda m: st.tuples(st.integers(m + 1, 9999), st.just(m))))
 def test_no_score_above_the_maximum_is_accepted(case: tuple[int, int]) -> None:
     tenths, maximum = case
-    with pytest.raises(ValueError, match=f"^不是0–{format_tenths(maximum)}之间的分数$"):
-        parse_score(format_tenths(tenths), maximum)
+    with pytest.raises(ValueError, match=f"^不是0–{format_points(maximum)}之间的分数$"):
+        parse_score(format_points(tenths), maximum)
 
 
 @given(st.text(max_size=8))

@@ -32,10 +32,12 @@ from hygiene.models import (
     VillageAssessment,
     VillagePeriod,
 )
-from hygiene.services import rating, records, rollout, units
 from hygiene.services.errors import ServiceError
+from hygiene.services.rating import rating, records
+from hygiene.services.setup import rollout, units
 
-WEIGHTS = scoring.TownshipWeights()  # the counties have no setting for them (yet): RULES.md §9's defaults
+Weights = scoring.TownshipWeights  # the engine's type, named for the pages that show the formula
+WEIGHTS = Weights()  # the counties have no setting for them (yet): RULES.md §9's defaults
 ASSESSMENT_POINTS = 100  # a village assessment is read on 100 points (four areas of 25 by default)
 WARNING_LABELS = {"red": "红色预警", "yellow": "黄色预警"}
 

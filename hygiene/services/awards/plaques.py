@@ -35,8 +35,10 @@ from hygiene.models import (
     VillagePeriod,
 )
 from hygiene.models._types import utcnow
-from hygiene.services import audit, periods, rating, records
+from hygiene.services import audit
 from hygiene.services.errors import Conflict, NotFound, PermissionDenied, ServiceError
+from hygiene.services.rating import rating, records
+from hygiene.services.setup import periods
 
 PLAQUE_FIELDS = ("serial", "level", "state", "revoke_reason")
 EVENT_KINDS = {
@@ -148,7 +150,7 @@ def apply_final(session: Session, village_period: VillagePeriod, *, now: dt.date
             audit.record(
                 session,
                 None,
-                entity="household",
+                kind="household",
                 entity_id=household_id,
                 county_id=county.id,
                 action="plaque_commend",
@@ -191,9 +193,7 @@ def apply_final(session: Session, village_period: VillagePeriod, *, now: dt.date
         audit.record(
             session,
             None,
-            entity="plaque",
-            entity_id=plaque.id,
-            county_id=plaque.county_id,
+            plaque,
             action=f"plaque_{action}",
             before=before,
             after=audit.snapshot(plaque, PLAQUE_FIELDS) | {"household_id": household_id, "period": period.code},
@@ -246,9 +246,7 @@ def revoke(session: Session, actor: User, plaque: Plaque, *, reason: str, expect
     audit.record(
         session,
         actor,
-        entity="plaque",
-        entity_id=plaque.id,
-        county_id=plaque.county_id,
+        plaque,
         action="plaque_revoke",
         before=before,
         after=audit.snapshot(plaque, PLAQUE_FIELDS) | {"household_id": plaque.household_id, "period": period.code},

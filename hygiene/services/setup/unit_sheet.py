@@ -21,8 +21,9 @@ from hygiene.io.scores import parse_whole_number
 from hygiene.io.sheets import COUNTY_SHEET_LIMITS, Problem, SheetRow, UploadTable, read_upload
 from hygiene.io.sheets import unit_columns as columns
 from hygiene.models import County, Group, Township, User, Village
-from hygiene.services import audit, rollout
+from hygiene.services import audit
 from hygiene.services.errors import PermissionDenied
+from hygiene.services.setup import rollout
 
 UNIT_CODE_RULE = "代码只能包含数字和字母"
 LEVELS = {"township": ("乡镇", Township, 12), "village": ("村", Village, 16), "group": ("村民组", Group, 20)}
@@ -203,14 +204,14 @@ def apply(session: Session, actor: User | None, plan: UnitPlan, *, file_name: st
             session.add(unit)
             session.flush()
             audit.record(
-                session, actor, entity=level, entity_id=unit.id, county_id=county.id, action="create",
+                session, actor, unit, action="create",
                 after={"code": change.code, "name": change.name}, reason=f"导入单位表 {file_name} 第{change.row}行",
             )  # fmt: skip
     for change in plan.renamed:
         unit = _find(session, change, villages, townships)
         unit.name = change.name
         audit.record(
-            session, actor, entity=change.level, entity_id=unit.id, county_id=county.id, action="rename",
+            session, actor, unit, action="rename",
             before={"name": change.old_name}, after={"name": change.name},
             reason=f"导入单位表 {file_name} 第{change.row}行",
         )  # fmt: skip
@@ -218,18 +219,24 @@ def apply(session: Session, actor: User | None, plan: UnitPlan, *, file_name: st
         village = villages[change.code]
         village.programme_year = change.programme_year
         audit.record(
-            session, actor, entity="village", entity_id=village.id, county_id=county.id,
+            session,
+            actor,
+            village,
             action="programme_year",
-            before={"programme_year": change.old_programme_year}, after={"programme_year": change.programme_year},
+            before={"programme_year": change.old_programme_year},
+            after={"programme_year": change.programme_year},
             reason=f"导入单位表 {file_name} 第{change.row}行",
-        )  # fmt: skip
+        )
     county.units_from_sheet = True
     session.flush()
     audit.record(
-        session, actor, entity="county", entity_id=county.id, county_id=county.id, action="import_units",
+        session,
+        actor,
+        county,
+        action="import_units",
         after={"file": file_name, "rows": plan.rows, "changed": plan.changes},
         reason=f"导入单位表 {file_name}：{plan.changes} 条变更",
-    )  # fmt: skip
+    )
     return plan.changes
 
 

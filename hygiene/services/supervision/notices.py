@@ -22,9 +22,10 @@ from hygiene import naming, permissions
 from hygiene.enums import Grade, NoticeKind, NoticeSource, NoticeState, WorkflowState
 from hygiene.models import County, Notice, Period, ResultRecordHousehold, Township, User, Village, VillagePeriod
 from hygiene.models._types import BEIJING_TIME, utcnow
-from hygiene.services import audit, rating, records
+from hygiene.services import audit
 from hygiene.services.errors import Conflict, FieldErrors, NotFound, PermissionDenied, ServiceError
-from hygiene.services.results import RED_BLACK_SIZE
+from hygiene.services.rating import rating, records
+from hygiene.services.rating.results import RED_BLACK_SIZE
 
 NOTICE_FIELDS = ("kind", "state", "problem", "deadline", "escalated_from_id")
 
@@ -69,9 +70,7 @@ def escalate_overdue(session: Session, *, now: dt.datetime | None = None) -> lis
         audit.record(
             session,
             None,
-            entity="notice",
-            entity_id=notice.id,
-            county_id=notice.county_id,
+            notice,
             action="escalate",
             before=before,
             after=audit.snapshot(notice, NOTICE_FIELDS),
@@ -80,9 +79,7 @@ def escalate_overdue(session: Session, *, now: dt.datetime | None = None) -> lis
         audit.record(
             session,
             None,
-            entity="notice",
-            entity_id=accountability.id,
-            county_id=accountability.county_id,
+            accountability,
             action="create",
             after=audit.snapshot(accountability, NOTICE_FIELDS),
             reason=reason,
@@ -96,7 +93,6 @@ def escalate_overdue(session: Session, *, now: dt.datetime | None = None) -> lis
 PROBLEM_MAX = 1000
 PERSON_MAX = 40  # the column's length
 NOTE_MAX = 1000
-_LINE_BREAKS = {"\n"}
 CHANGE_FIELDS = (
     *NOTICE_FIELDS,
     "responsible_person",
@@ -110,17 +106,6 @@ CHANGE_FIELDS = (
     "resolved_at",
     "resolution",
 )
-
-
-def _text(text: str | None, label: str, longest: int, *, multiline: bool) -> tuple[str, str | None]:
-    """The text as stored (line breaks as ``\\n``, ends trimmed) and why it is refused, or None."""
-    cleaned = naming.clean((text or "").replace("\r\n", "\n").replace("\r", "\n"))
-    if not cleaned:
-        return cleaned, f"请填写{label}"
-    if len(cleaned) > longest:
-        return cleaned, f"{label}不能超过{longest}个字（现有{len(cleaned)}个字）"
-    problem = naming.invisible_problem("".join(ch for ch in cleaned if not (multiline and ch in _LINE_BREAKS)))
-    return cleaned, f"{label}{problem}" if problem else None
 
 
 def notice_title(notice: Notice) -> str:
@@ -178,8 +163,8 @@ def issue(
         raise NotFound("该乡镇或季度不属于本县")
     if village is not None and village.township_id != township.id:
         raise FieldErrors({"addressee": f"{village.name}不属于{township.name}"})
-    person, person_problem = _text(responsible_person, "责任人", PERSON_MAX, multiline=False)
-    text, problem_problem = _text(problem, "问题描述", PROBLEM_MAX, multiline=True)
+    person, person_problem = naming.text_field(responsible_person, "责任人", PERSON_MAX, multiline=False)
+    text, problem_problem = naming.text_field(problem, "问题描述", PROBLEM_MAX, multiline=True)
     errors = {name: why for name, why in (("responsible_person", person_problem), ("problem", problem_problem)) if why}
     deadline = deadline or default_deadline(county, now)
     if deadline <= now:
@@ -209,9 +194,7 @@ def issue(
     audit.record(
         session,
         actor,
-        entity="notice",
-        entity_id=notice.id,
-        county_id=notice.county_id,
+        notice,
         action="create",
         after=audit.snapshot(notice, CHANGE_FIELDS) | {"addressee": addressee},
         reason=f"{source.label}：向{addressee}下发督办通知单",
@@ -307,22 +290,14 @@ def report_rectified(
         raise ServiceError(f"{notice_title(notice)}现为{notice.state.label}，不能上报整改")
     if notice.kind is NoticeKind.RECTIFICATION and notice.deadline <= now:
         raise ServiceError(f"{notice_title(notice)}已过整改时限，将升级为问责通知单，请在问责通知单上上报整改")
-    text, problem = _text(note, "整改情况", NOTE_MAX, multiline=True)
+    text, problem = naming.text_field(note, "整改情况", NOTE_MAX, multiline=True)
     if problem:
         raise FieldErrors({"note": problem})
     before = audit.snapshot(notice, CHANGE_FIELDS)
     notice.state, notice.report_note, notice.reported_at = NoticeState.RECTIFIED, text, now
     _flush(session, notice)
     audit.record(
-        session,
-        actor,
-        entity="notice",
-        entity_id=notice.id,
-        county_id=notice.county_id,
-        action="report",
-        before=before,
-        after=audit.snapshot(notice, CHANGE_FIELDS),
-        reason=text,
+        session, actor, notice, action="report", before=before, after=audit.snapshot(notice, CHANGE_FIELDS), reason=text
     )
     return notice
 
@@ -342,7 +317,7 @@ def _decide(
     _check_version(notice, expected_version)
     if notice.state is not NoticeState.RECTIFIED:
         raise ServiceError(f"{notice_title(notice)}现为{notice.state.label}，没有待验收的整改")
-    text, problem = _text(note, "验收意见" if accepted else "退回理由", NOTE_MAX, multiline=True)
+    text, problem = naming.text_field(note, "验收意见" if accepted else "退回理由", NOTE_MAX, multiline=True)
     if problem:
         raise FieldErrors({"note": problem})
     before = audit.snapshot(notice, CHANGE_FIELDS)
@@ -356,9 +331,7 @@ def _decide(
     audit.record(
         session,
         actor,
-        entity="notice",
-        entity_id=notice.id,
-        county_id=notice.county_id,
+        notice,
         action="accept" if accepted else "reject",
         before=before,
         after=audit.snapshot(notice, CHANGE_FIELDS),

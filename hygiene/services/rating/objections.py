@@ -31,8 +31,9 @@ from hygiene import naming, permissions
 from hygiene.enums import ObjectionState, WorkflowState
 from hygiene.models import Household, Objection, ObjectionThrottle, Township, User, Village, VillagePeriod
 from hygiene.models._types import utcnow
-from hygiene.services import audit, records, workflow
+from hygiene.services import audit
 from hygiene.services.errors import Conflict, FieldErrors, NotFound, PermissionDenied, ServiceError
+from hygiene.services.rating import records, workflow
 
 REASON_MAX = 500
 CONTACT_MAX = 60  # the column's length
@@ -40,7 +41,6 @@ REPLY_MAX = 500
 RATE_LIMIT = 5  # objections per client per window
 RATE_WINDOW = dt.timedelta(hours=1)
 OBJECTION_FIELDS = ("state", "reply", "resolved_at", "resolved_by_id")
-_LINE_BREAKS = {"\n"}  # a reason or a reply may have several lines; nothing else invisible
 
 
 class ObjectionThrottled(ServiceError):
@@ -68,17 +68,6 @@ def posting_open(village_period: VillagePeriod | None, now: dt.datetime | None =
 
 def _name(village_period: VillagePeriod) -> str:
     return f"{village_period.village.name} {village_period.period.code}"
-
-
-def _text(text: str | None, label: str, longest: int, *, required: bool, multiline: bool) -> tuple[str, str | None]:
-    """The text as stored (line breaks as ``\\n``, ends trimmed) and why it is refused, or None."""
-    cleaned = naming.clean((text or "").replace("\r\n", "\n").replace("\r", "\n"))
-    if not cleaned:
-        return cleaned, f"请填写{label}" if required else None
-    if len(cleaned) > longest:
-        return cleaned, f"{label}不能超过{longest}个字（现有{len(cleaned)}个字）"
-    problem = naming.invisible_problem("".join(ch for ch in cleaned if not (multiline and ch in _LINE_BREAKS)))
-    return cleaned, f"{label}{problem}" if problem else None
 
 
 def _bump(session: Session, key: str, now: dt.datetime) -> int:
@@ -121,8 +110,8 @@ def file_objection(
     row = next((r for r in record.rows if r.household_code == household_code), None) if record else None
     if record is None or row is None:
         raise NotFound(f"{_name(village_period)} 的公示名单中没有户编号 {naming.visible(household_code, 30)}")
-    reason, reason_problem = _text(reason, "异议理由", REASON_MAX, required=True, multiline=True)
-    contact, contact_problem = _text(contact, "联系方式", CONTACT_MAX, required=False, multiline=False)
+    reason, reason_problem = naming.text_field(reason, "异议理由", REASON_MAX, required=True, multiline=True)
+    contact, contact_problem = naming.text_field(contact, "联系方式", CONTACT_MAX, required=False, multiline=False)
     errors = {name: problem for name, problem in (("reason", reason_problem), ("contact", contact_problem)) if problem}
     if errors:
         raise FieldErrors(errors)
@@ -145,9 +134,7 @@ def file_objection(
     audit.record(
         session,
         None,
-        entity="objection",
-        entity_id=objection.id,
-        county_id=objection.county_id,
+        objection,
         action="file",
         after={
             "village_period_id": village_period.id,
@@ -218,7 +205,7 @@ def _resolve(
         raise Conflict("该异议已被他人处理或修改，请刷新后重试")
     if objection.state is not ObjectionState.PENDING:
         raise ServiceError(f"该异议已处理（{objection.state.label}）")
-    reply, problem = _text(reply, "答复", REPLY_MAX, required=True, multiline=True)
+    reply, problem = naming.text_field(reply, "答复", REPLY_MAX, required=True, multiline=True)
     if problem:
         raise FieldErrors({"reply": problem})
     before = audit.snapshot(objection, OBJECTION_FIELDS)
@@ -231,9 +218,7 @@ def _resolve(
     audit.record(
         session,
         actor,
-        entity="objection",
-        entity_id=objection.id,
-        county_id=objection.county_id,
+        objection,
         action=to.value,
         before=before,
         after=audit.snapshot(objection, OBJECTION_FIELDS),

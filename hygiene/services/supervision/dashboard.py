@@ -35,8 +35,10 @@ from hygiene.models import (
     VillagePeriod,
 )
 from hygiene.models._types import utcnow
-from hygiene.services import notices, ranking, rating, rollout, units
-from hygiene.services.records import PUBLIC_STATES
+from hygiene.services.rating import rating
+from hygiene.services.rating.records import PUBLIC_STATES
+from hygiene.services.setup import rollout, units
+from hygiene.services.supervision import notices, ranking
 
 # The workflow moves that send a village period back to its clerk (RULES.md §5): a village that went
 # through one of them in a period was not approved at the first pass.

@@ -16,7 +16,7 @@ valid plaque revokes the plaque (``plaques.revoke``) and issues a rectification 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -25,14 +25,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from hygiene import naming, permissions
-from hygiene.enums import CRITERIA, Grade, NoticeSource, PlaqueState, Role
-from hygiene.io.scores import format_tenths, parse_score, parse_whole_number
+from hygiene.enums import CRITERIA, Grade, NoticeSource, PlaqueState
+from hygiene.io.scores import format_points, parse_score, parse_whole_number
 from hygiene.models import (
     County,
     Group,
     Household,
     InspectionAssignment,
-    InspectionTeam,
     Notice,
     Period,
     Plaque,
@@ -42,7 +41,8 @@ from hygiene.models import (
     Village,
 )
 from hygiene.models._types import utcnow
-from hygiene.services import audit, notices, plaques, rating, sampling
+from hygiene.services import audit
+from hygiene.services.awards import plaques
 from hygiene.services.errors import (
     Conflict,
     FieldErrors,
@@ -51,169 +51,15 @@ from hygiene.services.errors import (
     check_unchanged,
     state_digest,
 )
+from hygiene.services.rating import rating
+from hygiene.services.supervision import inspection_teams, notices, sampling
+from hygiene.services.supervision.inspection_teams import MEMBERS_MAX
 
-TEAM_NAME_MAX = 60  # the columns' lengths
-MEMBERS_MAX = 200
 NOTES_MAX = 500
 MAX_SAMPLE_SIZE = 200
 BELOW_CLEAN = (Grade.FAIRLY_CLEAN, Grade.NOT_CLEAN)
 CHECK_FIELDS = (*CRITERIA, "members", "notes", "inspector_id")
 SAMPLE_FIELDS = ("sample_seed", "sample_size", "sample_adopted_by_id", "sample_adopted_at")
-
-
-def _text(
-    value: str | None, label: str, longest: int, *, required: bool, multiline: bool = False
-) -> tuple[str, str | None]:
-    """The text as stored (ends trimmed, line breaks as ``\\n``) and why it is refused, or None."""
-    cleaned = naming.clean((value or "").replace("\r\n", "\n").replace("\r", "\n"))
-    if not cleaned:
-        return cleaned, f"请填写{label}" if required else None
-    if len(cleaned) > longest:
-        return cleaned, f"{label}不能超过{longest}个字（现有{len(cleaned)}个字）"
-    problem = naming.invisible_problem(cleaned.replace("\n", "") if multiline else cleaned)
-    return cleaned, f"{label}{problem}" if problem else None
-
-
-# --- teams and their members ----------------------------------------------------------------------
-
-
-def teams(session: Session, county: County) -> list[InspectionTeam]:
-    return list(
-        session.scalars(
-            sa.select(InspectionTeam).where(InspectionTeam.county_id == county.id).order_by(InspectionTeam.id)
-        )
-    )
-
-
-def get_team(session: Session, county: County, team_id: int) -> InspectionTeam:
-    team = session.get(InspectionTeam, team_id)
-    if team is None or team.county_id != county.id:
-        raise NotFound(f"本县没有编号为 {team_id} 的督查组")
-    return team
-
-
-def county_inspectors(session: Session, county: County) -> list[User]:
-    """The county's inspector accounts (active or not), by username."""
-    return list(
-        session.scalars(
-            sa.select(User).where(User.role == Role.INSPECTOR, User.county_id == county.id).order_by(User.username)
-        )
-    )
-
-
-def team_inspectors(session: Session, team: InspectionTeam) -> list[User]:
-    return list(session.scalars(sa.select(User).where(User.inspection_team_id == team.id).order_by(User.username)))
-
-
-def team_of(session: Session, user: User) -> InspectionTeam | None:
-    return session.get(InspectionTeam, user.inspection_team_id) if user.inspection_team_id is not None else None
-
-
-def _team_view(session: Session, team: InspectionTeam) -> dict[str, object]:
-    return {
-        "name": team.name,
-        "members": team.members,
-        "inspectors": [u.username for u in team_inspectors(session, team)],
-    }
-
-
-def team_state(session: Session, team: InspectionTeam) -> str:
-    """What a team's form showed (`check_unchanged`)."""
-    return state_digest(_team_view(session, team))
-
-
-def _team_fields(
-    session: Session, county: County, name: str, members: str, team: InspectionTeam | None
-) -> tuple[str, str]:
-    name, name_problem = _text(name, "督查组名称", TEAM_NAME_MAX, required=True)
-    members, members_problem = _text(members, "组成人员", MEMBERS_MAX, required=True)
-    errors = {k: why for k, why in (("name", name_problem), ("members", members_problem)) if why}
-    if not name_problem:
-        same = session.scalar(
-            sa.select(InspectionTeam.id).where(InspectionTeam.county_id == county.id, InspectionTeam.name == name)
-        )
-        if same is not None and (team is None or same != team.id):
-            errors["name"] = f"本县已有名为“{name}”的督查组"
-    if errors:
-        raise FieldErrors(errors)
-    return name, members
-
-
-def create_team(session: Session, actor: User | None, county: County, *, name: str, members: str) -> InspectionTeam:
-    """A new inspection team of the county (``actor`` None: the system, as the demo loads)."""
-    if actor is not None and not permissions.can_manage_inspection_teams(actor, county):
-        raise PermissionDenied("只有本县管理员可以管理督查组")
-    name, members = _team_fields(session, county, name, members, None)
-    team = InspectionTeam(county_id=county.id, name=name, members=members)
-    session.add(team)
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        entity="inspection_team",
-        entity_id=team.id,
-        county_id=team.county_id,
-        action="create",
-        after=_team_view(session, team),
-    )
-    return team
-
-
-def update_team(
-    session: Session,
-    actor: User | None,
-    team: InspectionTeam,
-    *,
-    name: str,
-    members: str,
-    inspector_ids: Collection[int],
-    shown_state: str | None = None,
-) -> bool:
-    """Rename the team, set its members' names and which of the county's inspector accounts belong to
-    it (an inspector chosen here leaves its former team). Returns whether anything changed."""
-    county = session.get_one(County, team.county_id)
-    if actor is not None and not permissions.can_manage_inspection_teams(actor, county):
-        raise PermissionDenied("只有本县管理员可以管理督查组")
-    check_unchanged(shown_state, _team_view(session, team), f"{team.name}的设置")
-    name, members = _team_fields(session, county, name, members, team)
-    inspectors = {u.id: u for u in county_inspectors(session, county)}
-    unknown = [str(i) for i in inspector_ids if i not in inspectors]
-    if unknown:
-        raise FieldErrors({"inspectors": f"不是本县督查员账号：{'、'.join(unknown)}"})
-    before = _team_view(session, team)
-    team.name, team.members = name, members
-    chosen = set(inspector_ids)
-    for user in inspectors.values():
-        belongs = user.inspection_team_id == team.id
-        if (user.id in chosen) == belongs:
-            continue
-        former = team_of(session, user)
-        user.inspection_team_id = team.id if user.id in chosen else None
-        audit.record(
-            session,
-            actor,
-            entity="user",
-            entity_id=user.id,
-            county_id=county.id,  # an inspector of the county
-            action="inspection_team",
-            before={"inspection_team": former.name if former else None},
-            after={"inspection_team": team.name if user.id in chosen else None},
-        )
-    session.flush()
-    after = _team_view(session, team)
-    if after == before:
-        return False
-    audit.record(
-        session,
-        actor,
-        entity="inspection_team",
-        entity_id=team.id,
-        county_id=team.county_id,
-        action="update",
-        before=before,
-        after=after,
-    )
-    return True
 
 
 # --- which team holds which township, per period --------------------------------------------------------
@@ -290,7 +136,7 @@ def assign(
         f"{period.code}的督查分工",
     )
     townships = {t.code: t for t in session.scalars(sa.select(Township).where(Township.county_id == county.id))}
-    by_id = {t.id: t for t in teams(session, county)}
+    by_id = {t.id: t for t in inspection_teams.teams(session, county)}
     held = assignments(session, county, period)
     errors: dict[str, str] = {}
     for code, team_id in choices.items():
@@ -331,7 +177,7 @@ def assign(
         audit.record(
             session,
             actor,
-            entity="inspection_assignment",
+            kind="inspection_assignment",
             entity_id=f"{period.code}:{code}",
             county_id=period.county_id,
             action=action,
@@ -388,7 +234,7 @@ def adopt_sample(
     audit.record(
         session,
         actor,
-        entity="inspection_assignment",
+        kind="inspection_assignment",
         entity_id=f"{period.code}:{township.code}",
         county_id=period.county_id,
         action="adopt_sample",
@@ -527,8 +373,8 @@ def save_spot_check(
         parsed = parse_scores(period, scores)
     except FieldErrors as exc:
         errors |= exc.errors
-    members, members_problem = _text(members, "抽查人员", MEMBERS_MAX, required=True)
-    notes, notes_problem = _text(notes, "抽查记录", NOTES_MAX, required=False, multiline=True)
+    members, members_problem = naming.text_field(members, "抽查人员", MEMBERS_MAX, required=True)
+    notes, notes_problem = naming.text_field(notes, "抽查记录", NOTES_MAX, required=False, multiline=True)
     errors |= {k: why for k, why in (("members", members_problem), ("notes", notes_problem)) if why}
     if errors:
         raise FieldErrors(errors)
@@ -555,9 +401,7 @@ def save_spot_check(
         audit.record(
             session,
             actor,
-            entity="spot_check",
-            entity_id=check.id,
-            county_id=check.county_id,
+            check,
             action="create" if created else "update",
             before=before | where if before else None,
             after=after | where,
@@ -597,7 +441,7 @@ def _consequences(
     if notice_of(session, check) is not None:
         return plaque, None
     low = [
-        f"{c.label} {format_tenths(getattr(check, c.code))}/{format_tenths(c.max_tenths)}"
+        f"{c.label} {format_points(getattr(check, c.code))}/{format_points(c.max_tenths)}"
         for c in sorted(period.rubric_version.criteria, key=lambda c: c.code)
         if getattr(check, c.code) < c.max_tenths
     ]
@@ -623,11 +467,3 @@ def _consequences(
         now=now,
     )
     return plaque, notice
-
-
-def assignment_for(session: Session, township: Township, period: Period) -> InspectionAssignment:
-    """The township's assignment in the period, or ``NotFound`` saying no team holds it."""
-    found = held_assignment(session, township, period)
-    if found is None:
-        raise NotFound(f"{period.code}尚未给{township.name}分配督查组")
-    return found

@@ -3,7 +3,7 @@ reached through here, and no other module of ``hygiene`` calls ``scoring``.
 
 It reads what the engine needs for a period in a few set-based queries, hands it over as integer
 tenths straight from the database (no text round trip), and returns the engine's result tables.
-A published or final village period is read from its record (``hygiene.services.records``), never
+A published or final village period is read from its record (``hygiene.services.rating.records``), never
 recomputed: ``results`` answers with the record for those and computes the others now, in tables of
 the same shape. When the engine refuses live data (a peer reviewer moved to another group, a quota
 below a floor that grew), ``RatingRefused`` says in Chinese what to fix.
@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 import scoring
+import scoring.io
 from hygiene.enums import CRITERIA, AwardLevel, Grade, ReviewKind
+from hygiene.io import exports
 from hygiene.models import AwardQuota, Group, Household, Period, Review, Township, Village, VillagePeriod
 from hygiene.models._types import RATING_SETTINGS
 from hygiene.services import bulk
@@ -158,6 +161,24 @@ def score_problems(period: Period, scores: Mapping[str, int | None]) -> dict[str
         if len(column.bad):
             problems[criterion] = column.reasons[0]
     return problems
+
+
+def parse_period_code(code: str) -> tuple[int, int]:
+    """(year, quarter) of ``2026Q4``; the format is the engine's (scoring.periods)."""
+    try:
+        return scoring.parse_period(code.strip())
+    except ValueError:
+        raise ServiceError(f"季度格式不正确: {code!r}（应为如 2026Q4）") from None
+
+
+def results_csv(table: pa.Table) -> bytes:
+    """A result table (INTERCHANGE.md §1) as CSV, safe to open in Excel or WPS."""
+    return scoring.io.csv_bytes(exports.formula_safe(table))
+
+
+def write_results(household_results: pa.Table, village_results: pa.Table, folder: Path) -> None:
+    """household_results.csv and village_results.csv into ``folder``, safe to open in Excel or WPS."""
+    scoring.io.write_results(exports.formula_safe(household_results), exports.formula_safe(village_results), folder)
 
 
 def next_period_code(code: str) -> str:
@@ -453,7 +474,7 @@ def tenths(value: object) -> int | None:
 def results(session: Session, period: Period, village_ids: Sequence[int]) -> tuple[pa.Table, pa.Table]:
     """A period's results for these villages: the current record of each published or final
     village period, the engine's live results for the rest; sorted by code, as the engine sorts."""
-    from hygiene.services import records
+    from hygiene.services.rating import records
 
     recorded = records.current_records(session, period, village_ids)
     live_ids = [v for v in village_ids if v not in recorded]

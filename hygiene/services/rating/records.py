@@ -30,7 +30,8 @@ from hygiene.models import (
 )
 from hygiene.models._types import utcnow
 from hygiene.models.records import VILLAGE_COUNTS
-from hygiene.services import audit, bulk, rating
+from hygiene.services import audit, bulk
+from hygiene.services.rating import rating
 
 PUBLIC_STATES = (WorkflowState.PUBLISHED, WorkflowState.FINAL)
 
@@ -132,9 +133,7 @@ def post(session: Session, actor: User | None, village_period: VillagePeriod) ->
     audit.record(
         session,
         actor,
-        entity="village_period",
-        entity_id=village_period.id,
-        county_id=village_period.county_id,
+        village_period,
         action="record_post",
         after={
             "record": number,
@@ -158,14 +157,7 @@ def supersede(session: Session, actor: User | None, village_period: VillagePerio
     record.superseded_reason = reason
     session.flush()
     audit.record(
-        session,
-        actor,
-        entity="village_period",
-        entity_id=village_period.id,
-        county_id=village_period.county_id,
-        action="record_supersede",
-        before={"record": record.number},
-        reason=reason,
+        session, actor, village_period, action="record_supersede", before={"record": record.number}, reason=reason
     )
 
 

@@ -21,8 +21,10 @@ from hygiene.enums import AwardLevel, Grade, PlaqueState
 from hygiene.io import pdf
 from hygiene.models import Group, Household, Period, Plaque, Village
 from hygiene.models._types import BEIJING_TIME
-from hygiene.services import periods, plaques, rating, records, results
+from hygiene.services.awards import plaques
 from hygiene.services.errors import NotFound
+from hygiene.services.rating import rating, records, results
+from hygiene.services.setup import periods
 
 SALT = "plaque-verify"
 

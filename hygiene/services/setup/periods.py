@@ -7,23 +7,15 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-import scoring
 from hygiene.enums import DEFAULT_CRITERIA
 from hygiene.models import County, Period, RubricCriterion, RubricVersion, Village, VillagePeriod
 from hygiene.models._types import copy_rating_settings
-from hygiene.services.errors import NotFound, ServiceError
-
-
-def parse_period_code(code: str) -> tuple[int, int]:
-    """(year, quarter) of ``2026Q4``; the format is the engine's (scoring.periods)."""
-    try:
-        return scoring.parse_period(code.strip())
-    except ValueError:
-        raise ServiceError(f"季度格式不正确: {code!r}（应为如 2026Q4）") from None
+from hygiene.services.errors import NotFound
+from hygiene.services.rating import rating
 
 
 def quarter_dates(code: str) -> tuple[dt.date, dt.date]:
-    year, quarter = parse_period_code(code)
+    year, quarter = rating.parse_period_code(code)
     start = dt.date(year, 3 * quarter - 2, 1)
     end = dt.date(year + 1, 1, 1) if quarter == 4 else dt.date(year, 3 * quarter + 1, 1)
     return start, end - dt.timedelta(days=1)
@@ -50,7 +42,7 @@ def create_default_rubric(session: Session, county: County) -> RubricVersion:
 def open_period(session: Session, county: County, code: str) -> Period:
     """Create the quarter with the rubric and the rating settings in force now (RULES.md §2), or
     return it if it exists: changing the county's settings later never reaches this period."""
-    parse_period_code(code)
+    rating.parse_period_code(code)
     period = session.scalar(sa.select(Period).where(Period.county_id == county.id, Period.code == code))
     if period is not None:
         return period
@@ -69,7 +61,7 @@ def open_period(session: Session, county: County, code: str) -> Period:
 
 
 def get_period(session: Session, county_id: int, code: str) -> Period:
-    parse_period_code(code)
+    rating.parse_period_code(code)
     period = session.scalar(sa.select(Period).where(Period.county_id == county_id, Period.code == code))
     if period is None:
         raise NotFound(f"季度 {code} 不存在")

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from hygiene import naming
 from hygiene.db import Base
 from hygiene.enums import WorkflowState
-from hygiene.io.scores import format_tenths, format_yuan, parse_score, parse_whole_number, parse_yuan
+from hygiene.io.scores import format_points, format_yuan, parse_score, parse_whole_number, parse_yuan
 from hygiene.models import (
     AuditEntry,
     County,
@@ -34,8 +34,10 @@ from hygiene.models import (
     county_parents,
 )
 from hygiene.models._types import beijing_today, utcnow
-from hygiene.services import audit, periods, rating, rollout
+from hygiene.services import audit
 from hygiene.services.errors import FieldErrors, ServiceError, check_unchanged, state_digest
+from hygiene.services.rating import rating
+from hygiene.services.setup import periods, rollout
 
 COUNTY_CODE = naming.HOUSEHOLD_CODE  # digits and letters, as the administrative codes are
 MAX_BUDGET_YUAN = 10_000_000_000
@@ -69,10 +71,10 @@ def _points(maximum_tenths: int, minimum_tenths: int = 0) -> tuple[Callable[[str
     def parse(text: str) -> int:
         tenths = parse_score(text, maximum_tenths)
         if tenths < minimum_tenths:
-            raise ValueError(f"不能小于{format_tenths(minimum_tenths)}分")
+            raise ValueError(f"不能小于{format_points(minimum_tenths)}分")
         return tenths
 
-    return parse, (lambda value: format_tenths(int(value)))
+    return parse, (lambda value: format_points(int(value)))
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -113,21 +115,13 @@ def create_county(session: Session, actor: User | None, code: str, name: str) ->
     session.flush()
     periods.create_default_rubric(session, county)
     rollout.create_default_plan(session, county, current_year())
-    audit.record(
-        session,
-        actor,
-        entity="county",
-        entity_id=county.id,
-        county_id=county.id,
-        action="create",
-        after={"code": code, "name": name},
-    )
+    audit.record(session, actor, county, action="create", after={"code": code, "name": name})
     return county
 
 
 def describe_period_settings(snapshot: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(label, value) lines of the rules a period keeps (``rating.settings_snapshot``), for its pages."""
-    thresholds = "/".join(format_tenths(t) for t in snapshot["thresholds"])
+    thresholds = "/".join(format_points(t) for t in snapshot["thresholds"])
     lines = [
         ("评分标准版本", f"第{snapshot['rubric_version']}版"),
         ("最清洁户、清洁户、较清洁户分数线（分）", thresholds),
@@ -177,9 +171,7 @@ def change_settings(
     audit.record(
         session,
         actor,
-        entity="county",
-        entity_id=county.id,
-        county_id=county.id,
+        county,
         action="settings",
         before={key: before[key] for key in changed},
         after=changed,
@@ -232,7 +224,7 @@ def open_period(session: Session, actor: User | None, county: County, code: str)
     """Open period ``code`` for every village of the county in the programme (RULES.md §1: from the
     first period of its programme year on): the period keeps the rubric and settings in force now.
     Opening it again changes nothing but the villages that joined the programme since."""
-    year, _ = periods.parse_period_code(code)
+    year, _ = rating.parse_period_code(code)
     existed = session.scalar(sa.select(Period.id).where(Period.county_id == county.id, Period.code == code))
     period = periods.open_period(session, county, code)
     villages = session.scalars(
@@ -250,9 +242,7 @@ def open_period(session: Session, actor: User | None, county: County, code: str)
         audit.record(
             session,
             actor,
-            entity="county",
-            entity_id=county.id,
-            county_id=county.id,
+            county,
             action="period_open",
             after={"period": code, "villages": len(new)},
             reason=f"开启 {code}：{len(new)} 个村",
@@ -326,9 +316,7 @@ def new_rubric_version(
     audit.record(
         session,
         actor,
-        entity="county",
-        entity_id=county.id,
-        county_id=county.id,
+        county,
         action="rubric_version",
         before={"version": current.number},
         after={"version": version.number, "criteria": [list(c) for c in criteria], "thresholds": list(thresholds)},

@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session
 
 from hygiene.enums import CRITERIA, ReviewKind
 from hygiene.models import Group, Household, Period, ResultRecordHousehold, Review, Township
-from hygiene.services import rating, records
 from hygiene.services.errors import ServiceError
+from hygiene.services.rating import rating, records
 
 DEFAULT_SIZE = 20
 MAX_SEED = 999_999_999  # nine digits: typed back on the page as the person read it

@@ -102,15 +102,7 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    audit.record(
-        session,
-        actor,
-        entity="user",
-        entity_id=user.id,
-        county_id=county_id,
-        action="create",
-        after=audit.snapshot(user, ACCOUNT_FIELDS),
-    )
+    audit.record(session, actor, user, county_id=county_id, action="create", after=audit.snapshot(user, ACCOUNT_FIELDS))
     return user
 
 
@@ -135,7 +127,7 @@ def account_county_id(session: Session, user: User) -> int:
 def _record_account(session: Session, actor: User | None, user: User, *, action: str, **details: Any) -> None:
     """An audit entry on an account, in the account's county."""
     county_id = account_county_id(session, user)
-    audit.record(session, actor, entity="user", entity_id=user.id, county_id=county_id, action=action, **details)
+    audit.record(session, actor, user, **details, county_id=county_id, action=action)
 
 
 def _bump(session: Session, key: str, now: dt.datetime, *, by: int = 1, failed: bool = False) -> int:

@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session, contains_eager, selectinload
 from hygiene import naming
 from hygiene.enums import EDITABLE_STATES, WorkflowState
 from hygiene.models import AuditEntry, County, Group, Household, Period, Review, Township, User, Village, VillagePeriod
-from hygiene.services import audit, periods, rating
+from hygiene.services import audit
 from hygiene.services.errors import Conflict, FieldErrors, NotFound, ServiceError
+from hygiene.services.rating import rating
+from hygiene.services.setup import periods
 
 HEAD_NAME_LENGTH: int = Household.head_name.property.columns[0].type.length
 HOUSEHOLD_FIELDS = ("code", "head_name", "members", "phone", "is_poor", "group_id", "moved_away_on")
@@ -211,15 +213,7 @@ def add_household(
     )
     session.add(household)
     session.flush()
-    audit.record(
-        session,
-        actor,
-        entity="household",
-        entity_id=household.id,
-        county_id=household.county_id,
-        action="create",
-        after=household_snapshot(household, group),
-    )
+    audit.record(session, actor, household, action="create", after=household_snapshot(household, group))
     return household
 
 
@@ -258,17 +252,7 @@ def update_household(
     if after == before:
         return household
     session.flush()
-    audit.record(
-        session,
-        actor,
-        entity="household",
-        entity_id=household.id,
-        county_id=household.county_id,
-        action="update",
-        before=before,
-        after=after,
-        reason=reason,
-    )
+    audit.record(session, actor, household, action="update", before=before, after=after, reason=reason)
     return household
 
 

@@ -1,6 +1,6 @@
 """Entering the three reviews (三评, RULES.md §3) for a village period, one at a time (the form) or
 many at once (the sheet import: hygiene.services.imports). Every rule a single review must obey is
-checked here; scores come from the engine via hygiene.services.rating, never computed here."""
+checked here; scores come from the engine via hygiene.services.rating.rating, never computed here."""
 
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from hygiene import permissions
 from hygiene.enums import CRITERIA, ReviewKind, WorkflowState
 from hygiene.models import Group, Household, Period, Review, User, Village, VillagePeriod
-from hygiene.services import audit, periods, rating
+from hygiene.services import audit
 from hygiene.services.errors import Conflict, FieldErrors, PermissionDenied, ServiceError
+from hygiene.services.rating import rating
+from hygiene.services.setup import periods
 
 REVIEW_FIELDS = ("kind", "reviewer_household_id", "team_members", *CRITERIA)
 
@@ -179,9 +181,7 @@ def record_review_change(
     audit.record(
         session,
         actor,
-        entity="household",
-        entity_id=household.id,
-        county_id=household.county_id,
+        household,
         action=action,
         before=before | where if before else None,
         after=after | where if after else None,

@@ -27,10 +27,11 @@ from hygiene.models import (
     VillagePeriod,
 )
 from hygiene.models._types import utcnow
-from hygiene.services import objections, periods, rating, records
 from hygiene.services.errors import NotFound, ServiceError
-from hygiene.services.records import PUBLIC_STATES, PostedRow, mask_name
-from hygiene.services.workflow import TownshipRow
+from hygiene.services.rating import objections, rating, records
+from hygiene.services.rating.boards import TownshipRow
+from hygiene.services.rating.records import PUBLIC_STATES, PostedRow, mask_name
+from hygiene.services.setup import periods
 
 RED_BLACK_SIZE = 3
 
@@ -183,7 +184,7 @@ def period_results(
 ) -> tuple[pa.Table, pa.Table]:
     """A period's results for one village or for the whole county (``hygiene results``); with
     ``county_code``, that county's, where several counties share the database."""
-    periods.parse_period_code(period_code)
+    rating.parse_period_code(period_code)
     if village_code is not None:
         village = session.scalar(sa.select(Village).where(Village.code == village_code))
         if village is None:

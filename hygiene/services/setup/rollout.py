@@ -109,9 +109,7 @@ def set_plan(
     audit.record(
         session,
         actor,
-        entity="county",
-        entity_id=county.id,
-        county_id=county.id,
+        county,
         action="rollout_plan",
         before={str(y): s for y, s in before},
         after={str(y): s for y, s in plan},
@@ -185,11 +183,14 @@ def set_programme_years(
         if village.programme_year == year:
             continue
         audit.record(
-            session, actor, entity="village", entity_id=village.id, county_id=village.county_id,
+            session,
+            actor,
+            village,
             action="programme_year",
-            before={"programme_year": village.programme_year}, after={"programme_year": year},
+            before={"programme_year": village.programme_year},
+            after={"programme_year": year},
             reason="县管理员调整纳入年度",
-        )  # fmt: skip
+        )
         village.programme_year = year
         changed += 1
     session.flush()

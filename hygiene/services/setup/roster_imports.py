@@ -1,0 +1,320 @@
+"""Household roster imports (INTERCHANGE.md §2, §2.1), for one village or a whole county.
+
+Planned first, every problem collected (row, column, value, reason); any problem rejects the whole
+file and nothing is written; applying a clean plan writes all of it in the caller's one
+transaction. The web page and the ``hygiene import roster`` command call these same functions.
+"""
+
+from __future__ import annotations
+
+import itertools
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from hygiene import naming, permissions
+from hygiene.io.scores import parse_whole_number
+from hygiene.io.sheets import (
+    COUNTY_SHEET_LIMITS,
+    Problem,
+    UploadTable,
+    read_upload,
+    roster_columns,
+)
+from hygiene.models import Group, Household, Township, User, Village
+from hygiene.services import audit
+from hygiene.services.errors import PermissionDenied, flush_or_conflict
+from hygiene.services.setup import units
+
+NOT_IN_UNIT_SHEET = "本村的单位表中没有这个村民组，请检查名称或先由县管理员导入单位表"
+
+
+# --- roster --------------------------------------------------------------------------------------
+
+MAX_MEMBERS = 99
+POOR_VALUES = {
+    "是": True,
+    "否": False,
+    "y": True,
+    "n": False,
+    "yes": True,
+    "no": False,
+    "1": True,
+    "0": False,
+    "true": True,
+    "false": False,
+    "": False,
+}
+
+
+@dataclass(frozen=True)
+class PlannedHousehold:
+    row: int
+    village: Village
+    group_name: str
+    code: str
+    head_name: str
+    members: int
+    phone: str | None
+    is_poor: bool
+    existing: Household | None
+    changes: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Decided when planned: after the import writes, the household equals the row.
+        h = self.existing
+        differs = h is None or (h.head_name, h.members, h.phone, h.is_poor, h.group.name) != (
+            self.head_name,
+            self.members,
+            self.phone,
+            self.is_poor,
+            self.group_name,
+        )
+        object.__setattr__(self, "changes", differs)
+
+
+@dataclass
+class RosterImportPlan:
+    rows: list[PlannedHousehold] = field(default_factory=list)
+
+    @property
+    def added(self) -> int:
+        return sum(1 for r in self.rows if r.existing is None)
+
+    @property
+    def updated(self) -> int:
+        return sum(1 for r in self.rows if r.existing is not None and r.changes)
+
+    @property
+    def unchanged(self) -> int:
+        return sum(1 for r in self.rows if not r.changes)
+
+    def by_township(self) -> list[TownshipCounts]:
+        """What the roster brings to each township it names, for a county-wide preview."""
+        counts: dict[str, TownshipCounts] = {}
+        villages: dict[str, set[int]] = {}
+        for r in self.rows:
+            township = r.village.township
+            c = counts.setdefault(township.code, TownshipCounts(township.name))
+            villages.setdefault(township.code, set()).add(r.village.id)
+            c.households += 1
+            c.added += r.existing is None
+            c.updated += r.existing is not None and r.changes
+        for code, c in counts.items():
+            c.villages = len(villages[code])
+        return [counts[code] for code in sorted(counts)]
+
+
+@dataclass
+class TownshipCounts:
+    name: str
+    villages: int = 0
+    households: int = 0
+    added: int = 0
+    updated: int = 0
+
+
+def _unit_key(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def plan_roster_import(
+    session: Session, actor: User | None, table: UploadTable, *, villages: Sequence[Village]
+) -> RosterImportPlan:
+    """Check a roster against ``villages`` (the clerk's one village, or every village of a county for
+    its administrator and the command line). A township or village is named by its name or its code."""
+    if actor is not None and not permissions.can_import_roster(actor, villages):
+        raise PermissionDenied("只有本村村委会或本县管理员可以导入花名册")
+    by_key: dict[tuple[str, str], Village | None] = {}  # None: two villages answer to these names
+    for v in villages:
+        for t_key in (v.township.name, v.township.code):
+            for v_key in (v.name, v.code):
+                key = (_unit_key(t_key), _unit_key(v_key))
+                by_key[key] = v if by_key.get(key, v) is v else None
+    county_ids = {v.township.county_id for v in villages}
+    existing = {
+        (h.county_id, h.code): h
+        for h in session.scalars(sa.select(Household).where(Household.county_id.in_(county_ids)))
+    }
+    group_names = {
+        (group.village_id, group.name)
+        for group in session.scalars(sa.select(Group).where(Group.village_id.in_([v.id for v in villages])))
+    }
+    problems: list[Problem] = []
+    plan = RosterImportPlan()
+    first_row: dict[tuple[int | None, str], int] = {}  # household codes are unique per county
+    for row in table.rows:
+        values = row.values
+        start = len(problems)
+        unit_key = (_unit_key(values["township"]), _unit_key(values["village"]))
+        village = by_key.get(unit_key)
+        if village is None and unit_key in by_key:
+            problems.append(table.problem(row, "village", "有同名的乡镇和村，请填写村代码"))
+        elif village is None:
+            column = "village" if any(k[0] == _unit_key(values["township"]) for k in by_key) else "township"
+            problems.append(table.problem(row, column, "不是本次可导入的乡镇和村" if actor is None else "不是本村"))
+        code = values["household_code"]
+        if not code:
+            problems.append(table.problem(row, "household_code", "请填写户编号"))
+        elif reason := naming.household_code_problem(code):
+            problems.append(table.problem(row, "household_code", reason))
+        elif (county_key := (village.township.county_id if village else None, code)) in first_row:
+            problems.append(table.problem(row, "household_code", f"与第{first_row[county_key]}行户编号重复"))
+        else:
+            first_row[county_key] = row.row
+        current = existing.get((village.township.county_id, code)) if village else None
+        if current is not None and village is not None and current.group.village_id != village.id:
+            problems.append(table.problem(row, "household_code", "户编号已被其他村使用（户编号在全县唯一）"))
+        if reason := naming.name_problem(values["group"], naming.column_length(Group.name), "村民组"):
+            problems.append(table.problem(row, "group", reason))
+        elif (
+            village is not None
+            and village.township.county.units_from_sheet
+            and (village.id, values["group"]) not in group_names
+        ):
+            problems.append(table.problem(row, "group", NOT_IN_UNIT_SHEET))
+        if reason := naming.name_problem(values["head_name"], naming.column_length(Household.head_name), "户主姓名"):
+            problems.append(table.problem(row, "head_name", reason))
+        members = _members(values.get("members", ""))
+        if members is None:
+            problems.append(table.problem(row, "members", f"人口须为1–{MAX_MEMBERS}之间的整数"))
+        phone = values.get("phone", "") or None
+        if phone is not None and (reason := naming.phone_problem(phone)):
+            problems.append(table.problem(row, "phone", reason))
+        poor = POOR_VALUES.get(unicodedata.normalize("NFKC", values.get("poor", "")).strip().lower())
+        if poor is None:
+            problems.append(table.problem(row, "poor", "须填 是 或 否"))
+        if len(problems) > start or village is None or members is None or poor is None:
+            continue
+        plan.rows.append(
+            PlannedHousehold(
+                row.row, village, values["group"], code, values["head_name"], members, phone, poor, current
+            )
+        )
+    table.reject(problems)
+    return plan
+
+
+def _members(text: str) -> int | None:
+    try:
+        return parse_whole_number(text, 1, MAX_MEMBERS)
+    except ValueError:
+        return None
+
+
+ROSTER_BATCH = 2000  # households written per flush; the progress shown moves a batch at a time
+
+
+def write_roster(
+    session: Session, actor: User | None, plan: RosterImportPlan, *, file_name: str
+) -> Iterator[tuple[int, int]]:
+    """Write a checked roster plan (new groups and households, changed households updated), a batch
+    at a time, yielding (households written, households to write) after each batch so that a
+    county-wide roster can show its progress. The caller owns the transaction: an import stopped
+    half-way is rolled back whole."""
+    groups: dict[tuple[int, str], Group] = {
+        (g.village_id, g.name): g
+        for g in session.scalars(sa.select(Group).where(Group.village_id.in_({r.village.id for r in plan.rows})))
+    }
+    to_write = [planned for planned in plan.rows if planned.changes]
+    first_period: dict[int, str | None] = {}
+    for start in range(0, len(to_write), ROSTER_BATCH):
+        written: list[tuple[PlannedHousehold, Household, dict[str, object] | None]] = []
+        for planned in to_write[start : start + ROSTER_BATCH]:
+            group = groups.get((planned.village.id, planned.group_name))
+            if group is None:
+                group = Group(
+                    county_id=planned.village.county_id,
+                    village_id=planned.village.id,
+                    code=_next_group_code(planned.village, groups.values()),
+                    name=planned.group_name,
+                )
+                session.add(group)
+                groups[(planned.village.id, planned.group_name)] = group
+            household = planned.existing
+            before = units.household_snapshot(household, household.group) if household else None
+            if household is None:
+                if planned.village.id not in first_period:
+                    with session.no_autoflush:
+                        first_period[planned.village.id] = units.first_period_of_new_household(session, planned.village)
+                household = Household(
+                    county_id=planned.village.township.county_id,
+                    code=planned.code,
+                    group=group,
+                    head_name=planned.head_name,
+                    registered_from=first_period[planned.village.id],
+                )
+                session.add(household)
+            household.group = group  # by relationship: a new group has no id until the flush
+            household.head_name = planned.head_name
+            household.members = planned.members
+            household.phone = planned.phone
+            household.is_poor = planned.is_poor
+            written.append((planned, household, before))
+        flush_or_conflict(session)
+        for planned, household, before in written:
+            audit.record(
+                session,
+                actor,
+                household,
+                action="import" if before else "create",
+                before=before,
+                after=units.household_snapshot(household, household.group),
+                reason=f"导入 {file_name} 第{planned.row}行",
+            )
+        yield start + len(written), len(to_write)
+    # One summary entry on each village the sheet names, even with "0 条变更" (INTERCHANGE.md §2.1).
+    villages = {r.village.id: r.village for r in plan.rows}
+    rows = Counter(r.village.id for r in plan.rows)
+    changed = Counter(planned.village.id for planned in to_write)
+    for village_id, village in sorted(villages.items()):
+        audit.record(
+            session,
+            actor,
+            village,
+            action="import_roster",
+            after={"file": file_name, "rows": rows[village_id], "changed": changed[village_id]},
+            reason=f"导入花名册 {file_name}：{village.name} {changed[village_id]} 条变更",
+        )
+    session.flush()
+
+
+def apply_roster_import(
+    session: Session,
+    actor: User | None,
+    plan: RosterImportPlan,
+    *,
+    file_name: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Write a checked roster plan whole (``write_roster``); returns the number of households written.
+    ``progress(written, total)`` is told after each batch."""
+    for done, total in write_roster(session, actor, plan, file_name=file_name):
+        if progress is not None:
+            progress(done, total)
+    return sum(1 for planned in plan.rows if planned.changes)
+
+
+def _next_group_code(village: Village, groups: Iterable[Group]) -> str:
+    """The village's code and the first unused two-digit number (groups are 01, 02, …)."""
+    taken = {g.code for g in groups if g.village_id == village.id}
+    return next(code for n in itertools.count(1) if (code := f"{village.code}{n:02d}") not in taken)
+
+
+def every_village(session: Session) -> list[Village]:
+    """The villages a command-line roster may name (the web page passes only the clerk's own)."""
+    return list(session.scalars(sa.select(Village).join(Township).order_by(Village.code)))
+
+
+def plan_roster_upload(
+    session: Session, actor: User | None, villages: Sequence[Village], data: bytes, file_name: str
+) -> RosterImportPlan:
+    """A village's roster, or a whole county's (the command names every village): the county-wide
+    limits of INTERCHANGE.md §2.1 then apply."""
+    limits = COUNTY_SHEET_LIMITS if len(villages) > 1 else {}
+    table = read_upload(data, file_name, roster_columns(), defer_cell_problems=True, **limits)
+    return plan_roster_import(session, actor, table, villages=villages)
