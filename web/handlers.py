@@ -22,7 +22,7 @@ from flask import abort, flash
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 
-from hygiene.services.errors import FieldErrors, NotFound, ServiceError
+from hygiene.services.errors import FieldErrors, ServiceError
 from web.database import get_session
 
 T = TypeVar("T")
@@ -95,10 +95,11 @@ def _errors_list(errors: Any) -> list[str]:
 def load(getter: Callable[..., T | None], *args: Any, belongs: Callable[[T], bool] | None = None) -> T:
     """``getter(session, *args)``, one of the services' loaders, when it finds the object and
     ``belongs(object)`` holds; else 404 (another unit's object is "not found", never "forbidden":
-    its existence is not told)."""
+    its existence is not told). A loader refusing the identifier itself (a malformed period code)
+    is "not found" too."""
     try:
         found = getter(get_session(), *args)
-    except NotFound:
+    except ServiceError:  # NotFound, or an identifier no object can have
         abort(404)
     if found is None or (belongs is not None and not belongs(found)):
         abort(404)
