@@ -14,28 +14,32 @@ change to ``save``, the only place in ``web/`` that commits or rolls back a requ
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from flask import abort, flash
+from flask import abort, current_app, flash
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 
-from hygiene.services.errors import FieldErrors, ServiceError
+from hygiene.services.errors import Conflict, FieldErrors, ServiceError
 from web.database import get_session
 
 T = TypeVar("T")
+S = TypeVar("S")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
 class Saved(Generic[T]):
     """What ``save`` did: ``ok`` when committed (``value`` is the change's result), else refused
-    (``field_errors`` when the refusal was put on the form's fields, so that the page is shown again)."""
+    (``field_errors`` when the refusal was put on the form's fields, so that the page is shown again;
+    ``error`` the refusal itself, for a view whose answer depends on which it was)."""
 
     ok: bool
     value: T | None = None
     field_errors: bool = False
+    error: ServiceError | None = None
 
     def __bool__(self) -> bool:
         return self.ok
@@ -64,21 +68,21 @@ def save(
         session.rollback()
         flash(str(exc), "error")
         if form is None:
-            return Saved(ok=False)
+            return Saved(ok=False, error=exc)
         for key, message in exc.errors.items():
             name = field(key) if field else key
             if name in form:
                 form[name].errors = [*_errors_list(form[name].errors), message]
             else:
                 form.form_errors.append(message)
-        return Saved(ok=False, field_errors=True)
+        return Saved(ok=False, field_errors=True, error=exc)
     except ServiceError as exc:
         session.rollback()
         if form is not None and refusal_field is not None:
             form[refusal_field].errors = [str(exc)]
-            return Saved(ok=False, field_errors=True)
+            return Saved(ok=False, field_errors=True, error=exc)
         flash(str(exc), "error")
-        return Saved(ok=False)
+        return Saved(ok=False, error=exc)
     except commit_on:
         session.commit()
         raise
@@ -86,6 +90,33 @@ def save(
     if done is not None:
         flash(done if isinstance(done, str) else done(value), "success")
     return Saved(ok=True, value=value)
+
+
+def save_streamed(
+    steps: Generator[S, None, R],
+    *,
+    done: Callable[[R], S],
+    refused: Callable[[Exception], S],
+    failed: Callable[[], S],
+    refusals: tuple[type[Exception], ...] = (),
+) -> Iterator[S]:
+    """``save`` for a change whose page is sent while it works (a long import): pass ``steps`` on,
+    then commit and yield ``done(result)``; or roll back and yield ``refused(error)`` for a
+    ServiceError, a Conflict or one of ``refusals``, ``failed()`` for anything else (logged: the page
+    has started, so no error page can follow). An error or a closed page writes nothing."""
+    session = get_session()
+    try:
+        result = yield from steps
+        session.commit()
+    except (ServiceError, Conflict, *refusals) as exc:
+        session.rollback()
+        yield refused(exc)
+    except Exception:
+        session.rollback()
+        current_app.logger.exception("a streamed change failed")
+        yield failed()
+    else:
+        yield done(result)
 
 
 def _errors_list(errors: Any) -> list[str]:
