@@ -106,6 +106,28 @@ def create_user(
     return user
 
 
+def county_accounts(session: Session, county: County) -> list[User]:
+    """Every account of the county and of its townships and villages, by role and username."""
+    township_ids = sa.select(Township.id).where(Township.county_id == county.id)
+    village_ids = sa.select(Village.id).where(Village.township_id.in_(township_ids))
+    return list(
+        session.scalars(
+            sa.select(User)
+            .where(
+                sa.or_(
+                    User.county_id == county.id, User.township_id.in_(township_ids), User.village_id.in_(village_ids)
+                )
+            )
+            .order_by(User.role, User.username)
+        )
+    )
+
+
+def county_account(session: Session, county: County, username: str) -> User | None:
+    """The account of this county's units with this username; None for any other."""
+    return next((u for u in county_accounts(session, county) if u.username == username), None)
+
+
 def _county_of_scope(session: Session, scope: dict[str, int | None]) -> int:
     county_id, township_id, village_id = scope["county_id"], scope["township_id"], scope["village_id"]
     if county_id is not None:

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hygiene import naming, permissions
+from hygiene.db import lock_county_settings
 from hygiene.enums import Role
 from hygiene.models import (
     County,
@@ -122,6 +123,7 @@ def update_team(
     county = session.get_one(County, team.county_id)
     if actor is not None and not permissions.can_manage_inspection_teams(actor, county):
         raise PermissionDenied("只有本县管理员可以管理督查组")
+    lock_county_settings(session, county.id)
     check_unchanged(shown_state, _team_view(session, team), f"{team.name}的设置")
     name, members = _team_fields(session, county, name, members, team)
     inspectors = {u.id: u for u in county_inspectors(session, county)}

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from hygiene import naming, permissions
+from hygiene.db import lock_county_settings
 from hygiene.enums import CRITERIA, Grade, NoticeSource, PlaqueState
 from hygiene.io.scores import format_points, parse_score, parse_whole_number
 from hygiene.models import (
@@ -130,6 +131,7 @@ def assign(
         raise PermissionDenied("只有本县管理员可以给督查组分配乡镇")
     if period.county_id != county.id:
         raise NotFound("该季度不属于本县")
+    lock_county_settings(session, county.id)
     check_unchanged(
         shown_state,
         sorted((t, a.team_id) for t, a in assignments(session, county, period).items()),
