@@ -86,12 +86,12 @@ def _sha256(value: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def entry_hash(prev_hash: str | None, fields: Mapping[str, Any]) -> str:
+def entry_hash(prev_hash: str | None, fields: Mapping[Any, Any]) -> str:
     """The hash of an audit entry: its fields (``AUDIT_FIELDS``) and its predecessor's hash."""
     return _sha256({"prev": prev_hash or "", **{f: fields[f] for f in AUDIT_FIELDS}})
 
 
-def record_digest(record: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> str:
+def record_digest(record: Mapping[Any, Any], rows: Sequence[Mapping[Any, Any]]) -> str:
     """The digest of a record (``RECORD_FIELDS``) and its household rows (``ROW_FIELDS``)."""
     ordered = sorted(rows, key=lambda row: str(row["household_code"]))
     return _sha256(
@@ -110,7 +110,9 @@ def stored_record_digest(connection: sa.Connection | Any, record_id: int) -> tup
     return record["digest"], record_digest(record, rows)
 
 
-def record_digests(connection: sa.Connection | Any, county_id: int | None = None) -> Iterator[tuple[int, str | None, str]]:
+def record_digests(
+    connection: sa.Connection | Any, county_id: int | None = None
+) -> Iterator[tuple[int, str | None, str]]:
     """Every record (of one county, or all) as (id, stored digest, digest computed now): one
     query for the records and one streamed query for all their rows, in record order."""
     where = [] if county_id is None else [RECORDS.c.county_id == county_id]
@@ -124,7 +126,7 @@ def record_digests(connection: sa.Connection | Any, county_id: int | None = None
     ).mappings()
     pending = next(rows, None)
     for record in records:
-        own: list[Mapping[str, Any]] = []
+        own: list[Mapping[Any, Any]] = []
         while pending is not None and pending["record_id"] < record["id"]:
             pending = next(rows, None)  # a row of no record: the foreign key check names it
         while pending is not None and pending["record_id"] == record["id"]:
@@ -133,7 +135,7 @@ def record_digests(connection: sa.Connection | Any, county_id: int | None = None
         yield record["id"], record["digest"], record_digest(record, own)
 
 
-def audit_chain(connection: sa.Connection | Any, county_id: int) -> Iterator[tuple[Mapping[str, Any], str]]:
+def audit_chain(connection: sa.Connection | Any, county_id: int) -> Iterator[tuple[Mapping[Any, Any], str]]:
     """A county's audit entries in order, each with the hash its fields and its predecessor's
     stored hash give now (equal to its stored hash when nothing was altered)."""
     entries = connection.execute(

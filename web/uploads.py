@@ -51,7 +51,8 @@ class UploadNotStored(Exception):
     uploaded; ``web.errors`` shows a clear page (issue 32)."""
 
     def __init__(self, cause: OSError) -> None:
-        super().__init__(f"上传文件未能保存（{cause.strerror or cause}）：服务器磁盘空间不足，未记录任何上传，请联系县管理员。")
+        reason = cause.strerror or cause
+        super().__init__(f"上传文件未能保存（{reason}）：服务器磁盘空间不足，未记录任何上传，请联系县管理员。")
 
 
 @dataclass(frozen=True)
