@@ -13,6 +13,7 @@ from sqlalchemy.engine import URL
 from hygiene.db import default_sqlite_url, parse_database_url
 
 DATABASE_URL = "DATABASE_URL"
+DATABASE_REPLICA_URL = "DATABASE_REPLICA_URL"
 
 
 def instance_path() -> Path:
@@ -25,3 +26,12 @@ def database_url(environ: Mapping[str, str] | None = None) -> URL:
     Raises ``DatabaseUrlError`` (a Chinese message) for a URL that cannot be used."""
     environ = os.environ if environ is None else environ
     return parse_database_url(environ.get(DATABASE_URL) or default_sqlite_url(instance_path()))
+
+
+def replica_url(environ: Mapping[str, str] | None = None) -> URL | None:
+    """An optional read-only copy (a PostgreSQL hot standby) for the public pages (issue 32):
+    ``DATABASE_REPLICA_URL``, or None to read them from ``DATABASE_URL`` too. Records are immutable,
+    so a replica's lag only delays when a new posting appears there."""
+    environ = os.environ if environ is None else environ
+    raw = environ.get(DATABASE_REPLICA_URL)
+    return parse_database_url(raw) if raw else None

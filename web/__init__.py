@@ -58,6 +58,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     # The database is chosen in one place for the app, the command and the migrations alike;
     # a HYGIENE_DATABASE_URL would open another database than `hygiene init-db` migrated.
     app.config.pop("DATABASE_URL", None)
+    app.config.pop("DATABASE_REPLICA_URL", None)
     if os.environ.get("SECRET_KEY") and not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
     if test_config:
@@ -68,6 +69,10 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
             app.config["DATABASE_URL"] = parse_database_url(app.config["DATABASE_URL"])
         else:
             app.config["DATABASE_URL"] = config.database_url()
+        if app.config.get("DATABASE_REPLICA_URL"):
+            app.config["DATABASE_REPLICA_URL"] = parse_database_url(app.config["DATABASE_REPLICA_URL"])
+        elif not test_config:
+            app.config["DATABASE_REPLICA_URL"] = config.replica_url()
     except DatabaseUrlError as exc:
         raise ConfigError(str(exc)) from None
     development = app.config["ENV"] == "development"
