@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import psycopg
 import sqlalchemy as sa
 from flask import Flask, current_app, render_template
 from flask_wtf.csrf import CSRFError
@@ -74,8 +75,9 @@ def unavailable(error: sa.exc.DBAPIError) -> str | None:
     terminated backend). Nothing of the request was saved: its transaction is gone."""
     if isinstance(error.orig, sqlite3.OperationalError) and "locked" in str(error.orig):
         return BUSY
-    sqlstate = getattr(error.orig, "sqlstate", None) or ""
-    if error.connection_invalidated or sqlstate.startswith("08") or sqlstate in ("57P01", "57P02", "57P03"):
+    # psycopg's OperationalError: no server to connect to (a restart, a failover: "session is
+    # read-only" from a standby not yet promoted), a connection lost or terminated (SQLSTATE 08, 57P0x).
+    if error.connection_invalidated or isinstance(error.orig, psycopg.OperationalError):
         return UNREACHABLE
     return None
 
