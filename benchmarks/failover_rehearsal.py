@@ -52,8 +52,12 @@ from hygiene.services import audit, demo, integrity
 PGBIN = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parts[-2]))[-1]
 
 
-def _as_postgres(command: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+def _as_postgres(program: str, *args: str, check: bool = True) -> None:
+    """Run a PostgreSQL program (as the postgres user when we are root, as initdb requires)."""
+    command = [str(PGBIN / program), *args]
+    if os.geteuid() == 0:
+        command = ["runuser", "-u", "postgres", "--", *command]
+    subprocess.run(command, check=check, capture_output=True)  # noqa: S603  (our own arguments)
 
 
 def _free_port() -> int:
@@ -69,11 +73,7 @@ class Cluster:
     log: Path
 
     def pg_ctl(self, *args: str) -> None:
-        subprocess.run(
-            _as_postgres([str(PGBIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), *args]),
-            check=True,
-            capture_output=True,
-        )
+        _as_postgres("pg_ctl", "-D", str(self.data), "-l", str(self.log), *args)
 
     def start(self) -> None:
         self.pg_ctl("-w", "-o", f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.data.parent}", "start")
@@ -83,10 +83,7 @@ class Cluster:
 
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():
-            subprocess.run(
-                _as_postgres([str(PGBIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]),
-                capture_output=True,
-            )
+            _as_postgres("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop", check=False)
 
 
 @contextmanager
@@ -98,13 +95,7 @@ def clusters(standby: bool) -> Iterator[tuple[Cluster, Cluster | None]]:
     primary = Cluster(root / "primary", _free_port(), root / "primary.log")
     second = Cluster(root / "standby", _free_port(), root / "standby.log") if standby else None
     try:
-        subprocess.run(
-            _as_postgres(
-                [str(PGBIN / "initdb"), "-D", str(primary.data), "-U", "postgres", "-A", "trust", "-E", "UTF8"]
-            ),
-            check=True,
-            capture_output=True,
-        )
+        _as_postgres("initdb", "-D", str(primary.data), "-U", "postgres", "-A", "trust", "-E", "UTF8")
         with (primary.data / "postgresql.conf").open("a") as conf:
             conf.write("wal_level = replica\nmax_wal_senders = 5\nhot_standby = on\nfsync = on\n")
             if standby:
@@ -113,14 +104,10 @@ def clusters(standby: bool) -> Iterator[tuple[Cluster, Cluster | None]]:
             hba.write("host replication all 127.0.0.1/32 trust\n")
         primary.start()
         if second is not None:
-            subprocess.run(
-                _as_postgres(
-                    [str(PGBIN / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres"]
-                    + ["-D", str(second.data), "-R", "-X", "stream"]
-                ),
-                check=True,
-                capture_output=True,
-            )
+            _as_postgres(
+                "pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
+                "-D", str(second.data), "-R", "-X", "stream",
+            )  # fmt: skip
             with (second.data / "postgresql.auto.conf").open("a") as conf:
                 conf.write("synchronous_standby_names = ''\n")  # once promoted, it stands alone
             second.start()
