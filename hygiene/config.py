@@ -23,6 +23,9 @@ class ServerAddressError(ValueError):
     """HOST or PORT cannot be served on; the message is Chinese."""
 
 
+DATABASE_REPLICA_URL = "DATABASE_REPLICA_URL"
+
+
 def instance_path() -> Path:
     """Where the embedded SQLite file and the uploads live: ``instance/`` under the working folder."""
     return Path.cwd() / "instance"
@@ -38,12 +41,13 @@ def database_url(environ: Mapping[str, str] | None = None) -> URL:
 def app_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The web app's settings from ``HYGIENE_*`` variables (prefix stripped, values read as JSON
     where they are JSON, as Flask's ``from_prefixed_env`` does), plus ``SECRET_KEY`` as the key
-    when ``HYGIENE_SECRET_KEY`` is not set. ``HYGIENE_DATABASE_URL`` is dropped: the database is
-    chosen by ``database_url()`` alone, for the app, the command and the migrations alike."""
+    when ``HYGIENE_SECRET_KEY`` is not set. ``HYGIENE_DATABASE_URL`` (and ``..._REPLICA_URL``) is
+    dropped: the database is chosen by ``database_url()`` alone, for the app, the command and the
+    migrations alike."""
     environ = os.environ if environ is None else environ
     settings: dict[str, Any] = {}
     for key in sorted(environ):
-        if not key.startswith(APP_PREFIX) or key == APP_PREFIX + DATABASE_URL:
+        if not key.startswith(APP_PREFIX) or key in (APP_PREFIX + DATABASE_URL, APP_PREFIX + DATABASE_REPLICA_URL):
             continue
         value: Any = environ[key]
         with contextlib.suppress(ValueError):
@@ -77,3 +81,18 @@ def web_concurrency(environ: Mapping[str, str] | None = None) -> int:
     if workers < 1:
         raise ServerAddressError(f"WEB_CONCURRENCY 不是正整数: {workers}")
     return workers
+
+
+def replica_url(environ: Mapping[str, str] | None = None) -> URL | None:
+    """An optional read-only copy (a PostgreSQL hot standby) for the public pages (issue 32):
+    ``DATABASE_REPLICA_URL``, or None to read them from ``DATABASE_URL`` too. Records are immutable,
+    so a replica's lag only delays when a new posting appears there."""
+    environ = os.environ if environ is None else environ
+    raw = environ.get(DATABASE_REPLICA_URL)
+    return parse_database_url(raw) if raw else None
+
+
+def child_environment() -> dict[str, str]:
+    """A copy of the environment for the client programs the app runs (``pg_dump``, ``pg_restore``),
+    to which the caller adds what they need (``PGPASSWORD``)."""
+    return dict(os.environ)

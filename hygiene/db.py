@@ -11,7 +11,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
+from psycopg.conninfo import conninfo_to_dict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -51,8 +53,9 @@ def parse_database_url(raw: str) -> URL:
         raise DatabaseUrlError("DATABASE_URL 为空")
     if raw.startswith("postgres://"):
         raw = "postgresql://" + raw[len("postgres://") :]
+    multi_host = _libpq_multi_host(raw)
     try:
-        url = make_url(raw)
+        url = multi_host or make_url(raw)
     except (ArgumentError, ValueError) as exc:
         raise DatabaseUrlError(
             f"DATABASE_URL 格式不正确: {raw!r}（示例: postgresql://user:pass@host:5432/hygiene 或 sqlite:///instance/hygiene.sqlite3）"
@@ -67,6 +70,38 @@ def parse_database_url(raw: str) -> URL:
         if not url.database:
             raise DatabaseUrlError(f"DATABASE_URL 缺少数据库名: {raw!r}")
     return url
+
+
+def _libpq_multi_host(raw: str) -> URL | None:
+    """libpq's own forms for a primary and its standbys (issue 32), as SQLAlchemy spells them: the
+    URI ``postgresql://u@a:5432,b:5432/db?target_session_attrs=read-write`` or the keyword string
+    ``host=a,b port=5432,5432 dbname=db target_session_attrs=read-write`` become
+    ``postgresql+psycopg://u@/db?host=a:5432&host=b:5432&target_session_attrs=read-write``, which
+    psycopg hands back to libpq. None for anything else (a plain URL, SQLite)."""
+    uri = raw.startswith(("postgresql://", "postgresql+psycopg://"))
+    netloc = raw.split("://", 1)[1].split("/", 1)[0] if uri else ""
+    if not ("," in netloc or (not uri and "://" not in raw and "host=" in raw)):
+        return None
+    try:
+        params = conninfo_to_dict(raw.replace("postgresql+psycopg://", "postgresql://", 1))
+    except psycopg.ProgrammingError as exc:
+        raise DatabaseUrlError(f"DATABASE_URL 格式不正确: {exc}") from None
+    hosts = str(params.pop("host", "")).split(",")
+    ports = str(params.pop("port", "")).split(",") if params.get("port") else []
+    if len(ports) == 1:
+        ports *= len(hosts)
+    if ports and len(ports) != len(hosts):
+        raise DatabaseUrlError(f"DATABASE_URL 的主机与端口个数不一致: {redact_url(raw)}")
+    user, password, database = params.pop("user", None), params.pop("password", None), params.pop("dbname", None)
+    query: dict[str, str | tuple[str, ...]] = {k: str(v) for k, v in params.items()}
+    query["host"] = tuple(f"{host}:{port}" if ports else host for host, port in zip(hosts, ports or hosts, strict=True))
+    return URL.create(
+        "postgresql+psycopg",
+        username=str(user) if user else None,
+        password=str(password) if password else None,
+        database=str(database) if database else None,
+        query=query,
+    )
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -62,6 +62,10 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
             app.config["DATABASE_URL"] = parse_database_url(app.config["DATABASE_URL"])
         else:
             app.config["DATABASE_URL"] = config.database_url()
+        if app.config.get("DATABASE_REPLICA_URL"):
+            app.config["DATABASE_REPLICA_URL"] = parse_database_url(app.config["DATABASE_REPLICA_URL"])
+        elif not test_config:
+            app.config["DATABASE_REPLICA_URL"] = config.replica_url()
     except DatabaseUrlError as exc:
         raise ConfigError(str(exc)) from None
     development = app.config["ENV"] == "development"

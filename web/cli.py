@@ -531,5 +531,12 @@ def serve() -> None:
         run_gunicorn(app, host, port, workers)
 
 
+# Issue 32's commands live in their own module, which imports this one's helpers.
+from web import cli_integrity  # noqa: E402
+
+main.add_command(cli_integrity.backup)
+main.add_command(cli_integrity.restore)
+main.add_command(cli_integrity.check)
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

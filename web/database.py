@@ -14,6 +14,10 @@ def init_app(app: Flask) -> None:
     app.extensions["hygiene.engine"] = engine
     app.extensions["hygiene.sessionmaker"] = make_sessionmaker(engine)
     app.extensions["hygiene.write_sessionmaker"] = make_sessionmaker(engine, write=True)
+    if app.config.get("DATABASE_REPLICA_URL"):  # a read-only standby for the public pages (issue 32)
+        replica = make_engine(app.config["DATABASE_REPLICA_URL"]).execution_options(postgresql_readonly=True)
+        app.extensions["hygiene.replica_engine"] = replica
+        app.extensions["hygiene.replica_sessionmaker"] = make_sessionmaker(replica)
     app.teardown_appcontext(_close_session)
 
 
@@ -23,10 +27,14 @@ def session_factory() -> sessionmaker[Session]:
 
 def get_session() -> Session:
     """The request's session. A request that may write (anything but GET/HEAD) takes SQLite's
-    write lock when its transaction begins; reads never lock."""
+    write lock when its transaction begins; reads never lock. The public pages' reads go to the
+    replica when ``DATABASE_REPLICA_URL`` names one."""
     if "db_session" not in g:
         writes = request.method not in ("GET", "HEAD", "OPTIONS")
-        g.db_session = current_app.extensions["hygiene.write_sessionmaker" if writes else "hygiene.sessionmaker"]()
+        if not writes and request.blueprint == "public" and "hygiene.replica_sessionmaker" in current_app.extensions:
+            g.db_session = current_app.extensions["hygiene.replica_sessionmaker"]()
+        else:
+            g.db_session = current_app.extensions["hygiene.write_sessionmaker" if writes else "hygiene.sessionmaker"]()
     return g.db_session
 
 

@@ -7,6 +7,9 @@ by the layout."""
 
 from __future__ import annotations
 
+import sqlite3
+
+import psycopg
 import sqlalchemy as sa
 from flask import Flask, current_app, render_template
 from flask_wtf.csrf import CSRFError
@@ -16,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 from hygiene.io.pdf import FontMissing
 from hygiene.services.errors import Conflict
 from web import database
+from web.uploads import UploadNotStored
 
 MESSAGES = {
     400: ("请求无效", "提交的内容无效，请返回重试。"),
@@ -38,6 +42,13 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(sa.exc.DBAPIError, _database_error)
     # A server set up without the CJK fonts: say which package, not a bare 500.
     app.register_error_handler(FontMissing, _font_missing)
+    # The upload folder's disk full: say so, nothing recorded (issue 32).
+    app.register_error_handler(UploadNotStored, _upload_not_stored)
+
+
+def _upload_not_stored(error: Exception) -> tuple[str, int]:
+    current_app.logger.error("%s", error)
+    return _render(503, str(error))
 
 
 def _font_missing(error: FontMissing) -> tuple[str, int]:
@@ -59,9 +70,31 @@ def lost_a_race(error: sa.exc.DBAPIError) -> bool:
     return isinstance(error, sa.exc.IntegrityError) and "UNIQUE constraint failed" in str(error.orig)
 
 
+BUSY = "数据库正忙（另一项写入尚未完成），本次操作未保存，请稍后重试。"
+UNREACHABLE = "暂时无法连接数据库，本次操作未保存，请稍后重试；如持续出现请联系县管理员。"
+
+
+def unavailable(error: sa.exc.DBAPIError) -> str | None:
+    """Why the database could not serve now, for a 503 page (issue 32): SQLite locked by another
+    writer beyond its busy timeout, or a PostgreSQL connection lost (a restart, a failover, a
+    terminated backend). Nothing of the request was saved: its transaction is gone."""
+    if isinstance(error.orig, sqlite3.OperationalError) and "locked" in str(error.orig):
+        return BUSY
+    # psycopg's OperationalError: no server to connect to (a restart, a failover: "session is
+    # read-only" from a standby not yet promoted), a connection lost or terminated (SQLSTATE 08, 57P0x).
+    if error.connection_invalidated or isinstance(error.orig, psycopg.OperationalError):
+        return UNREACHABLE
+    return None
+
+
 def _database_error(error: sa.exc.DBAPIError) -> tuple[str, int]:
     if lost_a_race(error):
         return _conflict(error)
+    busy = unavailable(error)
+    if busy is not None:
+        current_app.logger.warning("database unavailable: %s", error.orig)
+        database.reset_session()
+        return _render(503, busy)
     current_app.logger.exception("database error", exc_info=error)
     database.reset_session()
     return _render(500)

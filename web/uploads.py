@@ -46,6 +46,15 @@ def _allow_county_uploads() -> None:
         request.max_content_length = COUNTY_SHEET_LIMITS["max_bytes"] + 1024 * 1024
 
 
+class UploadNotStored(Exception):
+    """The server could not keep the uploaded file (its disk is full): nothing is recorded as
+    uploaded; ``web.errors`` shows a clear page (issue 32)."""
+
+    def __init__(self, cause: OSError) -> None:
+        reason = cause.strerror or cause
+        super().__init__(f"上传文件未能保存（{reason}）：服务器磁盘空间不足，未记录任何上传，请联系县管理员。")
+
+
 @dataclass(frozen=True)
 class PendingUpload:
     purpose: str
@@ -77,7 +86,11 @@ def keep(purpose: str, file_name: str, data: bytes) -> None:
     upload_id = secrets.token_hex(16)
     path = _path(upload_id)
     assert path is not None
-    path.write_bytes(data)
+    try:
+        path.write_bytes(data)
+    except OSError as exc:  # the disk is full (or the folder unwritable): keep nothing half-written
+        path.unlink(missing_ok=True)
+        raise UploadNotStored(exc) from exc
     session[PENDING_KEY] = {"token": upload_id, "purpose": purpose, "file_name": str(file_name)[:200]}
 
 

@@ -95,7 +95,10 @@ class AuditEntry(Base):
     for an account, the account's own county (its unit's). Every read names it."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (sa.Index("ix_audit_log_entity", "county_id", "entity", "entity_id"),)
+    __table_args__ = (
+        sa.Index("ix_audit_log_entity", "county_id", "entity", "entity_id"),
+        sa.Index("ix_audit_log_chain", "county_id", "id"),  # a county's last entry (the hash chain, issue 32)
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     county_id: Mapped[int] = county_id_column()
@@ -108,3 +111,8 @@ class AuditEntry(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     reason: Mapped[str | None] = mapped_column(sa.Text)
+    # The hash chain (issue 32, ``hygiene.digests``): the county's previous entry's hash (None for
+    # its first) and this entry's own, set by ``audit.record``. None in ``hash`` only for an entry
+    # written outside the app, which ``hygiene check`` reports.
+    prev_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    hash: Mapped[str | None] = mapped_column(sa.String(64))

@@ -91,6 +91,9 @@ class ResultRecord(Base):
     superseded_reason: Mapped[str | None] = mapped_column(sa.Text)
     # Set once, in the transaction that makes the period final and applies its plaque changes.
     plaques_applied_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # SHA-256 of the record as posted and its rows (issue 32, ``hygiene.digests``), set by
+    # ``records.post``; ``hygiene check`` and the county's page compare it with the rows.
+    digest: Mapped[str | None] = mapped_column(sa.String(64))
 
     # Joined on the county too, so that a record's rows are read through the index the county leads
     # (and, sharded by county, on one shard). They are written in bulk (``records.post``), never here.

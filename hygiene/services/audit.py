@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from hygiene import digests
 from hygiene.db import Base
 from hygiene.models import (
     AuditEntry,
@@ -28,8 +29,10 @@ from hygiene.models import (
     Village,
     VillagePeriod,
 )
+from hygiene.models._types import utcnow
 
 SYSTEM_ACTOR = "system"
+CHAIN_LOCK = 0x6175  # the first key of the audit chain's PostgreSQL advisory locks ("au"); the second is the county
 
 # The entity types recorded on a row of a table with its county, by that row's id (as text). A
 # village period's quota and assessment are recorded on the village period's id; ``user``,
@@ -117,18 +120,31 @@ def record(
         county_id = _county_of(subject) if county_id is None else county_id
     if kind is None or entity_id is None or county_id is None:
         raise TypeError("audit.record needs a subject, or kind, entity_id and county_id")
-    entry = AuditEntry(
-        county_id=county_id,
-        user_id=actor.id if actor is not None else None,
-        actor=actor.username if actor is not None else SYSTEM_ACTOR,
-        entity=kind,
-        entity_id=str(entity_id),
-        action=action,
-        before=_jsonable(before) if before is not None else None,
-        after=_jsonable(after) if after is not None else None,
-        reason=reason,
+    fields = {
+        "county_id": county_id,
+        "at": utcnow(),
+        "user_id": actor.id if actor is not None else None,
+        "actor": actor.username if actor is not None else SYSTEM_ACTOR,
+        "entity": kind,
+        "entity_id": str(entity_id),
+        "action": action,
+        "before": _jsonable(before) if before is not None else None,
+        "after": _jsonable(after) if after is not None else None,
+        "reason": reason,
+    }
+    # The hash chain (issue 32): each entry carries its county's previous entry's hash. The chain's
+    # head is read under a lock held to the end of the transaction (PostgreSQL: an advisory lock per
+    # county; SQLite: the write lock this transaction holds), so two transactions never chain onto
+    # the same entry; the entry is inserted at once, so the next one in this transaction follows it.
+    session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(CHAIN_LOCK, county_id)))
+    prev_hash = session.scalar(
+        sa.select(AuditEntry.hash).where(AuditEntry.county_id == county_id).order_by(AuditEntry.id.desc()).limit(1)
     )
+    entry = AuditEntry(**fields, prev_hash=prev_hash, hash=digests.entry_hash(prev_hash, fields))
     session.add(entry)
+    session.flush()
     return entry
 
 

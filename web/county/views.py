@@ -14,6 +14,7 @@ from hygiene.enums import CRITERIA, Role
 from hygiene.io.scores import format_points
 from hygiene.io.sheets import COUNTY_SHEET_LIMITS
 from hygiene.models import County, User
+from hygiene.services import integrity
 from hygiene.services.setup import accounts, counties, rollout, roster_imports, unit_sheet, units
 from web import uploads
 from web.county.forms import (
@@ -50,6 +51,16 @@ def home(county_code: str) -> str:
     period = picked_period(all_periods)
     matrix = units.county_state_matrix(session, county, period) if period else {}
     return render_template("county/home.html", county=county, period=period, periods=all_periods, matrix=matrix)
+
+
+@bp.get("/integrity")
+@login_required
+def integrity_page(county_code: str) -> str:
+    """Tamper evidence (issue 32): the county's posted records against their digests and its audit
+    log as a hash chain, verified as the page is opened."""
+    county = _county(county_code)
+    found = integrity.county_integrity(get_session(), county)
+    return render_template("county/integrity.html", county=county, found=found)
 
 
 @bp.route("/users", methods=["GET", "POST"])

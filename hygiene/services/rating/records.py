@@ -17,6 +17,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from hygiene import digests
 from hygiene.enums import CRITERIA, AwardLevel, Grade, ReviewKind, WorkflowState
 from hygiene.models import (
     Group,
@@ -130,6 +131,9 @@ def post(session: Session, actor: User | None, village_period: VillagePeriod) ->
         )
     bulk.insert_rows(session, ResultRecordHousehold.__tablename__, ROW_COLUMNS, rows)
     session.expire(record, ["rows"])
+    # Tamper evidence (issue 32): the digest of the record and its rows as stored, read back.
+    record.digest = digests.stored_record_digest(session, record.id)[1]
+    session.flush()
     audit.record(
         session,
         actor,
