@@ -23,7 +23,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
 
 from scoring.bench import ensure_data
@@ -116,6 +118,16 @@ def write_layout(source: Path, folder: Path, layout: str) -> None:
             pq.write_table(table, folder / f"{name}.parquet", row_group_size=rows[layout])
 
 
+def _in_child(work: Callable[..., None], *args: object) -> None:
+    """Run `work` in a spawned process: this process stays small, so the commands it starts do
+    not inherit a large maximum resident set (the kernel keeps it across fork and exec)."""
+    child = get_context("spawn").Process(target=work, args=args)
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise SystemExit(f"writing a layout failed: {args}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--households", type=int, default=2_000_000)
@@ -132,11 +144,11 @@ def main() -> int:
     summary = []
     for layout in args.layouts:
         data = folder if layout == "generator" else folder.parent / f"{folder.name}-{layout}"
-        write_layout(folder, data, layout)
+        _in_child(write_layout, folder, data, layout)
         # DuckDB's reference reads Parquet only: for the CSV layout it reads the shuffled Parquet.
         peer_data = folder.parent / f"{folder.name}-shuffled" if layout == "csv" else data
         if layout == "csv":
-            write_layout(folder, peer_data, "shuffled")
+            _in_child(write_layout, folder, peer_data, "shuffled")
         out = folder.parent / f"{folder.name}-out-{layout}"
         commands = {
             "engine": [sys.executable, "-m", "scoring", "score", "--input", str(data), "--output", str(out / "engine")]
