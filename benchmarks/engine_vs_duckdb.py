@@ -3,7 +3,9 @@
     .venv/bin/python benchmarks/engine_vs_duckdb.py [--households 2000000] [--runs 3] [--data DIR]
 
 Generates the period with ../shared/bench/gen.py (Parquet, a row group per county) unless DIR holds
-it, then runs, `--runs` times in turn, the engine's command and ../shared/bench/duckdb_reference.py
+it, writes it again in the layouts of issue 34 (`--layouts`: rows shuffled in row groups of 1,000,000
+rows, in one row group, in row groups of 10,000 rows, and as CSV) beside it, then for each layout runs,
+`--runs` times in turn, the engine's command and ../shared/bench/duckdb_reference.py
 on the same files, each in its own process tree, and prints for each run the wall time, the peak
 memory of the largest process (exact: the kernel's maximum resident set of the process and of every
 child it waited for) and the peak of the sum over the process tree (sampled every 20 ms). It checks
@@ -21,7 +23,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
 
 from scoring.bench import ensure_data
@@ -89,50 +93,97 @@ def measure(tool: str, command: list[str]) -> Run:
     return Run(tool, seconds, usage.ru_maxrss / 1024, peak_sum / 2**20)
 
 
+LAYOUTS = ("generator", "shuffled", "one-group", "small-groups", "csv")
+
+
+def write_layout(source: Path, folder: Path, layout: str) -> None:
+    """The generator's period in another layout (INTERCHANGE.md §1 promises no order): every table's
+    rows shuffled (seed 34), as Parquet in row groups of 1,000,000 rows (`shuffled`), one row group
+    (`one-group`) or 10,000 rows (`small-groups`), or as CSV (`csv`, gen.py's CSV form)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    if (folder / "households.parquet").exists() or (folder / "households.csv").exists():
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = {"shuffled": 1_000_000, "one-group": 1 << 40, "small-groups": 10_000}
+    for name in ("households", "reviews", "quotas"):
+        table = pq.read_table(source / f"{name}.parquet")
+        table = table.take(pa.array(np.random.default_rng(34).permutation(len(table))))
+        if layout == "csv":
+            pacsv.write_csv(table, folder / f"{name}.csv")
+        else:
+            pq.write_table(table, folder / f"{name}.parquet", row_group_size=rows[layout])
+
+
+def _in_child(work: Callable[..., None], *args: object) -> None:
+    """Run `work` in a spawned process: this process stays small, so the commands it starts do
+    not inherit a large maximum resident set (the kernel keeps it across fork and exec)."""
+    child = get_context("spawn").Process(target=work, args=args)
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise SystemExit(f"writing a layout failed: {args}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--households", type=int, default=2_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--data", type=Path, default=None)
     parser.add_argument("--jobs", type=int, default=0, help="the engine's processes (0: the CPUs)")
+    parser.add_argument("--layouts", nargs="+", choices=LAYOUTS, default=list(LAYOUTS))
     args = parser.parse_args()
     folder = args.data or Path("/tmp/scoring-bench") / str(args.households)  # noqa: S108 - benchmark data
     ensure_data(args.households, folder, "parquet")
-    out = folder.parent / f"{folder.name}-out"
-    commands = {
-        "engine": [sys.executable, "-m", "scoring", "score", "--input", str(folder), "--output", str(out / "engine")]
-        + (["--jobs", str(args.jobs)] if args.jobs else []),
-        "duckdb": [
-            sys.executable,
-            str(SHARED_BENCH / "duckdb_reference.py"),
-            "--input",
-            str(folder),
-            "--output",
-            str(out / "duckdb"),
-            "--threads",
-            str(os.cpu_count() or 1),
-        ],
-    }
     print(f"{args.households:,} households in {folder}, {os.cpu_count()} CPUs", flush=True)
-    print(f"{'run':>3}  {'tool':<7}{'seconds':>9}{'largest MiB':>13}{'sum MiB':>10}", flush=True)
-    runs: list[Run] = []
-    for number in range(1, args.runs + 1):
-        for tool in ("engine", "duckdb") if number % 2 else ("duckdb", "engine"):
-            run = measure(tool, commands[tool])
-            runs.append(run)
-            line = f"{number:>3}  {tool:<7}{run.seconds:>9.2f}{run.largest_mib:>13,.0f}{run.sum_mib:>10,.0f}"
-            print(line, flush=True)
-    same = all(filecmp.cmp(out / "engine" / name, out / "duckdb" / name, shallow=False) for name in OUTPUTS)
-    print(f"outputs byte-identical: {'yes' if same else 'NO'}")
-    median = {tool: statistics.median(r.seconds for r in runs if r.tool == tool) for tool in commands}
-    for tool in commands:
-        mine = [r for r in runs if r.tool == tool]
-        print(
-            f"median {tool:<7}{median[tool]:>8.2f} s, largest process {max(r.largest_mib for r in mine):,.0f} MiB,"
-            f" sum over processes {max(r.sum_mib for r in mine):,.0f} MiB"
+    print(f"{'layout':<13}{'run':>3}  {'tool':<7}{'seconds':>9}{'largest MiB':>13}{'sum MiB':>10}", flush=True)
+    all_same = True
+    summary = []
+    for layout in args.layouts:
+        data = folder if layout == "generator" else folder.parent / f"{folder.name}-{layout}"
+        _in_child(write_layout, folder, data, layout)
+        # DuckDB's reference reads Parquet only: for the CSV layout it reads the shuffled Parquet.
+        peer_data = folder.parent / f"{folder.name}-shuffled" if layout == "csv" else data
+        if layout == "csv":
+            _in_child(write_layout, folder, peer_data, "shuffled")
+        out = folder.parent / f"{folder.name}-out-{layout}"
+        commands = {
+            "engine": [sys.executable, "-m", "scoring", "score", "--input", str(data), "--output", str(out / "engine")]
+            + (["--jobs", str(args.jobs)] if args.jobs else []),
+            "duckdb": [
+                sys.executable,
+                str(SHARED_BENCH / "duckdb_reference.py"),
+                "--input",
+                str(peer_data),
+                "--output",
+                str(out / "duckdb"),
+                "--threads",
+                str(os.cpu_count() or 1),
+            ],
+        }
+        runs: list[Run] = []
+        for number in range(1, args.runs + 1):
+            for tool in ("engine", "duckdb") if number % 2 else ("duckdb", "engine"):
+                run = measure(tool, commands[tool])
+                runs.append(run)
+                figures = f"{run.seconds:>9.2f}{run.largest_mib:>13,.0f}{run.sum_mib:>10,.0f}"
+                print(f"{layout:<13}{number:>3}  {tool:<7}{figures}", flush=True)
+        same = all(filecmp.cmp(out / "engine" / name, out / "duckdb" / name, shallow=False) for name in OUTPUTS)
+        all_same &= same
+        median = {tool: statistics.median(r.seconds for r in runs if r.tool == tool) for tool in commands}
+        peak = {tool: max(r.sum_mib for r in runs if r.tool == tool) for tool in commands}
+        summary.append(
+            f"{layout:<13} engine {median['engine']:6.2f} s {peak['engine']:7,.0f} MiB | duckdb"
+            f" {median['duckdb']:6.2f} s {peak['duckdb']:7,.0f} MiB | engine/duckdb"
+            f" {median['engine'] / median['duckdb']:.2f} | byte-identical: {'yes' if same else 'NO'}"
         )
-    print(f"engine / duckdb time: {median['engine'] / median['duckdb']:.2f}")
-    return 0 if same else 1
+    print("medians (time) and peak sums over the process tree (memory):")
+    for line in summary:
+        print(line)
+    return 0 if all_same else 1
 
 
 if __name__ == "__main__":

@@ -58,14 +58,14 @@ def find_table(folder: Path, name: str) -> Path | None:
     return None
 
 
-def _csv_header(path: Path) -> list[str]:
+def csv_header_names(path: Path) -> list[str]:
     with path.open(encoding="utf-8-sig", newline="") as handle:
         return next(csv.reader(io.StringIO(handle.readline())), [])
 
 
 def read_csv_text(path: Path) -> pd.DataFrame:
     """A CSV file with every cell as text (blank = empty string, never NaN)."""
-    names = _csv_header(path)
+    names = csv_header_names(path)
     options = pacsv.ConvertOptions(
         column_types=dict.fromkeys(names, pa.string()),
         strings_can_be_null=False,
@@ -157,7 +157,7 @@ def _text_needs_quotes(chunk: pa.Array) -> bool:
     return any(byte in values for byte in _QUOTED)
 
 
-def _needs_quotes(table: pa.Table) -> bool:
+def needs_quotes(table: pa.Table) -> bool:
     return any(
         _text_needs_quotes(chunk)
         for column in table.columns
@@ -170,7 +170,7 @@ def write_csv(table: pa.Table, path: Path | BinaryIO, *, header: bool = True) ->
     """Write a result table: no quotes unless a value contains a comma, quote or line break.
     Decided before writing, so that nothing (a header) is written twice. Without `header`, the
     lines of a part of the table (the parts written one after another make the whole file)."""
-    if _needs_quotes(table):
+    if needs_quotes(table):
         _as_text(table).to_pandas().to_csv(path, index=False, header=header, lineterminator="\n", na_rep="")
         return
     options = pacsv.WriteOptions(include_header=header, quoting_style="none", quoting_header="none")

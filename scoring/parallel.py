@@ -1,21 +1,33 @@
-"""The fast path of `python -m scoring score`: a period scored county by county, in parallel, with
-its results streamed to the output files.
+"""The fast path of `python -m scoring score`: a period cut into pieces of whole villages, each
+piece scored in one of J processes, and the results streamed to the output files.
 
 The rules never cross a village (a village's ranking, awards and quotas; a group's peer reviews),
-so a period whose Parquet files hold whole counties per row group, in code order, can be scored
-one row group at a time in as many processes as the machine has cores. Each worker formats its own
-lines of the two result files; the parent appends them in row-group order as they arrive, so it
-never holds the province. The bytes written are those of scoring the whole period at once.
+so a period can be scored a piece at a time when every piece holds whole villages with their
+reviews and quotas. The cut is found from the data, whatever the layout of the files: rows in any
+order, row groups of any size, Parquet or the CSV form of INTERCHANGE.md §1.
 
-The fast path is taken when it is safe to decide from the files' metadata alone:
-- every input table is Parquet, and households, reviews and quotas (when present) have the same
-  number of row groups, more than one;
-- the households' row groups carry min/max statistics of household_code and village_code, and the
-  ranges ascend without overlapping, so no household and no village spans two row groups and the
-  concatenated results are in code order.
-A review or quota stored in another county's row group is not found there and is reported by the
-engine as a problem; any problem sends the period back to the whole-period path, which reports the
-problems of the whole files exactly as before (and writes nothing).
+1. Plan (parent): read the households' `household_code` and `village_code`; per village the
+   smallest and largest household code (an Arrow hash aggregation); villages whose code ranges
+   overlap are merged, and the pieces are ranges of household codes cut between merged ranges,
+   about PIECE_HOUSEHOLDS households each and at least two per process. Codes that are all ASCII
+   digits of one width are compared as int64 numbers (the same order as the text), others as text.
+2. Route (workers, in parallel): each task reads a slice of a table (a run of row groups, some of
+   the columns of a large row group, or a byte range of a CSV file), finds each row's piece from
+   its household code by a search among the pieces' first codes, turns review scores into integer
+   tenths (any bad score stops the fast path), and appends the rows to one Arrow IPC file per
+   piece in a temporary folder.
+3. Score (workers): each piece's files are read (memory mapped) and scored with `score_tables`;
+   the worker formats its household lines, and the parent appends them in piece order, which is
+   household code order. The villages (a few thousand rows) are gathered and written, sorted by
+   code, at the end.
+
+A piece finds exactly the problems the whole period has in its villages: a household code is in one
+piece only, so a repeated code meets its twin there; a review goes with the code it names, so one
+naming no household is unknown in its piece too; a peer reviewer of another piece is in another
+village, which the whole period refuses as well. Quotas are small: the parent reads them and gives
+each piece its villages' rows. Any problem in any piece, a quota of an unknown village, an
+unreadable slice, or a household line that needs CSV quoting sends the period back to the
+whole-period path, which reports problems exactly as before and writes nothing.
 """
 
 from __future__ import annotations
@@ -23,9 +35,11 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import importlib
-import itertools
+import math
 import os
 import resource
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass
@@ -37,72 +51,259 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
-from scoring.arith import text_array
-from scoring.engine import score_tables
-from scoring.io import OUTPUTS, TABLES, InputFolder, csv_body, csv_header, read_input
+from scoring.arith import score_column, text_array
+from scoring.engine import coerce_rubric, coerce_settings, score_tables
+from scoring.io import (
+    OUTPUTS,
+    TABLES,
+    csv_body,
+    csv_header,
+    csv_header_names,
+    find_table,
+    needs_quotes,
+    read_input,
+    read_table,
+    write_csv,
+)
 from scoring.problems import InvalidInput
-from scoring.rubric import Rubric, Settings
+from scoring.rubric import CRITERIA, Rubric, Settings
+from scoring.validate import digit_keys
 
-SPLIT_TABLES = ("households", "reviews", "quotas")
+PIECE_HOUSEHOLDS = 200_000  # about a county: the size each worker scores fastest
+MIN_HOUSEHOLDS = 50_000  # below this one process is as fast as the fork, the routing and the gathering
+BATCH_ROWS = 262_144  # rows read at a time from a large row group
+CSV_BLOCK = 32 << 20  # bytes of a CSV file routed by one task (at least)
+SPLIT_TABLES = ("households", "reviews")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A slice of one input table that one task routes: some row groups (and some of the columns)
+    of a Parquet file, or a byte range of a CSV file."""
+
+    table: str
+    path: Path
+    columns: tuple[str, ...]
+    row_groups: tuple[int, ...] = ()
+    byte_range: tuple[int, int] | None = None
+    slice_id: int = 0  # the slices of one table; column parts of one slice share it
+    part: int = 0
+
+    def spill(self, folder: Path, piece: int) -> Path:
+        return folder / f"{self.table}-{self.slice_id}-{self.part}-{piece}.arrow"
 
 
 @dataclass(frozen=True)
 class Split:
-    """The row groups of an input folder that can be scored one at a time."""
+    """How an input folder is cut: pieces of household codes, the slices to route, each piece's quotas."""
 
     folder: Path
-    groups: int
-    tables: tuple[str, ...]  # households, reviews and quotas when present
+    pieces: int
+    width: int  # codes are this many ASCII digits (compared as int64), or 0: compared as text
+    first_keys: npt.NDArray[np.int64]  # width > 0: the first code of pieces 1…P−1, as numbers
+    first_codes: tuple[str, ...]  # width == 0: the same as text
+    sources: tuple[Source, ...]
+    quotas: tuple[pd.DataFrame | None, ...]  # per piece (None: no quotas table)
+    households: int
+
+    @property
+    def groups(self) -> int:
+        return self.pieces
+
+    def code_order(self, codes: pa.Array) -> npt.NDArray[np.int64]:
+        """Positions of the codes in code order (a stable sort)."""
+        if self.width:
+            return np.argsort(digit_keys(codes, self.width), kind="stable")
+        return np.asarray(pc.sort_indices(codes).to_numpy(), dtype=np.int64)
+
+    def piece_of(self, codes: pa.Array) -> npt.NDArray[np.int32]:
+        """Each household code's piece (a code of no household goes to some piece, which reports it)."""
+        if self.width:
+            keys = digit_keys(codes, self.width)
+            return np.searchsorted(self.first_keys, keys, side="right").astype(np.int32)
+        piece = np.zeros(len(codes), dtype=np.int32)
+        for first in self.first_codes:
+            piece += pc.greater_equal(codes, first).to_numpy(zero_copy_only=False)
+        return piece
 
 
 @dataclass(frozen=True)
 class Part:
-    """One row group's result lines (CSV without header) and its worker's peak memory."""
+    """One piece's household lines (CSV without header), its villages, and its worker's peak memory."""
 
     households: bytes
-    villages: bytes
+    villages: pa.Table
     worker: int  # process id
     peak_rss_kib: int
 
 
-def _ascending_disjoint(ranges: list[tuple[object, object]]) -> bool:
-    return all(str(prev[1]) < str(nxt[0]) for prev, nxt in itertools.pairwise(ranges))
+def _codes(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """Codes as `text_array` gives them (missing → empty), without pandas when they are text."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return pc.fill_null(column, "")
+    return text_array(pa.chunked_array([column]).to_pandas())
 
 
-def _column_ranges(metadata: pq.FileMetaData, column: str) -> list[tuple[object, object]] | None:
-    index = metadata.schema.names.index(column) if column in metadata.schema.names else -1
-    if index < 0:
+def _digit_width(codes: pa.Array) -> int:
+    """The width of the codes when all are ASCII digits of one width (at most 18), else 0."""
+    if len(codes) == 0:
+        return 0
+    lengths = pc.min_max(pc.binary_length(codes))
+    width = lengths["min"].as_py()
+    if 0 < width == lengths["max"].as_py() <= 18 and pc.all(pc.ascii_is_decimal(codes)).as_py():
+        return int(width)
+    return 0
+
+
+def _present_columns(path: Path, name: str) -> list[str] | None:
+    """The columns of TABLES[name] that the file holds once each, or None if one is missing or twice."""
+    try:
+        names = pq.read_schema(path).names if path.suffix == ".parquet" else csv_header_names(path)
+    except (OSError, UnicodeDecodeError, pa.ArrowException):
         return None
-    ranges = []
-    for group in range(metadata.num_row_groups):
-        stats = metadata.row_group(group).column(index).statistics
-        if stats is None or not stats.has_min_max or metadata.row_group(group).num_rows == 0:
-            return None
-        ranges.append((stats.min, stats.max))
-    return ranges
+    wanted = TABLES[name]
+    if any(names.count(c) != 1 for c in wanted if name != "quotas"):
+        return None
+    return [c for c in wanted if c in names]
 
 
-def plan_split(folder: Path) -> Split | None:
-    """The county-by-county split of `folder`, or None when the period must be scored in one piece."""
-    tables = []
-    counts = set()
+def _slices(name: str, path: Path, columns: list[str], workers: int) -> list[Source]:
+    """The tasks that route a table: runs of row groups, a large row group's columns in parts, or
+    byte ranges of a CSV file."""
+    if path.suffix != ".parquet":
+        size = path.stat().st_size
+        count = max(1, min(max(2 * workers, size // CSV_BLOCK), size // (1 << 16) or 1))
+        bounds = [size * k // count for k in range(count + 1)]
+        return [
+            Source(name, path, tuple(columns), byte_range=(bounds[k], bounds[k + 1]), slice_id=k) for k in range(count)
+        ]
+    metadata = pq.ParquetFile(path).metadata
+    groups = metadata.num_row_groups
+    if groups >= workers:
+        rows = np.cumsum([metadata.row_group(g).num_rows for g in range(groups)])
+        tasks = min(groups, 2 * workers)
+        ends = np.unique(np.searchsorted(rows, rows[-1] * np.arange(1, tasks + 1) / tasks, side="left"))
+        starts = np.r_[0, ends[:-1] + 1]
+        return [
+            Source(name, path, tuple(columns), row_groups=tuple(range(s, e + 1)), slice_id=k)
+            for k, (s, e) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True))
+        ]
+    # Fewer row groups than processes: each row group's columns in parts, every part with the code.
+    others = [c for c in columns if c != "household_code"]
+    parts = max(1, min(workers, len(others)))
+    chunks = [others[len(others) * k // parts : len(others) * (k + 1) // parts] for k in range(parts)]
+    return [
+        Source(name, path, ("household_code", *chunk), row_groups=(g,), slice_id=g, part=k)
+        for g in range(groups)
+        for k, chunk in enumerate(chunks)
+    ]
+
+
+def _household_keys(folder: Path, path: Path) -> tuple[pa.Array, pa.Array]:
+    wanted = ["household_code", "village_code"]
+    if path.suffix == ".parquet":
+        table = pq.read_table(path, columns=wanted)
+    else:
+        options = pacsv.ConvertOptions(
+            include_columns=wanted,
+            column_types=dict.fromkeys(wanted, pa.string()),
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+            null_values=[],
+        )
+        table = pacsv.read_csv(path, convert_options=options)
+    return _codes(table.column("household_code")), _codes(table.column("village_code"))
+
+
+def _cut(
+    codes: pa.Array, villages: pa.Array, pieces: int
+) -> tuple[int, npt.NDArray[np.int64], tuple[str, ...], pa.Array, npt.NDArray[np.int32]] | None:
+    """The pieces' first codes (as numbers or text), the villages and each one's piece; None when the
+    villages' code ranges leave fewer than two pieces."""
+    width = _digit_width(codes)
+    keys: pa.Array = pa.array(digit_keys(codes, width)) if width else codes
+    grouped = (
+        pa.table({"village": villages, "key": keys})
+        .group_by("village")
+        .aggregate([("key", "min"), ("key", "max"), ("key", "count")])
+    )
+    low, high = grouped["key_min"].combine_chunks(), grouped["key_max"].combine_chunks()
+    if width:
+        low_n, high_n = low.to_numpy(), high.to_numpy()
+    else:  # text: the ranks of the codes among all the smallest and largest ones
+        ranks = pc.rank(pa.concat_arrays([low, high]), sort_keys="ascending", tiebreaker="dense").to_numpy()
+        low_n, high_n = ranks[: len(low)], ranks[len(low) :]
+    count = grouped["key_count"].to_numpy()
+    order = np.argsort(low_n, kind="stable")
+    low_s, high_s, count_s = low_n[order], high_n[order], count[order]
+    reach = np.maximum.accumulate(high_s)
+    starts = np.flatnonzero(np.r_[False, low_s[1:] > reach[:-1]])  # a merged range begins here
+    before = np.cumsum(count_s) - count_s
+    total = int(count_s.sum())
+    shares = (np.arange(1, pieces) * total) // pieces
+    if len(starts) == 0:
+        return None  # one range of codes: nothing to cut
+    cuts = np.unique(starts[np.minimum(np.searchsorted(before[starts], shares), len(starts) - 1)])
+    piece_sorted = np.zeros(len(order), dtype=np.int32)
+    piece_sorted[cuts] = 1
+    piece_of_village = np.empty(len(order), dtype=np.int32)
+    piece_of_village[order] = np.cumsum(piece_sorted)
+    first = pc.take(low, pa.array(order[cuts]))
+    if width:
+        return (
+            width,
+            np.asarray(first.to_numpy(), dtype=np.int64),
+            (),
+            grouped["village"].combine_chunks(),
+            piece_of_village,
+        )
+    return 0, np.zeros(0, np.int64), tuple(first.to_pylist()), grouped["village"].combine_chunks(), piece_of_village
+
+
+def plan_split(folder: Path, jobs: int | None = None) -> Split | None:
+    """The piece-by-piece plan of `folder`, or None when the period must be scored in one piece
+    (small, in one village range, a required table or column missing, or a quota of no village)."""
+    workers = max(1, jobs or os.cpu_count() or 1)
+    paths = {name: find_table(folder, name) for name in (*SPLIT_TABLES, "quotas")}
+    columns: dict[str, list[str]] = {}
     for name in SPLIT_TABLES:
-        parquet, csv = folder / f"{name}.parquet", folder / f"{name}.csv"
-        if parquet.is_file():
-            tables.append(name)
-            counts.add(pq.ParquetFile(parquet).metadata.num_row_groups)
-        elif csv.is_file() or name != "quotas":
-            return None  # CSV input, or a required table missing: the whole-period path says what is wrong
-    if len(counts) != 1 or (groups := counts.pop()) < 2:
-        return None
-    metadata = pq.ParquetFile(folder / "households.parquet").metadata
-    for column in ("household_code", "village_code"):
-        ranges = _column_ranges(metadata, column)
-        if ranges is None or not _ascending_disjoint(ranges):
+        path = paths[name]
+        present = None if path is None else _present_columns(path, name)
+        if path is None or present is None or len(present) != len(TABLES[name]):
+            return None  # the whole-period path says what is wrong
+        columns[name] = present
+    households_path = paths["households"]
+    assert households_path is not None
+    try:
+        codes, villages = _household_keys(folder, households_path)
+        if len(codes) < MIN_HOUSEHOLDS:
             return None
-    return Split(folder, groups, tuple(tables))
+        pieces = max(2 * workers, math.ceil(len(codes) / PIECE_HOUSEHOLDS))
+        cut = _cut(codes, villages, pieces)
+        if cut is None:
+            return None
+        width, first_keys, first_codes, village_codes, piece_of_village = cut
+        households = len(codes)
+        del codes, villages
+        quotas: tuple[pd.DataFrame | None, ...] = (None,) * (len(first_keys) + len(first_codes) + 1)
+        quotas_path = paths["quotas"]
+        if quotas_path is not None:
+            frame = read_table(quotas_path, TABLES["quotas"])
+            at = pc.index_in(text_array(frame["village_code"]), value_set=village_codes)
+            if at.null_count:
+                return None  # a quota of no village: the whole period reports it
+            quota_piece = piece_of_village[at.to_numpy(zero_copy_only=False)]
+            quotas = tuple(frame.iloc[np.flatnonzero(quota_piece == p)] for p in range(len(quotas)))
+    except (KeyError, OSError, UnicodeDecodeError, pa.ArrowException):
+        return None
+    sources = [s for name in ("reviews", "households") for s in _slices(name, paths[name], columns[name], workers)]  # type: ignore[arg-type]
+    return Split(folder, len(quotas), width, first_keys, first_codes, tuple(sources), quotas, households)
 
 
 def _start_worker() -> None:
@@ -132,47 +333,170 @@ def _start_worker() -> None:
         libc.mallopt(m_trim_threshold, 1024 * 1024 * 1024)
 
 
-# The folder's rubric and settings, set in the parent before the workers fork (not pickled per task).
-_shared: InputFolder | None = None
+@dataclass(frozen=True)
+class _Job:
+    """What the workers share, set in the parent before they fork (not pickled per task)."""
+
+    split: Split
+    rubric: Rubric
+    settings: Settings
+    spill: Path
 
 
-def _score_group(split: Split, group: int) -> Part | InvalidInput:
-    assert _shared is not None
-    frames = {}
-    for name in split.tables:
-        path = split.folder / f"{name}.parquet"
-        wanted = [c for c in TABLES[name] if c in pq.read_schema(path).names]
-        table = pq.ParquetFile(path).read_row_group(group, columns=wanted, use_threads=False)
-        # One block per column: the score columns stay Arrow's buffers instead of being copied into
-        # one 2-D block, and the table's memory is released as the frame takes it over.
-        frames[name] = table.to_pandas(split_blocks=True, self_destruct=True, use_threads=False)
-        del table
+_job: _Job | None = None
+
+
+def _csv_range(source: Source) -> Iterator[pa.Table]:
+    """The rows of a CSV file whose first byte lies in the source's byte range (header skipped)."""
+    assert source.byte_range is not None
+    start, end = source.byte_range
+    names = csv_header_names(source.path)
+    with source.path.open("rb") as handle:
+        handle.seek(max(start - 1, 0))
+        handle.readline()  # the header, or the end of the line before the range
+        begin = handle.tell()
+        if begin >= end:
+            return
+        data = handle.read(end - begin)
+        if not data.endswith(b"\n"):
+            data += handle.readline()  # the rest of the last line that starts in the range
+    wanted = list(source.columns)
+    options = pacsv.ConvertOptions(
+        include_columns=wanted,
+        column_types=dict.fromkeys(wanted, pa.string()),
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+        null_values=[],
+    )
+    read = pacsv.ReadOptions(column_names=names, use_threads=False)
+    yield pacsv.read_csv(pa.py_buffer(data), read_options=read, convert_options=options)
+
+
+def _slice_tables(source: Source) -> Iterator[pa.Table]:
+    if source.byte_range is not None:
+        yield from _csv_range(source)
+        return
+    parquet = pq.ParquetFile(source.path, pre_buffer=False)
+    for batch in parquet.iter_batches(
+        batch_size=BATCH_ROWS, row_groups=list(source.row_groups), columns=list(source.columns), use_threads=False
+    ):
+        yield pa.Table.from_batches([batch])
+
+
+def _as_tenths(table: pa.Table, rubric: Rubric) -> pa.Table | None:
+    """The table with its score columns as int16 tenths, checked as the engine checks them;
+    None if any score is bad (the whole period reports it)."""
+    for column, max_tenths in zip(CRITERIA, rubric.max_tenths, strict=True):
+        if column not in table.column_names:
+            continue
+        scores = score_column(table.column(column).to_pandas(), max_tenths)
+        if len(scores.bad):
+            return None
+        at = table.column_names.index(column)
+        table = table.set_column(at, column, pa.array(scores.tenths.astype(np.int16)))
+    return table
+
+
+def _route(index: int) -> bool:
+    """Route one source's rows into its pieces' spill files; False if the fast path must stop."""
+    assert _job is not None
+    source = _job.split.sources[index]
+    writers: dict[int, ipc.RecordBatchFileWriter] = {}
     try:
-        households, villages = score_tables(
-            frames["households"], frames["reviews"], frames.get("quotas"), _shared.rubric, _shared.settings
+        for read in _slice_tables(source):
+            table = _as_tenths(read, _job.rubric) if source.table == "reviews" else read
+            if table is None:
+                return False
+            # In code order: each piece's file then holds sorted runs, which the engine's searches
+            # and sorts go through far faster than rows in random order.
+            codes = _codes(table.column("household_code"))
+            order = _job.split.code_order(codes)
+            piece = _job.split.piece_of(pc.take(codes, pa.array(order)))
+            counts = np.bincount(piece, minlength=_job.split.pieces)
+            ordered = table.take(pa.array(order))
+            start = 0
+            for p in np.flatnonzero(counts).tolist():
+                if p not in writers:
+                    writers[p] = ipc.new_file(source.spill(_job.spill, p), ordered.schema)
+                writers[p].write_table(ordered.slice(start, int(counts[p])))
+                start += int(counts[p])
+    except (OSError, UnicodeDecodeError, ValueError, pa.ArrowException):
+        return False  # unreadable: the whole period says so
+    finally:
+        for writer in writers.values():
+            writer.close()
+    return True
+
+
+def _read_piece(table: str, piece: int) -> pa.Table | None:
+    """A piece's rows of one table from its spill files (column parts put side by side)."""
+    assert _job is not None
+    slices: dict[int, pa.Table] = {}
+    for source in _job.split.sources:
+        path = source.spill(_job.spill, piece)
+        if source.table != table or not path.exists():
+            continue
+        part = ipc.open_file(pa.memory_map(str(path))).read_all()
+        if source.slice_id not in slices:
+            slices[source.slice_id] = part
+            continue
+        joined = slices[source.slice_id]
+        for name in part.column_names:
+            if name not in joined.column_names:
+                joined = joined.append_column(name, part.column(name))
+        slices[source.slice_id] = joined
+    if not slices:
+        return None
+    first = next(iter(slices.values()))
+    ordered = [t.select(first.column_names) for t in slices.values()]
+    return pa.concat_tables(ordered)
+
+
+def _frame(table: pa.Table | None, columns: tuple[str, ...]) -> pd.DataFrame:
+    if table is None:
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+    frame: pd.DataFrame = table.to_pandas(split_blocks=True, self_destruct=True, use_threads=False)
+    return frame
+
+
+def _score_piece_files(piece: int) -> Part | None:
+    """Score one piece from its spill files; None on any problem or a line that needs quoting."""
+    assert _job is not None
+    households = _frame(_read_piece("households", piece), TABLES["households"])
+    reviews = _frame(_read_piece("reviews", piece), TABLES["reviews"])
+    try:
+        household_results, village_results = score_tables(
+            households, reviews, _job.split.quotas[piece], _job.rubric, _job.settings, scores_in_tenths=True
         )
-    except InvalidInput as error:
-        return error
+    except InvalidInput:
+        return None
+    if needs_quotes(household_results):
+        return None  # the whole file decides its quoting at once: scored in one piece
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return Part(csv_body(households), csv_body(villages), os.getpid(), peak)
+    return Part(csv_body(household_results), village_results, os.getpid(), peak)
 
 
-def _score_one(args: tuple[Split, int]) -> Part | InvalidInput:
-    return _score_group(*args)
-
-
-def score_parts(split: Split, settings_folder: InputFolder, jobs: int | None = None) -> Iterator[Part | InvalidInput]:
-    """Each row group's result, in row-group order, scored in `jobs` processes (default: the CPUs)."""
-    global _shared
-    _shared = settings_folder
-    workers = max(1, min(jobs or os.cpu_count() or 1, split.groups))
-    with get_context("fork").Pool(workers, initializer=_start_worker) as pool:
-        yield from pool.imap(_score_one, [(split, g) for g in range(split.groups)], chunksize=1)
+def score_parts(split: Split, rubric: Rubric, settings: Settings, jobs: int | None = None) -> Iterator[Part | None]:
+    """Route the split's sources, then yield each piece's result in piece order (None: a problem),
+    in `jobs` processes (default: the CPUs). The spill folder is removed at the end."""
+    global _job
+    workers = max(1, min(jobs or os.cpu_count() or 1, max(split.pieces, len(split.sources))))
+    spill = Path(tempfile.mkdtemp(prefix="scoring-split-"))
+    _job = _Job(split, rubric, settings, spill)
+    try:
+        with get_context("fork").Pool(workers, initializer=_start_worker) as pool:
+            if not all(pool.imap_unordered(_route, range(len(split.sources)), chunksize=1)):
+                yield None
+                return
+            yield from pool.imap(_score_piece_files, range(split.pieces), chunksize=1)
+    finally:
+        _job = None
+        shutil.rmtree(spill, ignore_errors=True)
 
 
 @dataclass(frozen=True)
 class Streamed:
-    """What a split run did: the row groups written and the workers' peak memory."""
+    """What a split run did: the pieces written and the workers' peak memory."""
 
     groups: int
     workers: int
@@ -181,26 +505,30 @@ class Streamed:
 
 
 def score_folder_split(split: Split, output: Path, jobs: int | None = None) -> Streamed | None:
-    """Score `split` into `output`, streaming; None (and nothing written) if any row group has a
+    """Score `split` into `output`, streaming; None (and nothing written) if any piece has a
     problem, so that the caller scores the whole period and reports its problems."""
-    rubric_and_settings = read_input_light(split.folder)
+    try:
+        folder = read_input(split.folder, only=("rubric",))
+        rubric, settings = coerce_rubric(folder.rubric), coerce_settings(folder.settings)
+    except InvalidInput:
+        return None
     created = not output.exists()
     output.mkdir(parents=True, exist_ok=True)
     partial = [output / f"{name}.partial" for name in OUTPUTS]
     peaks: dict[int, int] = {}
-    written = 0
+    villages: list[pa.Table] = []
     complete = False
     try:
-        with partial[0].open("wb") as households_out, partial[1].open("wb") as villages_out:
+        with partial[0].open("wb") as households_out:
             households_out.write(csv_header("households"))
-            villages_out.write(csv_header("villages"))
-            for part in score_parts(split, rubric_and_settings, jobs):
-                if isinstance(part, InvalidInput):
+            for part in score_parts(split, rubric, settings, jobs):
+                if part is None:
                     return None  # the whole-period path reports the problems
                 households_out.write(part.households)
-                villages_out.write(part.villages)
+                villages.append(part.villages)
                 peaks[part.worker] = max(peaks.get(part.worker, 0), part.peak_rss_kib)
-                written += 1
+        every = pa.concat_tables(villages)
+        write_csv(every.take(pc.sort_indices(every["village_code"])), partial[1])
         for done, name in zip(partial, OUTPUTS, strict=True):
             done.replace(output / name)
         complete = True
@@ -210,12 +538,7 @@ def score_folder_split(split: Split, output: Path, jobs: int | None = None) -> S
                 leftover.unlink()
         if created and not complete:
             output.rmdir()  # nothing written: as the whole-period path leaves it
-    return Streamed(written, len(peaks), max(peaks.values(), default=0), sum(peaks.values()))
-
-
-def read_input_light(folder: Path) -> InputFolder:
-    """The folder's rubric and settings (the big tables are read by the workers, a row group each)."""
-    return read_input(folder, only=("rubric",))
+    return Streamed(len(villages), len(peaks), max(peaks.values(), default=0), sum(peaks.values()))
 
 
 # --- score_period on large DataFrames ------------------------------------------------------------

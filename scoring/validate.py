@@ -138,7 +138,7 @@ def repeats(keys: npt.NDArray[np.int64]) -> tuple[IntArray, IntArray]:
 _INT64_DIGITS = 18  # every number of up to 18 digits fits an int64
 
 
-def _digit_keys(codes: pa.Array, width: int) -> npt.NDArray[np.int64]:
+def digit_keys(codes: pa.Array, width: int) -> npt.NDArray[np.int64]:
     """Each code as its number when it is exactly `width` ASCII digits, else −1."""
     plain = pc.and_(pc.equal(pc.binary_length(codes), width), pc.ascii_is_decimal(codes))
     return np.asarray(pc.cast(pc.if_else(plain, codes, "-1"), pa.int64()).to_numpy(zero_copy_only=False))
@@ -155,8 +155,8 @@ def _lookup(values: pa.Array, value_set: pa.Array) -> IntArray:
         width = lengths["min"].as_py()
         digits = pc.all(pc.ascii_is_decimal(value_set)).as_py()
         if 0 < width == lengths["max"].as_py() <= _INT64_DIGITS and digits:
-            table = _digit_keys(value_set, width)
-            wanted = _digit_keys(values, width)
+            table = digit_keys(value_set, width)
+            wanted = digit_keys(values, width)
             order = np.argsort(table, kind="stable")  # equal codes: the first row first
             ordered = table[order]
             at = np.minimum(np.searchsorted(ordered, wanted), len(ordered) - 1)

@@ -1,19 +1,20 @@
-"""The county-by-county fast path of `python -m scoring score` (issue 20): taken only when the
-files say it is safe, and byte-for-byte the output of scoring the whole period at once."""
+"""The piece-by-piece fast path of `python -m scoring score` (issues 20 and 34): taken on any layout
+of the files (rows in any order, any row-group size, Parquet or CSV), with pieces of whole villages
+found from the household codes, and byte-for-byte the output of scoring the whole period at once."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from random import Random
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from scoring import InvalidInput, Rubric, Settings, parallel, score_period
 from scoring.__main__ import main
@@ -29,25 +30,29 @@ def read_golden(name: str, kind: str = "valid") -> pd.DataFrame:
     return pd.read_csv(GOLDEN / kind / "input" / f"{name}.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
 
 
-def write_in_groups(frames: dict[str, pd.DataFrame], folder: Path, groups: list[list[str]]) -> None:
-    """Each table as Parquet with one row group per list of villages (households and reviews by their
-    household's village, quotas by village), every row group present in every file."""
+@pytest.fixture
+def split_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Take the piece-by-piece path from one household (the real threshold is 50,000)."""
+    monkeypatch.setattr(parallel, "MIN_HOUSEHOLDS", 1)
+
+
+def write_layout(
+    frames: dict[str, pd.DataFrame], folder: Path, layout: str, seed: int | None = 34, rows: int = 7
+) -> None:
+    """Each table with its rows shuffled (unless `seed` is None), as Parquet with row groups of `rows` rows (`parquet`),
+    one row group (`one`), or as CSV (`csv`)."""
     folder.mkdir(parents=True, exist_ok=True)
-    village_of = dict(zip(frames["households"]["household_code"], frames["households"]["village_code"], strict=True))
     for name, frame in frames.items():
-        villages = frame["village_code"] if "village_code" in frame else frame["household_code"].map(village_of)
-        table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
-        with pq.ParquetWriter(folder / f"{name}.parquet", table.schema) as writer:
-            for members in groups:
-                writer.write_table(table.filter(pa.array(villages.isin(members).to_numpy())), row_group_size=1 << 30)
+        shuffled = frame if seed is None else frame.sample(frac=1, random_state=seed).reset_index(drop=True)
+        if layout == "csv":
+            shuffled.to_csv(folder / f"{name}.csv", index=False)
+            continue
+        table = pa.Table.from_pandas(shuffled, preserve_index=False)
+        pq.write_table(table, folder / f"{name}.parquet", row_group_size=rows if layout == "parquet" else 1 << 30)
 
 
 def golden_frames(kind: str = "valid") -> dict[str, pd.DataFrame]:
     return {name: read_golden(name, kind) for name in ("households", "reviews", "quotas")}
-
-
-def villages_in_order(frames: dict[str, pd.DataFrame]) -> list[str]:
-    return sorted(frames["households"]["village_code"].unique())
 
 
 def whole(folder: Path, out: Path) -> dict[str, bytes]:
@@ -55,97 +60,91 @@ def whole(folder: Path, out: Path) -> dict[str, bytes]:
     return {name: (out / name).read_bytes() for name in OUTPUTS}
 
 
-def test_golden_input_in_row_groups_takes_the_fast_path_with_the_same_bytes(tmp_path: Path) -> None:
-    frames = golden_frames()
-    villages = villages_in_order(frames)
-    assert len(villages) >= 2
-    write_in_groups(frames, tmp_path / "in", [[v] for v in villages])
+@pytest.mark.parametrize("layout", ["parquet", "one", "csv"])
+@pytest.mark.usefixtures("split_any_size")
+def test_golden_input_in_any_layout_takes_the_fast_path_with_the_same_bytes(tmp_path: Path, layout: str) -> None:
+    write_layout(golden_frames(), tmp_path / "in", layout)
     (tmp_path / "in" / "settings.json").write_bytes((GOLDEN / "valid" / "input" / "settings.json").read_bytes())
-    assert plan_split(tmp_path / "in") is not None
+    split = plan_split(tmp_path / "in", 2)
+    assert split is not None and split.pieces >= 2
+    assert split.width == 7  # the golden codes are seven digits: compared as numbers
     assert main(["score", "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out")]) == 0
     for name in OUTPUTS:
         assert (tmp_path / "out" / name).read_bytes() == (GOLDEN / "valid" / "expected" / name).read_bytes(), name
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(OUTPUTS)  # no partial file left
 
 
-def test_overlapping_or_unsorted_row_groups_are_scored_in_one_piece(tmp_path: Path) -> None:
+@pytest.mark.usefixtures("split_any_size")
+def test_the_pieces_are_whole_villages_cut_only_between_code_ranges(tmp_path: Path) -> None:
     frames = golden_frames()
-    villages = villages_in_order(frames)
-    write_in_groups(frames, tmp_path / "reversed", [[v] for v in reversed(villages)])
-    assert plan_split(tmp_path / "reversed") is None
-    write_in_groups(frames, tmp_path / "one", [villages])
-    assert plan_split(tmp_path / "one") is None  # a single row group: nothing to split
-    assert plan_split(GOLDEN / "valid" / "input") is None  # CSV input
-    # Still the same results, through the whole-period path.
-    assert main(["score", "--input", str(tmp_path / "reversed"), "--output", str(tmp_path / "out")]) == 0
-    for name in OUTPUTS:
-        assert (tmp_path / "out" / name).read_bytes() == (GOLDEN / "valid" / "expected" / name).read_bytes(), name
+    households = frames["households"]
+    write_layout(frames, tmp_path / "apart", "parquet")
+    split = plan_split(tmp_path / "apart", 1)
+    assert split is not None
+    first = pa.array(households["household_code"].tolist(), pa.large_string())
+    piece = split.piece_of(first)
+    by_village = pd.Series(piece).groupby(households["village_code"].to_numpy()).nunique()
+    assert (by_village == 1).all()  # no village in two pieces
+    # One village's codes reach over the other's: a single range, nothing to cut.
+    villages = sorted(households["village_code"].unique())
+    mixed = households.copy()
+    mixed.loc[mixed["household_code"] == mixed["household_code"].max(), "village_code"] = villages[0]
+    mixed.loc[mixed["household_code"] == mixed["household_code"].min(), "village_code"] = villages[-1]
+    write_layout({**frames, "households": mixed}, tmp_path / "mixed", "parquet")
+    assert plan_split(tmp_path / "mixed", 2) is None
 
 
-def test_a_review_stored_with_another_county_falls_back_to_the_whole_period(tmp_path: Path) -> None:
+def test_a_small_period_is_scored_in_one_piece(tmp_path: Path) -> None:
+    write_layout(golden_frames(), tmp_path / "in", "parquet")
+    assert plan_split(tmp_path / "in", 2) is None  # fewer than MIN_HOUSEHOLDS households
+
+
+@pytest.mark.usefixtures("split_any_size")
+def test_a_quota_of_no_village_falls_back_to_the_whole_period(tmp_path: Path) -> None:
     frames = golden_frames()
-    villages = villages_in_order(frames)
-    write_in_groups(frames, tmp_path / "in", [[v] for v in villages])
-    # The first village's first household's reviews move into the last row group of reviews.
-    reviews = frames["reviews"]
-    village_of = dict(zip(frames["households"]["household_code"], frames["households"]["village_code"], strict=True))
-    first = frames["households"].loc[frames["households"]["village_code"] == villages[0], "household_code"].iloc[0]
-    moved = reviews["household_code"] == first
-    assert moved.any()
-    schema = pq.read_schema(tmp_path / "in" / "reviews.parquet")
-    with pq.ParquetWriter(tmp_path / "in" / "reviews.parquet", schema) as writer:
-        for index, village in enumerate(villages):
-            rows = (reviews["household_code"].map(village_of) == village) & ~moved
-            if index == len(villages) - 1:
-                rows |= moved
-            writer.write_table(pa.Table.from_pandas(reviews[rows].reset_index(drop=True), preserve_index=False))
-    assert plan_split(tmp_path / "in") is not None
-    assert main(["score", "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out")]) == 0
-    for name in OUTPUTS:
-        assert (tmp_path / "out" / name).read_bytes() == (GOLDEN / "valid" / "expected" / name).read_bytes(), name
+    quotas = pd.concat(
+        [frames["quotas"], pd.DataFrame({"village_code": ["9999"], "cleanest_quota": [""], "clean_quota": [""]})]
+    )
+    write_layout({**frames, "quotas": quotas}, tmp_path / "in", "csv")
+    assert plan_split(tmp_path / "in", 2) is None
 
 
-def test_invalid_input_in_row_groups_reports_as_the_whole_period_and_writes_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("layout", ["parquet", "csv"])
+@pytest.mark.usefixtures("split_any_size")
+def test_invalid_input_in_any_layout_reports_as_the_whole_period_and_writes_nothing(
+    tmp_path: Path, layout: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     frames = golden_frames("invalid")
-    villages = [v for v in villages_in_order(frames) if v]
-    write_in_groups(frames, tmp_path / "split", [[v] for v in villages])
-    write_in_groups(frames, tmp_path / "whole", [villages])
-    runs = {}
-    for name in ("split", "whole"):
-        runs[name] = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "scoring",
-                "score",
-                "--input",
-                str(tmp_path / name),
-                "--output",
-                str(tmp_path / f"out-{name}"),
-            ],
-            capture_output=True,
-            check=False,
-            cwd=Path(__file__).parents[2],
-        )
-        assert runs[name].returncode == 2, runs[name].stderr.decode()
-        assert not (tmp_path / f"out-{name}").exists()
-    assert runs["split"].stderr == runs["whole"].stderr
+    write_layout(frames, tmp_path / "split", layout, seed=None, rows=1)  # the golden rows in their order
+    whole_status = main(["score", "--input", str(GOLDEN / "invalid" / "input"), "--output", str(tmp_path / "o1")])
+    whole_err = capsys.readouterr().err
+    assert plan_split(tmp_path / "split", 2) is not None
+    split_status = main(["score", "--input", str(tmp_path / "split"), "--output", str(tmp_path / "o2")])
+    split_err = capsys.readouterr().err
+    assert whole_status == split_status == 2
+    assert not (tmp_path / "o2").exists()
+    assert split_err.replace(".parquet:", ".csv:") == whole_err  # the same problems, rows and values
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(worlds())
-def test_any_period_split_by_village_gives_the_bytes_of_the_whole(tmp_path_factory: object, world: World) -> None:
-    base = tmp_path_factory.mktemp("split")  # type: ignore[attr-defined]
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(worlds(), st.randoms(use_true_random=False), st.integers(1, 40), st.sampled_from(["parquet", "one", "csv"]))
+def test_any_permutation_and_row_group_size_gives_the_bytes_of_the_whole(
+    tmp_path_factory: pytest.TempPathFactory, world: World, random: Random, rows: int, layout: str
+) -> None:
+    base = tmp_path_factory.mktemp("layout")
     frames = {"households": world.households, "reviews": world.reviews, "quotas": world.quotas}
-    villages = villages_in_order(frames)
-    write_in_groups(frames, base / "whole", [villages])
+    write_layout(frames, base / "whole", "one", seed=0)
     expected = whole(base / "whole", base / "out-whole")
-    if len(villages) < 2:
-        return
-    write_in_groups(frames, base / "split", [[v] for v in villages])
-    assert plan_split(base / "split") is not None
-    assert main(["score", "--input", str(base / "split"), "--output", str(base / "out-split"), "--jobs", "2"]) == 0
-    assert {name: (base / "out-split" / name).read_bytes() for name in OUTPUTS} == expected
+    write_layout(frames, base / "any", layout, seed=random.randrange(1 << 30), rows=rows)
+    saved = parallel.MIN_HOUSEHOLDS
+    parallel.MIN_HOUSEHOLDS = 1
+    try:
+        split = plan_split(base / "any", 2)
+        assert (split is not None) == (world.households["village_code"].nunique() >= 2)
+        assert main(["score", "--input", str(base / "any"), "--output", str(base / "out-any"), "--jobs", "2"]) == 0
+    finally:
+        parallel.MIN_HOUSEHOLDS = saved
+    assert {name: (base / "out-any" / name).read_bytes() for name in OUTPUTS} == expected
 
 
 @settings(max_examples=25, deadline=None)
