@@ -21,7 +21,7 @@ from hygiene import migrate
 from hygiene.db import make_engine, make_sessionmaker
 from hygiene.enums import Role
 from hygiene.models import County, Group, Household, Township, Village
-from hygiene.services import accounts, demo, periods
+from hygiene.services import accounts, demo, periods, stars
 
 POSTGRES_URL = os.environ.get("HYGIENE_TEST_POSTGRES_URL")
 if os.environ.get("CI") and not POSTGRES_URL:
@@ -51,6 +51,7 @@ def seed(session: Session) -> None:
     session.add(county)
     session.flush()
     periods.create_default_rubric(session, county)
+    stars.create_default_catalogue(session, county)
     periods.open_period(session, county, "2026Q4")
     township = Township(county_id=county.id, code="52099801", name="邻镇")
     session.add(township)

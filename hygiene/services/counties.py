@@ -34,7 +34,7 @@ from hygiene.models import (
     county_parents,
 )
 from hygiene.models._types import beijing_today, utcnow
-from hygiene.services import audit, periods, rating, rollout
+from hygiene.services import audit, periods, rating, rollout, stars
 from hygiene.services.errors import FieldErrors, ServiceError, check_unchanged, state_digest
 
 COUNTY_CODE = naming.HOUSEHOLD_CODE  # digits and letters, as the administrative codes are
@@ -113,6 +113,7 @@ def create_county(session: Session, actor: User | None, code: str, name: str) ->
     session.flush()
     periods.create_default_rubric(session, county)
     rollout.create_default_plan(session, county, current_year())
+    stars.create_default_catalogue(session, county)
     audit.record(
         session,
         actor,

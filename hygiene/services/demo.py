@@ -25,14 +25,13 @@ from hygiene.models import (
     Plaque,
     Review,
     RolloutPlanYear,
-    Star,
     Township,
     User,
     Village,
     VillageAssessment,
     VillagePeriod,
 )
-from hygiene.services import accounts, audit, inspections, periods, plaques, rating, records
+from hygiene.services import accounts, audit, inspections, periods, plaques, rating, records, stars
 
 SEED = 20170601  # the month Hezhang started 三定三评
 COUNTY_CODE = "520999"
@@ -46,18 +45,6 @@ SURNAMES = "王李张刘陈杨黄赵吴周罗龙安禄陇杜蔡胡邓朱熊何�
 GIVEN = "文明华国永志兴发德成光富贵芳英秀兰梅琴丽红春云海军平林义忠学顺祥开福正强"
 REVIEW_TEAMS = ("王组长、李委员", "陈组长、杨委员、罗委员", "张组长、安委员")
 GROUP_NAMES = ("第一组", "第二组", "第三组", "第四组")
-STARS = (
-    ("hygiene", "卫生星", True),
-    ("law", "守法星", True),
-    ("filial", "孝老星", True),
-    ("diligent", "勤劳星", True),
-    ("harmony", "和睦星", True),
-    ("study", "好学星", False),
-    ("thrift", "节俭星", False),
-    ("kindness", "诚信星", False),
-    ("ecology", "生态星", False),
-    ("service", "公益星", False),
-)
 # 2026Q4: the workflow state of each village, in village order, so every state is shown.
 Q4_STATES = (
     WorkflowState.DRAFT,
@@ -259,12 +246,7 @@ def load_demo(session: Session) -> DemoSummary:
         ]
     )
     session.add(CountyBudget(county_id=county.id, year=2026, amount_fen=county.yearly_budget_fen))
-    session.add_all(
-        [
-            Star(county_id=county.id, code=code, name=name, is_base=base, is_hygiene=code == "hygiene", position=i)
-            for i, (code, name, base) in enumerate(STARS)
-        ]
-    )
+    stars.create_default_catalogue(session, county)
     session.add_all(
         [
             InspectionTeam(county_id=county.id, name=f"第{n}督查组", members=f"{_name(rng)}、{_name(rng)}")

@@ -35,7 +35,7 @@ from hygiene.models import (
     VillagePeriod,
 )
 from hygiene.models._types import utcnow
-from hygiene.services import audit, periods, rating, records
+from hygiene.services import audit, periods, rating, records, stars
 from hygiene.services.errors import Conflict, NotFound, PermissionDenied, ServiceError
 
 PLAQUE_FIELDS = ("serial", "level", "state", "revoke_reason")
@@ -176,17 +176,16 @@ def apply_final(session: Session, village_period: VillagePeriod, *, now: dt.date
             assert plaque is not None
             plaque.level = AwardLevel(change["level"])
         session.flush()
-        session.add(
-            PlaqueEvent(
-                county_id=plaque.county_id,
-                plaque_id=plaque.id,
-                kind=EVENT_KINDS[action],
-                period_id=period.id,
-                from_level=previous,
-                to_level=None if action == "revoke" else plaque.level,
-                reason=change["reason"],
-                at=now,
-            )
+        add_event(
+            session,
+            None,
+            plaque,
+            EVENT_KINDS[action],
+            period=period,
+            from_level=previous,
+            to_level=None if action == "revoke" else plaque.level,
+            reason=change["reason"],
+            at=now,
         )
         audit.record(
             session,
@@ -204,6 +203,35 @@ def apply_final(session: Session, village_period: VillagePeriod, *, now: dt.date
     return summary
 
 
+def add_event(
+    session: Session,
+    actor: User | None,
+    plaque: Plaque,
+    kind: PlaqueEventKind,
+    *,
+    period: Period | None,
+    from_level: AwardLevel | None = None,
+    to_level: AwardLevel | None = None,
+    reason: str,
+    at: dt.datetime,
+) -> PlaqueEvent:
+    """The one writer of plaque events: every event, whatever its path, also brings the household's
+    hygiene star into line with its plaques (RULES.md §8), in the same transaction."""
+    event = PlaqueEvent(
+        county_id=plaque.county_id,
+        plaque_id=plaque.id,
+        kind=kind,
+        period_id=period.id if period is not None else None,
+        from_level=from_level,
+        to_level=to_level,
+        reason=reason,
+        at=at,
+    )
+    session.add(event)
+    stars.follow_plaque(session, actor, plaque, at=at, reason=reason)
+    return event
+
+
 def _revoke(plaque: Plaque, period: Period, reason: str, now: dt.datetime) -> None:
     plaque.state = PlaqueState.REVOKED
     plaque.revoked_period_id = period.id
@@ -211,11 +239,12 @@ def _revoke(plaque: Plaque, period: Period, reason: str, now: dt.datetime) -> No
     plaque.revoked_at = now
 
 
-def revoke(session: Session, actor: User, plaque: Plaque, *, reason: str, expected_version: int) -> Plaque:
-    """An inspector or the county administrator revokes a plaque outside the cycle (a failed spot
-    check), with the reason; it counts as revoked in the county's latest period."""
+def revoke(session: Session, actor: User | None, plaque: Plaque, *, reason: str, expected_version: int) -> Plaque:
+    """An inspector or the county administrator (or the ``hygiene plaques revoke`` command, actor
+    None) revokes a plaque outside the cycle (a failed spot check), with the reason; it counts as
+    revoked in the county's latest period. The hygiene star goes with it (``add_event``)."""
     county = plaque.household.group.village.township.county
-    if not permissions.can_revoke_plaques(actor, county):
+    if actor is not None and not permissions.can_revoke_plaques(actor, county):
         raise PermissionDenied("只有本县督查员或县管理员可以摘牌")
     reason = reason.strip()
     if not reason:
@@ -232,16 +261,8 @@ def revoke(session: Session, actor: User, plaque: Plaque, *, reason: str, expect
         session.flush()
     except StaleDataError:
         raise Conflict(f"牌匾 {plaque.serial} 已被他人修改，请刷新后重试") from None
-    session.add(
-        PlaqueEvent(
-            county_id=plaque.county_id,
-            plaque_id=plaque.id,
-            kind=PlaqueEventKind.REVOKED,
-            period_id=period.id,
-            from_level=plaque.level,
-            reason=reason,
-            at=now,
-        )
+    add_event(
+        session, actor, plaque, PlaqueEventKind.REVOKED, period=period, from_level=plaque.level, reason=reason, at=now
     )
     audit.record(
         session,

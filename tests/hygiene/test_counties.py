@@ -184,7 +184,7 @@ def test_every_row_is_of_the_county_of_the_rows_it_references(db: Session) -> No
     assert file(db, posted, rated_code(db, posted), now=posted.posting_ends_at - dt.timedelta(hours=1))
     assert save(db, plaque_holder(db), ALL_FIVE).revoked is not None
     household = plaque_holder(db)
-    star = db.scalars(sa.select(Star).where(Star.county_id == household.county_id, Star.is_hygiene)).one()
+    star = db.scalars(sa.select(Star).where(Star.county_id == household.county_id, Star.code == "law")).one()
     db.add_all(
         [
             HouseholdStar(
@@ -192,7 +192,7 @@ def test_every_row_is_of_the_county_of_the_rows_it_references(db: Session) -> No
                 household_id=household.id,
                 star_id=star.id,
                 granted_on=dt.date(2026, 10, 1),
-                grant_reason="挂牌即得卫生星",
+                grant_reason="遵纪守法",
             ),
             Disqualification(
                 county_id=household.county_id, household_id=household.id, event="赌博", occurred_on=dt.date(2026, 11, 1)
