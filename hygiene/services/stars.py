@@ -598,3 +598,16 @@ def history(session: Session, household: Household) -> list[HouseholdStar]:
             .order_by(HouseholdStar.granted_on.desc(), HouseholdStar.id.desc())
         )
     )
+
+
+def household_by_code(session: Session, code: str, county: County | None = None) -> Household:
+    """A household by its code (unique in its county; a code two counties share needs the county)."""
+    query = sa.select(Household).where(Household.code == code.strip())
+    if county is not None:
+        query = query.where(Household.county_id == county.id)
+    found = session.scalars(query.limit(2)).all()
+    if not found:
+        raise NotFound(f"找不到户编号 {code}")
+    if len(found) > 1:
+        raise ServiceError(f"户编号 {code} 在多个县都有，请指明县")
+    return found[0]
