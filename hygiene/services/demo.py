@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hygiene.enums import CRITERIA, AssessmentArea, ReviewKind, Role, WorkflowState
+from hygiene.enums import CRITERIA, AssessmentArea, LedgerKind, ReviewKind, Role, WorkflowState
 from hygiene.models import (
     AwardQuota,
     County,
@@ -31,7 +31,7 @@ from hygiene.models import (
     VillageAssessment,
     VillagePeriod,
 )
-from hygiene.services import accounts, audit, inspections, periods, plaques, rating, records, stars
+from hygiene.services import accounts, audit, inspections, ledger, periods, plaques, rating, records, stars
 
 SEED = 20170601  # the month Hezhang started 三定三评
 COUNTY_CODE = "520999"
@@ -228,6 +228,60 @@ def _inspection_duty(session: Session, county: County, in_order: tuple[Period, .
     inspections.update_team(session, None, first, name=first.name, members=first.members, inspector_ids=[inspector.id])
 
 
+def _stars_titles_and_ledger(session: Session, county: County) -> None:
+    """Stars, titles, one disqualification and the award ledger (issue 29), through the same
+    services as the pages: the village committees grant stars (most plaque holders most base
+    stars), ten-star households get the 十星级文明户 title and industry support, and each township
+    accepts the 缺什么奖什么 suggestions of its villages' final 2026Q3 into the ledger."""
+    rng = random.Random(SEED + 29)
+    lines = [stars.CatalogueLine(s.code, s.name, s.position, s.is_base) for s in stars.catalogue(session, county.id)]
+    stars.save_catalogue(
+        session,
+        None,
+        county,
+        [
+            *lines,
+            stars.CatalogueLine("tenstar", "十星级文明户", 20, title=True, certificate="十星级文明户证书"),
+            stars.CatalogueLine("goodmil", "好婆婆", 21, title=True, certificate="好婆婆荣誉证书"),
+            stars.CatalogueLine("goodnbr", "好邻居", 22, title=True, certificate="好邻居荣誉证书"),
+        ],
+    )
+    catalogue = {s.code: s for s in stars.catalogue(session, county.id)}
+    others = [s for s in catalogue.values() if not s.is_hygiene and not s.is_title]
+    on = dt.date(2026, 11, 25)
+    households = session.scalars(
+        sa.select(Household).where(Household.county_id == county.id).order_by(Household.code)
+    ).all()
+    holders = {h.household.id for h in stars.holdings(session, county) if h.hygiene}
+    ten_star: list[Household] = []
+    for household in households:
+        chance = 0.8 if household.id in holders else 0.25
+        granted = [s for s in others if rng.random() < (chance if s.is_base else chance * 0.6)]
+        for star in granted:
+            stars.grant(session, None, household, star, reason="村民代表会议评定", on=on)
+        if household.id in holders and len(granted) == len(others):
+            ten_star.append(household)
+            stars.grant(session, None, household, catalogue["tenstar"], reason="十颗星全部获得", on=on)
+        elif granted and rng.random() < 0.05:
+            stars.grant(
+                session, None, household, catalogue[rng.choice(("goodmil", "goodnbr"))], reason="群众推选", on=on
+            )
+    stars.disqualify(session, None, households[-1], event="家庭暴力", occurred_on=dt.date(2026, 11, 30))
+    q3 = periods.get_period(session, county.id, "2026Q3")
+    for village in session.scalars(sa.select(Village).where(Village.county_id == county.id).order_by(Village.code)):
+        if any(s.goods and not s.accepted for s in ledger.suggestions(session, county, village, q3)):
+            ledger.accept_suggestions(session, None, county, village, q3, on=dt.date(2026, 11, 28))
+    ledger.add_many(
+        session,
+        None,
+        county,
+        [
+            ledger.NewEntry(h, LedgerKind.INDUSTRY_SUPPORT, "特色养殖产业扶持", 300000, dt.date(2026, 12, 1))
+            for h in ten_star[:3]
+        ],
+    )
+
+
 def load_demo(session: Session) -> DemoSummary:
     if session.scalar(sa.select(County.id).where(County.code == COUNTY_CODE)) is not None:
         return DemoSummary(created=False)
@@ -353,6 +407,7 @@ def load_demo(session: Session) -> DemoSummary:
         )
     _inspection_duty(session, county, (q3, q4))
     _failed_spot_check(session)
+    _stars_titles_and_ledger(session, county)
     return DemoSummary(
         created=True, townships=len(TOWNSHIPS), villages=village_index, households=household_count, reviews=review_count
     )

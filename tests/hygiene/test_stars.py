@@ -44,6 +44,18 @@ def codes(db: Session, household: Household) -> list[str]:
     return [s.code for s in stars.holding_of(db, household).stars]
 
 
+def bare(db: Session, household: Household) -> Household:
+    """The household holding its hygiene star only (the demo's village committees granted others)."""
+    for star in stars.holding_of(db, household).stars + stars.holding_of(db, household).titles:
+        if not star.is_hygiene:
+            stars.withdraw(db, None, household, star, reason="测试前清空", on=TODAY)
+    return household
+
+
+def holder(db: Session, township: str = "52099901") -> Household:
+    return bare(db, spot.plaque_holder(db, township))
+
+
 def grant_all_but_hygiene(db: Session, household: Household, *, leave_out: tuple[str, ...] = ()) -> None:
     for star in stars.catalogue(db, household.county_id):
         if not star.is_hygiene and not star.is_title and star.code not in leave_out:
@@ -75,16 +87,24 @@ def test_a_new_county_gets_the_default_catalogue_settings_and_goods(db: Session)
 def test_the_administrator_edits_the_catalogue_and_adds_titles(db: Session) -> None:
     county = demo_county(db)
     lines = [
-        stars.CatalogueLine(s.code, s.name + ("（新）" if s.code == "law" else ""), s.position, s.is_base)
+        stars.CatalogueLine(
+            s.code,
+            s.name + ("（新）" if s.code == "law" else ""),
+            s.position,
+            s.is_base,
+            s.is_title,
+            s.certificate or "",
+        )
         for s in stars.catalogue(db, county.id)
     ]
-    title = stars.CatalogueLine("goodmil", "好婆婆", 20, title=True, certificate="好婆婆荣誉证书")
+    title = stars.CatalogueLine("goodwife", "好媳妇", 30, title=True, certificate="好媳妇荣誉证书")
+    audited = sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.action == "star_catalogue")
+    before = db.scalar(audited)
     assert stars.save_catalogue(db, user(db, "county"), county, [*lines, title]) == 2
     catalogue = stars.catalogue(db, county.id)
-    assert catalogue[-1].is_title and catalogue[-1].certificate == "好婆婆荣誉证书"
+    assert catalogue[-1].is_title and catalogue[-1].certificate == "好媳妇荣誉证书"
     assert [s.name for s in catalogue if s.code == "law"] == ["守法星（新）"]
-    actions = db.scalars(sa.select(AuditEntry.action).where(AuditEntry.action == "star_catalogue")).all()
-    assert len(actions) == 2
+    assert db.scalar(audited) == before + 2
     # the hygiene star stays a base star; five base stars; nothing removed; only the administrator
     unflagged = [line if line.code != "hygiene" else stars.CatalogueLine("hygiene", "卫生星", 0) for line in lines]
     with pytest.raises(FieldErrors) as refused:
@@ -124,7 +144,7 @@ def test_the_hygiene_star_follows_issue_and_revocation_in_the_cycle(db: Session)
 
 def test_revocation_by_an_inspector_withdraws_the_hygiene_star_and_ten_star_status(db: Session) -> None:
     county = demo_county(db)
-    household = spot.plaque_holder(db)
+    household = holder(db)
     grant_all_but_hygiene(db, household)
     assert stars.holding_of(db, household).ten_star and stars.holding_of(db, household).tier == "gold"
     plaque = db.scalars(sa.select(Plaque).where(Plaque.household_id == household.id)).one()
@@ -137,19 +157,20 @@ def test_revocation_by_an_inspector_withdraws_the_hygiene_star_and_ten_star_stat
 
 
 def test_a_failed_spot_check_withdraws_the_hygiene_star_with_the_plaque(db: Session) -> None:
-    household = spot.plaque_holder(db)
+    household = holder(db)
     grant_all_but_hygiene(db, household, leave_out=("study", "thrift", "kindness", "ecology"))
     assert stars.holding_of(db, household).five_plus
+    withdrawn = withdrawal_count(db, household)
     outcome = spot.save(db, household, spot.ALL_FIVE)
     assert outcome.revoked is not None and outcome.revoked.state is PlaqueState.REVOKED
     held = stars.holding_of(db, household)
     assert not held.hygiene and not held.five_plus
-    assert withdrawal_count(db, household) == 1
+    assert withdrawal_count(db, household) == withdrawn + 1
 
 
 def test_a_failure_after_the_revocation_leaves_the_star_too(db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
     """The star is withdrawn in the plaque's transaction: if the revocation fails, the star stays."""
-    household = spot.plaque_holder(db)
+    household = holder(db)
     plaque = db.scalars(sa.select(Plaque).where(Plaque.household_id == household.id)).one()
     real = plaques.audit.record
 
@@ -171,7 +192,7 @@ def test_a_failure_after_the_revocation_leaves_the_star_too(db: Session, monkeyp
 
 
 def test_the_hygiene_star_is_never_granted_or_withdrawn_by_hand(db: Session) -> None:
-    household = spot.plaque_holder(db)
+    household = holder(db)
     hygiene = stars.hygiene_star(db, household.county_id)
     with pytest.raises(ServiceError, match="随牌匾"):
         stars.grant(db, None, spot.without_plaque(db), hygiene, reason="手工")
@@ -206,7 +227,7 @@ def test_a_village_clerk_grants_only_in_their_village_and_the_township_reverses(
 
 
 def test_a_disqualified_household_holds_no_star_until_the_county_lifts_it(db: Session) -> None:
-    household = spot.plaque_holder(db)
+    household = holder(db)
     grant_all_but_hygiene(db, household, leave_out=("study",))
     with pytest.raises(FieldErrors, match="不在本县"):
         stars.disqualify(db, None, household, event="打麻将", occurred_on=TODAY)
@@ -229,25 +250,21 @@ def test_a_disqualified_household_holds_no_star_until_the_county_lifts_it(db: Se
 
 def test_the_benefits_list_puts_five_plus_first_then_star_count(db: Session) -> None:
     county = demo_county(db)
-    holders = db.scalars(
-        sa.select(Household)
-        .join(Plaque, Plaque.household_id == Household.id)
-        .where(Plaque.state == PlaqueState.VALID)
-        .order_by(Household.code)
-    ).all()
-    five_plus, many = holders[-1], holders[0]
+    five_plus, many = holder(db, "52099902"), holder(db, "52099903")
     grant_all_but_hygiene(db, five_plus, leave_out=("study", "thrift", "kindness", "ecology"))  # 6 stars
     grant_all_but_hygiene(db, many, leave_out=("law", "kindness"))  # 8 stars, a base star missing
     rows = benefits.priority_list(db, county)
-    assert rows[0].holding.household == five_plus and rows[0].priority == 1
-    assert rows[1].holding.household == many and not rows[1].holding.five_plus and rows[1].holding.tier == "silver"
-    assert all(r.holding.count == 1 for r in rows[2:]) and [r.holding.household.code for r in rows[2:]] == sorted(
-        r.holding.household.code for r in rows[2:]
-    )
+    keys = [(not r.holding.five_plus, -r.holding.count, r.holding.household.code) for r in rows]
+    assert keys == sorted(keys) and [r.priority for r in rows] == list(range(1, len(rows) + 1))
+    by_household = {r.holding.household.id: r for r in rows}
+    assert by_household[five_plus.id].holding.five_plus and not by_household[many.id].holding.five_plus
+    last_five_plus = max(r.priority for r in rows if r.holding.five_plus)
+    assert by_household[five_plus.id].priority <= last_five_plus < by_household[many.id].priority
+    assert by_household[many.id].holding.tier == "silver"
     township_rows = benefits.priority_list(db, county, township=many_township(db, many))
     assert {r.holding.township.id for r in township_rows} == {many_township(db, many).id}
-    csv = benefits.csv_rows(rows[:1])
-    assert csv[0][:2] == ("1", five_plus.code) and csv[0][5:8] == ("yes", "no", "bronze")
+    csv = benefits.csv_rows([by_household[five_plus.id]])
+    assert csv[0][1] == five_plus.code and csv[0][4:8] == ("6", "yes", "no", "bronze")
 
 
 def many_township(db: Session, household: Household):  # type: ignore[no-untyped-def]
@@ -256,7 +273,7 @@ def many_township(db: Session, household: Household):  # type: ignore[no-untyped
 
 def test_tiers_are_configurable(db: Session) -> None:
     county = demo_county(db)
-    household = spot.plaque_holder(db)
+    household = holder(db)
     grant_all_but_hygiene(db, household, leave_out=("study", "thrift", "kindness"))  # 7
     assert stars.holding_of(db, household).tier == "bronze"
     stars.save_star_settings(db, user(db, "county"), county, bronze=3, silver=6, gold=9, events=["家庭暴力"])
@@ -278,7 +295,7 @@ def ledger_count(db: Session) -> int:
 
 def test_the_ledgers_refusals_write_nothing(db: Session) -> None:
     county = demo_county(db)
-    household = spot.plaque_holder(db)
+    household = holder(db)
     before = ledger_count(db)
     with pytest.raises(FieldErrors, match="不是十星级"):
         ledger.add(db, None, county, entry(household, LedgerKind.INDUSTRY_SUPPORT, 300000))
@@ -289,7 +306,7 @@ def test_the_ledgers_refusals_write_nothing(db: Session) -> None:
     db.execute(
         sa.update(CountyBudget)
         .where(CountyBudget.county_id == county.id, CountyBudget.year == year)
-        .values(amount_fen=500000)
+        .values(amount_fen=ledger.spent_fen(db, county, year) + 500000)
     )
     with pytest.raises(ServiceError, match="超出预算"):
         ledger.add(db, None, county, entry(household, LedgerKind.INDUSTRY_SUPPORT, 500001))
@@ -307,8 +324,9 @@ def test_the_ledgers_refusals_write_nothing(db: Session) -> None:
 
 def test_spending_by_township_adds_up_to_the_county(db: Session) -> None:
     county = demo_county(db)
-    first = spot.plaque_holder(db, "52099901")
-    second = spot.plaque_holder(db, "52099902")
+    first = holder(db, "52099901")
+    second = holder(db, "52099902")
+    before = ledger.spending(db, county, TODAY.year)
     ledger.add_many(
         db,
         None,
@@ -319,31 +337,35 @@ def test_spending_by_township_adds_up_to_the_county(db: Session) -> None:
     report = ledger.spending(db, county, TODAY.year)
     assert sum(fen for _, fen in report.by_township) == report.spent_fen == sum(fen for _, fen in report.by_item)
     assert [t.code for t, _ in report.by_township] == ["52099901", "52099902", "52099903"]
-    assert report.by_item[0] == ("垃圾桶", 12000) and report.budget_fen == county.yearly_budget_fen
+    assert report.spent_fen == before.spent_fen + 14000 and report.budget_fen == county.yearly_budget_fen
+    assert dict(report.by_item)["垃圾桶"] == dict(before.by_item).get("垃圾桶", 0) + 12000
     rows = ledger.csv_rows(ledger.entries(db, county, TODAY.year))
-    assert [r[3] for r in rows] == sorted(r[3] for r in rows) and rows[0][4:] in {
-        ("award_goods", "垃圾桶", "60"),
-        ("award_goods", "厕刷", "20"),
-    }
+    assert [(r[0], r[3]) for r in rows] == sorted((r[0], r[3]) for r in rows)
 
 
 def test_suggestions_come_from_the_criteria_lost_and_are_accepted_per_village(db: Session) -> None:
+    county, village, (a, b, c, d, _e) = tiny_county(db)
+    vp = run_period(db, county, village, "2027Q1", {a: 100, b: 95, c: 85, d: 70})
+    mapping = ledger.goods_mapping(db, county)
+    suggested = {s.household_code: s for s in ledger.suggestions(db, county, village, vp.period)}
+    assert set(suggested) == {a.code, b.code}  # the awarded only
+    assert suggested[a.code].goods == [] and suggested[a.code].lost == []  # full marks: nothing missing
+    assert [g.item for g in suggested[b.code].goods] == [mapping[c].item for c in CRITERIA]
+    before = ledger_count(db)
+    written = ledger.accept_suggestions(db, None, county, village, vp.period, on=TODAY)
+    assert len(written) == len(CRITERIA) == ledger_count(db) - before
+    assert {w.household_id for w in written} == {b.id} and all(w.period_id == vp.period.id for w in written)
+    assert ledger.suggestions(db, county, village, vp.period)[1].accepted
+    with pytest.raises(ServiceError, match="没有待登记"):
+        ledger.accept_suggestions(db, None, county, village, vp.period)
+
+
+def test_the_demo_township_accepted_its_suggestions_and_others_may_not(db: Session) -> None:
     county = demo_county(db)
     village = db.scalars(sa.select(Village).where(Village.code == "5209990101")).one()
     period = spot.factories.period(db, "2026Q3")
     suggested = ledger.suggestions(db, county, village, period)
-    assert suggested and all(s.goods for s in suggested if s.lost)
-    mapping = ledger.goods_mapping(db, county)
-    first = next(s for s in suggested if s.lost)
-    assert [g.item for g in first.goods] == [
-        mapping[c].item for c in CRITERIA if any(mapping[c] is g for g in first.goods)
-    ]
-    before = ledger_count(db)
-    written = ledger.accept_suggestions(db, user(db, "township"), county, village, period)
-    assert len(written) == sum(len(s.goods) for s in suggested) == ledger_count(db) - before
-    assert all(s.accepted for s in ledger.suggestions(db, county, village, period) if s.goods)
-    with pytest.raises(ServiceError, match="没有待登记"):
-        ledger.accept_suggestions(db, None, county, village, period)
+    assert suggested and all(s.accepted for s in suggested if s.goods)
     with pytest.raises(PermissionDenied):
         ledger.accept_suggestions(db, user(db, "township2"), county, village, period)
 
@@ -353,7 +375,7 @@ def test_suggestions_come_from_the_criteria_lost_and_are_accepted_per_village(db
 
 def test_the_figures_count_in_the_bulletins_terms(db: Session) -> None:
     county = demo_county(db)
-    household = spot.plaque_holder(db)
+    household = holder(db)
     before = award_stats.figures(db, county, TODAY.year)
     grant_all_but_hygiene(db, household)
     ledger.add(db, None, county, entry(household, LedgerKind.INDUSTRY_SUPPORT, 250000))

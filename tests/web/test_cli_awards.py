@@ -11,13 +11,15 @@ import openpyxl
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
-from hygiene.db import make_engine
+from hygiene.db import make_engine, make_sessionmaker
 from hygiene.enums import PlaqueState
 from hygiene.models import AwardLedgerEntry, Household, HouseholdStar, Plaque
 from hygiene.models._types import beijing_today
+from hygiene.services import stars
 from web.cli import main
 
 YEAR = str(beijing_today().year)
+TODAY = beijing_today().isoformat()
 
 
 def run(url: str, *args: str) -> Result:
@@ -48,7 +50,20 @@ def holder(url: str) -> tuple[str, str]:
             .limit(1)
         ).one()
     engine.dispose()
+    for star in bare_stars(url, code):
+        assert run(url, "stars", "withdraw", code, star, "--reason", "测试前清空").exit_code == 0
     return code, serial
+
+
+def bare_stars(url: str, code: str) -> list[str]:
+    """The codes of the stars and titles other than the hygiene star the household holds."""
+    engine = make_engine(url)
+    with make_sessionmaker(engine).begin() as session:
+        household = stars.household_by_code(session, code)
+        held = stars.holding_of(session, household)
+        codes = [s.code for s in held.stars + held.titles if not s.is_hygiene]
+    engine.dispose()
+    return codes
 
 
 def test_catalogue_and_stars_follow_the_plaque(sqlite_copy: str) -> None:
@@ -64,13 +79,14 @@ def test_catalogue_and_stars_follow_the_plaque(sqlite_copy: str) -> None:
     rows = {r["household_code"]: r for r in table(run(sqlite_copy, "stars", "--county", "520999"))}
     assert (rows[code]["stars"], rows[code]["five_plus"], rows[code]["tier"]) == ("6", "yes", "bronze")
     assert rows[code]["star_codes"] == "hygiene;law;filial;diligent;harmony;study"
-    benefits = table(run(sqlite_copy, "benefits", "--county", "520999"))
-    assert benefits[0]["household_code"] == code and benefits[0]["priority"] == "1"
+    benefits = {r["household_code"]: r for r in table(run(sqlite_copy, "benefits", "--county", "520999"))}
+    assert benefits[code]["five_plus"] == "yes" and benefits[code]["stars"] == "6"
     revoked = run(sqlite_copy, "plaques", "revoke", serial, "--reason", "督查抽查：厕所卫生不达标")
     assert revoked.exit_code == 0, revoked.output
     rows = {r["household_code"]: r for r in table(run(sqlite_copy, "stars", "--county", "520999"))}
     assert (rows[code]["hygiene_star"], rows[code]["five_plus"], rows[code]["stars"]) == ("no", "no", "5")
-    assert table(run(sqlite_copy, "benefits", "--county", "520999"))[0]["five_plus"] == "no"
+    benefits = {r["household_code"]: r for r in table(run(sqlite_copy, "benefits", "--county", "520999"))}
+    assert (benefits[code]["five_plus"], benefits[code]["stars"]) == ("no", "5")
     register = {r["serial"]: r for r in table(run(sqlite_copy, "plaques", "--county", "520999"))}
     assert register[serial]["status"] == "revoked"
 
@@ -95,6 +111,8 @@ def test_the_hygiene_star_by_hand_and_bad_input_exit_2_writing_nothing(sqlite_co
 
 def test_ledger_add_refusals_and_the_years_figures(sqlite_copy: str) -> None:
     code, _ = holder(sqlite_copy)
+    entries = scalar(sqlite_copy, sa.select(sa.func.count(AwardLedgerEntry.id)))
+    [before] = table(run(sqlite_copy, "stats", "--county", "520999", "--year", YEAR))
     add = ["ledger", "add", "--county", "520999", "--household", code]
     refused = [
         [*add, "--kind", "industry_support", "--item", "养殖", "--value", "3000"],  # not ten-star
@@ -105,7 +123,7 @@ def test_ledger_add_refusals_and_the_years_figures(sqlite_copy: str) -> None:
         result = run(sqlite_copy, *args)
         assert result.exit_code == 2, (args, result.output)
     assert "不是十星级" in run(sqlite_copy, *refused[0]).output
-    assert scalar(sqlite_copy, sa.select(sa.func.count(AwardLedgerEntry.id))) == 0
+    assert scalar(sqlite_copy, sa.select(sa.func.count(AwardLedgerEntry.id))) == entries
     for star in ("law", "filial", "diligent", "harmony", "study", "thrift", "kindness", "ecology", "service"):
         assert run(sqlite_copy, "stars", "grant", code, star, "--reason", "评定").exit_code == 0
     low = run(sqlite_copy, *add, "--kind", "industry_support", "--item", "养殖", "--value", "1999.99")
@@ -114,12 +132,15 @@ def test_ledger_add_refusals_and_the_years_figures(sqlite_copy: str) -> None:
     assert ok.exit_code == 0, ok.output
     assert run(sqlite_copy, *add, "--kind", "award_goods", "--item", "垃圾桶", "--value", "60").exit_code == 0
     rows = table(run(sqlite_copy, "ledger", "--county", "520999", "--year", YEAR))
-    assert [(r["household_code"], r["kind"], r["value_yuan"]) for r in rows] == [
+    assert [(r["household_code"], r["kind"], r["value_yuan"]) for r in rows if r["date"] == TODAY] == [
         (code, "industry_support", "3000"),
         (code, "award_goods", "60"),
     ]
     [stats] = table(run(sqlite_copy, "stats", "--county", "520999", "--year", YEAR))
-    assert (stats["ten_star"], stats["goods_value_yuan"], stats["industry_support_yuan"]) == ("1", "60", "3000")
+    grew = {
+        key: float(stats[key]) - float(before[key]) for key in ("ten_star", "goods_value_yuan", "industry_support_yuan")
+    }
+    assert grew == {"ten_star": 1, "goods_value_yuan": 60, "industry_support_yuan": 3000}
     assert stats["budget_yuan"] == "27000000" and int(stats["hygiene_stars"]) >= int(
         stats["civilized_hygiene_households"]
     )
