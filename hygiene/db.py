@@ -123,3 +123,18 @@ def redact_url(url: str | URL) -> str:
     if isinstance(url, URL):
         return url.render_as_string(hide_password=True)
     return _MASK.sub(r"\1:***@", url)
+
+
+def lock_county_settings(session: Session, county_id: int) -> None:
+    """Serialize the saves of a county's shared settings (its settings, rollout plan, programme
+    years, inspection teams and their assignment), which carry a page's `state` digest rather than a
+    version: take the county row's lock (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's writing
+    transaction already holds the database) and forget every row the session read before, so that
+    the digest is checked against what is committed now. Two saves from the same page then queue
+    here, and the second sees the first's change and is refused (a lost update otherwise, on
+    PostgreSQL's READ COMMITTED: issue 28)."""
+    from hygiene.models import County
+
+    session.flush()
+    session.expire_all()
+    session.execute(sa.select(County.id).where(County.id == county_id).with_for_update())

@@ -19,8 +19,8 @@ from wtforms.widgets import TextInput
 from hygiene.models import AuditEntry, County, Notice, Period, User, Village
 from hygiene.models._types import BEIJING_TIME
 from hygiene.services import audit, notices
-from hygiene.services.errors import ServiceError
-from web.forms import BaseForm
+from web.forms import BaseForm, VersionField
+from web.handlers import save
 
 DEADLINE_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S")
 DEADLINE_INPUT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends and shows
@@ -93,7 +93,7 @@ def village_choices(villages: Iterable[Village]) -> list[SelectChoice]:
 class ReportForm(BaseForm):
     """The addressee reports the problem rectified, from the version the page showed."""
 
-    version = HiddenField()
+    version = VersionField()
     note = TextAreaField("整改情况", validators=[DataRequired("请填写整改情况"), Length(max=notices.NOTE_MAX)])
     submit = SubmitField("上报整改情况")
 
@@ -102,7 +102,7 @@ class DecideForm(BaseForm):
     """The inspector accepts a reported rectification (验收通过) or rejects it as not done (虚假整改),
     with a note either way; the pressed button names the decision."""
 
-    version = HiddenField()
+    version = VersionField()
     note = TextAreaField(
         "验收意见或退回理由", validators=[DataRequired("请填写验收意见或退回理由"), Length(max=notices.NOTE_MAX)]
     )
@@ -122,26 +122,17 @@ def form_errors(form: BaseForm) -> str:
     return "；".join(f"{form[name].label.text}：{e}" for name, errors in form.errors.items() for e in errors)
 
 
-def report_from_form(session: Session, actor: User, notice: Notice) -> None:
+def report_from_form(actor: User, notice: Notice) -> None:
     """The addressee's report (village clerk or township reviewer) from the posted ReportForm: saved
     and committed, or the reason flashed; a stale version raises Conflict (the 409 page)."""
     form = ReportForm()
     if not form.validate_on_submit():
         flash(form_errors(form), "error")
         return
-    try:
-        notices.report_rectified(session, actor, notice, whole(form.version.data), form.note.data or "")
-    except ServiceError as exc:
-        session.rollback()
-        flash(str(exc), "error")
-    else:
-        session.commit()
-        flash(f"已上报{notices.notice_title(notice)}的整改情况，等待督查组验收", "success")
-
-
-def whole(text: str | None) -> int:
-    """A version posted back by a form; anything but digits reads as 0 (then a Conflict)."""
-    return int(text) if text and text.isascii() and text.isdigit() else 0
+    save(
+        lambda session: notices.report_rectified(session, actor, notice, form.version.data, form.note.data or ""),
+        done=f"已上报{notices.notice_title(notice)}的整改情况，等待督查组验收",
+    )
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
 from hygiene.io.sheets import COUNTY_SHEET_LIMITS, MAX_UPLOAD_BYTES, UploadRejected
-from hygiene.services.errors import Conflict, ServiceError
-from web.database import get_session
+from hygiene.services.errors import ServiceError
 from web.forms import ConfirmImportForm
+from web.handlers import save, save_streamed
 
 PENDING_KEY = "pending_upload"
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}", re.ASCII)
@@ -117,16 +117,17 @@ def confirm(purpose: str, write: Callable[[PendingUpload], str], *, retry_url: s
     if not ConfirmImportForm().validate_on_submit() or pending is None:
         flash("没有待确认的上传文件，请重新上传", "error")
         return redirect(retry_url)
-    session = get_session()
-    try:
-        done = write(pending)
-    except (UploadRejected, ServiceError) as exc:
-        session.rollback()
-        flash(f"导入失败，未写入任何数据：{exc}", "error")
+
+    def change(_session: object) -> str:
+        try:
+            return write(pending)
+        except (UploadRejected, ServiceError) as exc:
+            raise ServiceError(f"导入失败，未写入任何数据：{exc}") from exc
+
+    saved = save(change, done=lambda done: done)
+    if not saved:
         return redirect(retry_url)
-    session.commit()
     discard()
-    flash(done, "success")
     return redirect(done_url)
 
 
@@ -196,22 +197,18 @@ def confirm_streamed(
         return redirect(retry_url)
     # The cookie is sent before the work starts: the pending upload is used up whatever happens.
     upload_path = _path(session.pop(PENDING_KEY)["token"])
-    logger = current_app.logger
 
     def steps() -> Iterator[Step]:
-        db_session = get_session()
         try:
-            done = yield from write(pending)
-            db_session.commit()
-        except (UploadRejected, ServiceError, Conflict) as exc:
-            db_session.rollback()
-            yield Step(f"导入失败，未写入任何数据：{exc}", outcome="error")
-        except Exception:  # the page has started: say so there, with nothing written, and log it
-            db_session.rollback()
-            logger.exception("streamed import of %s failed", pending.file_name)
-            yield Step("导入失败（系统错误），未写入任何数据；请稍后重试或联系系统管理员", outcome="error")
-        else:
-            yield Step(done, outcome="success")
+            yield from save_streamed(
+                write(pending),
+                done=lambda done: Step(done, outcome="success"),
+                refused=lambda exc: Step(f"导入失败，未写入任何数据：{exc}", outcome="error"),
+                failed=lambda: Step(
+                    "导入失败（系统错误），未写入任何数据；请稍后重试或联系系统管理员", outcome="error"
+                ),
+                refusals=(UploadRejected,),
+            )
         finally:
             if upload_path is not None:
                 upload_path.unlink(missing_ok=True)

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hygiene import naming
-from hygiene.db import Base
+from hygiene.db import Base, lock_county_settings
 from hygiene.enums import WorkflowState
 from hygiene.io.scores import format_tenths, format_yuan, parse_score, parse_whole_number, parse_yuan
 from hygiene.models import (
@@ -152,6 +152,7 @@ def change_settings(
     """Change the settings named in ``typed`` (key → value as typed); all or nothing, every bad value
     named. Returns what changed as "old → new" by key; unchanged values are not recorded. A page
     passes the `settings_state` it showed: a save over someone else's is refused."""
+    lock_county_settings(session, county.id)
     check_unchanged(shown_state, {setting.key: getattr(county, setting.key) for setting in SETTINGS}, "县设置")
     errors: dict[str, str] = {}
     values: dict[str, int | bool] = {}

@@ -605,6 +605,7 @@ def plan_group_entry(
     entries: Sequence[tuple[Household, Review | None]],
     team: str,
     scores: Mapping[str, Mapping[str, str]],
+    versions: Mapping[str, int] | None = None,
 ) -> ReviewImportPlan:
     """The group entry screen (issue 17): one group review per household of a villager group
     (``entries``: each with its group review if any), typed in a grid (``scores[household code]
@@ -612,11 +613,20 @@ def plan_group_entry(
     ``plan_review_import``). Row N of the problems is the group's Nth household and the column is the
     criterion's code, so the page can put each error in its cell; a household whose ten cells are
     blank is 未填 and left as it is. A row left exactly as the screen showed it keeps its own review
-    team: the team typed above is the one that reviewed the rows entered now, not every earlier one."""
+    team: the team typed above is the one that reviewed the rows entered now, not every earlier one.
+    ``versions`` (household code → the version of its group review the screen showed, 0 for none)
+    guards each row: a row that would change a review someone saved since the screen was read is a
+    Conflict, so that saving one row never puts another's old values back (issue 28)."""
     rows = []
     for n, (household, review) in enumerate(entries, start=1):
         typed = {c: scores.get(household.code, {}).get(c, "").strip() for c in CRITERIA}
         as_shown = review is not None and all(typed[c] == format_tenths(getattr(review, c)) for c in CRITERIA)
+        blank = not any(typed.values())
+        shown_version = None if versions is None else versions.get(household.code, 0)
+        if shown_version is not None and not (as_shown or blank) and shown_version != (review.version if review else 0):
+            raise Conflict(
+                f"{household.code} {household.head_name} 的小组复评已被他人修改，本次未保存；请刷新后重新填写"
+            )
         reviewer = review.team_members if as_shown and review is not None and review.team_members else team
         rows.append(SheetRow(n, {"household_code": household.code, "kind": "复评", "reviewer": reviewer} | typed))
     locations: dict[str, tuple[str | None, str]] = {c: (c, c) for c in CRITERIA}

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from hygiene import naming, permissions
+from hygiene.db import lock_county_settings
 from hygiene.enums import CRITERIA, Grade, NoticeSource, PlaqueState, Role
 from hygiene.io.scores import format_tenths, parse_score, parse_whole_number
 from hygiene.models import (
@@ -174,6 +175,7 @@ def update_team(
     county = session.get_one(County, team.county_id)
     if actor is not None and not permissions.can_manage_inspection_teams(actor, county):
         raise PermissionDenied("只有本县管理员可以管理督查组")
+    lock_county_settings(session, county.id)
     check_unchanged(shown_state, _team_view(session, team), f"{team.name}的设置")
     name, members = _team_fields(session, county, name, members, team)
     inspectors = {u.id: u for u in county_inspectors(session, county)}
@@ -284,6 +286,7 @@ def assign(
         raise PermissionDenied("只有本县管理员可以给督查组分配乡镇")
     if period.county_id != county.id:
         raise NotFound("该季度不属于本县")
+    lock_county_settings(session, county.id)
     check_unchanged(
         shown_state,
         sorted((t, a.team_id) for t, a in assignments(session, county, period).items()),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from hygiene.db import lock_county_settings
 from hygiene.enums import WorkflowState
 from hygiene.io.scores import parse_whole_number
 from hygiene.models import (
@@ -75,6 +76,7 @@ def set_plan(
     The years follow one another and the shares add up to 100%; every bad row is named (key
     ``row{i}``, or ``plan`` for the whole), and nothing changes. Returns whether anything changed.
     A page passes the `plan_state` it showed: a save over someone else's is refused."""
+    lock_county_settings(session, county.id)
     check_unchanged(shown_state, plan_of(session, county), "推进计划")
     errors: dict[str, str] = {}
     plan: list[tuple[int, int]] = []
@@ -154,6 +156,7 @@ def set_programme_years(
     the programme). All or nothing, every refused village named by its code; each change audited.
     Returns how many villages changed. A page passes the `programme_years_state` of the villages it
     showed: a save over someone else's is refused."""
+    lock_county_settings(session, county.id)
     villages = {
         v.code: v
         for v in session.scalars(

@@ -1324,6 +1324,7 @@ def group_cells(html: str) -> dict[str, str]:
     """The group entry form as the page fills it (every cell, the team and the token)."""
     fields = dict(re.findall(r'name="(s_\w+|team_members)" type="text" value="([^"]*)"', html))
     fields |= {name: "" for name in re.findall(r'name="(s_\w+)" type="text"(?! value)', html)}
+    fields |= dict(re.findall(r'name="(v_\w+)" type="hidden" value="(\d+)"', html))  # each row's version
     return fields
 
 

@@ -4,7 +4,7 @@ holds each township in a period (/county/<c>/inspection-teams?period=P)."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, SubmitField
@@ -14,10 +14,10 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from hygiene import permissions
 from hygiene.models import County, InspectionTeam, Period, Township
 from hygiene.services import inspections, units
-from hygiene.services.errors import FieldErrors, NotFound, ServiceError
 from web.county.views import bp
 from web.database import get_session
 from web.forms import BaseForm
+from web.handlers import load, save
 from web.presentation import picked_period
 from web.security import current_account, permitted_county
 
@@ -153,17 +153,14 @@ def new_inspection_team(county_code: str) -> ResponseReturnValue:
     form = NewTeamForm()
     if not form.validate_on_submit():
         return _page(county, period, periods, status=422, new_form=form)
-    try:
-        team = inspections.create_team(
-            session, current_account(), county, name=form.name.data or "", members=form.members.data or ""
-        )
-    except FieldErrors as exc:
-        session.rollback()
-        for name, message in exc.errors.items():
-            form[name].errors = [message]
+    if not save(
+        lambda s: inspections.create_team(
+            s, current_account(), county, name=form.name.data or "", members=form.members.data or ""
+        ),
+        done=lambda team: f"已新建{team.name}",
+        form=form,
+    ):
         return _page(county, period, periods, status=422, new_form=form)
-    session.commit()
-    flash(f"已新建{team.name}", "success")
     return redirect(_back(county, period), 303)
 
 
@@ -174,10 +171,7 @@ def edit_inspection_team(county_code: str, team_id: int) -> ResponseReturnValue:
     session = get_session()
     periods = units.county_periods(session, county.id)
     period = picked_period(periods)
-    try:
-        team = inspections.get_team(session, county, team_id)
-    except NotFound:
-        abort(404)
+    team = load(inspections.get_team, county, team_id)
     form = _team_form(county, team, fresh=False)
     if not form.validate_on_submit():
         return _page(county, period, periods, status=422, team_form=(team.id, form))
@@ -187,23 +181,21 @@ def edit_inspection_team(county_code: str, team_id: int) -> ResponseReturnValue:
             form.inspectors.errors = [f"不是本县督查员账号：{value}"]
             return _page(county, period, periods, status=422, team_form=(team.id, form))
         chosen.append(int(value))
-    try:
-        changed = inspections.update_team(
-            session,
+    name = team.name
+    if not save(
+        lambda s: inspections.update_team(
+            s,
             current_account(),
             team,
             name=form.name.data or "",
             members=form.members.data or "",
             inspector_ids=chosen,
             shown_state=form.state.data or "",
-        )
-    except FieldErrors as exc:
-        session.rollback()
-        for name, message in exc.errors.items():
-            form[name].errors = [message]
+        ),
+        done=lambda changed: f"已保存{team.name}" if changed else f"{name}未变",
+        form=form,
+    ):
         return _page(county, period, periods, status=422, team_form=(team.id, form))
-    session.commit()
-    flash(f"已保存{team.name}" if changed else f"{team.name}未变", "success")
     return redirect(_back(county, period), 303)
 
 
@@ -227,17 +219,11 @@ def assign_inspection_teams(county_code: str) -> ResponseReturnValue:
             form[f"t_{township.code}"].errors = [f"{township.name}：没有这个督查组（{value}）"]
             return _page(county, period, periods, status=422, assignment_form=form)
         choices[township.code] = int(value) if value else None
-    try:
-        changed = inspections.assign(session, current_account(), county, period, choices, form.state.data or "")
-    except FieldErrors as exc:
-        session.rollback()
-        for code, message in exc.errors.items():
-            form[f"t_{code}"].errors = [message]
+    if not save(
+        lambda s: inspections.assign(s, current_account(), county, period, choices, form.state.data or ""),
+        done=lambda changed: f"已保存{period.code}的督查分工：{changed} 个乡镇有变更" if changed else "督查分工未变",
+        form=form,
+        field=lambda code: f"t_{code}",
+    ):
         return _page(county, period, periods, status=422, assignment_form=form)
-    except ServiceError as exc:
-        session.rollback()
-        flash(str(exc), "error")
-        return _page(county, period, periods, status=422, assignment_form=form)
-    session.commit()
-    flash(f"已保存{period.code}的督查分工：{changed} 个乡镇有变更" if changed else "督查分工未变", "success")
     return redirect(_back(county, period), 303)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 
-import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from werkzeug.wrappers import Response
@@ -14,9 +13,8 @@ from hygiene import permissions
 from hygiene.enums import CRITERIA, Role
 from hygiene.io.scores import format_tenths
 from hygiene.io.sheets import COUNTY_SHEET_LIMITS
-from hygiene.models import County, Township, User, Village
+from hygiene.models import County, User
 from hygiene.services import accounts, counties, imports, rollout, unit_sheet, units
-from hygiene.services.errors import FieldErrors, ServiceError
 from web import uploads
 from web.county.forms import (
     NOT_IN_PROGRAMME,
@@ -31,6 +29,7 @@ from web.county.forms import (
 )
 from web.database import get_session
 from web.forms import ConfirmImportForm
+from web.handlers import load, save
 from web.presentation import picked_period
 from web.security import current_account, permitted_county
 from web.village.forms import UploadForm
@@ -53,33 +52,15 @@ def home(county_code: str) -> str:
     return render_template("county/home.html", county=county, period=period, periods=all_periods, matrix=matrix)
 
 
-def _county_users(county: County) -> list[User]:
-    session = get_session()
-    township_ids = sa.select(Township.id).where(Township.county_id == county.id)
-    village_ids = sa.select(Village.id).where(Village.township_id.in_(township_ids))
-    return list(
-        session.scalars(
-            sa.select(User)
-            .where(
-                sa.or_(
-                    User.county_id == county.id, User.township_id.in_(township_ids), User.village_id.in_(village_ids)
-                )
-            )
-            .order_by(User.role, User.username)
-        )
-    )
-
-
 @bp.route("/users", methods=["GET", "POST"])
 @login_required
 def users(county_code: str) -> str | Response:
     county = _county(county_code)
     form = CreateUserForm()
     if form.validate_on_submit():
-        session = get_session()
         role = Role(form.role.data)
-        try:
-            user = accounts.create_user(
+        if save(
+            lambda session: accounts.create_user(
                 session,
                 username=form.username.data or "",
                 password=form.password.data or "",
@@ -88,18 +69,17 @@ def users(county_code: str) -> str | Response:
                 display_name=form.display_name.data,
                 actor=current_account(),
                 within_county=county,
-            )
-        except ServiceError as exc:
-            form.unit_code.errors = [str(exc)]
-        else:
-            session.commit()
-            flash(f"已创建账号 {user.username}（{role.label}）", "success")
+            ),
+            done=lambda user: f"已创建账号 {user.username}（{role.label}）",
+            form=form,
+            refusal_field="unit_code",
+        ):
             return redirect(url_for("county.users", county_code=county.code))
     return render_template(
         "county/users.html",
         county=county,
         form=form,
-        users=_county_users(county),
+        users=accounts.county_accounts(get_session(), county),
         active_form=AccountActiveForm(formdata=None),
         password_form=ResetPasswordForm(formdata=None),
     )
@@ -115,17 +95,13 @@ def settings(county_code: str) -> ResponseReturnValue:
     status = 200
     if form.validate_on_submit():
         typed = {setting.key: form[setting.key].data or "" for setting in counties.SETTINGS}
-        try:
-            changed = counties.change_settings(session, current_account(), county, typed, form.state.data or "")
-        except FieldErrors as exc:
-            session.rollback()
-            for key, message in exc.errors.items():
-                form[key].errors = [message]
-            status = 422
-        else:
-            session.commit()
-            flash(f"已修改 {len(changed)} 项设置，只影响此后新开的季度" if changed else "设置未变", "success")
+        if save(
+            lambda s: counties.change_settings(s, current_account(), county, typed, form.state.data or ""),
+            done=lambda changed: f"已修改 {len(changed)} 项设置，只影响此后新开的季度" if changed else "设置未变",
+            form=form,
+        ):
             return redirect(url_for("county.settings", county_code=county.code), 303)
+        status = 422
     elif request.method == "GET":
         form.state.data = counties.settings_state(county)
         for setting, value in counties.settings_of(county):
@@ -142,17 +118,15 @@ def periods_page(county_code: str) -> ResponseReturnValue:
     county = _county(county_code)
     session = get_session()
     form = OpenPeriodForm()
-    if form.validate_on_submit():
-        try:
-            opened = counties.open_period(session, current_account(), county, (form.code.data or "").strip())
-        except ServiceError as exc:
-            session.rollback()
-            form.code.errors = [str(exc)]
-        else:
-            session.commit()
-            what = "已开启" if opened.created else "已存在"
-            flash(f"{what} {opened.period.code}：新开 {opened.village_periods} 个村的评比", "success")
-            return redirect(url_for("county.periods_page", county_code=county.code), 303)
+    if form.validate_on_submit() and save(
+        lambda s: counties.open_period(s, current_account(), county, (form.code.data or "").strip()),
+        done=lambda opened: (
+            f"{'已开启' if opened.created else '已存在'} {opened.period.code}：新开 {opened.village_periods} 个村的评比"
+        ),
+        form=form,
+        refusal_field="code",
+    ):
+        return redirect(url_for("county.periods_page", county_code=county.code), 303)
     all_periods = units.county_periods(session, county.id)
     if request.method == "GET":
         form.code.data = counties.next_period_code(all_periods[0].code if all_periods else None)
@@ -257,10 +231,7 @@ def confirm_roster(county_code: str) -> ResponseReturnValue:
 
 def _county_user(county: County, username: str) -> User:
     """An account of this county's units; any other is "not found"."""
-    user = next((u for u in _county_users(county) if u.username == username), None)
-    if user is None:
-        abort(404)
-    return user
+    return load(accounts.county_account, county, username)
 
 
 @bp.post("/users/<username>/<any(disable, enable):change>")
@@ -275,10 +246,12 @@ def set_account_active(county_code: str, username: str, change: str) -> Response
     elif user.id == current_account().id:
         flash("不能停用或启用自己的账号", "error")
     else:
-        session = get_session()
-        accounts.set_active(session, user, change == "enable", actor=current_account(), reason=form.reason.data or "")
-        session.commit()
-        flash(f"已{'启用' if change == 'enable' else '停用'}账号 {user.username}", "success")
+        save(
+            lambda s: accounts.set_active(
+                s, user, change == "enable", actor=current_account(), reason=form.reason.data or ""
+            ),
+            done=f"已{'启用' if change == 'enable' else '停用'}账号 {user.username}",
+        )
     return redirect(url_for("county.users", county_code=county.code), 303)
 
 
@@ -289,17 +262,13 @@ def reset_account_password(county_code: str, username: str) -> ResponseReturnVal
     county = _county(county_code)
     user = _county_user(county, username)
     form = ResetPasswordForm()
-    session = get_session()
     if not form.validate_on_submit():
         flash("；".join(e for errors in form.errors.values() for e in errors), "error")
     else:
-        try:
-            accounts.reset_password(session, current_account(), user, form.password.data or "")
-        except ServiceError as exc:
-            flash(str(exc), "error")
-        else:
-            session.commit()
-            flash(f"已重置 {user.username} 的密码：其登录已全部失效，下次登录须先修改密码", "success")
+        save(
+            lambda s: accounts.reset_password(s, current_account(), user, form.password.data or ""),
+            done=f"已重置 {user.username} 的密码：其登录已全部失效，下次登录须先修改密码",
+        )
     return redirect(url_for("county.users", county_code=county.code), 303)
 
 
@@ -313,16 +282,14 @@ def rollout_page(county_code: str) -> ResponseReturnValue:
     form = rollout_plan_form_class()()
     status = 200
     if form.validate_on_submit():
-        try:
-            changed = rollout.set_plan(session, current_account(), county, form.rows(), form.state.data or "")
-        except FieldErrors as exc:
-            session.rollback()
-            form.form_errors.extend(exc.errors.values())
-            status = 422
-        else:
-            session.commit()
-            flash("已修改推进计划" if changed else "推进计划未变", "success")
+        if save(
+            lambda s: rollout.set_plan(s, current_account(), county, form.rows(), form.state.data or ""),
+            done=lambda changed: "已修改推进计划" if changed else "推进计划未变",
+            form=form,
+            field=lambda key: "",  # the plan's problems are the form's own
+        ):
             return redirect(url_for("county.rollout_page", county_code=county.code), 303)
+        status = 422
     elif request.method == "POST":
         status = 422
     else:
@@ -348,26 +315,21 @@ def programme_years(county_code: str, township_code: str) -> ResponseReturnValue
     """The year each village of a township joins the programme (RULES.md §1)."""
     county = _county(county_code)
     session = get_session()
-    township = next((t for t in county.townships if t.code == township_code), None)
-    if township is None:
-        abort(404)
+    township = load(units.get_township, township_code, belongs=lambda t: t.county_id == county.id)
     villages = sorted(township.villages, key=lambda v: v.code)
     plan_years = [year for year, _ in rollout.plan_of(session, county)]
     form = programme_years_form_class(villages, plan_years)()
     status = 200
     if form.validate_on_submit():
         typed = {v.code: form[f"village_{v.code}"].data or "" for v in villages}
-        try:
-            changed = rollout.set_programme_years(session, current_account(), county, typed, form.state.data or "")
-        except FieldErrors as exc:
-            session.rollback()
-            for code, message in exc.errors.items():
-                form[f"village_{code}"].errors = [message]
-            status = 422
-        else:
-            session.commit()
-            flash(f"已调整 {changed} 个村的纳入年度" if changed else "纳入年度未变", "success")
+        if save(
+            lambda s: rollout.set_programme_years(s, current_account(), county, typed, form.state.data or ""),
+            done=lambda changed: f"已调整 {changed} 个村的纳入年度" if changed else "纳入年度未变",
+            form=form,
+            field=lambda code: f"village_{code}",
+        ):
             return redirect(url_for("county.rollout_page", county_code=county.code), 303)
+        status = 422
     elif request.method == "POST":
         status = 422
     else:
@@ -388,16 +350,12 @@ def rubric(county_code: str) -> ResponseReturnValue:
     if form.validate_on_submit():
         criteria = [(c, form[f"{c}_label"].data or "", form[f"{c}_max"].tenths or 0) for c in CRITERIA]
         thresholds = (form.cleanest.tenths or 0, form.clean.tenths or 0, form.fairly_clean.tenths or 0)
-        try:
-            version = counties.new_rubric_version(session, current_account(), county, criteria, thresholds)
-        except ServiceError as exc:
-            session.rollback()
-            flash(str(exc), "error")
-            status = 422
-        else:
-            session.commit()
-            flash(f"已建立评分标准第{version.number}版，此后新开的季度使用", "success")
+        if save(
+            lambda s: counties.new_rubric_version(s, current_account(), county, criteria, thresholds),
+            done=lambda version: f"已建立评分标准第{version.number}版，此后新开的季度使用",
+        ):
             return redirect(url_for("county.rubric", county_code=county.code), 303)
+        status = 422
     elif request.method == "POST":
         status = 422
     versions = counties.rubric_versions(session, county)

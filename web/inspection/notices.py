@@ -19,9 +19,9 @@ from hygiene.io.exports import xlsx_bytes
 from hygiene.models import County, Notice, Period, Township, Village
 from hygiene.models._types import utcnow
 from hygiene.services import notices, periods, units
-from hygiene.services.errors import FieldErrors, NotFound, ServiceError
 from web.database import get_session
 from web.downloads import XLSX_MIMETYPE, download
+from web.handlers import load, save
 from web.inspection.views import bp
 from web.notice_forms import (
     BlackListForm,
@@ -30,7 +30,6 @@ from web.notice_forms import (
     form_errors,
     notice_card,
     village_choices,
-    whole,
 )
 from web.presentation import local_time
 from web.security import current_account, permitted_county
@@ -44,13 +43,7 @@ def _county(county_code: str) -> County:
 
 def _notice(county: County, notice_id: int) -> Notice:
     """A notice of this county; one of another county is "not found" (no probing)."""
-    try:
-        notice = notices.get_notice(get_session(), notice_id)
-    except NotFound:
-        abort(404)
-    if notice.county_id != county.id:
-        abort(404)
-    return notice
+    return load(notices.get_notice, notice_id, belongs=lambda n: n.county_id == county.id)
 
 
 @dataclass(frozen=True)
@@ -161,8 +154,8 @@ def new_notice(county_code: str) -> ResponseReturnValue:
         period = next(p for p in all_periods if p.code == form.period.data)
         township = next(t for t in county.townships if t.code == form.township.data)
         village = next((v for v in villages if v.code == form.village.data), None)
-        try:
-            notice = notices.issue(
+        saved = save(
+            lambda session: notices.issue(
                 session,
                 current_account(),
                 county,
@@ -172,16 +165,13 @@ def new_notice(county_code: str) -> ResponseReturnValue:
                 responsible_person=form.responsible_person.data or "",
                 problem=form.problem.data or "",
                 deadline=form.deadline.data,
-            )
-        except FieldErrors as exc:
-            session.rollback()
-            for name, message in exc.errors.items():
-                form[IssueForm.SERVICE_FIELDS.get(name, name)].errors = [message]
-        else:
-            session.commit()
-            deadline = local_time(notice.deadline)
-            flash(f"已下发{notices.notice_title(notice)}，整改时限 {deadline}（北京时间）", "success")
-            return redirect(url_for("inspection.notice", county_code=county.code, notice_id=notice.id), 303)
+            ),
+            done=lambda n: f"已下发{notices.notice_title(n)}，整改时限 {local_time(n.deadline)}（北京时间）",
+            form=form,
+            field=lambda name: IssueForm.SERVICE_FIELDS.get(name, name),
+        )
+        if saved.value is not None:
+            return redirect(url_for("inspection.notice", county_code=county.code, notice_id=saved.value.id), 303)
     status = 422 if request.method == "POST" else 200
     default_deadline = notices.default_deadline(county, utcnow())
     return render_template(
@@ -195,7 +185,7 @@ def notice(county_code: str, notice_id: int) -> str:
     """One notice: addressee, source, problem, deadline, the report and decisions, its history."""
     county = _county(county_code)
     found = _notice(county, notice_id)
-    form = DecideForm(formdata=None, version=str(found.version))
+    form = DecideForm(formdata=None, version=found.version)
     return render_template(
         "inspection/notice.html",
         county=county,
@@ -216,19 +206,13 @@ def decide_notice(county_code: str, notice_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         flash(form_errors(form), "error")
         return back
-    session = get_session()
     accepted = form.decision.data == "accept"
     decide = notices.accept if accepted else notices.reject
-    try:
-        decide(session, current_account(), found, whole(form.version.data), form.note.data or "")
-    except ServiceError as exc:
-        session.rollback()
-        flash(str(exc), "error")
-    else:
-        session.commit()
-        title = notices.notice_title(found)
-        done = "已验收通过，予以销号" if accepted else "已退回（虚假整改），仍须在原时限内整改"
-        flash(f"{title}{done}", "success")
+    done = "已验收通过，予以销号" if accepted else "已退回（虚假整改），仍须在原时限内整改"
+    save(
+        lambda session: decide(session, current_account(), found, form.version.data, form.note.data or ""),
+        done=f"{notices.notice_title(found)}{done}",
+    )
     return back
 
 
@@ -254,17 +238,14 @@ def black_list_notices(county_code: str) -> ResponseReturnValue:
     if village_period is None:
         flash(f"{village.name} {period.code} 尚未开始评比，没有红黑榜", "error")
         return back
-    try:
-        issued = notices.issue_for_black_list(session, current_account(), village_period)
-    except ServiceError as exc:
-        session.rollback()
-        flash(str(exc), "error")
-        return back
-    session.commit()
-    if issued:
-        flash(f"已为{village.name} {period.code} 黑榜户下发 {len(issued)} 份督办通知单", "success")
-    else:
-        flash(f"{village.name} {period.code} 的黑榜户此前已下发督办通知单，本次新下发 0 份", "success")
+    save(
+        lambda session: notices.issue_for_black_list(session, current_account(), village_period),
+        done=lambda issued: (
+            f"已为{village.name} {period.code} 黑榜户下发 {len(issued)} 份督办通知单"
+            if issued
+            else f"{village.name} {period.code} 的黑榜户此前已下发督办通知单，本次新下发 0 份"
+        ),
+    )
     return back
 
 

@@ -14,9 +14,10 @@ from hygiene import permissions
 from hygiene.io.scores import parse_whole_number
 from hygiene.models import County, Period, Township, User
 from hygiene.services import inspections, sampling, units
-from hygiene.services.errors import NotFound, ServiceError
+from hygiene.services.errors import ServiceError
 from web.database import get_session
 from web.forms import BaseForm
+from web.handlers import load, save
 from web.inspection.views import bp
 from web.presentation import picked_period
 from web.security import current_account, require
@@ -34,12 +35,8 @@ class AdoptSampleForm(BaseForm):
 
 
 def _township(county_code: str, township_code: str) -> tuple[County, Township]:
-    session = get_session()
-    try:
-        county = units.get_county(session, county_code)
-        township = units.get_township(session, township_code)
-    except NotFound:
-        abort(404)
+    county = load(units.get_county, county_code)
+    township = load(units.get_township, township_code)
     require(permissions.can_inspect_county(current_account(), county))
     if township.county_id != county.id:
         abort(404)
@@ -114,21 +111,20 @@ def adopt_sample(county_code: str, township_code: str) -> ResponseReturnValue:
     if not form.validate_on_submit():
         flash("表单已过期，请重新打开抽样页面后再采用", "error")
         return redirect(back, 303)
-    try:
-        adopted = inspections.adopt_sample(
-            session,
+    if not save(
+        lambda s: inspections.adopt_sample(
+            s,
             current_account(),
             assignment,
             size=form.size.data or "",
             seed=form.seed.data or "",
             shown_state=form.state.data or "",
-        )
-    except ServiceError as exc:
-        session.rollback()
-        flash(str(exc), "error")
+        ),
+        done=lambda adopted: (
+            f"已采用{township.name}{period.code}的抽查样本：{len(adopted.drawn)} 户，随机种子 {adopted.seed}"
+        ),
+    ):
         return redirect(back, 303)
-    session.commit()
-    flash(f"已采用{township.name}{period.code}的抽查样本：{len(adopted.drawn)} 户，随机种子 {adopted.seed}", "success")
     return redirect(
         url_for(
             "inspection.spot_checks", county_code=county.code, township_code=township.code, period_code=period.code

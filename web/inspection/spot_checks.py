@@ -8,19 +8,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
-from wtforms import HiddenField, StringField, SubmitField, TextAreaField
+from wtforms import StringField, SubmitField, TextAreaField
 
 from hygiene import permissions
 from hygiene.enums import CRITERIA, Grade
 from hygiene.io.scores import format_tenths
 from hygiene.models import County, Household, InspectionAssignment, Period, SpotCheck, Township, User
 from hygiene.services import inspections, ranking, units
-from hygiene.services.errors import FieldErrors, NotFound, ServiceError
+from hygiene.services.errors import NotFound, ServiceError
 from web.database import get_session
-from web.forms import BaseForm
+from web.forms import BaseForm, VersionField
+from web.handlers import load, save
 from web.inspection.views import bp
 from web.security import current_account, require
 
@@ -31,7 +32,7 @@ class SpotCheckForm(BaseForm):
 
     members = StringField("抽查人员（在场的督查组成员）")
     notes = TextAreaField("抽查记录（发现的问题，可不填）")
-    version = HiddenField(default="0")
+    version = VersionField()
     submit = SubmitField("保存抽查")
 
 
@@ -51,11 +52,8 @@ def spot_check_form_class(period: Period) -> type[SpotCheckForm]:
 def _place(county_code: str, township_code: str, period_code: str) -> tuple[County, Township, Period]:
     """The county (its inspectors only), a township of it and a period of it; anything else is 404."""
     session = get_session()
-    try:
-        county = units.get_county(session, county_code)
-        township = units.get_township(session, township_code)
-    except NotFound:
-        abort(404)
+    county = load(units.get_county, county_code)
+    township = load(units.get_township, township_code)
     require(permissions.can_inspect_county(current_account(), county))
     period = next((p for p in units.county_periods(session, county.id) if p.code == period_code), None)
     if township.county_id != county.id or period is None:
@@ -154,51 +152,33 @@ def _writable(township: Township, period: Period) -> InspectionAssignment:
 def spot_check(county_code: str, township_code: str, period_code: str, household_code: str) -> ResponseReturnValue:
     county, township, period = _place(county_code, township_code, period_code)
     session = get_session()
-    try:
-        household = inspections.household_in_township(session, township, household_code)
-    except NotFound:
-        abort(404)
+    household = load(inspections.household_in_township, township, household_code)
     assignment = _writable(township, period)
     existing = inspections.get_spot_check(session, assignment, household)
     form = spot_check_form_class(period)()
     status = 200
     if form.validate_on_submit():
-        try:
-            outcome = inspections.save_spot_check(
-                session,
+        if save(
+            lambda s: inspections.save_spot_check(
+                s,
                 current_account(),
                 assignment,
                 household,
                 scores={c: form[c].data or "" for c in CRITERIA},
                 members=form.members.data or "",
                 notes=form.notes.data or "",
-                expected_version=int(form.version.data or 0) if (form.version.data or "0").isdigit() else -1,
-            )
-        except FieldErrors as exc:
-            session.rollback()
-            for name, message in exc.errors.items():
-                form[name].errors = [message]
-            status = 422
-        except ServiceError as exc:
-            session.rollback()
-            flash(str(exc), "error")
-            status = 422
-        else:
-            session.commit()
-            flash(("已保存抽查：" if outcome.changed else "抽查未变：") + outcome.text(), "success")
-            return redirect(
-                url_for(
-                    "inspection.spot_checks",
-                    county_code=county.code,
-                    township_code=township.code,
-                    period_code=period.code,
-                ),
-                303,
-            )
+                expected_version=form.version.data,
+            ),
+            done=lambda outcome: ("已保存抽查：" if outcome.changed else "抽查未变：") + outcome.text(),
+            form=form,
+        ):
+            back = {"county_code": county.code, "township_code": township.code, "period_code": period.code}
+            return redirect(url_for("inspection.spot_checks", **back), 303)
+        status = 422
     elif request.method == "POST":
         status = 422
     elif existing is not None:
-        form.version.data = str(existing.version)
+        form.version.data = existing.version
         form.members.data = existing.members or ""
         form.notes.data = existing.notes or ""
         for c in CRITERIA:

@@ -7,19 +7,19 @@ from wtforms import HiddenField, StringField, SubmitField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from hygiene.services.workflow import ASSESSMENT_AREAS
-from web.forms import BaseForm, WholeNumberField
+from web.forms import BaseForm, VersionField, WholeNumberField
 from web.village.forms import ScoreField
 
 
 class QuotaForm(BaseForm):
     cleanest_quota = WholeNumberField("最清洁户名额", 0, 9999, required="请填写名额")
     clean_quota = WholeNumberField("清洁户名额", 0, 9999, required="请填写名额")
-    version = HiddenField(default="0")
+    version = VersionField()
     submit = SubmitField("保存名额")
 
 
 class AssessmentForm(BaseForm):
-    version = HiddenField(default="0")
+    version = VersionField()
     notes = TextAreaField("考核说明", validators=[Optional(), Length(max=500)])
     submit = SubmitField("保存考核分")
 
@@ -40,7 +40,7 @@ def assessment_form_class(area_max_tenths: int) -> type[AssessmentForm]:
 class MoveForm(BaseForm):
     """One workflow move (approve, return, unapprove, publish) from the version the page showed."""
 
-    version = HiddenField()
+    version = VersionField()
     reason = StringField("原因", validators=[Optional(), Length(max=500)])
     submit = SubmitField("确定")
 
@@ -48,7 +48,7 @@ class MoveForm(BaseForm):
 class RevokeForm(BaseForm):
     """Revoke a plaque outside the cycle (a failed spot check), from the version the page showed."""
 
-    version = HiddenField()
+    version = VersionField()
     reason = StringField("摘牌原因", validators=[DataRequired(message="请填写摘牌原因"), Length(max=500)])
     submit = SubmitField("摘牌")
 
@@ -58,7 +58,7 @@ class ObjectionAnswerForm(BaseForm):
     page showed; the pressed button names the decision. The reply's length and characters are
     checked by the service."""
 
-    version = HiddenField()
+    version = VersionField()
     reply = TextAreaField("答复（公开，不含提出人信息）")
     decision = HiddenField(validators=[AnyOf(("uphold", "dismiss"), message="请选择采纳或不予采纳")])
     back = HiddenField(default="list")

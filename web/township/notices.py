@@ -3,15 +3,15 @@ which its reviewer reports rectified, and, to read, those addressed to its villa
 
 from __future__ import annotations
 
-from flask import abort, redirect, render_template, url_for
+from flask import redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from hygiene import permissions
 from hygiene.models._types import utcnow
 from hygiene.services import notices
-from hygiene.services.errors import NotFound
 from web.database import get_session
+from web.handlers import load
 from web.notice_forms import ReportForm, notice_card, report_from_form
 from web.security import current_account
 from web.township.views import _township, bp
@@ -39,12 +39,8 @@ def notice_list(township_code: str) -> str:
 def report_notice(township_code: str, notice_id: int) -> ResponseReturnValue:
     """The reviewer reports a notice to the township itself rectified; a stale version is the 409 page."""
     township = _township(township_code, review=True)
-    session = get_session()
-    try:
-        notice = notices.get_notice(session, notice_id)
-    except NotFound:
-        abort(404)
-    if notice.township_id != township.id or notice.village_id is not None:
-        abort(404)
-    report_from_form(session, current_account(), notice)
+    notice = load(
+        notices.get_notice, notice_id, belongs=lambda n: n.township_id == township.id and n.village_id is None
+    )
+    report_from_form(current_account(), notice)
     return redirect(url_for("township.notice_list", township_code=township.code, _anchor=f"notice-{notice_id}"), 303)

@@ -4,12 +4,9 @@ and inspectors of the county may look; only the township's own reviewer changes 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
-from sqlalchemy.orm import Session
 
 from hygiene import permissions
 from hygiene.enums import WorkflowState
@@ -17,10 +14,9 @@ from hygiene.io.exports import csv_bytes, xlsx_bytes
 from hygiene.io.scores import format_tenths
 from hygiene.models import Period, Plaque, Township, Village, VillagePeriod
 from hygiene.services import audit, notices, objections, periods, plaques, results, units, workflow
-from hygiene.services.errors import FieldErrors, NotFound, ServiceError
 from web.database import get_session
 from web.downloads import CSV_MIMETYPE, XLSX_MIMETYPE, download
-from web.forms import BaseForm
+from web.handlers import load, save
 from web.presentation import picked_period
 from web.security import current_account, require
 from web.township.forms import (
@@ -36,19 +32,16 @@ bp = Blueprint("township", __name__, url_prefix="/township/<township_code>")
 
 GUARDED_STATES = (WorkflowState.SUBMITTED, WorkflowState.APPROVED)  # approve and publish check first
 MOVES = {
-    "approve": ("审核通过", lambda s, u, vp, v, reason: workflow.approve(s, u, vp, v, override_reason=reason)),
-    "return": ("退回", workflow.return_for_changes),
-    "unapprove": ("撤销审核", workflow.unapprove),
-    "publish": ("公示", lambda s, u, vp, v, reason: workflow.publish(s, u, vp, v, override_reason=reason)),
-    "withdraw": ("撤回公示", workflow.withdraw),
+    "approve": lambda s, u, vp, v, reason: workflow.approve(s, u, vp, v, override_reason=reason),
+    "return": workflow.return_for_changes,
+    "unapprove": workflow.unapprove,
+    "publish": lambda s, u, vp, v, reason: workflow.publish(s, u, vp, v, override_reason=reason),
+    "withdraw": workflow.withdraw,
 }
 
 
 def _township(township_code: str, *, review: bool = False) -> Township:
-    try:
-        township = units.get_township(get_session(), township_code)
-    except NotFound:
-        abort(404)
+    township = load(units.get_township, township_code)
     user = current_account()
     require(
         permissions.can_review_township(user, township) if review else permissions.can_view_township(user, township)
@@ -57,10 +50,7 @@ def _township(township_code: str, *, review: bool = False) -> Township:
 
 
 def _period(township: Township, period_code: str) -> Period:
-    try:
-        return periods.get_period(get_session(), township.county_id, period_code)
-    except ServiceError:
-        abort(404)
+    return load(periods.get_period, township.county_id, period_code)
 
 
 def _village(township: Township, village_code: str) -> Village:
@@ -132,14 +122,14 @@ def _village_page(
         quota_form = QuotaForm(formdata=None)
         quota_form.cleanest_quota.data = quota.cleanest_quota if quota else cleanest_floor
         quota_form.clean_quota.data = quota.clean_quota if quota else clean_floor
-        quota_form.version.data = str(quota.version if quota else 0)
+        quota_form.version.data = quota.version if quota else 0
     if assessment_form is None:
         assessment_form = assessment_form_class(workflow.assessment_area_max(period))(formdata=None)
         if review is not None and review.assessment is not None:
             for area in workflow.ASSESSMENT_AREAS:
                 getattr(assessment_form, area).data = format_tenths(getattr(review.assessment, area))
             assessment_form.notes.data = review.assessment.notes or ""
-            assessment_form.version.data = str(review.assessment.version)
+            assessment_form.version.data = review.assessment.version
     return render_template(
         "township/village.html",
         township=township,
@@ -185,30 +175,6 @@ def _form_errors(form: QuotaForm | AssessmentForm | MoveForm | ObjectionAnswerFo
     return "；".join(f"{getattr(form, name).label.text}：{e}" for name, errors in form.errors.items() for e in errors)
 
 
-def _save(change: Callable[[Session], object], *, done: str, form: BaseForm | None = None) -> bool:
-    """Run one change in the request's transaction: commit and say ``done``, or roll back and say
-    why (a Conflict too: the page then shows the state as it is now). Field-level refusals go next
-    to ``form``'s fields and return False, so that the page is shown again with what was typed."""
-    session = get_session()
-    try:
-        change(session)
-    except FieldErrors as exc:
-        if form is None:
-            raise
-        session.rollback()
-        for name, message in exc.errors.items():
-            form[name].errors = [message]
-        flash(str(exc), "error")
-        return False
-    except ServiceError as exc:
-        session.rollback()
-        flash(str(exc), "error")
-    else:
-        session.commit()
-        flash(done, "success")
-    return True
-
-
 @bp.post("/periods/<period_code>/villages/<village_code>/quotas")
 @login_required
 def set_quotas(township_code: str, period_code: str, village_code: str) -> ResponseReturnValue:
@@ -216,18 +182,18 @@ def set_quotas(township_code: str, period_code: str, village_code: str) -> Respo
     form = QuotaForm()
     if not form.validate_on_submit():
         flash(_form_errors(form), "error")
-    elif _save(
+    elif not save(
         lambda session: workflow.set_quotas(
             session,
             current_account(),
             _opened(village, period),
             cleanest_quota=form.cleanest_quota.data or 0,
             clean_quota=form.clean_quota.data or 0,
-            expected_version=int(form.version.data or 0),
+            expected_version=form.version.data,
         ),
         done=f"已保存 {village.name} 的名额",
         form=form,
-    ):
+    ).field_errors:
         return _back(township, period, village)
     return _village_page(township, period, village, quota_form=form), 422
 
@@ -241,14 +207,14 @@ def set_assessment(township_code: str, period_code: str, village_code: str) -> R
         flash(_form_errors(form), "error")
         return _village_page(township, period, village, assessment_form=form), 422
     areas = {area: getattr(form, area).tenths for area in workflow.ASSESSMENT_AREAS}
-    _save(
+    save(
         lambda session: workflow.set_assessment(
             session,
             current_account(),
             _opened(village, period),
             areas,
             notes=form.notes.data,
-            expected_version=int(form.version.data or 0),
+            expected_version=form.version.data,
         ),
         done=f"已保存 {village.name} 的考核分",
     )
@@ -270,22 +236,15 @@ def move(township_code: str, period_code: str, village_code: str, move: str) -> 
     if not form.validate_on_submit():
         flash(_form_errors(form), "error")
         return _back(township, period, village)
-    label, action = MOVES[move]
-    _save(
-        lambda session: action(
-            session, current_account(), village_period, int(form.version.data or 0), form.reason.data or ""
-        ),
-        done=f"{village.name} {period.code} 已{label}",
+    action = MOVES[move]
+    save(
+        lambda session: action(session, current_account(), village_period, form.version.data, form.reason.data or ""),
+        done=f"{village.name} {period.code} 已{workflow.MOVE_LABELS[move]}",
     )
     return _back(township, period, village)
 
 
 # --- objections (异议, RULES.md §6) -----------------------------------------------------------------
-
-
-def _whole(text: str | None) -> int:
-    """A version posted back by a form; anything but digits reads as 0 (then a Conflict)."""
-    return int(text) if text and text.isascii() and text.isdigit() else 0
 
 
 @bp.get("/objections")
@@ -307,30 +266,26 @@ def objection_list(township_code: str) -> str:
 def answer_objection(township_code: str, objection_id: int) -> ResponseReturnValue:
     """Uphold or dismiss one objection with a public reply; upholding returns the village period."""
     township = _township(township_code, review=True)
-    session = get_session()
-    try:
-        objection = objections.get_objection(session, objection_id)
-    except NotFound:
-        abort(404)
+    objection = load(
+        objections.get_objection, objection_id, belongs=lambda o: o.village_period.village.township_id == township.id
+    )
     village_period = objection.village_period
-    if village_period.village.township_id != township.id:
-        abort(404)
     form = ObjectionAnswerForm()
     code = objection.household.code
     if not form.validate_on_submit():
         flash(_form_errors(form), "error")
     elif form.decision.data == "uphold":
-        _save(
+        save(
             lambda session: objections.uphold(
-                session, current_account(), objection, _whole(form.version.data), form.reply.data or ""
+                session, current_account(), objection, form.version.data, form.reply.data or ""
             ),
             form=form,
             done=f"已采纳对 {code} 的异议，{village_period.village.name} {village_period.period.code} 已退回村委会更正",
         )
     else:
-        _save(
+        save(
             lambda session: objections.dismiss(
-                session, current_account(), objection, _whole(form.version.data), form.reply.data or ""
+                session, current_account(), objection, form.version.data, form.reply.data or ""
             ),
             form=form,
             done=f"已答复对 {code} 的异议（不予采纳）",
@@ -377,13 +332,13 @@ def revoke_plaque(township_code: str, serial: str) -> ResponseReturnValue:
     if not form.validate_on_submit():
         flash(_form_errors(form), "error")
     else:
-        _save(
+        save(
             lambda session: plaques.revoke(
                 session,
                 current_account(),
                 found,
                 reason=form.reason.data or "",
-                expected_version=int(form.version.data or 0),
+                expected_version=form.version.data,
             ),
             done=f"已摘牌 {serial}",
         )
@@ -391,10 +346,7 @@ def revoke_plaque(township_code: str, serial: str) -> ResponseReturnValue:
 
 
 def _plaque(township: Township, serial: str) -> Plaque:
-    try:
-        found = plaques.get_plaque(get_session(), township.county, serial)
-    except NotFound:
-        abort(404)
-    if found.household.group.village.township_id != township.id:
-        abort(404)
-    return found
+    def in_township(plaque: Plaque) -> bool:
+        return plaque.household.group.village.township_id == township.id
+
+    return load(plaques.get_plaque, township.county, serial, belongs=in_township)

@@ -3,14 +3,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, DateField, Field, HiddenField, SelectField, StringField, SubmitField
+from wtforms import BooleanField, DateField, Field, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, StopValidation, ValidationError
 
 from hygiene import naming
 from hygiene.enums import CRITERIA
 from hygiene.services.units import HEAD_NAME_LENGTH
-from web.forms import BaseForm, WholeNumberField
+from web.forms import BaseForm, VersionField, WholeNumberField
 
 
 def rule(problem: Callable[[str], str | None]) -> Callable[[BaseForm, Field], None]:
@@ -42,7 +42,7 @@ class HouseholdEditForm(HouseholdForm):
     code = None  # type: ignore[assignment]  # the code identifies the household and never changes
     moved_away_on = DateField("迁出日期（如已迁出）", validators=[Optional()])
     reason = StringField("修改原因", validators=[DataRequired("请填写修改原因"), Length(max=200)])
-    version = HiddenField()
+    version = VersionField()
 
 
 class ScoreField(StringField):
@@ -73,7 +73,7 @@ def review_form_class(criteria: list[tuple[str, str, int]], peer_choices: list[S
         team_members = StringField(
             "评比检查小组成员", validators=[Length(max=200)], render_kw={"placeholder": "如：王组长、李委员"}
         )
-        version = HiddenField(default="0")
+        version = VersionField()
         submit = SubmitField("保存评议")
         # the phone flow of the 复评: one tap saves and opens the next household still without one
         save_and_next = SubmitField("保存并录入下一户")
@@ -84,13 +84,13 @@ def review_form_class(criteria: list[tuple[str, str, int]], peer_choices: list[S
 
 
 class DeleteReviewForm(BaseForm):
-    version = HiddenField()
+    version = VersionField()
     reason = StringField("删除原因", validators=[DataRequired("请填写删除原因"), Length(max=200)])
     submit = SubmitField("删除此评议")
 
 
 class SubmitPeriodForm(BaseForm):
-    version = HiddenField()
+    version = VersionField()
     reason = StringField("仍要提交审核的原因", validators=[Optional(), Length(max=500)])  # with shortfalls only
     submit = SubmitField("提交乡镇审核")
 
@@ -111,6 +111,11 @@ class GroupEntryForm(BaseForm):
     def cell(household_code: str, criterion: str) -> str:
         return f"s_{household_code}_{criterion}"
 
+    @staticmethod
+    def version(household_code: str) -> str:
+        """The version of the household's group review the screen showed (0: none yet)."""
+        return f"v_{household_code}"
+
 
 def group_entry_form_class(household_codes: Sequence[str]) -> type[GroupEntryForm]:
     class VillageGroupEntryForm(GroupEntryForm):
@@ -124,4 +129,5 @@ def group_entry_form_class(household_codes: Sequence[str]) -> type[GroupEntryFor
                 render_kw={"inputmode": "decimal", "autocomplete": "off", "class": "score-cell"},
             )
             setattr(VillageGroupEntryForm, GroupEntryForm.cell(code, criterion), field)
+        setattr(VillageGroupEntryForm, GroupEntryForm.version(code), VersionField())
     return VillageGroupEntryForm

@@ -3,15 +3,15 @@ rectified; the township's reviewer, the county administrator and inspectors of t
 
 from __future__ import annotations
 
-from flask import abort, redirect, render_template, url_for
+from flask import redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from hygiene import permissions
 from hygiene.models._types import utcnow
 from hygiene.services import notices
-from hygiene.services.errors import NotFound
 from web.database import get_session
+from web.handlers import load
 from web.notice_forms import ReportForm, notice_card, report_from_form
 from web.security import current_account
 from web.village.views import _village, bp
@@ -38,12 +38,6 @@ def notice_list(village_code: str) -> str:
 def report_notice(village_code: str, notice_id: int) -> ResponseReturnValue:
     """The clerk reports an open notice rectified, saying how; a stale version is the 409 page."""
     village = _village(village_code, edit=True)
-    session = get_session()
-    try:
-        notice = notices.get_notice(session, notice_id)
-    except NotFound:
-        abort(404)
-    if notice.village_id != village.id:
-        abort(404)
-    report_from_form(session, current_account(), notice)
+    notice = load(notices.get_notice, notice_id, belongs=lambda n: n.village_id == village.id)
+    report_from_form(current_account(), notice)
     return redirect(url_for("village.notice_list", village_code=village.code, _anchor=f"notice-{notice_id}"), 303)

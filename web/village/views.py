@@ -16,11 +16,12 @@ from hygiene.io.scores import format_tenths
 from hygiene.io.sheets import UploadRejected
 from hygiene.models import Household, Period, Review, Village
 from hygiene.services import audit, imports, notices, periods, plaques, reviews, units, workflow
-from hygiene.services.errors import FieldErrors, NotFound, ServiceError
+from hygiene.services.errors import FieldErrors
 from web import uploads
 from web.database import get_session
 from web.downloads import XLSX_MIMETYPE, download
 from web.forms import BaseForm, ConfirmImportForm
+from web.handlers import load, save
 from web.security import current_account, require
 from web.village.forms import (
     DeleteReviewForm,
@@ -37,10 +38,7 @@ bp = Blueprint("village", __name__, url_prefix="/village/<village_code>")
 
 
 def _village(village_code: str, *, edit: bool = False) -> Village:
-    try:
-        village = units.get_village(get_session(), village_code)
-    except NotFound:
-        abort(404)
+    village = load(units.get_village, village_code)
     user = current_account()
     require(permissions.can_edit_village(user, village) if edit else permissions.can_view_village(user, village))
     return village
@@ -48,10 +46,7 @@ def _village(village_code: str, *, edit: bool = False) -> Village:
 
 def _household(village: Village, household_code: str) -> Household:
     """A household of this village; a code of another village is "not found" (no probing)."""
-    try:
-        return units.get_household(get_session(), village, household_code)
-    except NotFound:
-        abort(404)
+    return load(units.get_household, village, household_code)
 
 
 def _group_choices(village: Village) -> list[SelectChoice]:
@@ -98,9 +93,8 @@ def new_household(village_code: str) -> str | Response:
     form = HouseholdForm()
     form.group_id.choices = _group_choices(village)
     if form.validate_on_submit():
-        session = get_session()
-        try:
-            household = units.add_household(
+        saved = save(
+            lambda session: units.add_household(
                 session,
                 village,
                 actor=current_account(),
@@ -110,16 +104,14 @@ def new_household(village_code: str) -> str | Response:
                 group_id=form.group_id.data,
                 phone=form.phone.data,
                 is_poor=form.is_poor.data,
-            )
-        except FieldErrors as exc:
-            for name, message in exc.errors.items():
-                form[name].errors = [message]
-        except ServiceError as exc:
-            form.code.errors = [str(exc)]
-        else:
-            session.commit()
-            flash(f"已添加农户 {household.code} {household.head_name}", "success")
-            return redirect(url_for("village.household", village_code=village.code, household_code=household.code))
+            ),
+            done=lambda household: f"已添加农户 {household.code} {household.head_name}",
+            form=form,
+            refusal_field="code",
+        )
+        if saved.value is not None:
+            code = saved.value.code
+            return redirect(url_for("village.household", village_code=village.code, household_code=code))
     return render_template("village/household_form.html", village=village, form=form, household=None)
 
 
@@ -127,43 +119,34 @@ def new_household(village_code: str) -> str | Response:
 @login_required
 def edit_household(village_code: str, household_code: str) -> str | Response:
     village = _village(village_code, edit=True)
-    session = get_session()
     household = _household(village, household_code)
     form = HouseholdEditForm(obj=household)  # posted values win over the row's
     form.group_id.choices = _group_choices(village)
-    if form.validate_on_submit():
-        try:
-            units.update_household(
-                session,
-                village,
-                household,
-                actor=current_account(),
-                expected_version=int(form.version.data or 0),
-                head_name=form.head_name.data or "",
-                members=form.members.data or 1,
-                group_id=form.group_id.data,
-                phone=form.phone.data,
-                is_poor=form.is_poor.data,
-                moved_away_on=form.moved_away_on.data,
-                reason=form.reason.data or "",
-            )
-        except FieldErrors as exc:
-            for name, message in exc.errors.items():
-                form[name].errors = [message]
-        except ServiceError as exc:
-            form.moved_away_on.errors = [str(exc)]
-        else:
-            session.commit()
-            flash("已保存", "success")
-            return redirect(url_for("village.household", village_code=village.code, household_code=household.code))
+    if form.validate_on_submit() and save(
+        lambda session: units.update_household(
+            session,
+            village,
+            household,
+            actor=current_account(),
+            expected_version=form.version.data,
+            head_name=form.head_name.data or "",
+            members=form.members.data or 1,
+            group_id=form.group_id.data,
+            phone=form.phone.data,
+            is_poor=form.is_poor.data,
+            moved_away_on=form.moved_away_on.data,
+            reason=form.reason.data or "",
+        ),
+        done="已保存",
+        form=form,
+        refusal_field="moved_away_on",
+    ):
+        return redirect(url_for("village.household", village_code=village.code, household_code=household.code))
     return render_template("village/household_form.html", village=village, form=form, household=household)
 
 
 def _period(village: Village, period_code: str) -> Period:
-    try:
-        return periods.get_period(get_session(), village.township.county_id, period_code)
-    except ServiceError:
-        abort(404)
+    return load(periods.get_period, village.township.county_id, period_code)
 
 
 @bp.get("/periods/<period_code>/")
@@ -226,11 +209,10 @@ def review(village_code: str, period_code: str, household_code: str) -> Response
     village = _village(village_code, edit=True)
     period = _period(village, period_code)
     session = get_session()
-    try:
-        household = units.get_household(session, village, household_code)
-        kind = ReviewKind(request.args.get("kind", "group"))
-    except (NotFound, ValueError):
+    household = _household(village, household_code)
+    if request.args.get("kind", "group") not in set(ReviewKind):
         abort(404)
+    kind = ReviewKind(request.args.get("kind", "group"))
     form = _review_form(village, period, household, kind)
     reviewer_code = request.args.get("reviewer") or None
     if request.method == "GET":
@@ -243,45 +225,13 @@ def review(village_code: str, period_code: str, household_code: str) -> Response
             team_members=form.team_members.data,
             edited_reviewer_code=reviewer_code,
         )
-        try:
-            reviews.save_review(
-                session,
-                current_account(),
-                village,
-                period,
-                household,
-                entry,
-                expected_version=int(form.version.data or 0),
-            )
-        except reviews.ReviewRejected as exc:
-            for name, message in exc.errors.items():
-                getattr(form, name).errors = [message]
-        except ServiceError as exc:
-            flash(str(exc), "error")
-        else:
-            session.commit()
-            saved = f"已保存 {household.code} {household.head_name} 的{kind.label}"
-            following = reviews.next_household(session, household, period) if form.save_and_next.data else None
-            if following is not None:
-                flash(f"{saved}，下一户：{following.code} {following.head_name}", "success")
-                return redirect(
-                    url_for(
-                        "village.review",
-                        village_code=village.code,
-                        period_code=period.code,
-                        household_code=following.code,
-                        kind=ReviewKind.GROUP.value,
-                    )
-                )
-            flash(saved + ("，本村已没有尚无复评的农户" if form.save_and_next.data else ""), "success")
-            return redirect(
-                url_for(
-                    "village.household_reviews",
-                    village_code=village.code,
-                    period_code=period.code,
-                    household_code=household.code,
-                )
-            )
+        if save(
+            lambda s: reviews.save_review(
+                s, current_account(), village, period, household, entry, expected_version=form.version.data
+            ),
+            form=form,
+        ):
+            return _after_review(village, period, household, kind, and_next=bool(form.save_and_next.data))
     return render_template(
         "village/review.html",
         village=village,
@@ -291,6 +241,23 @@ def review(village_code: str, period_code: str, household_code: str) -> Response
         form=form,
         locked=reviews.entry_lock(session, village, period),
         offers_next=kind is ReviewKind.GROUP and reviews.next_household(session, household, period) is not None,
+    )
+
+
+def _after_review(
+    village: Village, period: Period, household: Household, kind: ReviewKind, *, and_next: bool
+) -> Response:
+    """Where a saved review goes: the next household without a 复评 when asked, else the household's reviews."""
+    saved = f"已保存 {household.code} {household.head_name} 的{kind.label}"
+    following = reviews.next_household(get_session(), household, period) if and_next else None
+    if following is not None:
+        flash(f"{saved}，下一户：{following.code} {following.head_name}", "success")
+        code, endpoint, kind_arg = following.code, "village.review", {"kind": ReviewKind.GROUP.value}
+    else:
+        flash(saved + ("，本村已没有尚无复评的农户" if and_next else ""), "success")
+        code, endpoint, kind_arg = household.code, "village.household_reviews", {}
+    return redirect(
+        url_for(endpoint, village_code=village.code, period_code=period.code, household_code=code, **kind_arg)
     )
 
 
@@ -307,7 +274,7 @@ def _fill_from_existing(
         if kind is ReviewKind.GROUP:  # the same team reviews the whole village: not retyped each time
             form.team_members.data = reviews.last_team(session, household.group.village, period) or ""
         return
-    form.version.data = str(existing.version)
+    form.version.data = existing.version
     form.reviewer.data = reviewer.code if reviewer else ""
     form.team_members.data = existing.team_members or ""
     for code in CRITERIA:
@@ -322,52 +289,29 @@ def group_entry(village_code: str, period_code: str, group_code: str) -> Respons
     village = _village(village_code, edit=True)
     period = _period(village, period_code)
     session = get_session()
-    try:
-        group = units.get_group(session, village, group_code)
-    except NotFound:
-        abort(404)
+    group = load(units.get_group, village, group_code)
     entries = reviews.group_entry(session, group, period)
-    form = group_entry_form_class([h.code for h, _ in entries])()
-    cell_errors: dict[tuple[str, str], str] = {}
+    households = [h for h, _ in entries]
+    form = group_entry_form_class([h.code for h in households])()
     status = 200
-    if form.validate_on_submit():
-        households = [h for h, _ in entries]
-        grid = {h.code: {c: form[GroupEntryForm.cell(h.code, c)].data or "" for c in CRITERIA} for h in households}
-        actor = current_account()
-        try:
-            plan = imports.plan_group_entry(
-                session, actor, village, period, entries, form.team_members.data or "", grid
-            )
-            changed = imports.apply_review_import(session, actor, plan, file_name=imports.GROUP_ENTRY)
-        except UploadRejected as exc:
-            session.rollback()
-            for problem in exc.problems:
-                if problem.row and problem.column in CRITERIA:
-                    cell_errors[(households[problem.row - 1].code, problem.column)] = problem.reason
-                elif problem.column == "team_members":
-                    form.team_members.errors = [problem.reason]
-                else:
-                    form.form_errors.append(
-                        f"{households[problem.row - 1].code if problem.row else ''} {problem.reason}"
-                    )
-            status = 422
-        except ServiceError as exc:
-            session.rollback()
-            flash(str(exc), "error")
-            status = 422
-        else:
-            session.commit()
-            flash(f"已保存{group.name}的小组复评：{changed} 户有变更，{plan.unfilled} 户未填", "success")
-            return redirect(url_for("village.board", village_code=village.code, period_code=period.code), 303)
-    elif request.method == "POST":
+    if request.method == "GET":
+        _fill_group_entry(form, village, period, entries)
+    elif not form.validate_on_submit():
         status = 422
+    elif save(
+        lambda s: _save_group_entry(s, village, period, entries, form),
+        done=lambda result: f"已保存{group.name}的小组复评：{result[0]} 户有变更，{result[1]} 户未填",
+        form=form,
+    ):
+        return redirect(url_for("village.board", village_code=village.code, period_code=period.code), 303)
     else:
-        teams = [r.team_members for _, r in entries if r is not None and r.team_members]
-        form.team_members.data = teams[0] if teams else reviews.last_team(session, village, period) or ""
-        for household, review in entries:
-            if review is not None:
-                for code in CRITERIA:
-                    form[GroupEntryForm.cell(household.code, code)].data = format_tenths(getattr(review, code))
+        status = 422
+    cell_errors = {
+        (h.code, c): form[GroupEntryForm.cell(h.code, c)].errors[0]
+        for h in households
+        for c in CRITERIA
+        if form[GroupEntryForm.cell(h.code, c)].errors
+    }
     return render_template(
         "village/group_entry.html",
         village=village,
@@ -376,10 +320,54 @@ def group_entry(village_code: str, period_code: str, group_code: str) -> Respons
         entries=entries,
         form=form,
         cell=GroupEntryForm.cell,
+        version=GroupEntryForm.version,
         cell_errors=cell_errors,
         criteria=period.rubric_version.criteria,
         locked=reviews.entry_lock(session, village, period),
     ), status
+
+
+def _fill_group_entry(
+    form: GroupEntryForm, village: Village, period: Period, entries: list[tuple[Household, Review | None]]
+) -> None:
+    """The screen as saved: the team, each household's cells and the version of its group review."""
+    teams = [r.team_members for _, r in entries if r is not None and r.team_members]
+    form.team_members.data = teams[0] if teams else reviews.last_team(get_session(), village, period) or ""
+    for household, review in entries:
+        if review is not None:
+            form[GroupEntryForm.version(household.code)].data = review.version
+            for code in CRITERIA:
+                form[GroupEntryForm.cell(household.code, code)].data = format_tenths(getattr(review, code))
+
+
+def _save_group_entry(
+    session: Session,
+    village: Village,
+    period: Period,
+    entries: list[tuple[Household, Review | None]],
+    form: GroupEntryForm,
+) -> tuple[int, int]:
+    """Check and write the grid all or nothing; its problems, cell by cell, are the form's errors."""
+    households = [h for h, _ in entries]
+    grid = {h.code: {c: form[GroupEntryForm.cell(h.code, c)].data or "" for c in CRITERIA} for h in households}
+    versions = {h.code: form[GroupEntryForm.version(h.code)].data for h in households}
+    actor = current_account()
+    try:
+        plan = imports.plan_group_entry(
+            session, actor, village, period, entries, form.team_members.data or "", grid, versions
+        )
+        return imports.apply_review_import(session, actor, plan, file_name=imports.GROUP_ENTRY), plan.unfilled
+    except UploadRejected as exc:
+        errors: dict[str, str] = {}
+        for n, problem in enumerate(exc.problems):
+            household = households[problem.row - 1].code if problem.row else ""
+            if problem.row and problem.column in CRITERIA:
+                errors[GroupEntryForm.cell(household, problem.column)] = problem.reason
+            elif problem.column == "team_members":
+                errors["team_members"] = problem.reason
+            else:
+                errors[f"problem {n}"] = f"{household} {problem.reason}"
+        raise FieldErrors(errors) from exc
 
 
 @bp.get("/periods/<period_code>/households/<household_code>/")
@@ -407,28 +395,26 @@ def household_reviews(village_code: str, period_code: str, household_code: str) 
 def delete_review(village_code: str, period_code: str, review_id: int) -> ResponseReturnValue:
     village = _village(village_code, edit=True)
     period = _period(village, period_code)
-    session = get_session()
-    review = session.get(Review, review_id)
-    if review is None or review.period_id != period.id or review.household.group.village_id != village.id:
-        abort(404)
+    review = load(
+        lambda session, review_id: session.get(Review, review_id),
+        review_id,
+        belongs=lambda r: r.period_id == period.id and r.household.group.village_id == village.id,
+    )
     form = DeleteReviewForm()
     household_code = review.household.code
     if form.validate_on_submit():
-        try:
-            reviews.delete_review(
+        save(
+            lambda session: reviews.delete_review(
                 session,
                 current_account(),
                 village,
                 period,
                 review,
-                expected_version=int(form.version.data or 0),
+                expected_version=form.version.data,
                 reason=form.reason.data or "",
-            )
-        except ServiceError as exc:
-            flash(str(exc), "error")
-        else:
-            session.commit()
-            flash("已删除该评议", "success")
+            ),
+            done="已删除该评议",
+        )
     else:
         flash("；".join(e for errors in form.errors.values() for e in errors), "error")
     return redirect(
@@ -451,19 +437,13 @@ def submit(village_code: str, period_code: str) -> ResponseReturnValue:
     village_period = periods.village_period(session, village, period)
     if village_period is None or not form.validate_on_submit():
         abort(400)
-    try:
-        workflow.submit(
-            session,
-            current_account(),
-            village_period,
-            int(form.version.data or 0),
-            override_reason=form.reason.data or "",
-        )
-    except ServiceError as exc:
-        flash(str(exc), "error")
+    if not save(
+        lambda session: workflow.submit(
+            session, current_account(), village_period, form.version.data, override_reason=form.reason.data or ""
+        ),
+        done=f"{village.name} {period.code} 已提交乡镇审核，提交后不能再修改",
+    ):
         return redirect(url_for("village.board", village_code=village.code, period_code=period.code)), 303
-    session.commit()
-    flash(f"{village.name} {period.code} 已提交乡镇审核，提交后不能再修改", "success")
     return redirect(url_for("village.board", village_code=village.code, period_code=period.code))
 
 
