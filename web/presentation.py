@@ -51,6 +51,11 @@ ACTION_LABELS = {
     "file": "提出异议",
     "upheld": "异议成立（采纳）",
     "dismissed": "异议不予采纳",
+    "star_grant": "授予星级/称号",
+    "star_withdraw": "摘除星级/称号",
+    "disqualify": "取消评星资格",
+    "lift": "解除取消评星资格",
+    "ledger_add": "登记奖励",
 }
 FIELD_LABELS = {
     "state": "状态",

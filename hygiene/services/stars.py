@@ -579,14 +579,13 @@ def lift(session: Session, actor: User | None, found: Disqualification, *, on: d
 
 
 def disqualifications(session: Session, county: County) -> list[tuple[Disqualification, Household]]:
-    return list(
-        session.execute(
-            sa.select(Disqualification, Household)
-            .join(Household, Disqualification.household_id == Household.id)
-            .where(Disqualification.county_id == county.id)
-            .order_by(Disqualification.lifted_on.is_not(None), Disqualification.occurred_on.desc())
-        ).tuples()
+    rows = session.execute(
+        sa.select(Disqualification, Household)
+        .join(Household, Disqualification.household_id == Household.id)
+        .where(Disqualification.county_id == county.id)
+        .order_by(Disqualification.lifted_on.is_not(None), Disqualification.occurred_on.desc())
     )
+    return [(found, household) for found, household in rows]
 
 
 def history(session: Session, household: Household) -> list[HouseholdStar]:
