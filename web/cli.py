@@ -531,6 +531,7 @@ from web import cli_awards  # noqa: E402  (its commands use this module's transa
 
 main.add_command(cli_awards.stars_group)
 plaques_register.add_command(cli_awards.plaques_revoke)
+plaques_register.add_command(cli_awards.plaques_reinstate)
 main.add_command(cli_awards.benefits_command)
 main.add_command(cli_awards.ledger_group)
 main.add_command(cli_awards.stats_command)

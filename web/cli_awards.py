@@ -122,6 +122,24 @@ def plaques_revoke(serial: str, reason: str) -> None:
     click.echo(f"已摘除牌匾 {serial}，卫生星随之摘除")
 
 
+@click.command("reinstate")
+@click.argument("serial")
+@click.option("--reason", required=True, help="why the revocation is undone")
+def plaques_reinstate(serial: str, reason: str) -> None:
+    """Undo a revocation made outside the cycle; the hygiene star comes back with it."""
+    import sqlalchemy as sa
+
+    from hygiene.models import Plaque
+    from hygiene.services import plaques
+
+    with transaction() as session:
+        plaque = session.scalar(sa.select(Plaque).where(Plaque.serial == serial.strip()))
+        if plaque is None:
+            raise InvalidInput(f"找不到牌匾 {serial}")
+        plaques.reinstate(session, None, plaque, reason=reason, expected_version=plaque.version)
+    click.echo(f"已恢复牌匾 {serial}，卫生星随之恢复")
+
+
 @click.command("benefits")
 @click.option("--county", "county_code", required=True, help="the county's code")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="write FILE.xlsx")

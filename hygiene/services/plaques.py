@@ -28,6 +28,7 @@ from hygiene.models import (
     Period,
     Plaque,
     PlaqueEvent,
+    ResultRecord,
     SpotCheck,
     Township,
     User,
@@ -271,6 +272,80 @@ def revoke(session: Session, actor: User | None, plaque: Plaque, *, reason: str,
         entity_id=plaque.id,
         county_id=plaque.county_id,
         action="plaque_revoke",
+        before=before,
+        after=audit.snapshot(plaque, PLAQUE_FIELDS) | {"household_id": plaque.household_id, "period": period.code},
+        reason=reason,
+    )
+    return plaque
+
+
+def _revoked_in_the_cycle(session: Session, plaque: Plaque) -> bool:
+    """Whether the revocation was finalisation's: its time is a record's ``plaques_applied_at``
+    in the period it names (an out-of-cycle revocation is stamped when it is made)."""
+    return (
+        session.scalar(
+            sa.select(ResultRecord.id)
+            .join(VillagePeriod, ResultRecord.village_period_id == VillagePeriod.id)
+            .where(
+                VillagePeriod.period_id == plaque.revoked_period_id,
+                ResultRecord.plaques_applied_at == plaque.revoked_at,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def reinstate(session: Session, actor: User | None, plaque: Plaque, *, reason: str, expected_version: int) -> Plaque:
+    """Undo a revocation made outside the cycle (a mistaken spot check), with the reason; the
+    hygiene star comes back with it (``add_event``). A revocation at finalisation is undone only by
+    reopening the period; a household holding another valid plaque is refused."""
+    county = plaque.household.group.village.township.county
+    if actor is not None and not permissions.can_revoke_plaques(actor, county):
+        raise PermissionDenied("只有本县督查员或县管理员可以撤销摘牌")
+    reason = reason.strip()
+    if not reason:
+        raise ServiceError("撤销摘牌必须填写原因")
+    if plaque.version != expected_version:
+        raise Conflict(f"牌匾 {plaque.serial} 已被他人修改，请刷新后重试")
+    if plaque.state is not PlaqueState.REVOKED:
+        raise ServiceError(f"牌匾 {plaque.serial} 未被摘牌")
+    if _revoked_in_the_cycle(session, plaque):
+        raise ServiceError(f"牌匾 {plaque.serial} 是定档时摘除的，只能通过更正该季度恢复")
+    other = session.scalar(
+        sa.select(Plaque.serial).where(Plaque.household_id == plaque.household_id, Plaque.state == PlaqueState.VALID)
+    )
+    if other is not None:
+        raise ServiceError(f"该户已持有有效牌匾 {other}，不能恢复 {plaque.serial}")
+    period = periods.county_latest_period(session, county)
+    before = audit.snapshot(plaque, PLAQUE_FIELDS)
+    plaque.state, plaque.revoked_period_id, plaque.revoke_reason, plaque.revoked_at = (
+        PlaqueState.VALID,
+        None,
+        None,
+        None,
+    )
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict(f"牌匾 {plaque.serial} 已被他人修改，请刷新后重试") from None
+    add_event(
+        session,
+        actor,
+        plaque,
+        PlaqueEventKind.REINSTATED,
+        period=period,
+        to_level=plaque.level,
+        reason=reason,
+        at=utcnow(),
+    )
+    audit.record(
+        session,
+        actor,
+        entity="plaque",
+        entity_id=plaque.id,
+        county_id=plaque.county_id,
+        action="plaque_reinstate",
         before=before,
         after=audit.snapshot(plaque, PLAQUE_FIELDS) | {"household_id": plaque.household_id, "period": period.code},
         reason=reason,

@@ -5,7 +5,9 @@ of the county's ten) and ``certificate``. New tables: ``star_settings`` (a count
 count and its list of disqualifying events) and ``award_goods_mappings`` (缺什么奖什么: criterion →
 goods). Every county without a catalogue gets the default one, every county its star settings and
 the default goods mapping, and every household holding a valid plaque the hygiene star from the
-plaque's issue date (the star follows the plaque from now on).
+plaque's issue date (the star follows the plaque from now on). A plaque event may now be a
+reinstatement (``reinstated``: a revocation outside the cycle undone); downgrading with such events
+stops on the old constraint rather than deleting them.
 
 Revision ID: 0015
 Revises: 0012
@@ -50,7 +52,18 @@ DEFAULT_GOODS = (
 )
 
 
+KINDS = ("issued", "upgraded", "downgraded", "revoked")
+KIND_CHECK = "ck_plaque_events_plaque_event_kind"
+
+
+def _event_kinds(kinds: Sequence[str]) -> None:
+    with op.batch_alter_table("plaque_events") as batch:
+        batch.drop_constraint(op.f(KIND_CHECK), type_="check")
+        batch.create_check_constraint(op.f(KIND_CHECK), "kind IN (" + ", ".join(f"'{k}'" for k in kinds) + ")")
+
+
 def upgrade() -> None:
+    _event_kinds((*KINDS, "reinstated"))
     # ADD COLUMN with inline CHECK, as in 0002 and 0007: no batch rebuild of `stars` on SQLite.
     op.execute(
         "ALTER TABLE stars ADD COLUMN is_title BOOLEAN DEFAULT false NOT NULL "
@@ -123,6 +136,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    _event_kinds(KINDS)
     op.drop_table("award_goods_mappings")
     op.drop_table("star_settings")
     op.execute("ALTER TABLE stars DROP COLUMN certificate")

@@ -156,6 +156,35 @@ def test_revocation_by_an_inspector_withdraws_the_hygiene_star_and_ten_star_stat
     }
 
 
+def test_reinstating_a_revocation_outside_the_cycle_restores_the_star_and_five_plus(db: Session) -> None:
+    household = holder(db)
+    grant_all_but_hygiene(db, household, leave_out=("study", "thrift", "kindness", "ecology"))
+    plaque = db.scalars(sa.select(Plaque).where(Plaque.household_id == household.id)).one()
+    spot.save(db, household, spot.ALL_FIVE)
+    assert not stars.holding_of(db, household).five_plus
+    with pytest.raises(PermissionDenied):
+        plaques.reinstate(db, user(db, "village"), plaque, reason="误判", expected_version=plaque.version)
+    plaques.reinstate(
+        db, user(db, "inspector"), plaque, reason="复查：抽查时厕所正在维修，误判", expected_version=plaque.version
+    )
+    held = stars.holding_of(db, household)
+    assert plaque.state is PlaqueState.VALID and held.hygiene and held.five_plus
+    events = [e.kind.value for e in plaque.events]
+    assert events[-2:] == ["revoked", "reinstated"]
+    with pytest.raises(ServiceError, match="未被摘牌"):
+        plaques.reinstate(db, None, plaque, reason="再次", expected_version=plaque.version)
+
+
+def test_a_revocation_at_finalisation_is_not_reinstated_by_hand(db: Session) -> None:
+    county, village, (a, b, c, d, _e) = tiny_county(db)
+    run_period(db, county, village, "2027Q1", {a: 95, b: 92, c: 85, d: 70})
+    run_period(db, county, village, "2027Q2", {a: 88, b: 55, c: 96, d: 70})
+    revoked = db.scalars(sa.select(Plaque).where(Plaque.household_id == b.id)).one()
+    with pytest.raises(ServiceError, match="更正该季度"):
+        plaques.reinstate(db, None, revoked, reason="误判", expected_version=revoked.version)
+    assert not stars.holding_of(db, b).hygiene
+
+
 def test_a_failed_spot_check_withdraws_the_hygiene_star_with_the_plaque(db: Session) -> None:
     household = holder(db)
     grant_all_but_hygiene(db, household, leave_out=("study", "thrift", "kindness", "ecology"))

@@ -89,6 +89,11 @@ def test_catalogue_and_stars_follow_the_plaque(sqlite_copy: str) -> None:
     assert (benefits[code]["five_plus"], benefits[code]["stars"]) == ("no", "5")
     register = {r["serial"]: r for r in table(run(sqlite_copy, "plaques", "--county", "520999"))}
     assert register[serial]["status"] == "revoked"
+    back = run(sqlite_copy, "plaques", "reinstate", serial, "--reason", "复查：误判")
+    assert back.exit_code == 0, back.output
+    rows = {r["household_code"]: r for r in table(run(sqlite_copy, "stars", "--county", "520999"))}
+    assert (rows[code]["hygiene_star"], rows[code]["five_plus"], rows[code]["stars"]) == ("yes", "yes", "6")
+    assert run(sqlite_copy, "plaques", "reinstate", serial, "--reason", "再次").exit_code == 2
 
 
 def test_the_hygiene_star_by_hand_and_bad_input_exit_2_writing_nothing(sqlite_copy: str) -> None:
