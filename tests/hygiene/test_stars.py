@@ -424,3 +424,32 @@ def test_every_star_row_is_in_its_households_county(db: Session) -> None:
         .join(Star, HouseholdStar.star_id == Star.id)
     ).all()
     assert rows and all(a == b == c for a, b, c in rows)
+
+
+def test_two_offices_spending_the_last_of_the_budget_at_once_one_is_refused(committing_engine: sa.Engine) -> None:
+    """The year's budget row is locked while an entry is checked: of two entries that each fit the
+    remaining budget but not together, one is written and the other refused."""
+    from hygiene.db import make_sessionmaker
+    from tests.hygiene.test_concurrency import race
+
+    maker = make_sessionmaker(committing_engine, write=True)
+    with maker.begin() as session:
+        county = demo_county(session)
+        code = holder(session).code
+        year = TODAY.year
+        spent = ledger.spent_fen(session, county, year)
+        session.execute(
+            sa.update(CountyBudget)
+            .where(CountyBudget.county_id == county.id, CountyBudget.year == year)
+            .values(amount_fen=spent + 500000)
+        )
+
+    def spend(session: Session, runner: int) -> None:
+        county = demo_county(session)
+        household = stars.household_by_code(session, code, county)
+        ledger.add(session, None, county, entry(household, LedgerKind.AWARD_GOODS, 300000))
+
+    outcomes = race(committing_engine, spend)
+    assert outcomes.count("ok") == 1 and "超出预算" in next(o for o in outcomes if o != "ok"), outcomes
+    with maker() as session:
+        assert ledger.spending(session, demo_county(session), TODAY.year).remaining_fen == 200000
