@@ -113,7 +113,13 @@ def test_the_village_list_and_its_workbook(auth: Auth) -> None:
     assert book.sheetnames[:2] == ["5+X户", "十星级文明户"]
 
 
-BENEFIT_PAGES = ("/county/520999/benefits", "/township/52099901/benefits", "/county/520999/benefits?format=xlsx")
+BENEFIT_PAGES = (
+    "/county/520999/benefits",
+    "/township/52099901/benefits",
+    "/county/520999/benefits?format=xlsx",
+    "/county/520999/stars.xlsx",
+    "/township/52099901/stars.xlsx",
+)
 
 
 def test_benefits_never_anonymously_and_only_to_the_county_and_its_township(auth: Auth) -> None:
@@ -125,6 +131,8 @@ def test_benefits_never_anonymously_and_only_to_the_county_and_its_township(auth
     auth.logout()
     auth.login("township")
     assert auth.client.get("/township/52099901/benefits").status_code == 200
+    tiers = openpyxl.load_workbook(io.BytesIO(auth.client.get("/township/52099901/stars.xlsx").data))
+    assert tiers.sheetnames == ["5+X户", "十星级文明户", "金星户", "银星户", "铜星户"]
     assert auth.client.get("/township/52099902/benefits").status_code == 403
     assert auth.client.get("/county/520999/benefits").status_code == 403
     auth.logout()

@@ -76,7 +76,8 @@ def benefits_list(county_code: str) -> ResponseReturnValue:
         data = benefits.priority_xlsx(rows, f"{county.name}惠民政策优先名单")
         return download(data, f"{county.name}惠民政策优先名单.xlsx", XLSX_MIMETYPE)
     return render_template("awards/benefits.html", unit_name=county.name, rows=rows, xlsx_url=url_for(
-        "county.benefits_list", county_code=county.code, format="xlsx"))  # fmt: skip
+        "county.benefits_list", county_code=county.code, format="xlsx"), stars_url=url_for(
+        "county.star_lists", county_code=county.code))  # fmt: skip
 
 
 @bp.get("/stars.xlsx")

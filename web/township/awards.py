@@ -14,7 +14,7 @@ from hygiene.enums import WorkflowState
 from hygiene.io.scores import format_yuan
 from hygiene.models import Period, Township, Village, VillagePeriod
 from hygiene.models._types import beijing_today
-from hygiene.services import benefits, ledger, units
+from hygiene.services import benefits, ledger, stars, units
 from web.county.awards import LedgerEntryForm, add_ledger_entry
 from web.database import get_session
 from web.downloads import XLSX_MIMETYPE, download
@@ -44,7 +44,21 @@ def benefits_list(township_code: str) -> ResponseReturnValue:
         data = benefits.priority_xlsx(rows, f"{township.name}惠民政策优先名单")
         return download(data, f"{township.name}惠民政策优先名单.xlsx", XLSX_MIMETYPE)
     xlsx_url = url_for("township.benefits_list", township_code=township.code, format="xlsx")
-    return render_template("awards/benefits.html", unit_name=township.name, rows=rows, xlsx_url=xlsx_url)
+    stars_url = url_for("township.star_lists", township_code=township.code)
+    return render_template(
+        "awards/benefits.html", unit_name=township.name, rows=rows, xlsx_url=xlsx_url, stars_url=stars_url
+    )
+
+
+@bp.get("/stars.xlsx")
+@login_required
+def star_lists(township_code: str) -> ResponseReturnValue:
+    """The township's five-plus, ten-star and tier lists as a workbook."""
+    township = _township(township_code)
+    held = stars.holdings(get_session(), township.county, township=township)
+    return download(
+        benefits.tier_lists_xlsx(held, f"{township.name}星级户名单"), f"{township.name}星级户名单.xlsx", XLSX_MIMETYPE
+    )
 
 
 def _final_periods(township: Township) -> list[Period]:
