@@ -53,7 +53,7 @@ def stars_group(ctx: click.Context, county_code: str | None, village_code: str |
         village = units.get_village(session, village_code) if village_code else None
         if village is not None and village.township.county_id != county.id:
             raise InvalidInput(f"村 {village_code} 不属于县 {county_code}")
-        rows = benefits.stars_csv_rows(stars.holdings(session, county, village=village))
+        rows = benefits.stars_csv_rows([h for h in stars.holdings(session, county, village=village) if h.count])
     _csv(benefits.STARS_HEADER, rows)
 
 

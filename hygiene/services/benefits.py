@@ -61,7 +61,7 @@ class Priority:
 
 def priority_list(session: Session, county: County, *, township: Township | None = None) -> list[Priority]:
     ordered = sorted(
-        stars.holdings(session, county, township=township),
+        (h for h in stars.holdings(session, county, township=township) if h.count),  # a title alone is no star
         key=lambda h: (not h.five_plus, -h.count, h.household.code),
     )
     return [Priority(n, holding) for n, holding in enumerate(ordered, 1)]

@@ -453,3 +453,13 @@ def test_two_offices_spending_the_last_of_the_budget_at_once_one_is_refused(comm
     assert outcomes.count("ok") == 1 and "超出预算" in next(o for o in outcomes if o != "ok"), outcomes
     with maker() as session:
         assert ledger.spending(session, demo_county(session), TODAY.year).remaining_fen == 200000
+
+
+def test_a_title_alone_is_no_star(db: Session) -> None:
+    county = demo_county(db)
+    household = bare(db, spot.without_plaque(db))
+    title = next(s for s in stars.catalogue(db, county.id) if s.is_title)
+    stars.grant(db, None, household, title, reason="群众推选", on=TODAY)
+    held = stars.holding_of(db, household)
+    assert held.titles == [title] and held.count == 0 and held.tier == ""
+    assert household.id not in {p.holding.household.id for p in benefits.priority_list(db, county)}
