@@ -90,8 +90,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(config.instance_path()), instance_relative_config=True)
     load_config(app, test_config)
 
-    from web import database, errors, security, ticker, uploads
+    from web import converters, database, errors, security, ticker, uploads
     from web.extensions import csrf, login_manager
+
+    converters.init_app(app)  # before the blueprints' rules are built with them
 
     if int(app.config["PROXY_COUNT"]) > 0:
         count = int(app.config["PROXY_COUNT"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, SubmitField
@@ -9,12 +11,25 @@ from wtforms.validators import StopValidation
 
 from hygiene.io.scores import parse_whole_number
 
+NUL_MESSAGE = "不能包含空字符（NUL，\\0），请删除后重新填写"
+
 
 class BaseForm(FlaskForm):
     class Meta:
         # WTForms ships zh translations ("不是有效的整数。"); the app sets WTF_I18N_ENABLED = False
         # so that Flask-WTF does not replace them with its Babel lookup (there is no Babel here).
         locales = ("zh",)
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """The fields' own checks, and no NUL in any text (PostgreSQL cannot store one: it was a
+        500 on any form, issue 28)."""
+        valid = super().validate(extra_validators)
+        for field in self:
+            values = field.data if isinstance(field.data, list) else [field.data]
+            if any(isinstance(value, str) and "\x00" in value for value in values):
+                field.errors = [*field.errors, NUL_MESSAGE]
+                valid = False
+        return valid
 
 
 class WholeNumberField(IntegerField):

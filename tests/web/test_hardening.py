@@ -184,3 +184,55 @@ def test_strangers_guessing_from_many_addresses_do_not_lock_out_the_staff_member
     forged = any_app.test_client()
     forged.set_cookie("hygiene_device", cookie.value[:-2] + "xx", path="/login")
     assert login_from(forged, "village", PASSWORDS["village"], "10.1.1.5") == 429  # a forged cookie is no one's
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/public/villages/%00",
+        "/public/villages/5209990101%00/2026Q4",
+        "/public/?q=%00",
+        "/public/villages/5209990101/2026Q4?group=%00",
+    ],
+)
+def test_a_nul_in_a_public_address_is_not_a_500(any_app: Flask, path: str) -> None:
+    """Finding 6: /public/villages/%00 was a 500 on PostgreSQL without logging in."""
+    assert any_app.test_client().get(path).status_code in (400, 404)
+
+
+@pytest.mark.parametrize("notice_id", [2**31, 2**63, 2**64 + 1, 10**40])
+def test_an_id_no_column_holds_is_a_404_before_any_query(any_app: Flask, notice_id: int) -> None:
+    """Finding 6: ids above 2^31-1 (PostgreSQL) and 2^63 (SQLite) were 500s."""
+    client = signed_in(any_app, "inspector")
+    assert client.get(f"{C.replace('county', 'inspection')}/notices/{notice_id}").status_code == 404
+    page = client.get(f"{C.replace('county', 'inspection')}/notices/new").get_data(as_text=True)
+    posted = client.post(
+        f"{C.replace('county', 'inspection')}/notices/{notice_id}/decide", data={"csrf_token": csrf_token(page)}
+    )
+    assert posted.status_code == 404
+
+
+def test_a_nul_in_a_text_field_is_refused_in_chinese(any_app: Flask) -> None:
+    """Finding 6: a NUL in a reason or a username was a 500 on PostgreSQL."""
+    client = any_app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    refused = client.post(
+        "/login", data={"csrf_token": csrf_token(page), "username": "vil\x00lage", "password": "x" * 9}
+    )
+    assert refused.status_code in (200, 400, 422) and "空字符" in refused.get_data(as_text=True)
+    clerk = signed_in(any_app, "village")
+    url = "/village/5209990101/households/520999010101002/edit"
+    page = clerk.get(url).get_data(as_text=True)
+    version = re.search(r'name="version" type="hidden" value="(\d+)"', page)
+    assert version
+    edited = clerk.post(
+        url,
+        data={
+            "csrf_token": csrf_token(page),
+            "version": version[1],
+            "head_name": "张\x00三",
+            "members": "3",
+            "reason": "改\x00名",
+        },
+    )
+    assert edited.status_code in (200, 422) and "空字符" in edited.get_data(as_text=True)
