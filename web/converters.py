@@ -21,7 +21,7 @@ class IdConverter(IntegerConverter):
 class TextConverter(UnicodeConverter):
     """``<name>`` / ``<string:name>``: any segment without "/" or NUL."""
 
-    def __init__(self, map: object, *args: object, **kwargs: object) -> None:  # noqa: A002 (werkzeug's name)
+    def __init__(self, map: object, *args: object, **kwargs: object) -> None:
         super().__init__(map, *args, **kwargs)  # type: ignore[arg-type]
         self.regex = self.regex.replace("[^/]", "[^/\x00]")
 
