@@ -58,6 +58,11 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     # The database is chosen in one place for the app, the command and the migrations alike;
     # a HYGIENE_DATABASE_URL would open another database than `hygiene init-db` migrated.
     app.config.pop("DATABASE_URL", None)
+    try:
+        app.config["PUBLIC_URL"] = config.public_url()
+        app.config["TRUSTED_HOSTS"] = config.trusted_hosts()
+    except config.PublicUrlError as exc:
+        raise ConfigError(str(exc)) from None
     if os.environ.get("SECRET_KEY") and not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
     if test_config:

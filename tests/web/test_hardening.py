@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.exceptions import ServiceUnavailable
 
 from hygiene.db import make_sessionmaker
 from hygiene.enums import ReviewKind
@@ -21,7 +22,8 @@ from tests.web.test_county import C
 from tests.web.test_county import typed as settings_form
 from tests.web.test_inspection_teams import team_state
 from tests.web.test_village_reviews import group_cells
-from web import create_app
+from web import ConfigError, create_app
+from web.village.paper import printed_url
 
 GROUP_ENTRY = "/village/5209990101/periods/2026Q4/groups/520999010101/review"
 H2, H3 = "520999010101002", "520999010101003"
@@ -236,3 +238,35 @@ def test_a_nul_in_a_text_field_is_refused_in_chinese(any_app: Flask) -> None:
         },
     )
     assert edited.status_code in (200, 422) and "空字符" in edited.get_data(as_text=True)
+
+
+def test_printed_links_use_the_configured_address_not_the_host_header(sqlite_copy: str) -> None:
+    """Finding 7: a certificate requested with Host: evil.example printed a QR code for evil.example."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": sqlite_copy,
+            "SECRET_KEY": "x" * 40,
+            "PUBLIC_URL": "https://wsgj.example.gov.cn",
+        }
+    )
+    with app.test_request_context("/", base_url="http://evil.example"):
+        assert printed_url("public.verify", token="abc") == "https://wsgj.example.gov.cn/verify/abc"
+    app.config["TESTING"], app.testing = False, False
+    app.config["PUBLIC_URL"] = None
+    with app.test_request_context("/", base_url="http://evil.example"), pytest.raises(ServiceUnavailable):
+        printed_url("public.verify", token="abc")  # production without the address: no guessing
+    app.extensions["hygiene.engine"].dispose()
+
+
+def test_a_request_for_another_host_is_refused(sqlite_copy: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HYGIENE_PUBLIC_URL", "https://wsgj.example.gov.cn")
+    app = create_app({"TESTING": True, "DATABASE_URL": sqlite_copy, "SECRET_KEY": "x" * 40})
+    assert app.config["TRUSTED_HOSTS"] == ["wsgj.example.gov.cn"]
+    client = app.test_client()
+    assert client.get("/", headers={"Host": "evil.example"}).status_code == 400
+    assert client.get("/", headers={"Host": "wsgj.example.gov.cn"}).status_code == 200
+    monkeypatch.setenv("HYGIENE_PUBLIC_URL", "wsgj.example.gov.cn/path")
+    with pytest.raises(ConfigError, match="HYGIENE_PUBLIC_URL"):
+        create_app({"TESTING": True, "DATABASE_URL": sqlite_copy, "SECRET_KEY": "x" * 40})
+    app.extensions["hygiene.engine"].dispose()

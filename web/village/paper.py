@@ -17,8 +17,21 @@ from web.village.views import _village, bp
 PDF_MIMETYPE = "application/pdf"
 
 
+def printed_url(endpoint: str, **values: str) -> str:
+    """An absolute link to print on paper: the configured public address (HYGIENE_PUBLIC_URL) and
+    the page's path, never the request's Host header, which anyone can set (issue 28: a certificate
+    requested with ``Host: evil.example`` printed a QR code for evil.example). A production server
+    without the address refuses to print (503) rather than guess it."""
+    base = current_app.config.get("PUBLIC_URL")
+    if base:
+        return f"{base}{url_for(endpoint, **values)}"
+    if current_app.config["ENV"] == "development" or current_app.testing:
+        return url_for(endpoint, **values, _external=True)
+    abort(503, "未设置网站对外地址 HYGIENE_PUBLIC_URL，不能打印带链接的公示和证书；请联系系统管理员设置")
+
+
 def _verify_url(token: str) -> str:
-    return url_for("public.verify", token=token, _external=True)
+    return printed_url("public.verify", token=token)
 
 
 @bp.get("/periods/<period_code>/notice.pdf")
@@ -34,7 +47,7 @@ def notice_pdf(village_code: str, period_code: str) -> Response:
             get_session(),
             village,
             period_code,
-            objection_url=url_for("public.village", village_code=village.code, _external=True),
+            objection_url=printed_url("public.village", village_code=village.code),
         )
     except ServiceError:  # not published, or no such period
         abort(404)
