@@ -7,14 +7,13 @@ not exist, 403 for one outside the user's scope.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, redirect, request, url_for
-from flask_login import current_user, login_required
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from flask_login import current_user
 
-from hygiene.enums import Role
 from hygiene.models import County, User
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,7 +36,20 @@ CONTENT_SECURITY_POLICY = "; ".join(
 PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout", "static"})
 
 
+class NoCookieOnSharedPages(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, except that a response a shared cache may keep
+    (``Cache-Control: public``) never carries the session cookie: the cache would hand one
+    visitor's cookie to the next (issue 28). Whatever the request changed in the session (Flask-
+    Login marking a session not fresh) is saved on the visitor's next private page instead."""
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if response.cache_control.public:
+            return
+        super().save_session(app, session, response)
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = NoCookieOnSharedPages()
     app.before_request(_new_password_first)
     app.after_request(_security_headers)
 
@@ -61,21 +73,6 @@ def _security_headers(response: Response) -> Response:
         # Pages with names, phones and scores must not stay in a shared office PC's cache.
         response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def roles_required(*roles: Role) -> Callable[[F], F]:
-    """Log in first; then only these roles. Scope (which unit) is checked by the view's guard."""
-
-    def decorator(view: F) -> F:
-        @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            if current_user.role not in roles:
-                abort(403)
-            return view(*args, **kwargs)
-
-        return login_required(wrapped)  # type: ignore[return-value]
-
-    return decorator
 
 
 def require(allowed: bool) -> None:

@@ -270,3 +270,14 @@ def test_a_request_for_another_host_is_refused(sqlite_copy: str, monkeypatch: py
     with pytest.raises(ConfigError, match="HYGIENE_PUBLIC_URL"):
         create_app({"TESTING": True, "DATABASE_URL": sqlite_copy, "SECRET_KEY": "x" * 40})
     app.extensions["hygiene.engine"].dispose()
+
+
+def test_a_cacheable_public_page_sets_no_cookie(any_app: Flask) -> None:
+    """Finding 8: Cache-Control: public with Set-Cookie: hygiene_session after the objection page
+    gave the browser a session: a shared cache would hand that cookie to the next resident."""
+    client = any_app.test_client()
+    client.get("/login")  # a session with a CSRF secret in it, as the objection form gives
+    assert client.get_cookie("hygiene_session") is not None
+    response = client.get("/public/villages/5209990101/2026Q3")
+    assert response.cache_control.public  # the page everyone sees, which a shared cache may keep
+    assert "Set-Cookie" not in response.headers
