@@ -84,13 +84,9 @@ def permitted_county(county_code: str, rule: Callable[[User, County], bool]) -> 
     """The county of the URL (404 if there is none) when the signed-in account passes ``rule``
     (one of hygiene.permissions), else 403."""
     from hygiene.services import units
-    from hygiene.services.errors import NotFound
-    from web.database import get_session
+    from web.handlers import load
 
-    try:
-        county = units.get_county(get_session(), county_code)
-    except NotFound:
-        abort(404)
+    county = load(units.get_county, county_code)
     require(rule(current_account(), county))
     return county
 

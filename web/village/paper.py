@@ -9,9 +9,10 @@ from werkzeug.wrappers import Response
 
 from hygiene.io import pdf
 from hygiene.services import certificates
-from hygiene.services.errors import NotFound, ServiceError
+from hygiene.services.errors import ServiceError
 from web.database import get_session
 from web.downloads import download
+from web.handlers import load
 from web.village.views import _village, bp
 
 PDF_MIMETYPE = "application/pdf"
@@ -61,10 +62,7 @@ def certificate_pdf(village_code: str, serial: str) -> Response:
     """One valid plaque's certificate."""
     village = _village(village_code)
     session = get_session()
-    try:
-        plaque = certificates.village_plaque(session, village, serial)
-    except NotFound:
-        abort(404)
+    plaque = load(certificates.village_plaque, village, serial)
     cert = certificates.certificate(session, plaque, secret=current_app.config["SECRET_KEY"], verify_url=_verify_url)
     return download(pdf.certificates_pdf([cert]), f"牌匾证书{plaque.serial}.pdf", PDF_MIMETYPE)
 
@@ -75,12 +73,7 @@ def period_certificates_pdf(village_code: str, period_code: str) -> Response:
     """The certificates of every plaque the village got in the period and still holds, one a page."""
     village = _village(village_code)
     session = get_session()
-    try:
-        issued = certificates.period_plaques(session, village, period_code)
-    except ServiceError:
-        abort(404)
-    if not issued:
-        abort(404)
+    issued = load(certificates.period_plaques, village, period_code, belongs=bool)
     secret = current_app.config["SECRET_KEY"]
     data = pdf.certificates_pdf(
         [certificates.certificate(session, p, secret=secret, verify_url=_verify_url) for p in issued]
