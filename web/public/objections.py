@@ -9,12 +9,12 @@ from flask import abort, current_app, redirect, render_template, request, url_fo
 from flask.typing import ResponseReturnValue
 from wtforms import StringField, SubmitField, TextAreaField
 
-from hygiene.models import Period, Village, VillagePeriod
+from hygiene.models import Objection, Period, Village, VillagePeriod
 from hygiene.services import objections, periods, records, units
 from hygiene.services.errors import FieldErrors, NotFound, ServiceError
 from web.database import get_session
 from web.forms import BaseForm
-from web.handlers import load, save
+from web.handlers import Saved, load, save
 from web.public.views import bp
 from web.security import client_address
 
@@ -50,6 +50,23 @@ def _target(village_code: str, period_code: str, household_code: str) -> tuple[V
     return village, period, village_period
 
 
+def _file(form: ObjectionForm, village_period: VillagePeriod, household_code: str) -> Saved[Objection | None]:
+    client = objections.client_hash(current_app.config["SECRET_KEY"], client_address())
+    return save(
+        lambda s: objections.file_objection(
+            s,
+            village_period,
+            household_code,
+            reason=form.reason.data or "",
+            contact=form.contact.data,
+            client=client,
+            honeypot=form.website.data or "",
+        ),
+        done="已收到您的异议。乡镇审核员处理后，答复将在公示页上公布（不公布提出人）。",
+        form=form,
+    )
+
+
 def _refusal_status(error: ServiceError | None) -> int:
     """A refused objection's answer: its fields (422), too many from this client (429), the
     household not on the list (404), else the rules (403: e.g. the posting has ended)."""
@@ -73,20 +90,7 @@ def objection(village_code: str, period_code: str, household_code: str) -> Respo
         if not is_open:
             status = 403  # the page says why: not in the posting period
         elif form.validate_on_submit():
-            client = objections.client_hash(current_app.config["SECRET_KEY"], client_address())
-            saved = save(
-                lambda s: objections.file_objection(
-                    s,
-                    village_period,
-                    household_code,
-                    reason=form.reason.data or "",
-                    contact=form.contact.data,
-                    client=client,
-                    honeypot=form.website.data or "",
-                ),
-                done="已收到您的异议。乡镇审核员处理后，答复将在公示页上公布（不公布提出人）。",
-                form=form,
-            )
+            saved = _file(form, village_period, household_code)
             if saved.ok:
                 return redirect(
                     url_for(

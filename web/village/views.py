@@ -306,12 +306,8 @@ def group_entry(village_code: str, period_code: str, group_code: str) -> Respons
         return redirect(url_for("village.board", village_code=village.code, period_code=period.code), 303)
     else:
         status = 422
-    cell_errors = {
-        (h.code, c): form[GroupEntryForm.cell(h.code, c)].errors[0]
-        for h in households
-        for c in CRITERIA
-        if form[GroupEntryForm.cell(h.code, c)].errors
-    }
+    cells = {(h.code, c): form[GroupEntryForm.cell(h.code, c)] for h in households for c in CRITERIA}
+    cell_errors = {key: field.errors[0] for key, field in cells.items() if field.errors}
     return render_template(
         "village/group_entry.html",
         village=village,
