@@ -29,7 +29,7 @@ class BaseForm(FlaskForm):
             if any(isinstance(value, str) and "\x00" in value for value in values):
                 field.errors = [*field.errors, NUL_MESSAGE]
                 valid = False
-        return valid
+        return bool(valid)
 
 
 class WholeNumberField(IntegerField):
@@ -37,7 +37,7 @@ class WholeNumberField(IntegerField):
     full-width digits read as digits, the typed text kept when refused."""
 
     def __init__(self, label: str, minimum: int, maximum: int, *, required: str, **kwargs: object) -> None:
-        super().__init__(label, render_kw={"inputmode": "numeric", "autocomplete": "off"}, **kwargs)  # type: ignore[arg-type]
+        super().__init__(label, render_kw={"inputmode": "numeric", "autocomplete": "off"}, **kwargs)
         self.minimum, self.maximum, self.required = minimum, maximum, required
 
     def process_formdata(self, valuelist: list[str]) -> None:
@@ -66,7 +66,7 @@ class VersionField(HiddenField):
     data: int
 
     def __init__(self, label: str = "", **kwargs: object) -> None:
-        super().__init__(label, default=0, **kwargs)  # type: ignore[arg-type]
+        super().__init__(label, default=0, **kwargs)
 
     def process_data(self, value: object) -> None:
         self.data = int(value) if isinstance(value, int | str) and str(value).isdigit() else 0

@@ -4,7 +4,6 @@ each with the table of its numbers, for the county's administrator and inspector
 from __future__ import annotations
 
 from flask import render_template
-from flask_login import login_required
 from markupsafe import Markup
 
 from hygiene import permissions
@@ -15,7 +14,7 @@ from web import charts
 from web.county.views import bp
 from web.database import get_session
 from web.presentation import picked_period
-from web.security import permitted_county
+from web.security import login_required, permitted_county
 
 # The grade words of the one definition (hygiene.enums.Grade, the engine's labels), as a chart's
 # short column heading: "最清洁户" counts under "最清洁".

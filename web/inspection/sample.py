@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
 from wtforms import HiddenField, SubmitField
 
 from hygiene import permissions
@@ -20,7 +19,7 @@ from web.forms import BaseForm
 from web.handlers import load, save
 from web.inspection.views import bp
 from web.presentation import picked_period
-from web.security import current_account, require
+from web.security import current_account, login_required, require
 
 MAX_SIZE = inspections.MAX_SAMPLE_SIZE
 

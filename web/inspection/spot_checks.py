@@ -6,11 +6,11 @@ county reads; only an inspector of the team holding the township in the period w
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from flask import abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
 from wtforms import StringField, SubmitField, TextAreaField
 
 from hygiene import permissions
@@ -23,7 +23,7 @@ from web.database import get_session
 from web.forms import BaseForm, VersionField
 from web.handlers import load, save
 from web.inspection.views import bp
-from web.security import current_account, require
+from web.security import current_account, login_required, require
 
 
 class SpotCheckForm(BaseForm):
@@ -190,7 +190,11 @@ def spot_check(county_code: str, township_code: str, period_code: str, household
     status = 200
     if form.validate_on_submit():
         if _save_check(form, assignment, household):
-            back = {"county_code": county.code, "township_code": township.code, "period_code": period.code}
+            back: dict[str, Any] = {
+                "county_code": county.code,
+                "township_code": township.code,
+                "period_code": period.code,
+            }
             return redirect(url_for("inspection.spot_checks", **back), 303)
         status = 422
     elif request.method == "POST":

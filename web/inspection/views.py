@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template
-from flask_login import login_required
 
 from hygiene import permissions
 from hygiene.services import inspections, units
 from web.database import get_session
 from web.handlers import load
 from web.presentation import picked_period
-from web.security import current_account, require
+from web.security import current_account, login_required, require
 
 bp = Blueprint("inspection", __name__, url_prefix="/inspection/<county_code>")
 

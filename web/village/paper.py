@@ -3,8 +3,9 @@ certificates, as PDF downloads, for whoever can view the village."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, current_app, request, url_for
-from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from hygiene.io import pdf
@@ -13,12 +14,13 @@ from hygiene.services.errors import ServiceError
 from web.database import get_session
 from web.downloads import download
 from web.handlers import load
+from web.security import login_required
 from web.village.views import _village, bp
 
 PDF_MIMETYPE = "application/pdf"
 
 
-def printed_url(endpoint: str, **values: str) -> str:
+def printed_url(endpoint: str, **values: Any) -> str:
     """An absolute link to print on paper: the configured public address (HYGIENE_PUBLIC_URL) and
     the page's path, never the request's Host header, which anyone can set (issue 28: a certificate
     requested with ``Host: evil.example`` printed a QR code for evil.example). A production server
