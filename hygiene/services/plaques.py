@@ -227,11 +227,12 @@ def revoke(session: Session, actor: User, plaque: Plaque, *, reason: str, expect
     period = periods.county_latest_period(session, county)
     before = audit.snapshot(plaque, PLAQUE_FIELDS)
     now = utcnow()
+    serial = plaque.serial  # read now: after a failed flush the session may not be read again
     _revoke(plaque, period, reason, now)
     try:
         session.flush()
     except StaleDataError:
-        raise Conflict(f"牌匾 {plaque.serial} 已被他人修改，请刷新后重试") from None
+        raise Conflict(f"牌匾 {serial} 已被他人修改，请刷新后重试") from None
     session.add(
         PlaqueEvent(
             county_id=plaque.county_id,

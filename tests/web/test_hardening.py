@@ -281,3 +281,24 @@ def test_a_cacheable_public_page_sets_no_cookie(any_app: Flask) -> None:
     response = client.get("/public/villages/5209990101/2026Q3")
     assert response.cache_control.public  # the page everyone sees, which a shared cache may keep
     assert "Set-Cookie" not in response.headers
+
+
+def test_two_clerks_reporting_the_same_notice_at_once(any_app: Flask) -> None:
+    """Finding 3: on PostgreSQL the loser of report against report got a bare English 500 (22/25)."""
+    from tests.web.test_notices_pages import VILLAGE_PAGE, issue
+
+    maker = make_sessionmaker(any_app.extensions["hygiene.engine"])
+    clients = [signed_in(any_app, "village"), signed_in(any_app, "village")]
+    for n in range(ROUNDS):
+        with maker() as session:
+            notice_id = issue(session, problem=f"第{n}处垃圾未清运")
+        action = f"{VILLAGE_PAGE}/{notice_id}/report"
+        held = []
+        for client in clients:
+            html = client.get(VILLAGE_PAGE).get_data(as_text=True)
+            form = html[html.index(f'action="{action}"') :]
+            version = re.search(r'name="version" (?:type="hidden" )?value="(\d+)"', form)
+            assert version
+            held.append({"csrf_token": csrf_token(html), "version": version[1]})
+        answers = two_at_once(clients, action, [held[i] | {"note": f"已清运{i}"} for i in (0, 1)])
+        assert sorted(answers) == [303, 409], (n, answers)
