@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from hygiene.models import Notice
 from hygiene.models._types import utcnow
-from hygiene.services import notices, workflow
+from hygiene.services import accounts, notices, workflow
 
 
 @dataclass(frozen=True)
@@ -42,5 +42,6 @@ def run(session: Session, *, now: dt.datetime | None = None) -> TickSummary:
     if not _only_tick(session):
         return TickSummary([], [], [], skipped=True)
     now = now or utcnow()
+    accounts.expire_throttles(session, now)  # the login counters of past windows (a bounded table)
     finalized, failed = workflow.finalize_due(session, now=now)
     return TickSummary(finalized, failed, notices.escalate_overdue(session, now=now))

@@ -295,3 +295,11 @@ def test_an_administrators_reset_lifts_the_accounts_login_lock(db: Session) -> N
         accounts.authenticate(db, "village", PASSWORDS["village"], remote_addr="10.1.1.5", now=NOW)
     accounts.reset_password(db, user(db, "county"), user(db, "village"), "temporary-pass-77")
     assert accounts.authenticate(db, "village", "temporary-pass-77", remote_addr="203.0.113.0", now=NOW) is not None
+
+
+def test_every_tick_deletes_the_expired_throttle_counters(db: Session) -> None:
+    from hygiene.services import tick
+
+    accounts.authenticate(db, "nobody", "guess", remote_addr="192.0.2.1", now=NOW)
+    tick.run(db, now=NOW + accounts.FAILURE_WINDOW + dt.timedelta(minutes=1))
+    assert db.scalar(sa.select(sa.func.count()).select_from(LoginThrottle)) == 0
