@@ -302,3 +302,21 @@ def test_two_clerks_reporting_the_same_notice_at_once(any_app: Flask) -> None:
             held.append({"csrf_token": csrf_token(html), "version": version[1]})
         answers = two_at_once(clients, action, [held[i] | {"note": f"已清运{i}"} for i in (0, 1)])
         assert sorted(answers) == [303, 409], (n, answers)
+
+
+def test_an_administrators_weak_temporary_password_is_refused_and_a_good_one_lifts_the_lock(any_app: Flask) -> None:
+    """Finding 9: 12345678 and 11111111 were accepted as temporary passwords (issue 28); a reset
+    lifts the account's login lock and makes the user choose a password first (issue 30)."""
+    for n in range(10):
+        login_from(any_app.test_client(), "village", "guess-guess", f"203.0.113.{n % 2}")
+    assert login_from(any_app.test_client(), "village", PASSWORDS["village"], "10.1.1.5") == 429
+    admin = Auth(signed_in(any_app, "county"))
+    for weak in ("12345678", "11111111"):
+        admin.post(f"{C}/users/village/password", {"password": weak}, token_from=f"{C}/users")
+        assert "太常见或太简单" in admin.client.get(f"{C}/users").get_data(as_text=True)
+        assert login_from(any_app.test_client(), "village", weak, "10.1.1.6") in (200, 429)
+    done = admin.post(f"{C}/users/village/password", {"password": "temporary-2026"}, token_from=f"{C}/users")
+    assert done.status_code == 303
+    clerk = any_app.test_client()
+    assert login_from(clerk, "village", "temporary-2026", "10.1.1.5") == 302
+    assert clerk.get("/village/5209990101/").headers["Location"].endswith("/account/password")
