@@ -105,10 +105,11 @@ def save_streamed(
     ServiceError, a Conflict or one of ``refusals``, ``failed()`` for anything else (logged: the page
     has started, so no error page can follow). An error or a closed page writes nothing."""
     session = get_session()
+    caught: tuple[type[Exception], ...] = (ServiceError, Conflict, *refusals)
     try:
         result = yield from steps
         session.commit()
-    except (ServiceError, Conflict, *refusals) as exc:
+    except caught as exc:
         session.rollback()
         yield refused(exc)
     except Exception:

@@ -238,3 +238,68 @@ def test_expired_throttle_counters_are_deleted(db: Session) -> None:
     assert accounts.expire_throttles(db, now=NOW + accounts.FAILURE_WINDOW - dt.timedelta(seconds=1)) == 0
     assert accounts.expire_throttles(db, now=NOW + accounts.FAILURE_WINDOW) == 90
     assert db.scalar(sa.select(sa.func.count()).select_from(LoginThrottle)) == 0
+
+
+WEAK = [
+    "12345678",
+    "11111111",
+    "password1",
+    "qwertyuiop",
+    "abcdefgh",
+    "87654321",
+    "Iloveyou1",
+    "village",
+    "pass\x00word1",
+]
+
+
+@pytest.mark.parametrize("weak", WEAK)
+def test_every_way_of_setting_a_password_refuses_a_weak_one(db: Session, weak: str) -> None:
+    """The probe set 12345678 and 11111111 as an administrator's temporary passwords (issue 28):
+    the common-password list, repeats, runs and the username are refused wherever a password is set."""
+    if len(weak) < accounts.MIN_PASSWORD_LENGTH:  # the username: long enough as a password elsewhere
+        weak = "village2"
+        name = "village2"
+    else:
+        name = "newclerk"
+    with pytest.raises(ServiceError):
+        accounts.create_user(db, username=name, password=weak, role=Role.VILLAGE_CLERK, unit_code="5209990102")
+    clerk, admin = user(db, "village2" if name == "village2" else "village"), user(db, "county")
+    with pytest.raises(ServiceError):
+        accounts.reset_password(db, admin, clerk, weak)
+    with pytest.raises(ServiceError):
+        accounts.change_password(db, clerk, PASSWORDS[clerk.username], weak)
+
+
+def test_the_demo_and_test_passwords_meet_the_policy() -> None:
+    for username, password in PASSWORDS.items():
+        accounts._check_password_strength(password, username)
+
+
+def test_an_account_an_administrator_creates_or_resets_must_choose_its_password(db: Session) -> None:
+    admin = user(db, "county")
+    created = accounts.create_user(
+        db, username="newclerk", password="first-pass-from-admin", role=Role.VILLAGE_CLERK, unit_code="5209990102",
+        actor=admin,
+    )  # fmt: skip
+    assert created.must_change_password
+    assert not accounts.create_user(
+        db, username="fromcli", password="typed-at-the-console", role=Role.VILLAGE_CLERK, unit_code="5209990102"
+    ).must_change_password
+
+
+def test_an_administrators_reset_lifts_the_accounts_login_lock(db: Session) -> None:
+    for n in range(accounts.ACCOUNT_SLOWDOWN_AFTER):
+        accounts.authenticate(db, "village", "guess", remote_addr=f"203.0.113.{n % 2}", now=NOW)
+    with pytest.raises(accounts.LoginThrottled):
+        accounts.authenticate(db, "village", PASSWORDS["village"], remote_addr="10.1.1.5", now=NOW)
+    accounts.reset_password(db, user(db, "county"), user(db, "village"), "temporary-pass-77")
+    assert accounts.authenticate(db, "village", "temporary-pass-77", remote_addr="203.0.113.0", now=NOW) is not None
+
+
+def test_every_tick_deletes_the_expired_throttle_counters(db: Session) -> None:
+    from hygiene.services import tick
+
+    accounts.authenticate(db, "nobody", "guess", remote_addr="192.0.2.1", now=NOW)
+    tick.run(db, now=NOW + accounts.FAILURE_WINDOW + dt.timedelta(minutes=1))
+    assert db.scalar(sa.select(sa.func.count()).select_from(LoginThrottle)) == 0

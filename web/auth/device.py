@@ -31,7 +31,7 @@ def known_device(username: str) -> str | None:
         return None
     if not isinstance(payload, dict) or payload.get("u") != username.strip() or not isinstance(payload.get("n"), str):
         return None
-    return payload["n"]
+    return str(payload["n"])
 
 
 def remember_device(response: Response, username: str) -> Response:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask import session as flask_session
-from flask_login import current_user, login_required, login_user, logout_user
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from hygiene.enums import Role
@@ -14,7 +15,7 @@ from web.auth.device import known_device, remember_device
 from web.auth.forms import ChangePasswordForm, LoginForm, LogoutForm
 from web.database import get_session
 from web.handlers import save
-from web.security import client_address, current_account, safe_next_url
+from web.security import client_address, current_account, login_required, safe_next_url
 
 bp = Blueprint("auth", __name__)
 
@@ -46,7 +47,7 @@ def new_csrf_secret() -> None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> str | Response:
+def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(home_url(current_user))
     form = LoginForm()
@@ -89,7 +90,7 @@ def logout() -> Response:
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
-def change_password() -> str | Response:
+def change_password() -> ResponseReturnValue:
     form = ChangePasswordForm()
     if form.validate_on_submit():
         user = current_account()

@@ -9,7 +9,6 @@ import datetime as dt
 
 from flask import redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
 from wtforms import DateField, DecimalField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional
@@ -27,7 +26,7 @@ from web.database import get_session
 from web.downloads import XLSX_MIMETYPE, download
 from web.forms import BaseForm
 from web.handlers import save
-from web.security import current_account, permitted_county
+from web.security import current_account, login_required, permitted_county
 
 
 class LedgerEntryForm(BaseForm):

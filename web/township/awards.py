@@ -8,7 +8,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
 
 from hygiene.enums import WorkflowState
 from hygiene.io.scores import format_yuan
@@ -22,7 +21,7 @@ from web.downloads import XLSX_MIMETYPE, download
 from web.forms import BaseForm
 from web.handlers import load, save
 from web.presentation import picked_period
-from web.security import current_account, require
+from web.security import current_account, login_required, require
 from web.township.views import bp
 
 

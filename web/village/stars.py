@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
 from wtforms import DateField, StringField
 from wtforms.validators import Optional
 
@@ -20,7 +19,7 @@ from web.database import get_session
 from web.downloads import XLSX_MIMETYPE, download
 from web.forms import BaseForm
 from web.handlers import load, save
-from web.security import current_account, require
+from web.security import current_account, login_required, require
 from web.village.views import bp
 
 

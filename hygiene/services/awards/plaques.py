@@ -258,11 +258,12 @@ def revoke(session: Session, actor: User | None, plaque: Plaque, *, reason: str,
     period = periods.county_latest_period(session, county)
     before = audit.snapshot(plaque, PLAQUE_FIELDS)
     now = utcnow()
+    serial = plaque.serial  # read now: after a failed flush the session may not be read again
     _revoke(plaque, period, reason, now)
     try:
         session.flush()
     except StaleDataError:
-        raise Conflict(f"牌匾 {plaque.serial} 已被他人修改，请刷新后重试") from None
+        raise Conflict(f"牌匾 {serial} 已被他人修改，请刷新后重试") from None
     add_event(
         session, actor, plaque, PlaqueEventKind.REVOKED, period=period, from_level=plaque.level, reason=reason, at=now
     )

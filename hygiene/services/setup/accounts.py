@@ -4,7 +4,10 @@ counted in the database, and session tokens that rotate on logout, password chan
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import itertools
 import re
+import unicodedata
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,6 +30,7 @@ _HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 _DUMMY_HASH = _HASHER.hash("not-a-real-password")
 
 MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 200  # as the forms allow; NIST asks for at least 64
 MAX_FAILURES = 5  # per account and client pair
 CLIENT_MAX_FAILURES = 20  # per client address, across usernames
 ACCOUNT_SLOWDOWN_AFTER = 10  # per account, from any client: then a growing wait, never a lock
@@ -44,9 +48,34 @@ def hash_password(password: str) -> str:
     return _HASHER.hash(password)
 
 
-def _check_password_strength(password: str) -> None:
+@functools.cache
+def _common_passwords() -> frozenset[str]:
+    """The 30,000 most common passwords of zxcvbn's list (from leaked password sets)."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def _check_password_strength(password: str, username: str | None = None) -> None:
+    """The password policy of NIST SP 800-63B (docs/security.md): at least MIN_PASSWORD_LENGTH
+    characters (at most MAX_PASSWORD_LENGTH), any printable characters, no composition rules, and
+    not a password attackers try first: one of the common passwords, one character repeated, a run
+    of consecutive characters (12345678, abcdefgh) or the username itself."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ServiceError(f"密码至少需要{MIN_PASSWORD_LENGTH}位")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise ServiceError(f"密码不能超过{MAX_PASSWORD_LENGTH}位")
+    if any(unicodedata.category(c) == "Cc" for c in password):
+        raise ServiceError("密码不能包含控制字符（如换行、空字符）")
+    folded = password.casefold()
+    steps = {ord(b) - ord(a) for a, b in itertools.pairwise(folded)}
+    if (
+        folded in _common_passwords()
+        or len(set(folded)) == 1
+        or steps in ({1}, {-1})
+        or (username and folded == username.strip().casefold())
+    ):
+        raise ServiceError("这个密码太常见或太简单，容易被猜中；请换一个，可以用几个词连成一句话（不要求大小写或符号）")
 
 
 def resolve_unit(session: Session, role: Role, unit_code: str) -> dict[str, int | None]:
@@ -82,11 +111,13 @@ def create_user(
     within_county: County | None = None,
 ) -> User:
     """Create an account scoped to the unit ``unit_code``. An administrator passes their own county
-    as ``within_county``: a unit of another county is then "not found", as if it did not exist."""
+    as ``within_county``: a unit of another county is then "not found", as if it did not exist.
+    An account an administrator (``actor``) creates must choose its own password at the first login:
+    the administrator knows the first one."""
     username = username.strip()
     if not USERNAME_PATTERN.match(username):
         raise ServiceError(f"用户名 {username!r} 不合规：2–40位字母、数字或 _ . -")
-    _check_password_strength(password)
+    _check_password_strength(password, username)
     if session.scalar(sa.select(User.id).where(User.username == username)) is not None:
         raise ServiceError(f"用户名 {username} 已存在")
     scope = resolve_unit(session, role, unit_code)
@@ -98,6 +129,7 @@ def create_user(
         display_name=(display_name or username).strip(),
         password_hash=hash_password(password),
         role=role,
+        must_change_password=actor is not None,
         **scope,
     )
     session.add(user)
@@ -279,7 +311,7 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
         _HASHER.verify(user.password_hash, current)
     except (VerificationError, InvalidHashError):
         raise ServiceError("当前密码不正确") from None
-    _check_password_strength(new)
+    _check_password_strength(new, user.username)
     if new == current:
         raise ServiceError("新密码不能与当前密码相同")
     user.password_hash = hash_password(new)
@@ -291,11 +323,22 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
 def reset_password(session: Session, actor: User, user: User, temporary: str) -> None:
     """The county administrator gives the user a temporary password; the user's sessions end, and the
     user must choose a new password at the next login."""
-    _check_password_strength(temporary)
+    _check_password_strength(temporary, user.username)
     user.password_hash = hash_password(temporary)
     user.must_change_password = True
     end_sessions(user)
+    lift_login_lock(session, user.username)
     _record_account(session, actor, user, action="reset_password", reason="管理员重置密码")
+
+
+def lift_login_lock(session: Session, username: str) -> None:
+    """Forget the account's failed logins (its slowdown and every client's count for it): an
+    administrator who has just given it a new password has checked who is asking."""
+    session.execute(
+        sa.delete(LoginThrottle).where(
+            sa.or_(LoginThrottle.key == f"account:{username}", LoginThrottle.key.startswith(f"pair:{username}|"))
+        )
+    )
 
 
 def set_active(session: Session, user: User, active: bool, *, actor: User | None, reason: str) -> None:
