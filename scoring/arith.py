@@ -165,6 +165,12 @@ def _object_text(series: pd.Series) -> pa.Array:
 
 
 def _from_tenths(series: pd.Series, max_tenths: int) -> ScoreColumn:
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iu" and len(series):
+        # Plain integers (the fast path's int16 tenths, a database's integers): no blank is
+        # possible, and when all are within range one pass over the smallest and largest is the check.
+        integers = series.to_numpy()
+        if integers.min() >= 0 and integers.max() <= max_tenths:
+            return ScoreColumn(integers.astype(np.int32), np.zeros(0, dtype=np.int64), [], [])
     values = series.to_numpy(dtype=np.float64, na_value=np.nan)
     with np.errstate(invalid="ignore"):
         good = (values >= 0) & (values <= max_tenths) & (values == np.floor(values))

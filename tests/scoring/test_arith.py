@@ -145,3 +145,17 @@ def test_the_maximum_is_the_criterions() -> None:
     column = score_column(pd.Series(["7.5", "7.6"], dtype="str"), 75)
     assert column.bad.tolist() == [1]
     assert column.reasons == ["分数超出0–7.5范围"]
+
+
+@pytest.mark.parametrize("dtype", ["int16", "int32", "int64", "uint8"])
+def test_integer_tenths_are_checked_as_the_same_numbers_in_floats(dtype: str) -> None:
+    # the integer fast path and the float path agree on good and bad cells alike
+    for values in ([0, 95, 100], [0, 101, 5], [3, 2, 1], [100, 100]):
+        integers = score_column(pd.Series(np.array(values, dtype=dtype)), 100, in_tenths=True)
+        floats = score_column(pd.Series(np.array(values, dtype=np.float64)), 100, in_tenths=True)
+        assert integers.tenths.tolist() == floats.tenths.tolist()
+        assert integers.tenths.dtype == np.int32
+        assert integers.bad.tolist() == floats.bad.tolist()
+        assert (integers.values, integers.reasons) == (floats.values, floats.reasons)
+    below = score_column(pd.Series(np.array([5, -1, 7], dtype=np.int16)), 100, in_tenths=True)
+    assert (below.bad.tolist(), below.values, below.tenths.tolist()) == ([1], ["-0.1"], [5, 0, 7])
