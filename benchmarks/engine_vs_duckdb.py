@@ -6,7 +6,8 @@ Generates the period with ../shared/bench/gen.py (Parquet, a row group per count
 it, writes it again in the layouts of issue 34 (`--layouts`: rows shuffled in row groups of 1,000,000
 rows, in one row group, in row groups of 10,000 rows, and as CSV) beside it, then for each layout runs,
 `--runs` times in turn, the engine's command and ../shared/bench/duckdb_reference.py
-on the same files, each in its own process tree, and prints for each run the wall time, the peak
+on the same files, each in its own process tree, and prints for each run the wall time, the CPU time
+(user + system of the process and of every child it waited for), the peak
 memory of the largest process (exact: the kernel's maximum resident set of the process and of every
 child it waited for) and the peak of the sum over the process tree (sampled every 20 ms). It checks
 that both wrote the same bytes, and prints the medians and the engine's time as a share of DuckDB's.
@@ -39,6 +40,7 @@ OUTPUTS = ("household_results.csv", "village_results.csv")
 class Run:
     tool: str
     seconds: float
+    cpu_seconds: float
     largest_mib: float
     sum_mib: float
 
@@ -90,7 +92,7 @@ def measure(tool: str, command: list[str]) -> Run:
     sampler.join()
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{tool} failed: {' '.join(command)}")
-    return Run(tool, seconds, usage.ru_maxrss / 1024, peak_sum / 2**20)
+    return Run(tool, seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, peak_sum / 2**20)
 
 
 LAYOUTS = ("generator", "shuffled", "one-group", "small-groups", "csv")
@@ -139,7 +141,9 @@ def main() -> int:
     folder = args.data or Path("/tmp/scoring-bench") / str(args.households)  # noqa: S108 - benchmark data
     ensure_data(args.households, folder, "parquet")
     print(f"{args.households:,} households in {folder}, {os.cpu_count()} CPUs", flush=True)
-    print(f"{'layout':<13}{'run':>3}  {'tool':<7}{'seconds':>9}{'largest MiB':>13}{'sum MiB':>10}", flush=True)
+    print(
+        f"{'layout':<13}{'run':>3}  {'tool':<7}{'seconds':>9}{'CPU s':>8}{'largest MiB':>13}{'sum MiB':>10}", flush=True
+    )
     all_same = True
     summary = []
     for layout in args.layouts:
@@ -169,16 +173,18 @@ def main() -> int:
             for tool in ("engine", "duckdb") if number % 2 else ("duckdb", "engine"):
                 run = measure(tool, commands[tool])
                 runs.append(run)
-                figures = f"{run.seconds:>9.2f}{run.largest_mib:>13,.0f}{run.sum_mib:>10,.0f}"
+                figures = f"{run.seconds:>9.2f}{run.cpu_seconds:>8.2f}{run.largest_mib:>13,.0f}{run.sum_mib:>10,.0f}"
                 print(f"{layout:<13}{number:>3}  {tool:<7}{figures}", flush=True)
         same = all(filecmp.cmp(out / "engine" / name, out / "duckdb" / name, shallow=False) for name in OUTPUTS)
         all_same &= same
         median = {tool: statistics.median(r.seconds for r in runs if r.tool == tool) for tool in commands}
+        cpu = {tool: statistics.median(r.cpu_seconds for r in runs if r.tool == tool) for tool in commands}
         peak = {tool: max(r.sum_mib for r in runs if r.tool == tool) for tool in commands}
         summary.append(
-            f"{layout:<13} engine {median['engine']:6.2f} s {peak['engine']:7,.0f} MiB | duckdb"
-            f" {median['duckdb']:6.2f} s {peak['duckdb']:7,.0f} MiB | engine/duckdb"
-            f" {median['engine'] / median['duckdb']:.2f} | byte-identical: {'yes' if same else 'NO'}"
+            f"{layout:<13} engine {median['engine']:6.2f} s (CPU {cpu['engine']:6.2f} s) {peak['engine']:7,.0f} MiB"
+            f" | duckdb {median['duckdb']:6.2f} s (CPU {cpu['duckdb']:6.2f} s) {peak['duckdb']:7,.0f} MiB"
+            f" | engine/duckdb time {median['engine'] / median['duckdb']:.2f}, CPU {cpu['engine'] / cpu['duckdb']:.2f}"
+            f" | byte-identical: {'yes' if same else 'NO'}"
         )
     print("medians (time) and peak sums over the process tree (memory):")
     for line in summary:

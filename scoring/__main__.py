@@ -5,9 +5,10 @@
 
 `score` exits 0 when the results are written, 2 on invalid input (nothing written; one line per
 problem on standard error, `FILE:ROW:COLUMN: VALUE: reason`, up to 100 then a count), 1 on any
-other failure. A period in Parquet files with a row group per county (as gen.py writes them) is
-scored county by county in J processes (default: the CPUs) and streamed to the output; the bytes
-written are the same (scoring.parallel). `bench` is described in scoring.bench.
+other failure. A period of 50,000 households or more, in any layout (rows in any order, any
+row-group size, Parquet or CSV), is scored in pieces of whole villages in J processes (default:
+the CPUs) and streamed to the output; the bytes written are the same (scoring.parallel). `bench`
+is described in scoring.bench.
 """
 
 from __future__ import annotations

@@ -55,7 +55,7 @@ import pyarrow.csv as pacsv
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
-from scoring.arith import score_column, text_array
+from scoring.arith import plain_tenths, score_column, text_array
 from scoring.engine import coerce_rubric, coerce_settings, score_tables
 from scoring.io import (
     OUTPUTS,
@@ -76,6 +76,7 @@ from scoring.validate import digit_keys
 PIECE_HOUSEHOLDS = 200_000  # about a county: the size each worker scores fastest
 MIN_HOUSEHOLDS = 50_000  # below this one process is as fast as the fork, the routing and the gathering
 BATCH_ROWS = 262_144  # rows read at a time from a large row group
+ROUTE_TASKS = 6  # runs of row groups routed per process (at most)
 CSV_BLOCK = 32 << 20  # bytes of a CSV file routed by one task (at least)
 SPLIT_TABLES = ("households", "reviews")
 
@@ -114,11 +115,14 @@ class Split:
     def groups(self) -> int:
         return self.pieces
 
-    def code_order(self, codes: pa.Array) -> npt.NDArray[np.int64]:
-        """Positions of the codes in code order (a stable sort)."""
+    def order_and_pieces(self, codes: pa.Array) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]:
+        """Positions of the codes in code order (a stable sort), and the piece of each code in that order."""
         if self.width:
-            return np.argsort(digit_keys(codes, self.width), kind="stable")
-        return np.asarray(pc.sort_indices(codes).to_numpy(), dtype=np.int64)
+            keys = digit_keys(codes, self.width)
+            order = np.argsort(keys, kind="stable")
+            return order, np.searchsorted(self.first_keys, keys[order], side="right").astype(np.int32)
+        order = np.asarray(pc.sort_indices(codes).to_numpy(), dtype=np.int64)
+        return order, self.piece_of(pc.take(codes, pa.array(order)))
 
     def piece_of(self, codes: pa.Array) -> npt.NDArray[np.int32]:
         """Each household code's piece (a code of no household goes to some piece, which reports it)."""
@@ -144,9 +148,9 @@ class Part:
 def _codes(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     """Codes as `text_array` gives them (missing → empty), without pandas when they are text."""
     if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
+        column = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        return pc.fill_null(column, "")
+        return pc.fill_null(column, "") if column.null_count else column
     return text_array(pa.chunked_array([column]).to_pandas())
 
 
@@ -187,7 +191,7 @@ def _slices(name: str, path: Path, columns: list[str], workers: int) -> list[Sou
     groups = metadata.num_row_groups
     if groups >= workers:
         rows = np.cumsum([metadata.row_group(g).num_rows for g in range(groups)])
-        tasks = min(groups, 2 * workers)
+        tasks = min(groups, ROUTE_TASKS * workers)  # small tasks: the workers finish routing together
         ends = np.unique(np.searchsorted(rows, rows[-1] * np.arange(1, tasks + 1) / tasks, side="left"))
         starts = np.r_[0, ends[:-1] + 1]
         return [
@@ -227,19 +231,28 @@ def _cut(
     """The pieces' first codes (as numbers or text), the villages and each one's piece; None when the
     villages' code ranges leave fewer than two pieces."""
     width = _digit_width(codes)
-    keys: pa.Array = pa.array(digit_keys(codes, width)) if width else codes
-    grouped = (
-        pa.table({"village": villages, "key": keys})
-        .group_by("village")
-        .aggregate([("key", "min"), ("key", "max"), ("key", "count")])
-    )
-    low, high = grouped["key_min"].combine_chunks(), grouped["key_max"].combine_chunks()
-    if width:
-        low_n, high_n = low.to_numpy(), high.to_numpy()
+    low: pa.Array | None = None
+    if width:  # per village in NumPy: 0.1 s for 2M households, against 0.35 s for Arrow's group_by
+        encoded = pc.dictionary_encode(villages)
+        village_codes = encoded.dictionary
+        village_of = encoded.indices.to_numpy()
+        keys = digit_keys(codes, width)
+        low_n = np.full(len(village_codes), np.iinfo(np.int64).max, dtype=np.int64)
+        high_n = np.full(len(village_codes), -1, dtype=np.int64)
+        np.minimum.at(low_n, village_of, keys)
+        np.maximum.at(high_n, village_of, keys)
+        count = np.bincount(village_of, minlength=len(village_codes))
     else:  # text: the ranks of the codes among all the smallest and largest ones
+        grouped = (
+            pa.table({"village": villages, "key": codes})
+            .group_by("village")
+            .aggregate([("key", "min"), ("key", "max"), ("key", "count")])
+        )
+        low, high = grouped["key_min"].combine_chunks(), grouped["key_max"].combine_chunks()
         ranks = pc.rank(pa.concat_arrays([low, high]), sort_keys="ascending", tiebreaker="dense").to_numpy()
         low_n, high_n = ranks[: len(low)], ranks[len(low) :]
-    count = grouped["key_count"].to_numpy()
+        count = grouped["key_count"].to_numpy()
+        village_codes = grouped["village"].combine_chunks()
     order = np.argsort(low_n, kind="stable")
     low_s, high_s, count_s = low_n[order], high_n[order], count[order]
     reach = np.maximum.accumulate(high_s)
@@ -254,16 +267,10 @@ def _cut(
     piece_sorted[cuts] = 1
     piece_of_village = np.empty(len(order), dtype=np.int32)
     piece_of_village[order] = np.cumsum(piece_sorted)
+    if low is None:
+        return width, low_n[order[cuts]], (), village_codes, piece_of_village
     first = pc.take(low, pa.array(order[cuts]))
-    if width:
-        return (
-            width,
-            np.asarray(first.to_numpy(), dtype=np.int64),
-            (),
-            grouped["village"].combine_chunks(),
-            piece_of_village,
-        )
-    return 0, np.zeros(0, np.int64), tuple(first.to_pylist()), grouped["village"].combine_chunks(), piece_of_village
+    return 0, np.zeros(0, np.int64), tuple(first.to_pylist()), village_codes, piece_of_village
 
 
 def plan_split(folder: Path, jobs: int | None = None) -> Split | None:
@@ -291,6 +298,9 @@ def plan_split(folder: Path, jobs: int | None = None) -> Split | None:
         width, first_keys, first_codes, village_codes, piece_of_village = cut
         households = len(codes)
         del codes, villages
+        # The workers fork from this process, and each counts the pages it keeps: give back what
+        # the codes took (about 10 MiB for 2M households, 30 MiB summed over parent and workers).
+        pa.default_memory_pool().release_unused()
         quotas: tuple[pd.DataFrame | None, ...] = (None,) * (len(first_keys) + len(first_codes) + 1)
         quotas_path = paths["quotas"]
         if quotas_path is not None:
@@ -389,11 +399,15 @@ def _as_tenths(table: pa.Table, rubric: Rubric) -> pa.Table | None:
     for column, max_tenths in zip(CRITERIA, rubric.max_tenths, strict=True):
         if column not in table.column_names:
             continue
-        scores = score_column(table.column(column).to_pandas(), max_tenths)
-        if len(scores.bad):
-            return None
+        values = table.column(column)
+        tenths = plain_tenths(values, max_tenths) if pa.types.is_string(values.type) else None
+        if tenths is None:  # Parquet's numbers, or text the exact path reads
+            scores = score_column(values.to_pandas(), max_tenths)
+            if len(scores.bad):
+                return None
+            tenths = scores.tenths
         at = table.column_names.index(column)
-        table = table.set_column(at, column, pa.array(scores.tenths.astype(np.int16)))
+        table = table.set_column(at, column, pa.array(tenths.astype(np.int16)))
     return table
 
 
@@ -408,18 +422,21 @@ def _route(index: int) -> bool:
             if table is None:
                 return False
             # In code order: each piece's file then holds sorted runs, which the engine's searches
-            # and sorts go through far faster than rows in random order.
-            codes = _codes(table.column("household_code"))
-            order = _job.split.code_order(codes)
-            piece = _job.split.piece_of(pc.take(codes, pa.array(order)))
-            counts = np.bincount(piece, minlength=_job.split.pieces)
-            ordered = table.take(pa.array(order))
-            start = 0
-            for p in np.flatnonzero(counts).tolist():
-                if p not in writers:
-                    writers[p] = ipc.new_file(source.spill(_job.spill, p), ordered.schema)
-                writers[p].write_table(ordered.slice(start, int(counts[p])))
-                start += int(counts[p])
+            # and sorts go through far faster than rows in random order. Gathered from one chunk
+            # per column (21 ms for 262,144 review rows, against 35 ms from the table's columns).
+            # Shorter runs gather faster but the pieces then score slower, longer ones the other
+            # way round: 65,536 rows routed 0.4 s faster and scored 0.7 s slower (2M, shuffled);
+            # a CSV range (about 440,000 rows) is cut to BATCH_ROWS as well.
+            for batch in table.combine_chunks().to_batches(max_chunksize=BATCH_ROWS):
+                order, piece = _job.split.order_and_pieces(_codes(batch.column("household_code")))
+                ordered = batch.take(pa.array(order))
+                counts = np.bincount(piece, minlength=_job.split.pieces)
+                at = 0
+                for p in np.flatnonzero(counts).tolist():
+                    if p not in writers:
+                        writers[p] = ipc.new_file(source.spill(_job.spill, p), ordered.schema)
+                    writers[p].write_batch(ordered.slice(at, int(counts[p])))
+                    at += int(counts[p])
     except (OSError, UnicodeDecodeError, ValueError, pa.ArrowException):
         return False  # unreadable: the whole period says so
     finally:

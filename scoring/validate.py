@@ -141,7 +141,10 @@ _INT64_DIGITS = 18  # every number of up to 18 digits fits an int64
 def digit_keys(codes: pa.Array, width: int) -> npt.NDArray[np.int64]:
     """Each code as its number when it is exactly `width` ASCII digits, else −1."""
     plain = pc.and_(pc.equal(pc.binary_length(codes), width), pc.ascii_is_decimal(codes))
-    return np.asarray(pc.cast(pc.if_else(plain, codes, "-1"), pa.int64()).to_numpy(zero_copy_only=False))
+    # the usual case, all plain: no copy of the text with the others replaced
+    every = plain.null_count == 0 and pc.all(plain).as_py()
+    digits = codes if every else pc.if_else(plain, codes, "-1")
+    return np.asarray(pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False))
 
 
 def _lookup(values: pa.Array, value_set: pa.Array) -> IntArray:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scoring import ceil_ratio, div_half_up, format_tenths, tenths_of
-from scoring.arith import decimal_array, format_points, score_column
+from scoring.arith import decimal_array, format_points, plain_tenths, score_column, text_scores
 
 
 def test_half_up_rounds_a_mean_of_85_25_to_85_3() -> None:
@@ -145,3 +149,38 @@ def test_the_maximum_is_the_criterions() -> None:
     column = score_column(pd.Series(["7.5", "7.6"], dtype="str"), 75)
     assert column.bad.tolist() == [1]
     assert column.reasons == ["分数超出0–7.5范围"]
+
+
+@pytest.mark.parametrize("dtype", ["int16", "int32", "int64", "uint8"])
+def test_integer_tenths_are_checked_as_the_same_numbers_in_floats(dtype: str) -> None:
+    # the integer fast path and the float path agree on good and bad cells alike
+    for values in ([0, 95, 100], [0, 101, 5], [3, 2, 1], [100, 100]):
+        integers = score_column(pd.Series(np.array(values, dtype=dtype)), 100, in_tenths=True)
+        floats = score_column(pd.Series(np.array(values, dtype=np.float64)), 100, in_tenths=True)
+        assert integers.tenths.tolist() == floats.tenths.tolist()
+        assert integers.tenths.dtype == np.int32
+        assert integers.bad.tolist() == floats.bad.tolist()
+        assert (integers.values, integers.reasons) == (floats.values, floats.reasons)
+    below = score_column(pd.Series(np.array([5, -1, 7], dtype=np.int16)), 100, in_tenths=True)
+    assert (below.bad.tolist(), below.values, below.tenths.tolist()) == ([1], ["-0.1"], [5, 0, 7])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="0123456789.- +e١", max_size=7), max_size=30), st.sampled_from([50, 100, 200]))
+def test_plainly_written_scores_read_fast_are_the_exact_paths(texts: list[str], max_tenths: int) -> None:
+    # the byte reader accepts only what the exact path accepts, and reads it as the same tenths
+    array = pa.array(texts, type=pa.large_string())
+    fast = plain_tenths(array, max_tenths)
+    exact = text_scores(array, max_tenths)
+    if fast is not None:
+        assert exact.bad.tolist() == []
+        assert fast.tolist() == exact.tenths.tolist()
+    elif texts and all(re.fullmatch(r"[0-9]{1,3}(\.[0-9])?", t) for t in texts):
+        assert max(exact.tenths.tolist() + [int(float(t) * 10 + 0.5) for t in texts]) > max_tenths
+
+
+def test_plain_scores_in_a_slice_are_read_from_its_own_bytes() -> None:
+    array = pa.array(["1", "22", "3.5", "100", "7.0", "x"], type=pa.large_string())
+    assert plain_tenths(array.slice(1, 4), 1000).tolist() == [220, 35, 1000, 70]  # type: ignore[union-attr]
+    assert plain_tenths(array, 1000) is None
+    assert plain_tenths(pa.array(["1"] * 99 + ["x" * 300]), 1000) is None  # a long value among short ones

@@ -189,3 +189,23 @@ def test_a_value_with_a_comma_quote_or_line_break_is_quoted_and_only_then() -> N
         assert csv_body(one) == f"{quoted}\n".encode()
     parts = pa.concat_tables([table.slice(0, 1), table.slice(2, 1)])  # two chunks
     assert csv_body(parts) == b'1,1\n"3,4",3\n'
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 999), st.integers(0, 7)), min_size=1, max_size=60, unique_by=lambda t: t[0]),
+    st.integers(2, 6),
+)
+def test_digit_codes_are_cut_as_their_text_would_be(rows: list[tuple[int, int]], pieces: int) -> None:
+    # the numbers' per-village ranges (NumPy) cut where the text's (Arrow's group_by) do
+    digits = pa.array([f"{code:03d}" for code, _ in rows], pa.large_string())
+    texts = pa.array([f"x{code:03d}" for code, _ in rows], pa.large_string())
+    villages = pa.array([f"v{village}" for _, village in rows], pa.large_string())
+    by_number, by_text = parallel._cut(digits, villages, pieces), parallel._cut(texts, villages, pieces)
+    assert (by_number is None) == (by_text is None)
+    if by_number is None or by_text is None:
+        return
+    assert by_number[0] == 3 and by_text[0] == 0
+    assert [f"x{key:03d}" for key in by_number[1].tolist()] == list(by_text[2])
+    pieces_by_number = dict(zip(by_number[3].to_pylist(), by_number[4].tolist(), strict=True))
+    assert pieces_by_number == dict(zip(by_text[3].to_pylist(), by_text[4].tolist(), strict=True))
