@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
+if TYPE_CHECKING:
+    from flask import Flask
 
-from hygiene import config
-from hygiene.db import DatabaseUrlError, parse_database_url
+# Flask, the database layer and the blueprints are imported inside create_app: the `hygiene`
+# command imports this package (web.cli), and only `hygiene serve` needs the app (issue 34).
 
 
 class ConfigError(RuntimeError):
@@ -52,6 +52,9 @@ def _development_secret(instance_path: Path) -> str:
 
 
 def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
+    from hygiene import config
+    from hygiene.db import DatabaseUrlError, parse_database_url
+
     app.config.from_mapping(DEFAULTS)
     app.config.from_mapping(config.app_settings())
     if test_config:
@@ -85,6 +88,11 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    from flask import Flask
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from hygiene import config
+
     app = Flask(__name__, instance_path=str(config.instance_path()), instance_relative_config=True)
     load_config(app, test_config)
 
