@@ -16,8 +16,12 @@ import pandas as pd
 
 from scoring.arith import format_points, tenths_of
 from scoring.problems import InvalidInput, Problem
-from scoring.vocabulary import CRITERIA, DEFAULT_LABELS, DEFAULT_MAX_POINTS
-from scoring.vocabulary import GRADE_LABELS as GRADE_LABELS  # defined there, read here too
+
+# The vocabulary is defined in scoring.vocabulary (no pandas) and still read from here.
+from scoring.vocabulary import CRITERIA as CRITERIA
+from scoring.vocabulary import DEFAULT_LABELS as DEFAULT_LABELS
+from scoring.vocabulary import DEFAULT_MAX_POINTS
+from scoring.vocabulary import GRADE_LABELS as GRADE_LABELS
 from scoring.vocabulary import GRADES as GRADES
 
 TOTAL_POINTS = 100

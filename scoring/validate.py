@@ -28,8 +28,10 @@ import pyarrow.compute as pc
 from scoring.arith import IntArray, ceil_ratio, score_column, text_array
 from scoring.problems import InvalidInput, Problem
 from scoring.rubric import CRITERIA, Rubric, Settings
-from scoring.vocabulary import KIND_NAMES
-from scoring.vocabulary import KINDS as KINDS  # defined there, read here too
+
+# The vocabulary is defined in scoring.vocabulary (no pandas) and still read from here.
+from scoring.vocabulary import KIND_NAMES as KIND_NAMES
+from scoring.vocabulary import KINDS as KINDS
 
 HOUSEHOLD_COLUMNS: tuple[str, ...] = ("household_code", "township_code", "village_code", "group_code", "head_name")
 REVIEW_COLUMNS: tuple[str, ...] = ("household_code", "kind", "reviewer", *CRITERIA)

@@ -353,7 +353,8 @@ def test_a_move_with_shortfalls_states_them_and_goes_ahead_only_with_a_reason(db
 
 def test_a_move_without_shortfalls_needs_no_reason(db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
     submitted = vp(db, SUBMITTED)
-    monkeypatch.setattr(workflow, "shortfalls", lambda session, village_period: rating.Shortfalls(60, 0, 0, 0, 0))
+    none = rating.Shortfalls(60, 0, 0, 0, 0)
+    monkeypatch.setattr(rating.Shortfalls, "from_results", classmethod(lambda cls, households, villages: none))
     workflow.approve(db, user(db, "township"), submitted, submitted.version)
     assert submitted.state is WorkflowState.APPROVED
     assert [(m.action, m.reason) for m in moves(db, submitted)][-1] == ("approve", None)
