@@ -38,6 +38,9 @@ DEFAULTS: dict[str, Any] = {
     # Seconds between the served app's own runs of the time-driven steps (web.ticker); 0 turns
     # them off (then run `hygiene tick` from cron). Tests turn it on where they test it.
     "TICK_SECONDS": 300,
+    # Seconds an anonymous public page reuses the version its worker last read (web/public/cache.py,
+    # issue 34); tests turn it off, and on where they test it.
+    "PUBLIC_VERSION_SECONDS": 1,
 }
 
 
@@ -58,7 +61,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config.from_mapping(DEFAULTS)
     app.config.from_mapping(config.app_settings())
     if test_config:
-        app.config.from_mapping({"TICK_SECONDS": 0} | test_config)
+        app.config.from_mapping({"TICK_SECONDS": 0, "PUBLIC_VERSION_SECONDS": 0} | test_config)
     instance_path = Path(app.instance_path)
     try:
         if "DATABASE_URL" in app.config:
