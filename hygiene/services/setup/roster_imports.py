@@ -328,16 +328,25 @@ def write_roster(
 
 
 def _insert_households(session: Session, households: sa.Table, rows: Sequence[Mapping[str, Any]]) -> dict[object, int]:
-    """Insert these households (one multi-row INSERT per batch) and return their ids by (county id,
-    code), read back by the county's unique code."""
+    """Insert these households and return their ids by (county id, code). On PostgreSQL the ids are
+    drawn from the table's sequence first and the rows go in by COPY with them; elsewhere one
+    multi-row INSERT, the ids read back by the county's unique code (SQLite's IN list uses the
+    index, where PostgreSQL's planner, without statistics for rows COPYed in this transaction,
+    scanned the table once per batch)."""
     if not rows:
         return {}
     try:
-        if bulk.is_postgresql(session):  # COPY
-            columns = list(rows[0])
-            bulk.insert_rows(session, households.name, columns, [[row[c] for c in columns] for row in rows])
-        else:
-            session.execute(sa.insert(households), rows)  # one multi-row INSERT per batch
+        if bulk.is_postgresql(session):
+            sequence = session.scalar(sa.select(sa.func.pg_get_serial_sequence(households.name, "id")))
+            drawn = session.scalars(
+                sa.select(sa.func.nextval(sequence)).select_from(sa.func.generate_series(1, len(rows)))
+            ).all()
+            columns = ["id", *rows[0]]
+            bulk.insert_rows(
+                session, households.name, columns, [[n, *row.values()] for n, row in zip(drawn, rows, strict=True)]
+            )
+            return {(row["county_id"], row["code"]): n for n, row in zip(drawn, rows, strict=True)}
+        session.execute(sa.insert(households), rows)  # one multi-row INSERT per batch
     except sa.exc.IntegrityError:  # a household of the same code added since the plan
         raise Conflict(IMPORT_CONFLICT) from None
     ids: dict[object, int] = {}
