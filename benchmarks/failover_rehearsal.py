@@ -177,7 +177,7 @@ def failover_rehearsal(clerks: int = 4, readers: int = 2, before: float = 3.0, a
                 try:
                     with write.begin() as session:
                         audit.record(
-                            session, None, entity="county", entity_id=county_id, county_id=county_id, action=action
+                            session, None, kind="county", entity_id=county_id, county_id=county_id, action=action
                         )
                 except sa.exc.DBAPIError:
                     with lock:
@@ -210,6 +210,9 @@ def failover_rehearsal(clerks: int = 4, readers: int = 2, before: float = 3.0, a
             thread.start()
         try:
             time.sleep(before)
+            deadline = time.monotonic() + 60  # a loaded machine: the primary is killed once it has taken a save
+            while not acknowledged and time.monotonic() < deadline:
+                time.sleep(0.1)
             os.kill(primary.postmaster_pid(), signal.SIGKILL)
             killed_at.append(time.monotonic())
             standby.pg_ctl("-w", "promote")

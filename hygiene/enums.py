@@ -72,6 +72,7 @@ class PlaqueEventKind(LabelledEnum):
     UPGRADED = "upgraded", "升级"
     DOWNGRADED = "downgraded", "降级"
     REVOKED = "revoked", "摘牌"
+    REINSTATED = "reinstated", "撤销摘牌（恢复）"
 
 
 class ObjectionState(LabelledEnum):

@@ -22,6 +22,7 @@ from hygiene.db import make_engine, make_sessionmaker
 from hygiene.enums import Role
 from hygiene.models import County, Group, Household, Township, Village
 from hygiene.services import demo
+from hygiene.services.awards import stars
 from hygiene.services.setup import accounts, periods
 
 POSTGRES_URL = os.environ.get("HYGIENE_TEST_POSTGRES_URL")
@@ -52,6 +53,7 @@ def seed(session: Session) -> None:
     session.add(county)
     session.flush()
     periods.create_default_rubric(session, county)
+    stars.create_default_catalogue(session, county)
     periods.open_period(session, county, "2026Q4")
     township = Township(county_id=county.id, code="52099801", name="邻镇")
     session.add(township)

@@ -158,3 +158,30 @@ def test_migration_0012_refuses_an_entry_whose_county_cannot_be_found(committing
     assert "county_id" not in {c["name"] for c in sa.inspect(committing_engine).get_columns("audit_log")}
     with pytest.raises(sa.exc.DatabaseError, match="append-only"), committing_engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM audit_log"))
+
+
+def test_migration_0015_gives_every_county_a_catalogue_and_every_plaque_holder_its_hygiene_star(
+    committing_engine: sa.Engine,
+) -> None:
+    with committing_engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM household_stars"))
+    migrate.downgrade(committing_engine, "0012")
+    assert "star_settings" not in table_names(committing_engine)
+    with committing_engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM stars WHERE county_id = (SELECT id FROM counties WHERE code = '520998')"))
+    migrate.upgrade(committing_engine)
+    with committing_engine.connect() as conn:
+        counties = conn.execute(sa.text("SELECT count(*) FROM counties")).scalar_one()
+        hygiene = conn.execute(sa.text("SELECT count(*) FROM stars WHERE is_hygiene")).scalar_one()
+        settings = conn.execute(sa.text("SELECT count(*) FROM star_settings")).scalar_one()
+        holders = set(conn.scalars(sa.text("SELECT household_id FROM plaques WHERE state = 'valid'")))
+        starred = set(
+            conn.scalars(
+                sa.text(
+                    "SELECT household_id FROM household_stars JOIN stars ON stars.id = star_id"
+                    " WHERE stars.is_hygiene AND withdrawn_on IS NULL"
+                )
+            )
+        )
+    assert counties == hygiene == settings == 2
+    assert holders and starred == holders

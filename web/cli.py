@@ -92,6 +92,27 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "web.cli_integrity:check",
         "Verify foreign keys, counties, records' digests and the audit chain; exit 1 on any problem.",
     ),
+    "stars": (
+        "web.cli_awards:stars_group",
+        "Every household holding a star, as CSV (RULES.md §8), sorted by household code.",
+    ),
+    "benefits": (
+        "web.cli_awards:benefits_command",
+        "The benefits priority list (five-plus first, then by star count): CSV, or a workbook.",
+    ),
+    "ledger": ("web.cli_awards:ledger_group", "The year's award ledger as CSV, by date then household code."),
+    "stats": ("web.cli_awards:stats_command", "The county's figures in its bulletin's terms, one CSV line."),
+}
+# The same for the subcommands of `hygiene plaques` defined in other modules.
+PLAQUE_COMMANDS: dict[str, tuple[str, str]] = {
+    "revoke": (
+        "web.cli_awards:plaques_revoke",
+        "Revoke a plaque outside the cycle; the hygiene star goes with it in the same transaction.",
+    ),
+    "reinstate": (
+        "web.cli_awards:plaques_reinstate",
+        "Undo a revocation made outside the cycle; the hygiene star comes back with it.",
+    ),
 }
 
 
@@ -434,16 +455,21 @@ def rollout_command(county_code: str, shares: tuple[str, ...]) -> None:
         )
 
 
-@main.command("plaques")
-@click.option("--county", "county_code", required=True, help="the county's code")
+@main.group("plaques", cls=LazyGroup, lazy=PLAQUE_COMMANDS, invoke_without_command=True)
+@click.option("--county", "county_code", default=None, help="the county's code")
 @click.option("--village", "village_code", default=None, help="one village of the county")
 @click.option("--format", "output_format", type=click.Choice(["csv"]), default="csv", show_default=True)
-def plaques_register(county_code: str, village_code: str | None, output_format: str) -> None:
+@click.pass_context
+def plaques_register(ctx: click.Context, county_code: str | None, village_code: str | None, output_format: str) -> None:
     """The plaque register (RULES.md §7) as CSV on standard output, sorted by serial."""
     from hygiene.io.exports import csv_bytes
     from hygiene.services.awards import plaques
     from hygiene.services.setup import units
 
+    if ctx.invoked_subcommand is not None:
+        return
+    if county_code is None:
+        raise InvalidInput("缺少 --county")
     with transaction(write=False) as session:
         county = units.get_county(session, county_code)
         village = units.get_village(session, village_code) if village_code else None

@@ -64,6 +64,9 @@ def save(
     session = get_session()
     try:
         value = change(session)
+    except commit_on:
+        session.commit()
+        raise
     except FieldErrors as exc:
         session.rollback()
         flash(str(exc), "error")
@@ -83,9 +86,6 @@ def save(
             return Saved(ok=False, field_errors=True, error=exc)
         flash(str(exc), "error")
         return Saved(ok=False, error=exc)
-    except commit_on:
-        session.commit()
-        raise
     session.commit()
     if done is not None:
         flash(done if isinstance(done, str) else done(value), "success")

@@ -46,11 +46,17 @@ ACTION_LABELS = {
     "plaque_upgrade": "牌匾升级",
     "plaque_downgrade": "牌匾降级",
     "plaque_revoke": "摘牌",
+    "plaque_reinstate": "撤销摘牌（恢复）",
     "plaque_commend": "表彰（等待期内不挂牌）",
     "demo_seed": "示范数据",
     "file": "提出异议",
     "upheld": "异议成立（采纳）",
     "dismissed": "异议不予采纳",
+    "star_grant": "授予星级/称号",
+    "star_withdraw": "摘除星级/称号",
+    "disqualify": "取消评星资格",
+    "lift": "解除取消评星资格",
+    "ledger_add": "登记奖励",
 }
 FIELD_LABELS = {
     "state": "状态",

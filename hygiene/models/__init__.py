@@ -3,6 +3,7 @@
 from hygiene.db import Base
 from hygiene.models.accounts import AuditEntry, LoginAttempt, LoginThrottle, User
 from hygiene.models.awards import (
+    AwardGoodsMapping,
     AwardLedgerEntry,
     CountyBudget,
     Disqualification,
@@ -10,6 +11,7 @@ from hygiene.models.awards import (
     Plaque,
     PlaqueEvent,
     Star,
+    StarSettings,
 )
 from hygiene.models.periods import AwardQuota, Period, RolloutPlanYear, VillageAssessment, VillagePeriod
 from hygiene.models.records import ResultRecord, ResultRecordHousehold
@@ -27,6 +29,7 @@ from hygiene.models.units import County, Group, Household, Township, Village
 
 __all__ = [
     "AuditEntry",
+    "AwardGoodsMapping",
     "AwardLedgerEntry",
     "AwardQuota",
     "County",
@@ -53,6 +56,7 @@ __all__ = [
     "RubricVersion",
     "SpotCheck",
     "Star",
+    "StarSettings",
     "Township",
     "User",
     "Village",

@@ -78,6 +78,7 @@ class Star(Base):
     __table_args__ = (
         sa.UniqueConstraint("county_id", "code"),
         sa.CheckConstraint("NOT is_hygiene OR is_base", name="hygiene_is_base"),
+        sa.CheckConstraint("NOT (is_title AND is_base)", name="title_not_base"),
         sa.Index(
             "uq_stars_one_hygiene_star",
             "county_id",
@@ -94,6 +95,9 @@ class Star(Base):
     is_base: Mapped[bool] = mapped_column(default=False)
     is_hygiene: Mapped[bool] = mapped_column(default=False)
     position: Mapped[int] = mapped_column(default=0)
+    # A title (好婆婆, 十星级文明户, ...) is granted like a star but is not one of the county's ten.
+    is_title: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    certificate: Mapped[str | None] = mapped_column(sa.String(60))
 
 
 class HouseholdStar(Base):
@@ -176,3 +180,38 @@ class AwardLedgerEntry(Base):
     value_fen: Mapped[int] = mapped_column(sa.BigInteger)
     given_on: Mapped[dt.date]
     note: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class StarSettings(Base):
+    """A county's star tiers (RULES.md §8: 5-7 bronze, 8-9 silver, 10 gold, configurable) and its
+    list of disqualifying events, one a line."""
+
+    __tablename__ = "star_settings"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "bronze_stars >= 1 AND bronze_stars < silver_stars AND silver_stars < gold_stars", name="tiers_ordered"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = mapped_column(sa.ForeignKey("counties.id", ondelete="RESTRICT"), unique=True)
+    bronze_stars: Mapped[int] = mapped_column(default=5)
+    silver_stars: Mapped[int] = mapped_column(default=8)
+    gold_stars: Mapped[int] = mapped_column(default=10)
+    disqualifying_events: Mapped[str] = mapped_column(sa.Text)
+
+
+class AwardGoodsMapping(Base):
+    """缺什么奖什么: the goods suggested for a household that lost points on a criterion."""
+
+    __tablename__ = "award_goods_mappings"
+    __table_args__ = (
+        sa.UniqueConstraint("county_id", "criterion_code"),
+        sa.CheckConstraint("value_fen > 0", name="value_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = mapped_column(sa.ForeignKey("counties.id", ondelete="RESTRICT"))
+    criterion_code: Mapped[str] = mapped_column(sa.String(8))
+    item: Mapped[str] = mapped_column(sa.String(60))
+    value_fen: Mapped[int] = mapped_column(sa.BigInteger)

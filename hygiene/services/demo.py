@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hygiene.enums import CRITERIA, AssessmentArea, ReviewKind, Role, WorkflowState
+from hygiene.enums import CRITERIA, AssessmentArea, LedgerKind, ReviewKind, Role, WorkflowState
 from hygiene.models import (
     AwardQuota,
     County,
@@ -25,7 +25,6 @@ from hygiene.models import (
     Plaque,
     Review,
     RolloutPlanYear,
-    Star,
     Township,
     User,
     Village,
@@ -33,7 +32,7 @@ from hygiene.models import (
     VillagePeriod,
 )
 from hygiene.services import audit
-from hygiene.services.awards import plaques
+from hygiene.services.awards import ledger, plaques, stars
 from hygiene.services.rating import rating, records
 from hygiene.services.setup import accounts, periods
 from hygiene.services.supervision import inspection_teams, inspections
@@ -50,18 +49,6 @@ SURNAMES = "王李张刘陈杨黄赵吴周罗龙安禄陇杜蔡胡邓朱熊何�
 GIVEN = "文明华国永志兴发德成光富贵芳英秀兰梅琴丽红春云海军平林义忠学顺祥开福正强"
 REVIEW_TEAMS = ("王组长、李委员", "陈组长、杨委员、罗委员", "张组长、安委员")
 GROUP_NAMES = ("第一组", "第二组", "第三组", "第四组")
-STARS = (
-    ("hygiene", "卫生星", True),
-    ("law", "守法星", True),
-    ("filial", "孝老星", True),
-    ("diligent", "勤劳星", True),
-    ("harmony", "和睦星", True),
-    ("study", "好学星", False),
-    ("thrift", "节俭星", False),
-    ("kindness", "诚信星", False),
-    ("ecology", "生态星", False),
-    ("service", "公益星", False),
-)
 # 2026Q4: the workflow state of each village, in village order, so every state is shown.
 Q4_STATES = (
     WorkflowState.DRAFT,
@@ -247,6 +234,60 @@ def _inspection_duty(session: Session, county: County, in_order: tuple[Period, .
     )
 
 
+def _stars_titles_and_ledger(session: Session, county: County) -> None:
+    """Stars, titles, one disqualification and the award ledger (issue 29), through the same
+    services as the pages: the village committees grant stars (most plaque holders most base
+    stars), ten-star households get the 十星级文明户 title and industry support, and each township
+    accepts the 缺什么奖什么 suggestions of its villages' final 2026Q3 into the ledger."""
+    rng = random.Random(SEED + 29)
+    lines = [stars.CatalogueLine(s.code, s.name, s.position, s.is_base) for s in stars.catalogue(session, county.id)]
+    stars.save_catalogue(
+        session,
+        None,
+        county,
+        [
+            *lines,
+            stars.CatalogueLine("tenstar", "十星级文明户", 20, title=True, certificate="十星级文明户证书"),
+            stars.CatalogueLine("goodmil", "好婆婆", 21, title=True, certificate="好婆婆荣誉证书"),
+            stars.CatalogueLine("goodnbr", "好邻居", 22, title=True, certificate="好邻居荣誉证书"),
+        ],
+    )
+    catalogue = {s.code: s for s in stars.catalogue(session, county.id)}
+    others = [s for s in catalogue.values() if not s.is_hygiene and not s.is_title]
+    on = dt.date(2026, 11, 25)
+    households = session.scalars(
+        sa.select(Household).where(Household.county_id == county.id).order_by(Household.code)
+    ).all()
+    holders = {h.household.id for h in stars.holdings(session, county) if h.hygiene}
+    ten_star: list[Household] = []
+    for household in households:
+        chance = 0.8 if household.id in holders else 0.25
+        granted = [s for s in others if rng.random() < (chance if s.is_base else chance * 0.6)]
+        for star in granted:
+            stars.grant(session, None, household, star, reason="村民代表会议评定", on=on)
+        if household.id in holders and len(granted) == len(others):
+            ten_star.append(household)
+            stars.grant(session, None, household, catalogue["tenstar"], reason="十颗星全部获得", on=on)
+        elif granted and rng.random() < 0.05:
+            stars.grant(
+                session, None, household, catalogue[rng.choice(("goodmil", "goodnbr"))], reason="群众推选", on=on
+            )
+    stars.disqualify(session, None, households[-1], event="家庭暴力", occurred_on=dt.date(2026, 11, 30))
+    q3 = periods.get_period(session, county.id, "2026Q3")
+    for village in session.scalars(sa.select(Village).where(Village.county_id == county.id).order_by(Village.code)):
+        if any(s.goods and not s.accepted for s in ledger.suggestions(session, county, village, q3)):
+            ledger.accept_suggestions(session, None, county, village, q3, on=dt.date(2026, 11, 28))
+    ledger.add_many(
+        session,
+        None,
+        county,
+        [
+            ledger.NewEntry(h, LedgerKind.INDUSTRY_SUPPORT, "特色养殖产业扶持", 300000, dt.date(2026, 12, 1))
+            for h in ten_star[:3]
+        ],
+    )
+
+
 def load_demo(session: Session) -> DemoSummary:
     if session.scalar(sa.select(County.id).where(County.code == COUNTY_CODE)) is not None:
         return DemoSummary(created=False)
@@ -265,12 +306,7 @@ def load_demo(session: Session) -> DemoSummary:
         ]
     )
     session.add(CountyBudget(county_id=county.id, year=2026, amount_fen=county.yearly_budget_fen))
-    session.add_all(
-        [
-            Star(county_id=county.id, code=code, name=name, is_base=base, is_hygiene=code == "hygiene", position=i)
-            for i, (code, name, base) in enumerate(STARS)
-        ]
-    )
+    stars.create_default_catalogue(session, county)
     session.add_all(
         [
             InspectionTeam(county_id=county.id, name=f"第{n}督查组", members=f"{_name(rng)}、{_name(rng)}")
@@ -375,6 +411,7 @@ def load_demo(session: Session) -> DemoSummary:
         )
     _inspection_duty(session, county, (q3, q4))
     _failed_spot_check(session)
+    _stars_titles_and_ledger(session, county)
     return DemoSummary(
         created=True, townships=len(TOWNSHIPS), villages=village_index, households=household_count, reviews=review_count
     )

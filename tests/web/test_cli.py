@@ -351,6 +351,7 @@ def test_import_roster_adds_and_updates_households_then_changes_nothing_the_seco
     name = "花名册.xlsx" if fmt == "xlsx" else "花名册.csv"
     path = write_sheet(tmp_path / name, ROSTER_HEADER, rows, fmt)
     before = footprint(engine)
+    household_entries = len(audit_rows(engine, "household"))  # the demo's stars are audited on households
 
     result = hygiene(engine, "import", "roster", path)
 
@@ -377,7 +378,7 @@ def test_import_roster_adds_and_updates_households_then_changes_nothing_the_seco
     assert again.exit_code == 0, again.output
     assert again.stdout == f"已导入 {name}：新增 0 户，更新 0 户，0 条变更\n"
     assert footprint(engine) == after | {"audit": after["audit"] + 2}  # only the import itself, per village
-    assert len(audit_rows(engine, "household")) == 3
+    assert len(audit_rows(engine, "household")) == household_entries + 3
     assert [e.after["changed"] for e in audit_rows(engine, "village", "import_roster")] == [2, 1, 0, 0]
 
 
@@ -678,8 +679,9 @@ def test_tick_finalizes_published_periods_whose_posting_has_ended_once(committin
     assert entry.reason == "公示期满，无待处理异议"
     after = footprint(engine)
     plaque_changes = 1 + 2 + 2  # issued, upgraded, downgraded: one audit row each
+    hygiene_stars = 1  # the issued plaque's household gets the hygiene star (issue 29)
     assert after == before | {
-        "audit": before["audit"] + 1 + plaque_changes,
+        "audit": before["audit"] + 1 + plaque_changes + hygiene_stars,
         "village_period_versions": before["village_period_versions"] + 1,
     }
 

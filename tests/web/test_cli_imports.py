@@ -17,7 +17,8 @@ import pytest
 from click.testing import CliRunner
 
 from hygiene.services.supervision import sampling
-from web.cli import COMMANDS, main
+from web.cli import COMMANDS, PLAQUE_COMMANDS, main
+from web.cli import plaques_register as plaques
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,7 +56,7 @@ def test_help_imports_no_database_engine_or_web_app() -> None:
     assert status == 0
     assert loaded(modules, WEB_APP + ENGINE + DATABASE + SPREADSHEETS) == []
     # The lazily registered commands are listed without importing their modules.
-    assert "web.cli_integrity" not in modules
+    assert "web.cli_integrity" not in modules and "web.cli_awards" not in modules
 
 
 def test_a_subcommand_group_help_imports_nothing_heavy() -> None:
@@ -87,11 +88,12 @@ def test_a_lazy_command_is_loaded_when_run() -> None:
     assert result.exit_code == 0 and "audit chain" in result.output
 
 
-@pytest.mark.parametrize("name", sorted(COMMANDS))
-def test_each_lazy_command_is_registered_with_its_own_help(name: str) -> None:
-    target, short_help = COMMANDS[name]
-    assert isinstance(main, click.Group)
-    command = main.get_command(click.Context(main), name)
+@pytest.mark.parametrize(
+    ("group", "name"), [(main, name) for name in sorted(COMMANDS)] + [(plaques, n) for n in sorted(PLAQUE_COMMANDS)]
+)
+def test_each_lazy_command_is_registered_with_its_own_help(group: click.Group, name: str) -> None:
+    target, short_help = (COMMANDS if group is main else PLAQUE_COMMANDS)[name]
+    command = group.get_command(click.Context(group), name)
     assert command is not None and command.name == name, target
     # The line `hygiene --help` shows is the command's own first sentence, so the two cannot drift.
     assert command.get_short_help_str(limit=1000) == short_help

@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from hygiene.db import make_sessionmaker
 from hygiene.enums import ReviewKind
 from hygiene.models import AuditEntry, Household, InspectionTeam, Period, Review
+from tests.conftest import PASSWORDS
 from tests.web.conftest import Auth, csrf_token
 from tests.web.test_county import C
 from tests.web.test_county import typed as settings_form
@@ -158,3 +159,28 @@ def test_two_administrators_saving_an_inspection_team_at_once(any_app: Flask) ->
         answers = two_at_once(clients, action, [held[i] | fields[i] for i in (0, 1)])
         assert sorted(answers) == [303, 409], (n, answers)
         assert audit_count(any_app, "update") == before + 1, n
+
+
+def login_from(client: FlaskClient, username: str, password: str, address: str) -> int:
+    html = client.get("/login", environ_base={"REMOTE_ADDR": address}).get_data(as_text=True)
+    form = {"csrf_token": csrf_token(html), "username": username, "password": password}
+    return client.post("/login", data=form, environ_base={"REMOTE_ADDR": address}).status_code
+
+
+def test_strangers_guessing_from_many_addresses_do_not_lock_out_the_staff_members_browser(any_app: Flask) -> None:
+    """Finding 1: 5 wrong passwords from each of 4 addresses kept the real user out at their own
+    address. The browser the user signed in from before carries a device cookie and gets in."""
+    own = any_app.test_client()
+    assert login_from(own, "village", PASSWORDS["village"], "10.1.1.5") == 302
+    cookie = own.get_cookie("hygiene_device", path="/login")
+    assert cookie is not None and cookie.http_only and cookie.path == "/login"
+    Auth(own).logout()
+    for n in range(4):
+        stranger = any_app.test_client()
+        for _ in range(5):
+            assert login_from(stranger, "village", "guess-guess", f"203.0.113.{n}") in (200, 429)
+    assert login_from(any_app.test_client(), "village", PASSWORDS["village"], "10.1.1.5") == 429  # a new browser waits
+    assert login_from(own, "village", PASSWORDS["village"], "10.1.1.5") == 302  # the known one does not
+    forged = any_app.test_client()
+    forged.set_cookie("hygiene_device", cookie.value[:-2] + "xx", path="/login")
+    assert login_from(forged, "village", PASSWORDS["village"], "10.1.1.5") == 429  # a forged cookie is no one's

@@ -120,6 +120,16 @@ POST_ROUTES = [
         "/township/52099901/plaques/520999-2026-000001/revoke",
         "inspector",
     ),
+    # issue 29: stars, the ledger, the catalogue, disqualifications
+    (
+        "/village/<village_code>/stars/<household_code>",
+        "/village/5209990101/stars/520999010101001",
+        "village",
+    ),
+    ("/township/<township_code>/awards", "/township/52099901/awards", "township"),
+    ("/county/<county_code>/ledger", "/county/520999/ledger", "county"),
+    ("/county/<county_code>/stars/catalogue", "/county/520999/stars/catalogue", "county"),
+    ("/county/<county_code>/disqualifications", "/county/520999/disqualifications", "county"),
 ]
 
 

@@ -3,4 +3,5 @@
 from web.village import (
     notices,  # noqa: F401
     paper,  # noqa: F401
+    stars,  # noqa: F401
 )

@@ -28,6 +28,7 @@ from hygiene.models import (
     Period,
     Plaque,
     PlaqueEvent,
+    ResultRecord,
     SpotCheck,
     Township,
     User,
@@ -36,6 +37,7 @@ from hygiene.models import (
 )
 from hygiene.models._types import utcnow
 from hygiene.services import audit
+from hygiene.services.awards import stars
 from hygiene.services.errors import Conflict, NotFound, PermissionDenied, ServiceError
 from hygiene.services.rating import rating, records
 from hygiene.services.setup import periods
@@ -178,17 +180,16 @@ def apply_final(session: Session, village_period: VillagePeriod, *, now: dt.date
             assert plaque is not None
             plaque.level = AwardLevel(change["level"])
         session.flush()
-        session.add(
-            PlaqueEvent(
-                county_id=plaque.county_id,
-                plaque_id=plaque.id,
-                kind=EVENT_KINDS[action],
-                period_id=period.id,
-                from_level=previous,
-                to_level=None if action == "revoke" else plaque.level,
-                reason=change["reason"],
-                at=now,
-            )
+        add_event(
+            session,
+            None,
+            plaque,
+            EVENT_KINDS[action],
+            period=period,
+            from_level=previous,
+            to_level=None if action == "revoke" else plaque.level,
+            reason=change["reason"],
+            at=now,
         )
         audit.record(
             session,
@@ -204,6 +205,35 @@ def apply_final(session: Session, village_period: VillagePeriod, *, now: dt.date
     return summary
 
 
+def add_event(
+    session: Session,
+    actor: User | None,
+    plaque: Plaque,
+    kind: PlaqueEventKind,
+    *,
+    period: Period | None,
+    from_level: AwardLevel | None = None,
+    to_level: AwardLevel | None = None,
+    reason: str,
+    at: dt.datetime,
+) -> PlaqueEvent:
+    """The one writer of plaque events: every event, whatever its path, also brings the household's
+    hygiene star into line with its plaques (RULES.md §8), in the same transaction."""
+    event = PlaqueEvent(
+        county_id=plaque.county_id,
+        plaque_id=plaque.id,
+        kind=kind,
+        period_id=period.id if period is not None else None,
+        from_level=from_level,
+        to_level=to_level,
+        reason=reason,
+        at=at,
+    )
+    session.add(event)
+    stars.follow_plaque(session, actor, plaque, at=at, reason=reason)
+    return event
+
+
 def _revoke(plaque: Plaque, period: Period, reason: str, now: dt.datetime) -> None:
     plaque.state = PlaqueState.REVOKED
     plaque.revoked_period_id = period.id
@@ -211,11 +241,12 @@ def _revoke(plaque: Plaque, period: Period, reason: str, now: dt.datetime) -> No
     plaque.revoked_at = now
 
 
-def revoke(session: Session, actor: User, plaque: Plaque, *, reason: str, expected_version: int) -> Plaque:
-    """An inspector or the county administrator revokes a plaque outside the cycle (a failed spot
-    check), with the reason; it counts as revoked in the county's latest period."""
+def revoke(session: Session, actor: User | None, plaque: Plaque, *, reason: str, expected_version: int) -> Plaque:
+    """An inspector or the county administrator (or the ``hygiene plaques revoke`` command, actor
+    None) revokes a plaque outside the cycle (a failed spot check), with the reason; it counts as
+    revoked in the county's latest period. The hygiene star goes with it (``add_event``)."""
     county = plaque.household.group.village.township.county
-    if not permissions.can_revoke_plaques(actor, county):
+    if actor is not None and not permissions.can_revoke_plaques(actor, county):
         raise PermissionDenied("只有本县督查员或县管理员可以摘牌")
     reason = reason.strip()
     if not reason:
@@ -232,22 +263,86 @@ def revoke(session: Session, actor: User, plaque: Plaque, *, reason: str, expect
         session.flush()
     except StaleDataError:
         raise Conflict(f"牌匾 {plaque.serial} 已被他人修改，请刷新后重试") from None
-    session.add(
-        PlaqueEvent(
-            county_id=plaque.county_id,
-            plaque_id=plaque.id,
-            kind=PlaqueEventKind.REVOKED,
-            period_id=period.id,
-            from_level=plaque.level,
-            reason=reason,
-            at=now,
-        )
+    add_event(
+        session, actor, plaque, PlaqueEventKind.REVOKED, period=period, from_level=plaque.level, reason=reason, at=now
     )
     audit.record(
         session,
         actor,
         plaque,
         action="plaque_revoke",
+        before=before,
+        after=audit.snapshot(plaque, PLAQUE_FIELDS) | {"household_id": plaque.household_id, "period": period.code},
+        reason=reason,
+    )
+    return plaque
+
+
+def _revoked_in_the_cycle(session: Session, plaque: Plaque) -> bool:
+    """Whether the revocation was finalisation's: its time is a record's ``plaques_applied_at``
+    in the period it names (an out-of-cycle revocation is stamped when it is made)."""
+    return (
+        session.scalar(
+            sa.select(ResultRecord.id)
+            .join(VillagePeriod, ResultRecord.village_period_id == VillagePeriod.id)
+            .where(
+                VillagePeriod.period_id == plaque.revoked_period_id,
+                ResultRecord.plaques_applied_at == plaque.revoked_at,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def reinstate(session: Session, actor: User | None, plaque: Plaque, *, reason: str, expected_version: int) -> Plaque:
+    """Undo a revocation made outside the cycle (a mistaken spot check), with the reason; the
+    hygiene star comes back with it (``add_event``). A revocation at finalisation is undone only by
+    reopening the period; a household holding another valid plaque is refused."""
+    county = plaque.household.group.village.township.county
+    if actor is not None and not permissions.can_revoke_plaques(actor, county):
+        raise PermissionDenied("只有本县督查员或县管理员可以撤销摘牌")
+    reason = reason.strip()
+    if not reason:
+        raise ServiceError("撤销摘牌必须填写原因")
+    if plaque.version != expected_version:
+        raise Conflict(f"牌匾 {plaque.serial} 已被他人修改，请刷新后重试")
+    if plaque.state is not PlaqueState.REVOKED:
+        raise ServiceError(f"牌匾 {plaque.serial} 未被摘牌")
+    if _revoked_in_the_cycle(session, plaque):
+        raise ServiceError(f"牌匾 {plaque.serial} 是定档时摘除的，只能通过更正该季度恢复")
+    other = session.scalar(
+        sa.select(Plaque.serial).where(Plaque.household_id == plaque.household_id, Plaque.state == PlaqueState.VALID)
+    )
+    if other is not None:
+        raise ServiceError(f"该户已持有有效牌匾 {other}，不能恢复 {plaque.serial}")
+    period = periods.county_latest_period(session, county)
+    before = audit.snapshot(plaque, PLAQUE_FIELDS)
+    plaque.state, plaque.revoked_period_id, plaque.revoke_reason, plaque.revoked_at = (
+        PlaqueState.VALID,
+        None,
+        None,
+        None,
+    )
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict(f"牌匾 {plaque.serial} 已被他人修改，请刷新后重试") from None
+    add_event(
+        session,
+        actor,
+        plaque,
+        PlaqueEventKind.REINSTATED,
+        period=period,
+        to_level=plaque.level,
+        reason=reason,
+        at=utcnow(),
+    )
+    audit.record(
+        session,
+        actor,
+        plaque,
+        action="plaque_reinstate",
         before=before,
         after=audit.snapshot(plaque, PLAQUE_FIELDS) | {"household_id": plaque.household_id, "period": period.code},
         reason=reason,

@@ -174,11 +174,44 @@ def _bump(session: Session, key: str, now: dt.datetime, *, by: int = 1, failed: 
 
 
 def account_delay(failures: int) -> dt.timedelta:
-    """How long an account waits between attempts once it has had more than ACCOUNT_SLOWDOWN_AFTER
-    failures in the window, from any client: doubling from 1 s, at most ACCOUNT_MAX_DELAY."""
-    if failures <= ACCOUNT_SLOWDOWN_AFTER:
+    """How long an account waits between attempts from unrecognised browsers once it has had
+    ACCOUNT_SLOWDOWN_AFTER failures in the window from such browsers: 1 s, then doubling from the
+    twelfth failure, at most ACCOUNT_MAX_DELAY. So exactly ACCOUNT_SLOWDOWN_AFTER passwords are
+    checked by any number of simultaneous attempts."""
+    if failures < ACCOUNT_SLOWDOWN_AFTER:
         return dt.timedelta(0)
-    return min(ACCOUNT_MAX_DELAY, dt.timedelta(seconds=2 ** (failures - ACCOUNT_SLOWDOWN_AFTER - 1)))
+    return min(ACCOUNT_MAX_DELAY, dt.timedelta(seconds=2 ** max(0, failures - ACCOUNT_SLOWDOWN_AFTER - 1)))
+
+
+def _account_gate(session: Session, username: str, now: dt.datetime) -> None:
+    """Let one attempt from an unrecognised browser through the account's slowdown, or refuse it.
+    The account's counter row is locked (created first if need be) while the attempt is checked,
+    so simultaneous attempts see one another's failures: the limit is exact on PostgreSQL too."""
+    key = f"account:{username}"
+    _bump(session, key, now, by=0)  # the row exists, its stale window reset
+    account = session.scalars(
+        sa.select(LoginThrottle)
+        .where(LoginThrottle.key == key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if account.last_failure_at is None:
+        return
+    wait = account.last_failure_at + account_delay(account.failures) - now
+    if wait > dt.timedelta(0):
+        raise LoginThrottled(f"该账号登录失败次数过多，请{max(1, round(wait.total_seconds()))}秒后再试")
+
+
+def expire_throttles(session: Session, now: dt.datetime | None = None) -> int:
+    """Delete the counters whose window has ended (they count from zero again anyway), so that the
+    table holds only the last FAILURE_WINDOW's keys; counters another attempt holds are left for
+    the next run. Returns how many were deleted."""
+    cutoff = (now or utcnow()) - FAILURE_WINDOW
+    stale = (
+        sa.select(LoginThrottle.key).where(LoginThrottle.window_started_at <= cutoff).with_for_update(skip_locked=True)
+    )
+    result = session.execute(sa.delete(LoginThrottle).where(LoginThrottle.key.in_(stale.scalar_subquery())))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def authenticate(
@@ -188,27 +221,32 @@ def authenticate(
     *,
     remote_addr: str | None = None,
     now: dt.datetime | None = None,
+    device: str | None = None,
 ) -> User | None:
     """The active user with these credentials, or None (the same for an unknown user).
 
     Throttling (docs/security.md): each attempt is counted before the password is checked, by an
-    atomic counter, for the account and client pair (``MAX_FAILURES`` in ``FAILURE_WINDOW``, then
-    refused) and for the client (``CLIENT_MAX_FAILURES``, then refused: one address trying many
-    usernames). The account as a whole is never locked, only slowed down after
-    ``ACCOUNT_SLOWDOWN_AFTER`` failures (``account_delay``), so a stranger cannot lock a known staff
-    member out: the staff member's own computer keeps its own allowance. A success clears its pair.
+    atomic counter. A browser this account signed in from before (``device``: the id of its device
+    cookie, OWASP's "device cookies") has its own allowance, ``MAX_FAILURES`` in ``FAILURE_WINDOW``,
+    and nothing else: no stranger can lock the staff member's own browser out. Any other browser
+    counts for the account and client pair (``MAX_FAILURES``, then refused), for the client
+    (``CLIENT_MAX_FAILURES``, then refused: one address trying many usernames), and passes the
+    account's gate, which slows the account's unrecognised browsers down after
+    ``ACCOUNT_SLOWDOWN_AFTER`` failures (``account_delay``): distributed guessing is slowed to about
+    one guess a minute. A success clears its pair (or its device's count).
     """
     now = now or utcnow()
     username = username.strip()[:60]
     client = (remote_addr or "-")[:60]
-    account = session.get(LoginThrottle, f"account:{username}")
-    if account is not None and account.window_started_at > now - FAILURE_WINDOW and account.last_failure_at:
-        wait = account.last_failure_at + account_delay(account.failures) - now
-        if wait > dt.timedelta(0):
-            raise LoginThrottled(f"该账号登录失败次数过多，请{max(1, round(wait.total_seconds()))}秒后再试")
-    pair = f"pair:{username}|{client}"
-    if _bump(session, pair, now) > MAX_FAILURES or _bump(session, f"client:{client}", now) > CLIENT_MAX_FAILURES:
-        raise LoginThrottled("登录失败次数过多，请15分钟后再试")
+    if device is not None:
+        counter = f"device:{device[:60]}"
+        if _bump(session, counter, now) > MAX_FAILURES:
+            raise LoginThrottled("此浏览器登录失败次数过多，请15分钟后再试")
+    else:
+        counter = f"pair:{username}|{client}"
+        if _bump(session, counter, now) > MAX_FAILURES or _bump(session, f"client:{client}", now) > CLIENT_MAX_FAILURES:
+            raise LoginThrottled("登录失败次数过多，请15分钟后再试")
+        _account_gate(session, username, now)
     user = session.scalar(sa.select(User).where(User.username == username))
     try:
         ok: bool = _HASHER.verify(user.password_hash if user else _DUMMY_HASH, password)
@@ -216,10 +254,12 @@ def authenticate(
         ok = False
     if not ok or user is None or not user.is_active:
         session.add(LoginAttempt(username=username, remote_addr=remote_addr, at=now))
-        _bump(session, f"account:{username}", now, failed=True)
+        if device is None:
+            _bump(session, f"account:{username}", now, failed=True)
         return None
-    session.execute(sa.delete(LoginThrottle).where(LoginThrottle.key == pair))
-    _bump(session, f"client:{client}", now, by=-1)  # a success was no failure of this client
+    session.execute(sa.delete(LoginThrottle).where(LoginThrottle.key == counter))
+    if device is None:
+        _bump(session, f"client:{client}", now, by=-1)  # a success was no failure of this client
     if _HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user

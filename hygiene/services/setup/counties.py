@@ -35,6 +35,7 @@ from hygiene.models import (
 )
 from hygiene.models._types import beijing_today, utcnow
 from hygiene.services import audit
+from hygiene.services.awards import stars
 from hygiene.services.errors import FieldErrors, ServiceError, check_unchanged, state_digest
 from hygiene.services.rating import rating
 from hygiene.services.setup import periods, rollout
@@ -115,6 +116,7 @@ def create_county(session: Session, actor: User | None, code: str, name: str) ->
     session.flush()
     periods.create_default_rubric(session, county)
     rollout.create_default_plan(session, county, current_year())
+    stars.create_default_catalogue(session, county)
     audit.record(session, actor, county, action="create", after={"code": code, "name": name})
     return county
 

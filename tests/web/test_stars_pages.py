@@ -1,0 +1,241 @@
+"""The pages of stars, benefits and the award ledger (issue 29): each page and each permission;
+the benefits list never reachable anonymously nor from the public site."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import openpyxl
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from hygiene.enums import PlaqueState
+from hygiene.models import AwardLedgerEntry, Disqualification, Household, Plaque, Star
+from hygiene.models._types import beijing_today
+from hygiene.services.awards import stars
+from tests.web.conftest import Auth
+
+VILLAGE = "5209990101"
+TODAY = beijing_today().isoformat()
+
+
+def bare_holder(db_session: Session, village: str = VILLAGE) -> Household:
+    """A plaque holder of the village, its stars other than the hygiene star withdrawn (committed)."""
+    household = db_session.scalars(
+        sa.select(Household)
+        .join(Plaque, Plaque.household_id == Household.id)
+        .where(Plaque.state == PlaqueState.VALID, Household.code.startswith(village))
+        .order_by(Household.code)
+    ).first()
+    held = stars.holding_of(db_session, household)
+    for star in held.stars + held.titles:
+        if not star.is_hygiene:
+            stars.withdraw(db_session, None, household, star, reason="测试前清空")
+    db_session.commit()
+    return household
+
+
+def star_page(household: Household) -> str:
+    return f"/village/{household.code[:10]}/stars/{household.code}"
+
+
+def grant(auth: Auth, household: Household, code: str, reason: str = "村民代表会议评定"):  # type: ignore[no-untyped-def]
+    return auth.post(star_page(household), {"change": f"grant:{code}", "reason": reason, "on": ""})
+
+
+def test_the_clerk_grants_stars_until_five_plus_and_withdraws_one(auth: Auth, db_session: Session) -> None:
+    household = bare_holder(db_session)
+    auth.login("village")
+    page = auth.client.get(star_page(household)).get_data(as_text=True)
+    assert "随牌匾" in page and "授予守法星" in page and 'value="grant:hygiene"' not in page
+    for code in ("law", "filial", "diligent", "harmony"):
+        response = grant(auth, household, code)
+        assert response.status_code == 303, response.get_data(as_text=True)
+    assert "5+X户" not in auth.client.get(star_page(household)).get_data(as_text=True)
+    grant(auth, household, "study")
+    page = auth.client.get(star_page(household)).get_data(as_text=True)
+    assert "5+X户" in page and "已授予好学星" in page
+    response = auth.post(star_page(household), {"change": "withdraw:study", "reason": "复核不符"})
+    assert response.status_code == 303
+    assert [s.code for s in stars.holding_of(db_session, household).stars] == [
+        "hygiene",
+        "law",
+        "filial",
+        "diligent",
+        "harmony",
+    ]
+
+
+def test_refusals_are_shown_and_write_nothing(auth: Auth, db_session: Session) -> None:
+    household = bare_holder(db_session)
+    auth.login("village")
+    blank = grant(auth, household, "law", reason=" ")
+    assert blank.status_code == 422 and "必须填写原因" in blank.get_data(as_text=True)
+    hygiene = auth.post(star_page(household), {"change": "withdraw:hygiene", "reason": "手工"})
+    assert hygiene.status_code == 200 and "随牌匾" in hygiene.get_data(as_text=True)
+    unknown = auth.post(star_page(household), {"change": "grant:nosuch", "reason": "x"})
+    assert unknown.status_code == 404
+    db_session.expire_all()
+    assert [s.code for s in stars.holding_of(db_session, household).stars] == ["hygiene"]
+
+
+@pytest.mark.parametrize(
+    ("username", "status"),
+    [("village", 303), ("township", 303), ("village2", 403), ("township2", 403), ("county", 403), ("inspector", 403)],
+)
+def test_who_may_grant_in_the_first_village(auth: Auth, db_session: Session, username: str, status: int) -> None:
+    household = bare_holder(db_session)
+    auth.login(username)
+    response = auth.client.get(star_page(household))
+    expected_view = 403 if username in ("village2", "township2") else 200
+    assert response.status_code == expected_view
+    if expected_view == 200:
+        assert grant(auth, household, "law").status_code == status
+    else:
+        token_page = auth.client.get("/").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', token_page)
+        data = {"change": "grant:law", "reason": "x", **({"csrf_token": token[1]} if token else {})}
+        assert auth.client.post(star_page(household), data=data).status_code == 403
+    db_session.expire_all()
+    held = "law" in [s.code for s in stars.holding_of(db_session, household).stars]
+    assert held is (status == 303)
+
+
+def test_the_village_list_and_its_workbook(auth: Auth) -> None:
+    auth.login("village")
+    page = auth.client.get(f"/village/{VILLAGE}/stars").get_data(as_text=True)
+    assert "5+X户" in page and "十星级文明户" in page
+    response = auth.client.get(f"/village/{VILLAGE}/stars?format=xlsx")
+    book = openpyxl.load_workbook(io.BytesIO(response.data))
+    assert book.sheetnames[:2] == ["5+X户", "十星级文明户"]
+
+
+BENEFIT_PAGES = (
+    "/county/520999/benefits",
+    "/township/52099901/benefits",
+    "/county/520999/benefits?format=xlsx",
+    "/county/520999/stars.xlsx",
+    "/township/52099901/stars.xlsx",
+)
+
+
+def test_benefits_never_anonymously_and_only_to_the_county_and_its_township(auth: Auth) -> None:
+    for url in BENEFIT_PAGES:
+        response = auth.client.get(url)
+        assert response.status_code in (302, 401) and "/login" in response.headers.get("Location", "/login")
+    auth.login("village")
+    assert all(auth.client.get(url).status_code == 403 for url in BENEFIT_PAGES)
+    auth.logout()
+    auth.login("township")
+    assert auth.client.get("/township/52099901/benefits").status_code == 200
+    tiers = openpyxl.load_workbook(io.BytesIO(auth.client.get("/township/52099901/stars.xlsx").data))
+    assert tiers.sheetnames == ["5+X户", "十星级文明户", "金星户", "银星户", "铜星户"]
+    assert auth.client.get("/township/52099902/benefits").status_code == 403
+    assert auth.client.get("/county/520999/benefits").status_code == 403
+    auth.logout()
+    auth.login("county")
+    page = auth.client.get("/county/520999/benefits").get_data(as_text=True)
+    assert "惠民政策优先名单" in page and "脱贫户" in page
+    book = openpyxl.load_workbook(io.BytesIO(auth.client.get(BENEFIT_PAGES[2]).data))
+    rows = [[c.value for c in r] for r in book.active.iter_rows()]
+    assert any(row[-1] == "是" for row in rows)  # poor households marked
+    auth.logout()
+    auth.login("county2")
+    assert auth.client.get("/county/520999/benefits").status_code == 403
+
+
+def test_a_crawl_of_the_public_site_finds_no_benefits_data(client: FlaskClient, db_session: Session) -> None:
+    poor_names = set(db_session.scalars(sa.select(Household.head_name).where(Household.is_poor)))
+    star_names = {s.name for s in db_session.scalars(sa.select(Star)) if not s.is_hygiene}
+    seen, queue = set(), ["/"]
+    while queue and len(seen) < 400:
+        url = queue.pop()
+        if url in seen:
+            continue
+        seen.add(url)
+        response = client.get(url)
+        if response.status_code != 200 or not response.content_type.startswith("text/html"):
+            response.close()
+            continue
+        html = response.get_data(as_text=True)
+        assert "惠民政策" not in html and "5+X" not in html and "脱贫户" not in html, url
+        assert not any(name in html for name in star_names), url
+        queue.extend(
+            link
+            for link in re.findall(r'href="(/[^"#?]*)"', html)
+            if link not in seen and not link.startswith(("/static", "/login"))
+        )
+    assert len(seen) > 20
+    assert poor_names  # the demo has poor households, none of them marked as such anywhere public
+
+
+def test_the_county_stats_ledger_and_catalogue_pages(auth: Auth, db_session: Session) -> None:
+    auth.login("county")
+    page = auth.client.get("/county/520999/award-stats").get_data(as_text=True)
+    assert "5星级及以上“文明户”" in page and "<svg" in page and "合计" in page
+    household = bare_holder(db_session, "5209990201")
+    before = db_session.scalar(sa.select(sa.func.count(AwardLedgerEntry.id)))
+    add = {"household": household.code, "kind": "industry_support", "item": "养殖", "value": "3000", "on": ""}
+    refused = auth.post("/county/520999/ledger", add)
+    assert refused.status_code == 422 and "不是十星级文明户" in refused.get_data(as_text=True)
+    low = auth.post("/county/520999/ledger", add | {"kind": "award_goods", "value": "六十"})
+    assert low.status_code == 422
+    db_session.rollback()
+    assert db_session.scalar(sa.select(sa.func.count(AwardLedgerEntry.id))) == before
+    ok = auth.post("/county/520999/ledger", add | {"kind": "award_goods", "item": "垃圾桶", "value": "60"})
+    assert ok.status_code == 303
+    db_session.rollback()
+    assert db_session.scalar(sa.select(sa.func.count(AwardLedgerEntry.id))) == before + 1
+    catalogue = auth.client.get("/county/520999/stars/catalogue").get_data(as_text=True)
+    assert "卫生星" in catalogue and "缺什么奖什么" in catalogue
+    title = {
+        "title-code": "goodwife",
+        "title-name": "好媳妇",
+        "title-certificate": "好媳妇荣誉证书",
+        "title-submit": "1",
+    }
+    assert auth.post("/county/520999/stars/catalogue", title).status_code == 303
+    db_session.rollback()
+    assert db_session.scalar(sa.select(Star.name).where(Star.code == "goodwife")) == "好媳妇"
+    tiers = {
+        "tiers-bronze": "6",
+        "tiers-silver": "6",
+        "tiers-gold": "10",
+        "tiers-events": "家庭暴力",
+        "tiers-submit": "1",
+    }
+    assert auth.post("/county/520999/stars/catalogue", tiers).status_code == 422
+    auth.logout()
+    auth.login("township")
+    assert auth.client.get("/county/520999/award-stats").status_code == 403
+    assert auth.client.get("/county/520999/stars/catalogue").status_code == 403
+
+
+def test_the_county_disqualifies_and_lifts(auth: Auth, db_session: Session) -> None:
+    household = bare_holder(db_session)
+    auth.login("county")
+    form = {"household": household.code, "event": "家庭暴力", "occurred_on": TODAY, "note": ""}
+    assert auth.post("/county/520999/disqualifications", form).status_code == 303
+    db_session.rollback()
+    assert stars.holding_of(db_session, household).count == 0
+    found = db_session.scalars(sa.select(Disqualification).where(Disqualification.household_id == household.id)).one()
+    assert auth.post("/county/520999/disqualifications", {"lift": str(found.id)}).status_code == 303
+    db_session.rollback()
+    assert stars.holding_of(db_session, household).hygiene
+    auth.logout()
+    auth.login("village")
+    assert auth.client.get("/county/520999/disqualifications").status_code == 403
+
+
+def test_the_township_accepts_suggestions_per_village(auth: Auth, db_session: Session) -> None:
+    auth.login("township")
+    page = auth.client.get("/township/52099901/awards?period=2026Q3").get_data(as_text=True)
+    assert "缺什么奖什么" in page and "已登记" in page  # the demo's township accepted them
+    assert auth.post("/township/52099901/awards?period=2026Q3", {"accept": "5209990101"}).status_code == 200
+    assert auth.post("/township/52099901/awards?period=2026Q3", {"accept": "5209990201"}).status_code == 403
+    auth.logout()
+    auth.login("township2")
+    assert auth.client.get("/township/52099901/awards").status_code == 403
