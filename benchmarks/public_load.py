@@ -305,8 +305,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def served(url: URL, port: int, workers: int, log: Path) -> Iterator[str]:
-    """``hygiene serve`` (gunicorn) in production settings; stopped, with its workers, on exit."""
+def served(url: URL, port: int, workers: int, log: Path, command: list[str] | None = None) -> Iterator[str]:
+    """``hygiene serve`` (gunicorn) in production settings, or ``command`` in the same environment
+    (the floor); stopped, with its workers, on exit."""
     env = os.environ | {
         "DATABASE_URL": url.render_as_string(hide_password=False),
         "HYGIENE_ENV": "production",
@@ -315,7 +316,7 @@ def served(url: URL, port: int, workers: int, log: Path) -> Iterator[str]:
         "HOST": "127.0.0.1",
         "PORT": str(port),
     }
-    command = [str(Path(sys.executable).with_name("hygiene")), "serve"]
+    command = command or [str(Path(sys.executable).with_name("hygiene")), "serve"]
     with log.open("wb") as out:
         server = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # noqa: S603
     base = f"http://127.0.0.1:{port}"
@@ -383,6 +384,87 @@ def run_wrk(label: str, args: list[str]) -> WrkRun:
         socket_errors=sum(int(n) for n in socket_errors.groups()) if socket_errors else 0,
         load=os.getloadavg()[0],
     )
+
+
+# The response headers the floor sends as the app sent them (gunicorn adds Date, Server, length).
+FLOOR_HEADERS = (
+    "Content-Type",
+    "Content-Encoding",
+    "ETag",
+    "Vary",
+    "Cache-Control",
+    "Content-Security-Policy",
+    "X-Content-Type-Options",
+    "Referrer-Policy",
+    "X-Frame-Options",
+)
+
+
+def floor_comparison(
+    args: argparse.Namespace, url: URL, base: str, path: str, work: Path, log: Path
+) -> tuple[list[WrkRun], list[str]]:
+    """The app's cached page beside the floor (benchmarks/floor_app.py: a bare Flask app serving the
+    same bytes and headers under the same gunicorn settings), measured in turns, app then floor,
+    ``args.rounds`` times, so that the other users of a shared machine weigh on both alike."""
+    gzip_header = ["-H", "Accept-Encoding: gzip"]
+    status, headers, body, _ = fetch(base + path, {"Accept-Encoding": "gzip"})
+    if status != 200:
+        raise RuntimeError(f"{path}: status {status}")
+    (work / "page.body").write_bytes(body)
+    kept = {name: headers[name] for name in FLOOR_HEADERS if name in headers}
+    (work / "page.json").write_text(json.dumps({"path": path, "headers": kept}))
+    floor_command = [sys.executable, str(Path(__file__).with_name("floor_app.py")), str(work)]
+    port = free_port()
+    runs: list[WrkRun] = []
+    wrk_args = [f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency", *gzip_header]
+    with served(url, port, args.workers, work / "floor.log", [*floor_command, str(port), str(args.workers)]) as floor:
+        f_status, f_headers, f_body, _ = fetch(floor + path, {"Accept-Encoding": "gzip"})
+        if (f_status, f_body) != (status, body) or any(f_headers.get(n) != v for n, v in kept.items()):
+            raise RuntimeError("the floor does not answer what the app answers")
+        run_wrk("warm-up app", [f"-t{args.threads}", f"-c{args.connections}", "-d5s", *gzip_header, base + path])
+        run_wrk("warm-up floor", [f"-t{args.threads}", f"-c{args.connections}", "-d5s", *gzip_header, floor + path])
+        for n in range(1, args.rounds + 1):
+            runs.append(run_wrk(f"app, cached list, round {n}", [*wrk_args, base + path]))
+            runs.append(run_wrk(f"floor (bare Flask), round {n}", [*wrk_args, floor + path]))
+    app_rates = sorted(r.rate for r in runs if r.label.startswith("app"))
+    floor_rates = sorted(r.rate for r in runs if r.label.startswith("floor"))
+    ratios = [a.rate / f.rate for a, f in zip(runs[::2], runs[1::2], strict=True)]
+    notes = [
+        f"page {path}: {len(body):,} bytes gzipped, the same bytes and headers from the floor",
+        f"app / floor requests per second, round by round: {', '.join(f'{r:.2f}' for r in ratios)}; "
+        f"medians: app {app_rates[len(app_rates) // 2]:.0f}, floor {floor_rates[len(floor_rates) // 2]:.0f}",
+    ]
+    return runs, notes
+
+
+def print_runs(runs: list[WrkRun]) -> None:
+    print(
+        f"{'run':<38} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'errors':>7} {'load':>5}"
+    )
+    for run in runs:
+        errors_total = run.non_2xx_3xx + run.socket_errors
+        print(
+            f"{run.label:<38} {run.requests:>9,} {run.rate:>8.1f} {run.p50:>8.2f} {run.p90:>8.2f} {run.p99:>8.2f}"
+            f" {errors_total:>7} {run.load:>5.2f}"
+        )
+
+
+def floor_only(args: argparse.Namespace) -> None:
+    """``--floor-only``: the cached page beside the floor on any database already holding the page
+    (the demo on SQLite will do), without building the prefecture."""
+    if not args.database_url or not args.page:
+        sys.exit("--floor-only needs --database-url and --page")
+    url = parse_database_url(args.database_url)
+    work = Path(tempfile.mkdtemp(prefix="bench_floor_"))
+    global WRK_LOG
+    WRK_LOG = work / "wrk.log"
+    print(f"database {redact_url(url)}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
+    with served(url, free_port(), args.workers, work / "gunicorn.log") as base:
+        runs, notes = floor_comparison(args, url, base, args.page, work, work / "gunicorn.log")
+    print_runs(runs)
+    for note in notes:
+        print(note)
+    print(f"wrk's own output: {WRK_LOG}")
 
 
 def paced_run(label: str, args: argparse.Namespace, headers: list[str], script: list[str]) -> WrkRun:
@@ -522,7 +604,17 @@ def main() -> None:
         help="seconds of random-village load before measuring again: each worker's page cache filled, as a "
         "county's lists are once residents have read them (0: not measured)",
     )
+    parser.add_argument("--rounds", type=int, default=3, help="turns of app then floor (issue 34)")
+    parser.add_argument(
+        "--floor-only",
+        action="store_true",
+        help="only the cached page beside the bare-Flask floor, on --database-url as it is (e.g. the demo)",
+    )
+    parser.add_argument("--page", default=None, help="with --floor-only: the page's path")
     args = parser.parse_args()
+    if args.floor_only:
+        floor_only(args)
+        return
 
     url = parse_database_url(args.database_url) if args.database_url else default_url()
     if url.get_backend_name() != "postgresql":
@@ -596,6 +688,9 @@ def main() -> None:
         one = ["-s", str(work / "random.lua"), base + "/", "--", str(work / "one.txt")]
         many = ["-s", str(work / "random.lua"), base + "/", "--", str(work / "paths.txt")]
         runs.append(run_wrk("one village, unpaced", [*base_args, base + path]))
+        floor_runs, floor_notes = floor_comparison(args, url, base, path, work, log)
+        runs.extend(floor_runs)
+        notes.extend(floor_notes)
         runs.append(paced_run(f"one village, paced to ~{args.rate}/s", args, gzip_header, one))
         runs.append(run_wrk(f"{len(codes):,} random villages, unpaced", [*base_args, *many, "0"]))
         runs.append(paced_run(f"random villages, paced to ~{args.rate}/s", args, gzip_header, many))
@@ -614,15 +709,7 @@ def main() -> None:
     notes.append(f"gunicorn log {log}: {len(errors)} error lines")
 
     print()
-    print(
-        f"{'run':<38} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'errors':>7} {'load':>5}"
-    )
-    for run in runs:
-        errors_total = run.non_2xx_3xx + run.socket_errors
-        print(
-            f"{run.label:<38} {run.requests:>9,} {run.rate:>8.1f} {run.p50:>8.2f} {run.p90:>8.2f} {run.p99:>8.2f}"
-            f" {errors_total:>7} {run.load:>5.2f}"
-        )
+    print_runs(runs)
     print()
     for run in runs:
         print(f"{run.label}: {run.command}")

@@ -11,9 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import sqlalchemy as sa
-from psycopg.conninfo import conninfo_to_dict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -82,6 +80,9 @@ def _libpq_multi_host(raw: str) -> URL | None:
     netloc = raw.split("://", 1)[1].split("/", 1)[0] if uri else ""
     if not ("," in netloc or (not uri and "://" not in raw and "host=" in raw)):
         return None
+    import psycopg  # here, not at the top: the `hygiene` command starts without the driver
+    from psycopg.conninfo import conninfo_to_dict
+
     try:
         params = conninfo_to_dict(raw.replace("postgresql+psycopg://", "postgresql://", 1))
     except psycopg.ProgrammingError as exc:

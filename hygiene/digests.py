@@ -65,7 +65,16 @@ RECORD_ROWS = _light_table("result_record_households", ROW_FIELDS)
 AUDIT_LOG = _light_table("audit_log", (*AUDIT_FIELDS, "prev_hash", "hash"))
 
 
+_PLAIN = frozenset({str, int, bool, float, type(None)})  # exact types, as JSON has them (not enums)
+
+
 def _canonical(value: Any) -> Any:
+    # Exact types first (issue 34: a county's roster hashes 198,500 entries); then as before.
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is dict:
+        return {str(k): _canonical(v) for k, v in value.items()}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, dt.datetime):

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import enum
 
-from scoring import rubric as _rubric
-from scoring import validate as _validate
+from scoring import vocabulary as _vocabulary
 
 
 class LabelledEnum(enum.StrEnum):
@@ -33,7 +32,7 @@ class ReviewKind(LabelledEnum):
     GROUP = "group", "小组复评"
 
 
-_GRADE = _rubric.GRADE_LABELS  # the engine's, the one definition (its plaque reasons use them too)
+_GRADE = _vocabulary.GRADE_LABELS  # the engine's, the one definition (its plaque reasons use them too)
 
 
 class Grade(LabelledEnum):
@@ -116,12 +115,13 @@ class AssessmentArea(LabelledEnum):
     PERSONAL_HYGIENE = "personal_hygiene", "村民个人卫生"
 
 
-CRITERIA: tuple[str, ...] = _rubric.CRITERIA
+CRITERIA: tuple[str, ...] = _vocabulary.CRITERIA
 # The words a review sheet may use for a review's kind (自评, self, ...), the engine's own list.
-REVIEW_KIND_WORDS: tuple[str, ...] = tuple(_validate.KIND_NAMES)
+REVIEW_KIND_WORDS: tuple[str, ...] = tuple(_vocabulary.KIND_NAMES)
 
 # The rubric's default lines come from the engine, the one place the rules live (RULES.md §2).
 # Maxima here are in tenths of a point (100 = 10 points), as the database stores them.
 DEFAULT_CRITERIA: tuple[tuple[str, str, int], ...] = tuple(
-    (criterion.code, criterion.label, criterion.max_tenths) for criterion in _rubric.Rubric.default().criteria
+    (code, label, _vocabulary.DEFAULT_MAX_POINTS * 10)
+    for code, label in zip(_vocabulary.CRITERIA, _vocabulary.DEFAULT_LABELS, strict=True)
 )

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+
+# alembic.command and alembic.script (Mako, Pygments) are imported where a migration runs or the
+# head is read: a command that only checks the revision starts faster (issue 34).
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -51,11 +52,15 @@ def migrating(engine: sa.Engine) -> Iterator[sa.Connection]:
 
 
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:
+    from alembic import command
+
     with migrating(engine) as connection:
         command.upgrade(alembic_config(connection), revision)
 
 
 def downgrade(engine: sa.Engine, revision: str = "base") -> None:
+    from alembic import command
+
     with migrating(engine) as connection:
         command.downgrade(alembic_config(connection), revision)
 
@@ -66,6 +71,8 @@ def current_revision(engine: sa.Engine) -> str | None:
 
 
 def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return ScriptDirectory.from_config(config).get_current_head()

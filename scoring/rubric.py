@@ -17,26 +17,13 @@ import pandas as pd
 from scoring.arith import format_points, tenths_of
 from scoring.problems import InvalidInput, Problem
 
-CRITERIA: tuple[str, ...] = tuple(f"c{i:02d}" for i in range(1, 11))
-DEFAULT_LABELS: tuple[str, ...] = (
-    "家庭个人卫生",
-    "垃圾放置处理",
-    "房前屋后卫生（搭建、种植）",
-    "室内室外物品摆放",
-    "厕所卫生",
-    "户外线路和广告牌",
-    "家畜和家禽养殖",
-    "履行村环境卫生公约",
-    "厨房卫生",
-    "生活污水排放",
-)
-GRADES: tuple[str, ...] = ("cleanest", "clean", "fairly_clean", "not_clean")
-GRADE_LABELS: dict[str, str] = {
-    "cleanest": "最清洁户",
-    "clean": "清洁户",
-    "fairly_clean": "较清洁户",
-    "not_clean": "不清洁户",
-}
+# The vocabulary is defined in scoring.vocabulary (no pandas) and still read from here.
+from scoring.vocabulary import CRITERIA as CRITERIA
+from scoring.vocabulary import DEFAULT_LABELS as DEFAULT_LABELS
+from scoring.vocabulary import DEFAULT_MAX_POINTS
+from scoring.vocabulary import GRADE_LABELS as GRADE_LABELS
+from scoring.vocabulary import GRADES as GRADES
+
 TOTAL_POINTS = 100
 
 
@@ -62,7 +49,12 @@ class Rubric:
     @classmethod
     def default(cls) -> Rubric:
         """The default rubric of RULES.md §2: ten criteria of 10 points."""
-        return cls(tuple(Criterion(c, label, Decimal(10)) for c, label in zip(CRITERIA, DEFAULT_LABELS, strict=False)))
+        return cls(
+            tuple(
+                Criterion(c, label, Decimal(DEFAULT_MAX_POINTS))
+                for c, label in zip(CRITERIA, DEFAULT_LABELS, strict=False)
+            )
+        )
 
     @property
     def max_tenths(self) -> tuple[int, ...]:

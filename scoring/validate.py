@@ -29,15 +29,14 @@ from scoring.arith import IntArray, ceil_ratio, score_column, text_array
 from scoring.problems import InvalidInput, Problem
 from scoring.rubric import CRITERIA, Rubric, Settings
 
+# The vocabulary is defined in scoring.vocabulary (no pandas) and still read from here.
+from scoring.vocabulary import KIND_NAMES as KIND_NAMES
+from scoring.vocabulary import KINDS as KINDS
+
 HOUSEHOLD_COLUMNS: tuple[str, ...] = ("household_code", "township_code", "village_code", "group_code", "head_name")
 REVIEW_COLUMNS: tuple[str, ...] = ("household_code", "kind", "reviewer", *CRITERIA)
 QUOTA_COLUMNS: tuple[str, ...] = ("village_code", "cleanest_quota", "clean_quota")
-KINDS: tuple[str, ...] = ("self", "peer", "group")
-SELF, PEER, GROUP = 0, 1, 2
-# How a review's kind may be written (INTERCHANGE.md §1-2): the English name or the sheet's Chinese.
-KIND_NAMES: dict[str, str] = {
-    "self": "self", "peer": "peer", "group": "group", "自评": "self", "互评": "peer", "复评": "group",
-}  # fmt: skip
+SELF, PEER, GROUP = 0, 1, 2  # positions in KINDS
 _KIND_NAMES = pa.array(list(KIND_NAMES), type=pa.large_string())
 _COUNT = re.compile(r"\d+", re.ASCII)
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
+if TYPE_CHECKING:
+    from flask import Flask
 
-from hygiene import config
-from hygiene.db import DatabaseUrlError, parse_database_url
+# Flask, the database layer and the blueprints are imported inside create_app: the `hygiene`
+# command imports this package (web.cli), and only `hygiene serve` needs the app (issue 34).
 
 
 class ConfigError(RuntimeError):
@@ -38,6 +38,9 @@ DEFAULTS: dict[str, Any] = {
     # Seconds between the served app's own runs of the time-driven steps (web.ticker); 0 turns
     # them off (then run `hygiene tick` from cron). Tests turn it on where they test it.
     "TICK_SECONDS": 300,
+    # Seconds an anonymous public page reuses the version its worker last read (web/public/cache.py,
+    # issue 34); tests turn it off, and on where they test it.
+    "PUBLIC_VERSION_SECONDS": 1,
 }
 
 
@@ -52,6 +55,9 @@ def _development_secret(instance_path: Path) -> str:
 
 
 def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
+    from hygiene import config
+    from hygiene.db import DatabaseUrlError, parse_database_url
+
     app.config.from_mapping(DEFAULTS)
     app.config.from_mapping(config.app_settings())
     try:
@@ -60,7 +66,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     except config.PublicUrlError as exc:
         raise ConfigError(str(exc)) from None
     if test_config:
-        app.config.from_mapping({"TICK_SECONDS": 0} | test_config)
+        app.config.from_mapping({"TICK_SECONDS": 0, "PUBLIC_VERSION_SECONDS": 0} | test_config)
     instance_path = Path(app.instance_path)
     try:
         if "DATABASE_URL" in app.config:
@@ -90,6 +96,11 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    from flask import Flask
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from hygiene import config
+
     app = Flask(__name__, instance_path=str(config.instance_path()), instance_relative_config=True)
     load_config(app, test_config)
 

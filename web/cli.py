@@ -4,24 +4,27 @@ other failure."""
 
 from __future__ import annotations
 
+import importlib
 import sys
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
-from hygiene import config, migrate
-from hygiene.db import DatabaseUrlError, make_engine, make_sessionmaker, redact_url
 from hygiene.enums import Role
-from hygiene.io.sheets import UploadRejected
-from hygiene.services import demo
-from hygiene.services.errors import Conflict, ServiceError
-from hygiene.services.setup import accounts
-from hygiene.services.supervision import sampling
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from sqlalchemy.orm import Session
+
+    from hygiene.io.sheets import UploadRejected
+
+# Everything else (SQLAlchemy, the services, pandas through the engine, the web app) is imported
+# inside the command that needs it: `hygiene --help` and a command that never scores start at once
+# (issue 34); tests/web/test_cli_imports.py keeps it so.
 
 EXIT_INVALID = 2
 
@@ -31,6 +34,9 @@ class InvalidInput(click.ClickException):
 
 
 def database_url() -> sa.URL:
+    from hygiene import config
+    from hygiene.db import DatabaseUrlError
+
     try:
         return config.database_url()
     except DatabaseUrlError as exc:
@@ -38,6 +44,11 @@ def database_url() -> sa.URL:
 
 
 def open_engine(*, require_schema: bool = True) -> sa.Engine:
+    import sqlalchemy as sa
+
+    from hygiene import migrate
+    from hygiene.db import make_engine, redact_url
+
     url = database_url()
     engine = make_engine(url)
     try:
@@ -52,6 +63,9 @@ def open_engine(*, require_schema: bool = True) -> sa.Engine:
 @contextmanager
 def transaction(*, write: bool = True) -> Iterator[Session]:
     """One transaction for the whole command: committed at the end, rolled back on any error."""
+    from hygiene.db import make_sessionmaker
+    from hygiene.services.errors import Conflict, ServiceError
+
     engine = open_engine()
     try:
         with make_sessionmaker(engine, write=write).begin() as session:
@@ -64,7 +78,87 @@ def transaction(*, write: bool = True) -> Iterator[Session]:
         engine.dispose()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# The commands defined in other modules, by name: "module:attribute" and the one-line help that
+# `hygiene --help` shows without importing the module (its docstring's first sentence). The one
+# place such a command is registered (docs/architecture.md, "A command"); tests/web/test_cli_imports.py
+# checks each line against its command.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "backup": ("web.cli_integrity:backup", "A consistent copy of the whole database while the app keeps running."),
+    "restore": (
+        "web.cli_integrity:restore",
+        "Restore a backup into an empty database (refused into one holding data), then check it.",
+    ),
+    "check": (
+        "web.cli_integrity:check",
+        "Verify foreign keys, counties, records' digests and the audit chain; exit 1 on any problem.",
+    ),
+    "stars": (
+        "web.cli_awards:stars_group",
+        "Every household holding a star, as CSV (RULES.md §8), sorted by household code.",
+    ),
+    "benefits": (
+        "web.cli_awards:benefits_command",
+        "The benefits priority list (five-plus first, then by star count): CSV, or a workbook.",
+    ),
+    "ledger": ("web.cli_awards:ledger_group", "The year's award ledger as CSV, by date then household code."),
+    "stats": ("web.cli_awards:stats_command", "The county's figures in its bulletin's terms, one CSV line."),
+}
+# The same for the subcommands of `hygiene plaques` defined in other modules.
+PLAQUE_COMMANDS: dict[str, tuple[str, str]] = {
+    "revoke": (
+        "web.cli_awards:plaques_revoke",
+        "Revoke a plaque outside the cycle; the hygiene star goes with it in the same transaction.",
+    ),
+    "reinstate": (
+        "web.cli_awards:plaques_reinstate",
+        "Undo a revocation made outside the cycle; the hygiene star comes back with it.",
+    ),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands in other modules (``lazy``: name → ("module:attribute", short help))
+    are imported only when one of them runs or shows its own help."""
+
+    def __init__(self, *args: Any, lazy: Mapping[str, tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            self.commands[cmd_name] = self.load(cmd_name)
+        return self.commands.get(cmd_name)
+
+    def load(self, cmd_name: str) -> click.Command:
+        module_name, _, attribute = self.lazy[cmd_name][0].partition(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(command, click.Command) or command.name != cmd_name:
+            raise TypeError(f"{self.lazy[cmd_name][0]} is not the click command {cmd_name!r}")
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        limit = formatter.width - 6 - max(len(name) for name in self.list_commands(ctx))
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.commands.get(name)
+            if command is None:
+                rows.append((name, _short_help(self.lazy[name][1], limit)))
+            elif not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+def _short_help(text: str, limit: int) -> str:
+    """A command's first sentence cut to the help column, as click cuts the loaded ones."""
+    return text if len(text) <= limit else text[: max(limit - 3, 0)].rstrip() + "..."
+
+
+@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """农村人居环境卫生“三定三评”评比系统 (hygiene star rating)."""
 
@@ -72,6 +166,9 @@ def main() -> None:
 @main.command("init-db")
 def init_db() -> None:
     """Create or upgrade the database schema (Alembic upgrade head)."""
+    from hygiene import migrate
+    from hygiene.db import redact_url
+
     engine = open_engine(require_schema=False)
     try:
         migrate.upgrade(engine)
@@ -83,6 +180,8 @@ def init_db() -> None:
 @main.command("demo")
 def load_demo() -> None:
     """Load the deterministic demo county and its demo users (idempotent)."""
+    from hygiene.services import demo
+
     with transaction() as session:
         summary = demo.load_demo(session)
     if not summary.created:
@@ -110,6 +209,8 @@ def users() -> None:
 @click.password_option("--password", prompt="密码", confirmation_prompt="再次输入密码")
 def create_user(role: str, unit_code: str, display_name: str | None, username: str, password: str) -> None:
     """Add a user, asking for the password."""
+    from hygiene.services.setup import accounts
+
     with transaction() as session:
         user = accounts.create_user(
             session,
@@ -144,6 +245,7 @@ def _print_problems(file_name: str, rejected: UploadRejected) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_roster(file: Path) -> None:
     """Import or update households from a roster (.xlsx, .xls or .csv)."""
+    from hygiene.io.sheets import UploadRejected
     from hygiene.services.setup import roster_imports
 
     data = file.read_bytes()
@@ -171,6 +273,7 @@ def import_roster(file: Path) -> None:
 @click.option("--village", "village_code", required=True, help="the village's code")
 def import_reviews(file: Path, period_code: str, village_code: str) -> None:
     """Import a review sheet into a village's period."""
+    from hygiene.io.sheets import UploadRejected
     from hygiene.services.rating import review_imports
     from hygiene.services.setup import periods, units
 
@@ -195,6 +298,7 @@ def import_reviews(file: Path, period_code: str, village_code: str) -> None:
 @click.option("--county", "county_code", required=True, help="the county's code")
 def import_units(file: Path, county_code: str) -> None:
     """Create or rename the county's townships, villages and groups from a unit sheet."""
+    from hygiene.io.sheets import UploadRejected
     from hygiene.services.setup import unit_sheet, units
 
     data = file.read_bytes()
@@ -359,7 +463,7 @@ def rollout_command(county_code: str, shares: tuple[str, ...]) -> None:
         )
 
 
-@main.group("plaques", invoke_without_command=True)
+@main.group("plaques", cls=LazyGroup, lazy=PLAQUE_COMMANDS, invoke_without_command=True)
 @click.option("--county", "county_code", default=None, help="the county's code")
 @click.option("--village", "village_code", default=None, help="one village of the county")
 @click.option("--format", "output_format", type=click.Choice(["csv"]), default="csv", show_default=True)
@@ -420,14 +524,18 @@ def _whole_number(option: str, label: str, text: str, minimum: int, maximum: int
 @main.command("sample")
 @click.option("--township", "township_code", required=True, help="the township's code")
 @click.option("--period", "period_code", required=True, help="the quarter, e.g. 2026Q3")
-@click.option("--size", "size_text", default=str(sampling.DEFAULT_SIZE), show_default=True, help="households to draw")
+# The default is sampling.DEFAULT_SIZE, read when the command runs (tests/web/test_cli_imports.py
+# checks that the help says the same).
+@click.option("--size", "size_text", default=None, help="households to draw  [default: 20]")
 @click.option("--seed", "seed_text", default=None, help="the seed (default: fixed by the township and period)")
-def sample_command(township_code: str, period_code: str, size_text: str, seed_text: str | None) -> None:
+def sample_command(township_code: str, period_code: str, size_text: str | None, seed_text: str | None) -> None:
     """Propose a spot-check sample (RULES.md §9) as CSV: household_code, village_code, weight,
     reasons (joined by ';'); the seed used goes to standard error, to repeat the draw."""
     from hygiene.io.exports import csv_bytes
     from hygiene.services.setup import periods, units
+    from hygiene.services.supervision import sampling
 
+    size_text = str(sampling.DEFAULT_SIZE) if size_text is None else size_text
     size = _whole_number("--size", "抽查户数", size_text, 1, MAX_SAMPLE_SIZE)
     seed = None if seed_text is None else _whole_number("--seed", "随机种子", seed_text, 0, sampling.MAX_SEED)
     with transaction(write=False) as session:
@@ -538,22 +646,6 @@ def serve() -> None:
     else:
         run_gunicorn(app, host, port, workers)
 
-
-# Issue 32's commands live in their own module, which imports this one's helpers.
-from web import cli_integrity  # noqa: E402
-
-main.add_command(cli_integrity.backup)
-main.add_command(cli_integrity.restore)
-main.add_command(cli_integrity.check)
-
-from web import cli_awards  # noqa: E402  (its commands use this module's transaction)
-
-main.add_command(cli_awards.stars_group)
-plaques_register.add_command(cli_awards.plaques_revoke)
-plaques_register.add_command(cli_awards.plaques_reinstate)
-main.add_command(cli_awards.benefits_command)
-main.add_command(cli_awards.ledger_group)
-main.add_command(cli_awards.stats_command)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -39,19 +39,23 @@ import math
 import unicodedata
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.worksheet import Worksheet
 
 from hygiene.enums import REVIEW_KIND_WORDS
 from hygiene.io.scores import format_points
 from hygiene.io.sheets import MAX_DATA_ROWS, criterion_header
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import Cell
+    from openpyxl.worksheet.worksheet import Worksheet
+
+# openpyxl is imported by the functions that write a workbook: CSV exports (and the `hygiene`
+# command's results) do not pay for it (issue 34).
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_START = "^[=+\\-@\t\r]"
@@ -104,11 +108,22 @@ def formula_safe(table: pa.Table) -> pa.Table:
 
 # --- xlsx ----------------------------------------------------------------------------------------
 
-_THIN = Side(style="thin", color="999999")
-_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-_HEADER_FILL = PatternFill("solid", fgColor="E8EEF7")
-_TITLE_FONT = Font(bold=True, size=14)
-_HEADER_FONT = Font(bold=True)
+
+@cache
+def _styles() -> dict[str, Any]:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Border, Font, PatternFill, Side
+
+    thin = Side(style="thin", color="999999")
+    return {
+        "border": Border(left=thin, right=thin, top=thin, bottom=thin),
+        "header_fill": PatternFill("solid", fgColor="E8EEF7"),
+        "title_font": Font(bold=True, size=14),
+        "header_font": Font(bold=True),
+        "illegal_characters": ILLEGAL_CHARACTERS_RE,
+    }
+
+
 _SHEET_NAME_FORBIDDEN = str.maketrans({ch: "_" for ch in "[]:*?/\\"})
 
 
@@ -122,7 +137,7 @@ def write_cell(cell: Cell, value: object) -> None:
         cell.value = value
         return
     # Characters XML 1.0 cannot hold (C0 controls) would make openpyxl raise: shown as U+FFFD.
-    text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", str(value))
+    text = _styles()["illegal_characters"].sub("\ufffd", str(value))
     cell.value = text
     cell.data_type = "s"
     if text.startswith(FORMULA_PREFIXES):
@@ -147,10 +162,14 @@ def _sheet_title(name: str, taken: set[str]) -> str:
 def _fill_sheet(ws: Worksheet, header: Sequence[str], rows: Iterable[Sequence[object]], title: str | None) -> int:
     """Title (merged) and header, then the rows; frozen panes, print titles and column widths.
     Returns the header's row number."""
+    from openpyxl.styles import Alignment
+    from openpyxl.utils import get_column_letter
+
+    styles = _styles()
     header_row = 1
     if title:
         write_cell(ws.cell(1, 1), title)
-        ws.cell(1, 1).font = _TITLE_FONT
+        ws.cell(1, 1).font = styles["title_font"]
         ws.cell(1, 1).alignment = Alignment(horizontal="center", vertical="center")
         if len(header) > 1:
             ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(header))
@@ -160,7 +179,7 @@ def _fill_sheet(ws: Worksheet, header: Sequence[str], rows: Iterable[Sequence[ob
     for c, text in enumerate(header, start=1):
         cell = ws.cell(header_row, c)
         write_cell(cell, text)
-        cell.font, cell.fill, cell.border = _HEADER_FONT, _HEADER_FILL, _BORDER
+        cell.font, cell.fill, cell.border = styles["header_font"], styles["header_fill"], styles["border"]
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     for r, row in enumerate(rows, start=header_row + 1):
         for c, value in enumerate(row, start=1):
@@ -183,6 +202,8 @@ def _workbook_bytes(wb: Workbook) -> bytes:
 def xlsx_bytes(sheets: list[SheetSpec], title: str | None = None) -> bytes:
     """A workbook with one sheet per ``(name, header, rows)``: an optional merged title row above
     the header of each sheet, the header frozen and repeated when printed, every text cell text."""
+    from openpyxl import Workbook
+
     wb = Workbook()
     wb.remove(wb.active)
     taken: set[str] = set()
@@ -208,6 +229,10 @@ def review_template_xlsx(
 ) -> bytes:
     """The review sheet for one village and period, ``households`` as ``(code, head_name, group)``
     and ``rubric`` as ``(code, label, max_tenths)``; what it holds is decided in the module docstring."""
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     wb = Workbook()
     ws = wb.active
     ws.title = TEMPLATE_SHEET

@@ -125,15 +125,21 @@ def read_text(session: Session, select: sa.Select[*tuple[Any, ...]], types: Mapp
 
 def insert_rows(session: Session, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Insert these rows (values in ``columns`` order, as the database stores them: enum values as
-    text, JSON as text) in the caller's transaction: COPY on PostgreSQL, executemany elsewhere."""
+    text, JSON as text) in the caller's transaction: COPY on PostgreSQL, executemany elsewhere.
+    A constraint the rows break raises ``sqlalchemy.exc.IntegrityError`` on either."""
     if not rows:
         return
     session.flush()
     if is_postgresql(session):
+        import psycopg
+
         names = ", ".join(f'"{name}"' for name in columns)
-        with _driver(session).cursor() as cursor, cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row(row)
+        try:
+            with _driver(session).cursor() as cursor, cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except psycopg.IntegrityError as exc:  # as SQLAlchemy raises it for a statement
+            raise sa.exc.IntegrityError(f"COPY {table}", None, exc) from exc
         return
     plain = sa.table(table, *(sa.column(name) for name in columns))  # values go in as given
     session.execute(sa.insert(plain), [dict(zip(columns, row, strict=True)) for row in rows])

@@ -57,10 +57,13 @@ def check_unchanged(shown: str | None, current: object, what: str) -> None:
         raise Conflict(f"{what}已被他人修改，本次未保存；请刷新查看最新内容后重新填写")
 
 
+IMPORT_CONFLICT = "导入期间数据已被他人修改，未写入任何数据，请重新上传"
+
+
 def flush_or_conflict(session: Session) -> None:
     """One flush for a whole sheet, so that the inserts go out in batches. Someone saving the same
     review or household between the plan and now is a conflict, never a half-written import."""
     try:
         session.flush()
     except (sa.exc.IntegrityError, StaleDataError):
-        raise Conflict("导入期间数据已被他人修改，未写入任何数据，请重新上传") from None
+        raise Conflict(IMPORT_CONFLICT) from None

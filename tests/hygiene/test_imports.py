@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 from collections.abc import Sequence
 
 import openpyxl
@@ -16,6 +17,7 @@ from hygiene import naming
 from hygiene.enums import CRITERIA, ReviewKind, WorkflowState
 from hygiene.io.sheets import Problem, UploadRejected
 from hygiene.models import AuditEntry, Group, Household, Period, Review, User, Village
+from hygiene.services import integrity
 from hygiene.services.errors import FieldErrors, PermissionDenied, ServiceError
 from hygiene.services.rating import review_imports, workflow
 from hygiene.services.setup import periods, roster_imports, units
@@ -204,6 +206,55 @@ def test_a_roster_updates_an_existing_household_and_audits_before_and_after(
     assert entry.before["group_id"] == old_group and entry.after["group_id"] == other_group.id
     assert entry.after["head_name"] == "新户主" and entry.reason == "导入 b.csv 第2行"
     assert entries(db, "household", second.id, action="import") == []
+
+
+def test_a_roster_written_in_bulk_keeps_the_audit_chain_and_the_row_order(
+    db: Session, village: Village, clerk: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 34: new households go in as one INSERT (COPY on PostgreSQL) per batch and their entries
+    as another; the entries are the ones ``audit.record`` would write, in the roster's order, and
+    the county's hash chain still verifies."""
+    monkeypatch.setattr(roster_imports, "ROSTER_BATCH", 2)
+    existing = factories.households_of_group(db, village.groups[0])[0]
+    rows = [
+        roster_row("7001", head="甲", group="第一组", members="2"),
+        roster_row(existing.code, head="改名户", group=village.groups[0].name, members="4"),
+        roster_row("7002", head="乙", group="第九组", members="3", phone="13800000009", poor="是"),
+        roster_row("7003", head="丙", group="第九组", members="1"),
+        roster_row("7004", head="丁", group="第一组", members="5"),
+    ]
+    plan = roster_imports.plan_roster_upload(db, clerk, [village], csv_file(ROSTER_HEADER, rows), "c.csv")
+    progress = []
+    assert (
+        roster_imports.apply_roster_import(
+            db, clerk, plan, file_name="c.csv", progress=lambda done, total: progress.append((done, total))
+        )
+        == 5
+    )
+    assert progress == [(2, 5), (4, 5), (5, 5)]
+    written = [household(db, code) for code in ("7001", existing.code, "7002", "7003", "7004")]
+    trail = [entries(db, "household", h.id)[-1] for h in written if h is not None]
+    assert [e.reason for e in trail] == [f"导入 c.csv 第{n}行" for n in range(2, 7)]
+    assert [e.id for e in trail] == sorted(e.id for e in trail)  # in the roster's order
+    assert [e.action for e in trail] == ["create", "import", "create", "create", "create"]
+    for entry, stored in zip(trail, written, strict=True):
+        assert stored is not None and entry.after == audit_snapshot(stored)
+        assert entry.county_id == village.township.county_id and entry.actor == "village"
+    nine = household(db, "7002")
+    assert nine is not None and (nine.group.name, nine.phone, nine.is_poor, nine.version) == (
+        "第九组",
+        "13800000009",
+        True,
+        1,
+    )
+    assert household(db, "7003").group_id == nine.group_id  # one new group for both
+    db.flush()
+    report = integrity.check(db)
+    assert report.ok, report.problems
+
+
+def audit_snapshot(stored: Household) -> dict[str, object]:
+    return json.loads(json.dumps(units.household_snapshot(stored, stored.group)))
 
 
 def test_a_roster_with_a_bad_row_writes_nothing_and_lists_every_problem(

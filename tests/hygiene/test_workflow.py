@@ -353,7 +353,8 @@ def test_a_move_with_shortfalls_states_them_and_goes_ahead_only_with_a_reason(db
 
 def test_a_move_without_shortfalls_needs_no_reason(db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
     submitted = vp(db, SUBMITTED)
-    monkeypatch.setattr(workflow, "shortfalls", lambda session, village_period: rating.Shortfalls(60, 0, 0, 0, 0))
+    none = rating.Shortfalls(60, 0, 0, 0, 0)
+    monkeypatch.setattr(rating.Shortfalls, "from_results", classmethod(lambda cls, households, villages: none))
     workflow.approve(db, user(db, "township"), submitted, submitted.version)
     assert submitted.state is WorkflowState.APPROVED
     assert [(m.action, m.reason) for m in moves(db, submitted)][-1] == ("approve", None)
@@ -376,3 +377,64 @@ def test_a_draft_missing_group_reviews_is_counted_household_by_household(db: Ses
     )
     assert (found.households, found.unrated) == (village_households, village_households - with_group_review)
     assert found.lines()[0].startswith(f"全村 {village_households} 户中有 {found.unrated} 户没有复评")
+
+
+class EngineRuns:
+    """Counts the database readings and runs of the engine through its one door (issue 34)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.readings = self.runs = 0
+        read, run = rating.engine_inputs, rating.scoring.score_tables
+
+        def counted_read(*args: object, **kwargs: object) -> rating.EngineInputs:
+            self.readings += 1
+            return read(*args, **kwargs)  # type: ignore[arg-type]
+
+        def counted_run(*args: object, **kwargs: object) -> object:
+            self.runs += 1
+            return run(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(rating, "engine_inputs", counted_read)
+        monkeypatch.setattr(rating.scoring, "score_tables", counted_run)
+
+    def taken(self) -> tuple[int, int]:
+        done = (self.readings, self.runs)
+        self.readings = self.runs = 0
+        return done
+
+
+def test_each_guarded_move_runs_the_engine_once_and_a_publication_posts_that_run(
+    db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    period = vp(db, DRAFT)
+    clerk, reviewer = user(db, "village"), user(db, "township")
+    expected = rating.score_live(db, period.period, [period.village_id])
+    engine = EngineRuns(monkeypatch)
+    workflow.submit(db, clerk, period, period.version, override_reason="已核对")
+    assert engine.taken() == (1, 1)
+    workflow.approve(db, reviewer, period, period.version, override_reason="已核对")
+    assert engine.taken() == (1, 1)
+    workflow.publish(db, reviewer, period, period.version, override_reason="已核对")
+    assert engine.taken() == (1, 1)  # the guard's run, posted as the record
+    record = records.current_record(db, period)
+    assert record is not None
+    households, villages = rating.results(db, period.period, [period.village_id])  # from the record
+    assert engine.taken() == (0, 0)
+    assert households.equals(expected[0]) and villages.equals(expected[1])
+
+
+def test_a_publication_the_engine_refuses_is_refused_without_a_record(
+    db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    period = vp(db, APPROVED)
+    reviewer = user(db, "township")
+
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise rating.RatingRefused("互评人不在本组")
+
+    monkeypatch.setattr(rating, "score_now", refuse)
+    with pytest.raises(workflow.GuardRequired, match="互评人不在本组"):
+        workflow.publish(db, reviewer, period, period.version)
+    with pytest.raises(rating.RatingRefused):
+        workflow.publish(db, reviewer, period, period.version, override_reason="已核对")
+    assert records.current_record(db, period) is None

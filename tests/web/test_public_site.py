@@ -8,10 +8,12 @@ import datetime as dt
 import gzip
 import io
 import re
+import time
 
 import openpyxl
 import pytest
 import sqlalchemy as sa
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
@@ -256,3 +258,29 @@ def test_the_page_cache_renders_once_per_version_and_keeps_the_most_recent_pages
     cache.get(("list", 2), render("b"))
     assert rendered == ["a", "b", "c", "b"] and cache.size <= 2 * one_page
     assert Page.of("页").etag == Page.of("页").etag != Page.of("页面").etag
+
+
+def test_an_anonymous_list_reuses_its_version_for_a_second_without_the_database(
+    app: Flask, client: FlaskClient, db_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 34: under load a cached list is served without a query; a change shows once the
+    worker's second is up (phones may keep a page 60 s anyway), and a signed-in user reads it at once."""
+    app.config["PUBLIC_VERSION_SECONDS"] = 1
+    clock = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    statements: list[str] = []
+    engine = app.extensions["hygiene.engine"]
+    sa.event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    first = client.get(POSTED)
+    assert first.status_code == 200 and statements
+    statements.clear()
+    again = client.get(POSTED)
+    assert again.status_code == 200 and again.get_etag() == first.get_etag()
+    assert statements == []  # no session, no query
+    village_period = posted_period(db_session)
+    village_period.posting_ends_at = utcnow() + dt.timedelta(days=3, hours=2)
+    db_session.commit()
+    assert client.get(POSTED).get_etag() == first.get_etag()  # within the second: the page as it was
+    clock[0] += 1.5
+    assert client.get(POSTED).get_etag() != first.get_etag()  # then the new version
+    assert client.get("/public/villages/5209990101/2099Q1").status_code == 404  # unknown: never remembered

@@ -8,6 +8,11 @@ for the phones that accept it, with a strong ETag so that a phone's second visit
 Only anonymous requests share pages: a logged-in user's page carries their name and a logout form,
 and a pending flashed message must be shown, so those are rendered each time and never cached by
 anyone else ("private, no-store").
+
+An anonymous request also reuses the version its worker read less than ``PUBLIC_VERSION_SECONDS``
+(1 s) ago (issue 34): under load a list's page is then served without opening a database session
+at all. A change reaches every worker's page within that second; the phones themselves may keep a
+page for ``BROWSER_MAX_AGE`` (60 s) without asking.
 """
 
 from __future__ import annotations
@@ -15,10 +20,11 @@ from __future__ import annotations
 import gzip
 import hashlib
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from flask import Response, current_app, request, session
 from flask_login import current_user
@@ -96,6 +102,40 @@ class PageCache:
 def pages() -> PageCache:
     """This app's cache (one per app: a test's app never sees another database's pages)."""
     return cast(PageCache, current_app.extensions.setdefault("hygiene.public_pages", PageCache()))
+
+
+class Versions:
+    """What ``hygiene.services.rating.results.public_version`` answered, by key, for a second."""
+
+    def __init__(self, seconds: float, max_keys: int = 100_000) -> None:
+        self.seconds = seconds
+        self.max_keys = max_keys
+        self._found: dict[Hashable, tuple[float, Any]] = {}
+
+    def get(self, key: Hashable, read: Callable[[], Any]) -> Any:
+        now = time.monotonic()
+        known = self._found.get(key)
+        if known is not None and now < known[0]:
+            return known[1]
+        version = read()
+        if version is not None and self.seconds > 0:  # only what exists: unknown codes never fill it
+            if len(self._found) >= self.max_keys:
+                self._found = {k: v for k, v in self._found.items() if now < v[0]}
+            if len(self._found) < self.max_keys:
+                self._found[key] = (now + self.seconds, version)
+        return version
+
+
+def version(key: Hashable, read: Callable[[], Any]) -> Any:
+    """A page's version: remembered for ``PUBLIC_VERSION_SECONDS`` for an anonymous request, read
+    with ``read()`` otherwise (a logged-in user sees their own writes at once)."""
+    if not shareable():
+        return read()
+    versions = current_app.extensions.get("hygiene.public_versions")
+    if versions is None:
+        seconds = float(current_app.config["PUBLIC_VERSION_SECONDS"])
+        versions = current_app.extensions.setdefault("hygiene.public_versions", Versions(seconds))
+    return versions.get(key, read)
 
 
 def shareable() -> bool:

@@ -44,13 +44,16 @@ def village_list(village_code: str, period_code: str) -> ResponseReturnValue:
     """The posted list (张榜公示) of a published village period, for residents' phones: searchable by
     household code, surname and group. The unsearched page is rendered once per version of what it
     shows (web/public/cache.py)."""
-    session = get_session()
-    version = results.public_version(session, village_code, period_code)
+    version = cache.version(
+        ("list", village_code, period_code),
+        lambda: results.public_version(get_session(), village_code, period_code),
+    )
     if version is None:
         abort(404)
     query, group = request.args.get("q", "")[:40], request.args.get("group", "")[:60]
 
     def render() -> str:
+        session = get_session()
         village = units.get_village(session, village_code)
         posted = results.public_list(session, village, period_code)
         rows = results.search_rows(posted.rows, query, group)

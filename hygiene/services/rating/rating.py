@@ -404,9 +404,35 @@ def _peer_means(inputs: EngineInputs) -> pd.DataFrame:
         raise _refusal(inputs, refused) from None
 
 
+@dataclass(frozen=True)
+class Scored:
+    """The engine's results for some villages computed now, with the inputs they were computed
+    from: a workflow move that checks the results (its guard) hands them on to the record it posts,
+    so that a publication reads the database and runs the engine once (issue 34)."""
+
+    inputs: EngineInputs
+    household_results: pa.Table
+    village_results: pa.Table
+
+    def frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The results as DataFrames, as ``result_frames`` gives them."""
+        return scoring.to_frame(self.household_results), scoring.to_frame(self.village_results)
+
+    def peer_means(self) -> pd.DataFrame:
+        """Per household, the mean peer score of each criterion (RULES.md §3), from the same inputs."""
+        return _peer_means(self.inputs)
+
+
+def score_now(session: Session, period: Period, village_ids: Sequence[int]) -> Scored:
+    """The engine run on the database as it is now: one reading, one run. Raises ``RatingRefused``."""
+    inputs = engine_inputs(session, period, village_ids)
+    return Scored(inputs, *_scored(inputs))
+
+
 def score_live(session: Session, period: Period, village_ids: Sequence[int]) -> tuple[pa.Table, pa.Table]:
     """The engine's (household_results, village_results) computed now from the database."""
-    return _scored(engine_inputs(session, period, village_ids))
+    scored = score_now(session, period, village_ids)
+    return scored.household_results, scored.village_results
 
 
 def peer_means_live(session: Session, period: Period, village_ids: Sequence[int]) -> pd.DataFrame:
@@ -418,9 +444,8 @@ def score_and_peer_means_live(
     session: Session, period: Period, village_ids: Sequence[int]
 ) -> tuple[pa.Table, pa.Table, pd.DataFrame]:
     """``score_live`` and ``peer_means_live`` from one reading of the database (what a record posts)."""
-    inputs = engine_inputs(session, period, village_ids)
-    household_results, village_results = _scored(inputs)
-    return household_results, village_results, _peer_means(inputs)
+    scored = score_now(session, period, village_ids)
+    return scored.household_results, scored.village_results, scored.peer_means()
 
 
 # --- results: the record where there is one, the engine otherwise ----------------------------------

@@ -44,13 +44,20 @@ ROW_COLUMNS = (
 )  # fmt: skip
 
 
-def post(session: Session, actor: User | None, village_period: VillagePeriod) -> ResultRecord:
+def post(
+    session: Session, actor: User | None, village_period: VillagePeriod, scored: rating.Scored | None = None
+) -> ResultRecord:
     """Store the village period's results as they are now, as its next record version. Raises
     ``rating.RatingRefused`` (nothing written) when the engine refuses the data. The household rows
     go in as one bulk insert (COPY on PostgreSQL, ``hygiene.services.bulk``) in the caller's
-    transaction; the audit entry is one per record, as for every post."""
+    transaction; the audit entry is one per record, as for every post.
+
+    ``scored`` is the engine's run on this village and period earlier in the same transaction (the
+    publication's guard, ``rating.score_now``), used instead of running it again."""
     period, village = village_period.period, village_period.village
-    household_results, village_results, means = rating.score_and_peer_means_live(session, period, [village.id])
+    if scored is None:
+        scored = rating.score_now(session, period, [village.id])
+    household_results, village_results, means = scored.household_results, scored.village_results, scored.peer_means()
     peer_means = {
         str(row["household_code"]): [rating.tenths(row[c]) for c in CRITERIA] if row["peer_count"] else None
         for row in means.to_dict("records")

@@ -5,10 +5,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
@@ -133,7 +135,22 @@ def township_ranking_table(board: Sequence[TownshipRow]) -> tuple[list[str], lis
 def public_version(session: Session, village_code: str, period_code: str) -> tuple[object, ...] | None:
     """What a village period's public list shows changes with, in one small query: its current record,
     its state (final adds the red and black list), its posting end and its objections (each change to
-    one bumps its version). None when nothing is posted, so the page is "not found" without more work."""
+    one bumps its version). None when nothing is posted, so the page is "not found" without more work.
+
+    Asked on every view of a cached list (web/public/cache.py), so the statement is built once and
+    run on the session's connection without the ORM layer (issue 34)."""
+    found = (
+        session.connection()
+        .execute(_public_version_statement(), {"village_code": village_code, "period_code": period_code})
+        .first()
+    )
+    if found is None or found[1] not in PUBLIC_STATES or found[3] is None:
+        return None
+    return tuple(found)
+
+
+@functools.cache
+def _public_version_statement() -> sa.Select[Any]:
     record = (
         sa.select(ResultRecord.id)
         .where(ResultRecord.village_period_id == VillagePeriod.id, ResultRecord.superseded_at.is_(None))
@@ -144,15 +161,12 @@ def public_version(session: Session, village_code: str, period_code: str) -> tup
         .where(Objection.village_period_id == VillagePeriod.id)
         .scalar_subquery()
     )
-    found = session.execute(
+    return (
         sa.select(VillagePeriod.id, VillagePeriod.state, VillagePeriod.posting_ends_at, record, objections)
         .join(Village, VillagePeriod.village_id == Village.id)
         .join(Period, VillagePeriod.period_id == Period.id)
-        .where(Village.code == village_code, Period.code == period_code)
-    ).first()
-    if found is None or found[1] not in PUBLIC_STATES or found[3] is None:
-        return None
-    return tuple(found)
+        .where(Village.code == sa.bindparam("village_code"), Period.code == sa.bindparam("period_code"))
+    )
 
 
 def public_list(session: Session, village: Village, period_code: str) -> PublicList:

@@ -142,16 +142,33 @@ class GuardRequired(ServiceError):
         self.lines = list(lines)
 
 
-def _guard(session: Session, village_period: VillagePeriod, action: str, override_reason: str) -> str | None:
-    """The audit reason of a move made despite shortfalls, or None when there are none; without a
-    reason to go ahead, the move is refused stating what is missing, with the numbers."""
-    lines = shortfalls(session, village_period).lines()
+@dataclass(frozen=True)
+class Guarded:
+    """What a guard found: the audit reason of a move made despite shortfalls (None when there are
+    none) and the engine's run it read them from (None when the engine refused the data)."""
+
+    reason: str | None
+    scored: rating.Scored | None
+
+
+def _guard(session: Session, village_period: VillagePeriod, action: str, override_reason: str) -> Guarded:
+    """The shortfalls of a village period that is moving on, from one engine run (kept for the
+    record a publication posts); without a reason to go ahead despite shortfalls, the move is
+    refused stating what is missing, with the numbers. Only unposted periods move through a guard,
+    so their results are live (as ``shortfalls`` reads them)."""
+    scored = None
+    try:
+        scored = rating.score_now(session, village_period.period, [village_period.village_id])
+        found = rating.Shortfalls.from_results(*scored.frames())
+    except rating.RatingRefused as exc:
+        found = rating.Shortfalls.refused_by(str(exc))
+    lines = found.lines()
     if not lines:
-        return None
+        return Guarded(None, scored)
     label = MOVE_LABELS[action]
     if not override_reason.strip():
         raise GuardRequired(village_period_name(village_period), label, lines)
-    return f"有缺项仍{label}：{override_reason.strip()}（{'；'.join(lines)}）"
+    return Guarded(f"有缺项仍{label}：{override_reason.strip()}（{'；'.join(lines)}）", scored)
 
 
 def submit(
@@ -183,7 +200,7 @@ def submit(
         allowed_from=(WorkflowState.DRAFT, WorkflowState.RETURNED),
         to=WorkflowState.SUBMITTED,
         action="submit",
-        reason=_guard(session, village_period, "submit", override_reason),
+        reason=_guard(session, village_period, "submit", override_reason).reason,
         submitted_at=utcnow(),
     )
 
@@ -226,7 +243,7 @@ def approve(
         allowed_from=(WorkflowState.SUBMITTED,),
         to=WorkflowState.APPROVED,
         action="approve",
-        reason=_guard(session, village_period, "approve", override_reason),
+        reason=_guard(session, village_period, "approve", override_reason).reason,
         approved_at=utcnow(),
     )
 
@@ -264,6 +281,7 @@ def publish(
     require_reviewer(actor, village_period)
     now = now or utcnow()
     _check_move(village_period, expected_version, (WorkflowState.APPROVED,), "publish")
+    guarded = _guard(session, village_period, "publish", override_reason)
     _move(
         session,
         actor,
@@ -272,12 +290,12 @@ def publish(
         allowed_from=(WorkflowState.APPROVED,),
         to=WorkflowState.PUBLISHED,
         action="publish",
-        reason=_guard(session, village_period, "publish", override_reason),
+        reason=guarded.reason,
         published_at=now,
         posting_ends_at=now + dt.timedelta(days=village_period.period.posting_days),
         return_reason=None,
     )
-    records.post(session, actor, village_period)
+    records.post(session, actor, village_period, guarded.scored)
     return village_period
 
 

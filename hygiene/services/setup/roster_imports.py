@@ -10,8 +10,9 @@ from __future__ import annotations
 import itertools
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -26,8 +27,9 @@ from hygiene.io.sheets import (
     roster_columns,
 )
 from hygiene.models import Group, Household, Township, User, Village
-from hygiene.services import audit
-from hygiene.services.errors import PermissionDenied, flush_or_conflict
+from hygiene.models._types import utcnow
+from hygiene.services import audit, bulk
+from hygiene.services.errors import IMPORT_CONFLICT, Conflict, PermissionDenied, flush_or_conflict
 from hygiene.services.setup import units
 
 NOT_IN_UNIT_SHEET = "本村的单位表中没有这个村民组，请检查名称或先由县管理员导入单位表"
@@ -206,7 +208,7 @@ def _members(text: str) -> int | None:
         return None
 
 
-ROSTER_BATCH = 2000  # households written per flush; the progress shown moves a batch at a time
+ROSTER_BATCH = 2000  # households written per statement; the progress shown moves a batch at a time
 
 
 def write_roster(
@@ -215,72 +217,148 @@ def write_roster(
     """Write a checked roster plan (new groups and households, changed households updated), a batch
     at a time, yielding (households written, households to write) after each batch so that a
     county-wide roster can show its progress. The caller owns the transaction: an import stopped
-    half-way is rolled back whole."""
+    half-way is rolled back whole.
+
+    New households go in as one multi-row INSERT per batch and their audit entries as another
+    (``audit.record_many``), not an ORM object and a flush each (issue 34: a county's 198,500
+    households); changed households are updated through the ORM, version-checked."""
     groups: dict[tuple[int, str], Group] = {
         (g.village_id, g.name): g
         for g in session.scalars(sa.select(Group).where(Group.village_id.in_({r.village.id for r in plan.rows})))
     }
     to_write = [planned for planned in plan.rows if planned.changes]
-    first_period: dict[int, str | None] = {}
+    for planned in to_write:  # new groups in the order the roster first names them (01, 02, …)
+        if (planned.village.id, planned.group_name) not in groups:
+            group = Group(
+                county_id=planned.village.county_id,
+                village_id=planned.village.id,
+                code=_next_group_code(planned.village, groups.values()),
+                name=planned.group_name,
+            )
+            session.add(group)
+            groups[(planned.village.id, planned.group_name)] = group
+    with session.no_autoflush:
+        first_period = units.first_periods_of_new_households(
+            session, {planned.village.id: planned.village for planned in to_write if planned.existing is None}.values()
+        )
+    flush_or_conflict(session)  # the new groups get their ids
+    households = cast(sa.Table, Household.__table__)
     for start in range(0, len(to_write), ROSTER_BATCH):
-        written: list[tuple[PlannedHousehold, Household, dict[str, object] | None]] = []
-        for planned in to_write[start : start + ROSTER_BATCH]:
-            group = groups.get((planned.village.id, planned.group_name))
-            if group is None:
-                group = Group(
-                    county_id=planned.village.county_id,
-                    village_id=planned.village.id,
-                    code=_next_group_code(planned.village, groups.values()),
-                    name=planned.group_name,
-                )
-                session.add(group)
-                groups[(planned.village.id, planned.group_name)] = group
+        batch = to_write[start : start + ROSTER_BATCH]
+        now = utcnow()
+        new_rows = [
+            {
+                "county_id": planned.village.township.county_id,
+                "group_id": groups[(planned.village.id, planned.group_name)].id,
+                "code": planned.code,
+                "head_name": planned.head_name,
+                "members": planned.members,
+                "phone": planned.phone,
+                "is_poor": planned.is_poor,
+                "moved_away_on": None,
+                "registered_from": first_period[planned.village.id],
+                "created_at": now,
+                "version": 1,
+            }
+            for planned in batch
+            if planned.existing is None
+        ]
+        befores: dict[int, dict[str, object]] = {}
+        for planned in batch:
             household = planned.existing
-            before = units.household_snapshot(household, household.group) if household else None
             if household is None:
-                if planned.village.id not in first_period:
-                    with session.no_autoflush:
-                        first_period[planned.village.id] = units.first_period_of_new_household(session, planned.village)
-                household = Household(
-                    county_id=planned.village.township.county_id,
-                    code=planned.code,
-                    group=group,
-                    head_name=planned.head_name,
-                    registered_from=first_period[planned.village.id],
-                )
-                session.add(household)
-            household.group = group  # by relationship: a new group has no id until the flush
+                continue
+            befores[household.id] = units.household_snapshot(household, household.group)
+            household.group = groups[(planned.village.id, planned.group_name)]
             household.head_name = planned.head_name
             household.members = planned.members
             household.phone = planned.phone
             household.is_poor = planned.is_poor
-            written.append((planned, household, before))
         flush_or_conflict(session)
-        for planned, household, before in written:
-            audit.record(
-                session,
-                actor,
-                household,
-                action="import" if before else "create",
-                before=before,
-                after=units.household_snapshot(household, household.group),
-                reason=f"导入 {file_name} 第{planned.row}行",
-            )
-        yield start + len(written), len(to_write)
+        new_ids = _insert_households(session, households, new_rows)
+        new_values = iter(new_rows)
+        changes = []
+        for planned in batch:
+            reason = f"导入 {file_name} 第{planned.row}行"
+            household = planned.existing
+            if household is None:
+                row = next(new_values)
+                row["id"] = new_ids[(row["county_id"], row["code"])]
+                changes.append(
+                    audit.Change(
+                        None,
+                        action="create",
+                        after=units.household_row_snapshot(row, planned.group_name),
+                        reason=reason,
+                        kind="household",
+                        entity_id=row["id"],
+                        county_id=planned.village.township.county_id,
+                    )
+                )
+            else:
+                changes.append(
+                    audit.Change(
+                        household,
+                        action="import",
+                        before=befores[household.id],
+                        after=units.household_snapshot(household, household.group),
+                        reason=reason,
+                    )
+                )
+        audit.record_many(session, actor, changes)
+        yield start + len(batch), len(to_write)
     # One summary entry on each village the sheet names, even with "0 条变更" (INTERCHANGE.md §2.1).
     villages = {r.village.id: r.village for r in plan.rows}
     rows = Counter(r.village.id for r in plan.rows)
     changed = Counter(planned.village.id for planned in to_write)
-    for village_id, village in sorted(villages.items()):
-        audit.record(
-            session,
-            actor,
-            village,
-            action="import_roster",
-            after={"file": file_name, "rows": rows[village_id], "changed": changed[village_id]},
-            reason=f"导入花名册 {file_name}：{village.name} {changed[village_id]} 条变更",
-        )
+    audit.record_many(
+        session,
+        actor,
+        (
+            audit.Change(
+                village,
+                action="import_roster",
+                after={"file": file_name, "rows": rows[village_id], "changed": changed[village_id]},
+                reason=f"导入花名册 {file_name}：{village.name} {changed[village_id]} 条变更",
+            )
+            for village_id, village in sorted(villages.items())
+        ),
+    )
     session.flush()
+
+
+def _insert_households(session: Session, households: sa.Table, rows: Sequence[Mapping[str, Any]]) -> dict[object, int]:
+    """Insert these households and return their ids by (county id, code). On PostgreSQL the ids are
+    drawn from the table's sequence first and the rows go in by COPY with them; elsewhere one
+    multi-row INSERT, the ids read back by the county's unique code (SQLite's IN list uses the
+    index, where PostgreSQL's planner, without statistics for rows COPYed in this transaction,
+    scanned the table once per batch)."""
+    if not rows:
+        return {}
+    try:
+        if bulk.is_postgresql(session):
+            sequence = session.scalar(sa.select(sa.func.pg_get_serial_sequence(households.name, "id")))
+            drawn = session.scalars(
+                sa.select(sa.func.nextval(sequence)).select_from(sa.func.generate_series(1, len(rows)))
+            ).all()
+            columns = ["id", *rows[0]]
+            bulk.insert_rows(
+                session, households.name, columns, [[n, *row.values()] for n, row in zip(drawn, rows, strict=True)]
+            )
+            return {(row["county_id"], row["code"]): n for n, row in zip(drawn, rows, strict=True)}
+        session.execute(sa.insert(households), rows)  # one multi-row INSERT per batch
+    except sa.exc.IntegrityError:  # a household of the same code added since the plan
+        raise Conflict(IMPORT_CONFLICT) from None
+    ids: dict[object, int] = {}
+    for county_id in {row["county_id"] for row in rows}:
+        codes = [row["code"] for row in rows if row["county_id"] == county_id]
+        found = session.execute(
+            sa.select(households.c.code, households.c.id).where(
+                households.c.county_id == county_id, households.c.code.in_(codes)
+            )
+        )
+        ids.update(((county_id, code), household_id) for code, household_id in found)
+    return ids
 
 
 def apply_roster_import(

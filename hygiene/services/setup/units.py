@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, contains_eager, selectinload
@@ -25,6 +25,11 @@ def household_snapshot(household: Household, group: Group) -> dict[str, object]:
     """A household for the audit log, with its group's name beside the id so that the history
     reads "第一组 → 第三组"."""
     return audit.snapshot(household, HOUSEHOLD_FIELDS) | {"group": group.name}
+
+
+def household_row_snapshot(row: Mapping[str, object], group_name: str) -> dict[str, object]:
+    """``household_snapshot`` of a household written as a row (a bulk insert, no ORM object)."""
+    return {f: row.get(f) for f in HOUSEHOLD_FIELDS} | {"group": group_name}
 
 
 def get_county(session: Session, code: str) -> County:
@@ -160,14 +165,36 @@ def first_period_of_new_household(session: Session, village: Village) -> str | N
     registered for the period): the county's latest period while the village can still enter it,
     else the one after; None before the county has any period (it then counts in every one).
     So a household added after a village submitted its quarter never changes that quarter's H."""
-    try:
-        latest = periods.county_latest_period(session, village.township.county)
-    except NotFound:
-        return None
-    village_period = periods.village_period(session, village, latest)
-    if village_period is None or village_period.state in EDITABLE_STATES:
-        return latest.code
-    return rating.next_period_code(latest.code)
+    return first_periods_of_new_households(session, [village])[village.id]
+
+
+def first_periods_of_new_households(session: Session, villages: Iterable[Village]) -> dict[int, str | None]:
+    """``first_period_of_new_household`` of each village, by id, in a query or two per county
+    (a county-wide roster names hundreds of villages)."""
+    by_county: dict[int, list[Village]] = {}
+    for village in villages:
+        by_county.setdefault(village.township.county_id, []).append(village)
+    first: dict[int, str | None] = {}
+    for county_villages in by_county.values():
+        try:
+            latest = periods.county_latest_period(session, county_villages[0].township.county)
+        except NotFound:
+            first.update((v.id, None) for v in county_villages)
+            continue
+        states = {
+            village_id: state
+            for village_id, state in session.execute(
+                sa.select(VillagePeriod.village_id, VillagePeriod.state).where(
+                    VillagePeriod.period_id == latest.id,
+                    VillagePeriod.village_id.in_([v.id for v in county_villages]),
+                )
+            )
+        }
+        after = rating.next_period_code(latest.code)  # the village has moved past the latest period
+        for v in county_villages:
+            state = states.get(v.id)
+            first[v.id] = latest.code if state is None or state in EDITABLE_STATES else after
+    return first
 
 
 def _check_household(head_name: str, code: str | None = None, phone: str | None = None) -> None:
