@@ -25,3 +25,13 @@ def database_url(environ: Mapping[str, str] | None = None) -> URL:
     Raises ``DatabaseUrlError`` (a Chinese message) for a URL that cannot be used."""
     environ = os.environ if environ is None else environ
     return parse_database_url(environ.get(DATABASE_URL) or default_sqlite_url(instance_path()))
+
+
+MEDIA_PATH = "HYGIENE_MEDIA_PATH"
+
+
+def media_path(environ: Mapping[str, str] | None = None) -> Path:
+    """Where photos are stored (issue 31): ``HYGIENE_MEDIA_PATH``, else ``instance/media``."""
+    environ = os.environ if environ is None else environ
+    configured = environ.get(MEDIA_PATH)
+    return Path(configured) if configured else instance_path() / "media"
