@@ -242,7 +242,7 @@ def can_view(session: Session, user: User, photo: Photo) -> bool:
         assignment = session.get(InspectionAssignment, check_row.assignment_id) if check_row else None
         return assignment is not None and user.role is Role.INSPECTOR and user.county_id == assignment.team.county_id
     notice = session.get(Notice, photo.notice_id)
-    if notice is None or user.county_id is not None and user.county_id != notice.county_id:
+    if notice is None or (user.county_id is not None and user.county_id != notice.county_id):
         return False
     if user.role in (Role.INSPECTOR, Role.COUNTY_ADMIN):
         return user.county_id == notice.county_id

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from PIL import Image
 from sqlalchemy.orm import Session
 
-from hygiene.enums import ReviewKind, Role
+from hygiene.enums import ReviewKind
 from hygiene.models import IdempotencyKey, Photo, User
 from hygiene.services import check_sheets, idempotency, photos, units
 from tests.hygiene import factories
