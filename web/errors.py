@@ -1,4 +1,9 @@
-"""Error pages in Chinese, in the shared layout."""
+"""Error pages in Chinese, in the shared layout.
+
+One error path: a 409 or a 5xx page is rendered from a fresh session (``database.reset_session``),
+never from the failed request's, whose transaction may be unusable (a failed flush, an aborted
+PostgreSQL transaction) and whose loaded rows, the signed-in user among them, would be read again
+by the layout."""
 
 from __future__ import annotations
 
@@ -63,6 +68,8 @@ def _database_error(error: sa.exc.DBAPIError) -> tuple[str, int]:
 
 
 def _render(code: int, detail: str | None = None) -> tuple[str, int]:
+    if code == 409 or code >= 500:
+        database.reset_session()
     title, message = MESSAGES.get(code, ("出错了", "请求未能完成。"))
     return render_template("errors/error.html", code=code, title=title, message=detail or message), code
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from flask import abort
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SubmitField
+from wtforms import HiddenField, IntegerField, SubmitField
 from wtforms.validators import StopValidation
 
 from hygiene.io.scores import parse_whole_number
@@ -35,6 +36,42 @@ class WholeNumberField(IntegerField):
     def pre_validate(self, form: object) -> None:
         if self.data is None and not self.process_errors:
             raise StopValidation(self.required)
+
+
+# The largest version a guarded row can hold: PostgreSQL's integer column (2**31 - 1).
+MAX_VERSION = 2**31 - 1
+
+
+class VersionField(HiddenField):
+    """The version (or 0 for "no row yet") a page showed, posted back with its form so that a save
+    over someone else's is refused (RELIABILITY.md: lost updates). ``data`` is always an int; the
+    page's own value is ASCII digits, so anything else (``abc``, ``1.5``, ``1e3``, a NUL, a number no
+    column holds) was not sent by the page and is the 400 page, before any query."""
+
+    data: int
+
+    def __init__(self, label: str = "", **kwargs: object) -> None:
+        super().__init__(label, default=0, **kwargs)  # type: ignore[arg-type]
+
+    def process_data(self, value: object) -> None:
+        self.data = int(value) if isinstance(value, int | str) and str(value).isdigit() else 0
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if not valuelist:
+            return
+        self.data = parse_version(valuelist[0])
+
+    def _value(self) -> str:
+        return str(self.data)
+
+
+def parse_version(text: str) -> int:
+    """A posted version: "" is 0, ASCII digits up to MAX_VERSION are themselves, anything else 400."""
+    if text == "":
+        return 0
+    if not (text.isascii() and text.isdigit() and len(text) <= len(str(MAX_VERSION))) or int(text) > MAX_VERSION:
+        abort(400)
+    return int(text)
 
 
 class ConfirmImportForm(BaseForm):

@@ -1,0 +1,105 @@
+"""The shape of every request (docs/architecture.md, "Requests"): a view loads what it needs through
+``load`` (404 unless the object exists and belongs to the place the URL names), then hands its one
+change to ``save``, the only place in ``web/`` that commits or rolls back a request's transaction.
+
+``save`` runs the change in the request's session and
+
+* commits, and flashes ``done``, when the change succeeded;
+* rolls back on ``FieldErrors`` and puts each message next to its field of ``form`` (flashing the
+  joined message too), so that the view shows the page again with what was typed;
+* rolls back on any other ``ServiceError`` and flashes its Chinese message;
+* lets ``Conflict`` (a version or state guard lost a race) through: web.errors answers every conflict
+  with the 409 page, rendered from a fresh session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from flask import abort, flash
+from flask_wtf import FlaskForm
+from sqlalchemy.orm import Session
+
+from hygiene.services.errors import FieldErrors, NotFound, ServiceError
+from web.database import get_session
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Saved(Generic[T]):
+    """What ``save`` did: ``ok`` when committed (``value`` is the change's result), else refused
+    (``field_errors`` when the refusal was put on the form's fields, so that the page is shown again)."""
+
+    ok: bool
+    value: T | None = None
+    field_errors: bool = False
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def save(
+    change: Callable[[Session], T],
+    *,
+    done: str | Callable[[T], str] | None = None,
+    form: FlaskForm | None = None,
+    field: Callable[[str], str] | None = None,
+    refusal_field: str | None = None,
+    commit_on: tuple[type[Exception], ...] = (),
+) -> Saved[T]:
+    """Run ``change(session)`` and commit once, or roll back and say why (see the module's docstring).
+
+    ``field`` maps a key of ``FieldErrors`` to the form's field name (default: the key itself); a key
+    with no such field goes to the form's own errors. ``refusal_field`` names the field a plain
+    ``ServiceError`` is shown next to instead of being flashed. ``commit_on`` lists exceptions that
+    are raised on after committing what the change wrote (a refused login still counts the attempt).
+    """
+    session = get_session()
+    try:
+        value = change(session)
+    except FieldErrors as exc:
+        session.rollback()
+        flash(str(exc), "error")
+        if form is None:
+            return Saved(ok=False)
+        for key, message in exc.errors.items():
+            name = field(key) if field else key
+            if name in form:
+                form[name].errors = [*_errors_list(form[name].errors), message]
+            else:
+                form.form_errors.append(message)
+        return Saved(ok=False, field_errors=True)
+    except ServiceError as exc:
+        session.rollback()
+        if form is not None and refusal_field is not None:
+            form[refusal_field].errors = [str(exc)]
+            return Saved(ok=False, field_errors=True)
+        flash(str(exc), "error")
+        return Saved(ok=False)
+    except commit_on:
+        session.commit()
+        raise
+    session.commit()
+    if done is not None:
+        flash(done if isinstance(done, str) else done(value), "success")
+    return Saved(ok=True, value=value)
+
+
+def _errors_list(errors: Any) -> list[str]:
+    return list(errors) if isinstance(errors, list | tuple) else []
+
+
+def load(getter: Callable[..., T | None], *args: Any, belongs: Callable[[T], bool] | None = None) -> T:
+    """``getter(session, *args)``, one of the services' loaders, when it finds the object and
+    ``belongs(object)`` holds; else 404 (another unit's object is "not found", never "forbidden":
+    its existence is not told)."""
+    try:
+        found = getter(get_session(), *args)
+    except NotFound:
+        abort(404)
+    if found is None or (belongs is not None and not belongs(found)):
+        abort(404)
+    return found
