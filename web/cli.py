@@ -522,5 +522,9 @@ def serve() -> None:
     (run_development if app.config["ENV"] == "development" else run_gunicorn)(app, host, port)
 
 
+from web.cli_field import check_sheets_command  # noqa: E402  (it imports this module's helpers)
+
+main.add_command(check_sheets_command)
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

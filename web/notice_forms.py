@@ -129,8 +129,15 @@ def report_from_form(session: Session, actor: User, notice: Notice) -> None:
     if not form.validate_on_submit():
         flash(form_errors(form), "error")
         return
+    from hygiene.services import photos
+    from web import field
+
     try:
+        shots = field.checked_photos()
+        if not shots and not notice.photo_waived:
+            raise photos.PhotoRejected("请拍摄整改后的现场照片一并上报（督查组可免除照片）")
         notices.report_rectified(session, actor, notice, whole(form.version.data), form.note.data or "")
+        photos.attach(session, field.media_root(), actor, shots, notice=notice)
     except ServiceError as exc:
         session.rollback()
         flash(str(exc), "error")

@@ -254,3 +254,31 @@ def can_view(session: Session, user: User, photo: Photo) -> bool:
 def can_see_location(user: User, photo: Photo) -> bool:
     """The original with its EXIF time and place, and those values: the county's inspectors only."""
     return user.role is Role.INSPECTOR and user.county_id == photo.county_id
+
+
+def waive_report_photo(session: Session, actor: User, notice: Notice, expected_version: int, waived: bool) -> Notice:
+    """The inspector lets the addressee report a notice rectified without a photo (or asks for one
+    again). Audited on the notice; a stale version is a ``Conflict``."""
+    from hygiene.models import County
+    from hygiene.services import audit
+    from hygiene.services.errors import Conflict, PermissionDenied
+
+    if not permissions.can_inspect_county(actor, session.get_one(County, notice.county_id)):
+        raise PermissionDenied("只有本县督查员可以免除整改照片")
+    if notice.version != expected_version:
+        raise Conflict()
+    before = {"photo_waived": notice.photo_waived}
+    notice.photo_waived = waived
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        entity="notice",
+        entity_id=notice.id,
+        county_id=notice.county_id,
+        action="waive_photo" if waived else "require_photo",
+        before=before,
+        after={"photo_waived": waived},
+        reason="督查员免除整改照片" if waived else "督查员要求整改照片",
+    )
+    return notice

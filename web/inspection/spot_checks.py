@@ -17,8 +17,9 @@ from hygiene import permissions
 from hygiene.enums import CRITERIA, Grade
 from hygiene.io.scores import format_tenths
 from hygiene.models import County, Household, InspectionAssignment, Period, SpotCheck, Township, User
-from hygiene.services import inspections, ranking, units
+from hygiene.services import inspections, photos, ranking, units
 from hygiene.services.errors import FieldErrors, NotFound, ServiceError
+from web import field
 from web.database import get_session
 from web.forms import BaseForm
 from web.inspection.views import bp
@@ -162,8 +163,11 @@ def spot_check(county_code: str, township_code: str, period_code: str, household
     existing = inspections.get_spot_check(session, assignment, household)
     form = spot_check_form_class(period)()
     status = 200
+    if request.method == "POST" and (started := field.SaveOnce.start())[1] is not None:
+        return started[1]  # the same save again: its first answer; the key reused: 422
     if form.validate_on_submit():
         try:
+            shots = field.checked_photos()
             outcome = inspections.save_spot_check(
                 session,
                 current_account(),
@@ -174,6 +178,13 @@ def spot_check(county_code: str, township_code: str, period_code: str, household
                 notes=form.notes.data or "",
                 expected_version=int(form.version.data or 0) if (form.version.data or "0").isdigit() else -1,
             )
+            photos.attach(session, field.media_root(), current_account(), shots, spot_check=outcome.check)
+        except photos.PhotoRejected as exc:
+            session.rollback()
+            if field.wants_json():
+                return field.refused(str(exc))
+            form.form_errors.append(str(exc))
+            status = 422
         except FieldErrors as exc:
             session.rollback()
             for name, message in exc.errors.items():
@@ -184,17 +195,11 @@ def spot_check(county_code: str, township_code: str, period_code: str, household
             flash(str(exc), "error")
             status = 422
         else:
-            session.commit()
-            flash(("已保存抽查：" if outcome.changed else "抽查未变：") + outcome.text(), "success")
-            return redirect(
-                url_for(
-                    "inspection.spot_checks",
-                    county_code=county.code,
-                    township_code=township.code,
-                    period_code=period.code,
-                ),
-                303,
+            location = url_for(
+                "inspection.spot_checks", county_code=county.code, township_code=township.code, period_code=period.code
             )
+            message = ("已保存抽查：" if outcome.changed or shots else "抽查未变：") + outcome.text()
+            return started[0].finish(session, county.id, location, message)
     elif request.method == "POST":
         status = 422
     elif existing is not None:
@@ -217,4 +222,5 @@ def spot_check(county_code: str, township_code: str, period_code: str, household
         notice=inspections.notice_of(session, existing) if existing else None,
         form=form,
         criteria=sorted(period.rubric_version.criteria, key=lambda c: c.code),
+        photos=field.photos_for(spot_check=existing) if existing else [],
     ), status

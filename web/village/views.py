@@ -15,9 +15,9 @@ from hygiene.enums import CRITERIA, EDITABLE_STATES, ReviewKind
 from hygiene.io.scores import format_tenths
 from hygiene.io.sheets import UploadRejected
 from hygiene.models import Household, Period, Review, Village
-from hygiene.services import audit, imports, notices, periods, plaques, reviews, units, workflow
+from hygiene.services import audit, imports, notices, periods, photos, plaques, reviews, units, workflow
 from hygiene.services.errors import FieldErrors, NotFound, ServiceError
-from web import uploads
+from web import field, uploads
 from web.database import get_session
 from web.downloads import XLSX_MIMETYPE, download
 from web.forms import BaseForm, ConfirmImportForm
@@ -233,8 +233,11 @@ def review(village_code: str, period_code: str, household_code: str) -> Response
         abort(404)
     form = _review_form(village, period, household, kind)
     reviewer_code = request.args.get("reviewer") or None
+    status = 200
     if request.method == "GET":
         _fill_from_existing(form, session, household, period, kind, reviewer_code)
+    elif (started := field.SaveOnce.start())[1] is not None:
+        return started[1]  # the same save again: its first answer; the key reused: 422
     elif form.validate_on_submit():
         entry = reviews.ReviewInput(
             kind=kind,
@@ -243,8 +246,10 @@ def review(village_code: str, period_code: str, household_code: str) -> Response
             team_members=form.team_members.data,
             edited_reviewer_code=reviewer_code,
         )
+        status = 422
         try:
-            reviews.save_review(
+            shots = field.checked_photos() if kind is ReviewKind.GROUP else []
+            saved_review = reviews.save_review(
                 session,
                 current_account(),
                 village,
@@ -253,35 +258,41 @@ def review(village_code: str, period_code: str, household_code: str) -> Response
                 entry,
                 expected_version=int(form.version.data or 0),
             )
+            photos.attach(session, field.media_root(), current_account(), shots, review=saved_review)
+        except photos.PhotoRejected as exc:
+            session.rollback()
+            if field.wants_json():
+                return field.refused(str(exc))
+            flash(str(exc), "error")
         except reviews.ReviewRejected as exc:
             for name, message in exc.errors.items():
                 getattr(form, name).errors = [message]
         except ServiceError as exc:
             flash(str(exc), "error")
         else:
-            session.commit()
             saved = f"已保存 {household.code} {household.head_name} 的{kind.label}"
             following = reviews.next_household(session, household, period) if form.save_and_next.data else None
             if following is not None:
-                flash(f"{saved}，下一户：{following.code} {following.head_name}", "success")
-                return redirect(
-                    url_for(
-                        "village.review",
-                        village_code=village.code,
-                        period_code=period.code,
-                        household_code=following.code,
-                        kind=ReviewKind.GROUP.value,
-                    )
-                )
-            flash(saved + ("，本村已没有尚无复评的农户" if form.save_and_next.data else ""), "success")
-            return redirect(
-                url_for(
-                    "village.household_reviews",
+                location = url_for(
+                    "village.review",
                     village_code=village.code,
                     period_code=period.code,
-                    household_code=household.code,
+                    household_code=following.code,
+                    kind=ReviewKind.GROUP.value,
                 )
+                return started[0].finish(
+                    session, village.county_id, location, f"{saved}，下一户：{following.code} {following.head_name}"
+                )
+            location = url_for(
+                "village.household_reviews",
+                village_code=village.code,
+                period_code=period.code,
+                household_code=household.code,
             )
+            message = saved + ("，本村已没有尚无复评的农户" if form.save_and_next.data else "")
+            return started[0].finish(session, village.county_id, location, message)
+    elif request.method == "POST":
+        status = 422
     return render_template(
         "village/review.html",
         village=village,
@@ -291,7 +302,7 @@ def review(village_code: str, period_code: str, household_code: str) -> Response
         form=form,
         locked=reviews.entry_lock(session, village, period),
         offers_next=kind is ReviewKind.GROUP and reviews.next_household(session, household, period) is not None,
-    )
+    ), status
 
 
 def _fill_from_existing(
