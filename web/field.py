@@ -120,10 +120,12 @@ class SaveOnce:
         except idempotency.KeyRejected as exc:
             return cls(None, digest), refused(str(exc))
         if stored is not None:
-            return cls(key, digest), answer(stored)
+            return cls(key, digest), answer(stored, 303 if request.endpoint != "village.review" else 302)
         return cls(key, digest), None
 
-    def finish(self, session: Session, county_id: int, location: str, message: str) -> ResponseReturnValue:
+    def finish(
+        self, session: Session, county_id: int, location: str, message: str, redirect_code: int = 303
+    ) -> ResponseReturnValue:
         """Commit the save with its key and answer it (or, when a twin request won the race, roll
         this one back and answer as that one was answered)."""
         done = idempotency.Answer(200, location, message)
@@ -134,16 +136,16 @@ class SaveOnce:
             except idempotency.KeyInFlight:
                 database.reset_session()
                 stored = idempotency.lookup(get_session(), current_account(), self.key, self.digest)
-                return answer(stored) if stored else refused("保存未完成，请重试")
+                return answer(stored, redirect_code) if stored else refused("保存未完成，请重试")
         session.commit()
-        return answer(done)
+        return answer(done, redirect_code)
 
 
-def answer(done: idempotency.Answer) -> ResponseReturnValue:
+def answer(done: idempotency.Answer, redirect_code: int = 303) -> ResponseReturnValue:
     if wants_json():
         return jsonify(ok=True, location=done.location, message=done.message), done.status
     flash(done.message, "success")
-    return redirect(done.location, 303)
+    return redirect(done.location, redirect_code)
 
 
 def refused(message: str) -> ResponseReturnValue:

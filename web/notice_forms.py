@@ -134,9 +134,10 @@ def report_from_form(session: Session, actor: User, notice: Notice) -> None:
 
     try:
         shots = field.checked_photos()
-        if not shots and not notice.photo_waived:
-            raise photos.PhotoRejected("请拍摄整改后的现场照片一并上报（督查组可免除照片）")
+        waived = notice.photo_waived
         notices.report_rectified(session, actor, notice, whole(form.version.data), form.note.data or "")
+        if not shots and not waived:  # after the service's own checks: a stale version is still the 409
+            raise photos.PhotoRejected("请拍摄整改后的现场照片一并上报（督查组可免除照片）")
         photos.attach(session, field.media_root(), actor, shots, notice=notice)
     except ServiceError as exc:
         session.rollback()

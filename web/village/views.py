@@ -246,7 +246,7 @@ def review(village_code: str, period_code: str, household_code: str) -> Response
             team_members=form.team_members.data,
             edited_reviewer_code=reviewer_code,
         )
-        status = 422
+        status = 422 if field.wants_json() else 200  # the page shows its errors as it always has
         try:
             shots = field.checked_photos() if kind is ReviewKind.GROUP else []
             saved_review = reviews.save_review(
@@ -281,7 +281,11 @@ def review(village_code: str, period_code: str, household_code: str) -> Response
                     kind=ReviewKind.GROUP.value,
                 )
                 return started[0].finish(
-                    session, village.county_id, location, f"{saved}，下一户：{following.code} {following.head_name}"
+                    session,
+                    village.county_id,
+                    location,
+                    f"{saved}，下一户：{following.code} {following.head_name}",
+                    302,
                 )
             location = url_for(
                 "village.household_reviews",
@@ -290,8 +294,8 @@ def review(village_code: str, period_code: str, household_code: str) -> Response
                 household_code=household.code,
             )
             message = saved + ("，本村已没有尚无复评的农户" if form.save_and_next.data else "")
-            return started[0].finish(session, village.county_id, location, message)
-    elif request.method == "POST":
+            return started[0].finish(session, village.county_id, location, message, 302)
+    elif request.method == "POST" and field.wants_json():
         status = 422
     return render_template(
         "village/review.html",
