@@ -96,3 +96,23 @@ def child_environment() -> dict[str, str]:
     """A copy of the environment for the client programs the app runs (``pg_dump``, ``pg_restore``),
     to which the caller adds what they need (``PGPASSWORD``)."""
     return dict(os.environ)
+
+
+MEDIA_PATH = "HYGIENE_MEDIA_PATH"
+
+
+def media_path(environ: Mapping[str, str] | None = None) -> Path:
+    """Where photos are stored (issue 31): ``HYGIENE_MEDIA_PATH``, else ``instance/media``."""
+    environ = os.environ if environ is None else environ
+    configured = environ.get(MEDIA_PATH)
+    return Path(configured) if configured else instance_path() / "media"
+
+
+BASE_URL = "HYGIENE_BASE_URL"
+
+
+def base_url(environ: Mapping[str, str] | None = None) -> str:
+    """The site's address as printed on paper (the check sheets' QR codes, issue 31):
+    ``HYGIENE_BASE_URL``, else http://127.0.0.1:5000."""
+    environ = os.environ if environ is None else environ
+    return environ.get(BASE_URL) or "http://127.0.0.1:5000"

@@ -538,5 +538,9 @@ main.add_command(cli_integrity.backup)
 main.add_command(cli_integrity.restore)
 main.add_command(cli_integrity.check)
 
+from web.cli_field import check_sheets_command  # noqa: E402  (it imports this module's helpers)
+
+main.add_command(check_sheets_command)
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -11,6 +11,7 @@ from hygiene.models.awards import (
     PlaqueEvent,
     Star,
 )
+from hygiene.models.field import IdempotencyKey, Photo
 from hygiene.models.periods import AwardQuota, Period, RolloutPlanYear, VillageAssessment, VillagePeriod
 from hygiene.models.records import ResultRecord, ResultRecordHousehold
 from hygiene.models.reviews import Review
@@ -35,6 +36,7 @@ __all__ = [
     "Group",
     "Household",
     "HouseholdStar",
+    "IdempotencyKey",
     "InspectionAssignment",
     "InspectionTeam",
     "LoginAttempt",
@@ -43,6 +45,7 @@ __all__ = [
     "Objection",
     "ObjectionThrottle",
     "Period",
+    "Photo",
     "Plaque",
     "PlaqueEvent",
     "ResultRecord",

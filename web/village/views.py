@@ -15,13 +15,13 @@ from hygiene.enums import CRITERIA, EDITABLE_STATES, ReviewKind
 from hygiene.io.scores import format_points
 from hygiene.io.sheets import UploadRejected
 from hygiene.models import Household, Period, Review, Village
-from hygiene.services import audit
+from hygiene.services import audit, photos
 from hygiene.services.awards import plaques
 from hygiene.services.errors import FieldErrors
 from hygiene.services.rating import review_imports, reviews, workflow
 from hygiene.services.setup import periods, roster_imports, units
 from hygiene.services.supervision import notices
-from web import uploads
+from web import field, uploads
 from web.database import get_session
 from web.downloads import XLSX_MIMETYPE, download
 from web.forms import BaseForm, ConfirmImportForm
@@ -219,9 +219,13 @@ def review(village_code: str, period_code: str, household_code: str) -> Response
     kind = ReviewKind(request.args.get("kind", "group"))
     form = _review_form(village, period, household, kind)
     reviewer_code = request.args.get("reviewer") or None
+    status = 200
     if request.method == "GET":
         _fill_from_existing(form, session, household, period, kind, reviewer_code)
+    elif (started := field.SaveOnce.start())[1] is not None:
+        return started[1]  # the same save again: its first answer; the key reused: 422
     elif form.validate_on_submit():
+        once = started[0]
         entry = reviews.ReviewInput(
             kind=kind,
             scores={c: getattr(form, c).tenths for c in CRITERIA},
@@ -229,13 +233,27 @@ def review(village_code: str, period_code: str, household_code: str) -> Response
             team_members=form.team_members.data,
             edited_reviewer_code=reviewer_code,
         )
-        if save(
-            lambda s: reviews.save_review(
+
+        def review_and_photos(s: Session) -> tuple[str, str]:
+            shots = field.checked_photos() if kind is ReviewKind.GROUP else []
+            saved_review = reviews.save_review(
                 s, current_account(), village, period, household, entry, expected_version=form.version.data
-            ),
-            form=form,
-        ):
+            )
+            photos.attach(s, field.media_root(), current_account(), shots, review=saved_review)
             return _after_review(village, period, household, kind, and_next=bool(form.save_and_next.data))
+
+        saved = save(
+            review_and_photos,
+            done=lambda after: after[1],
+            form=form,
+            once=once.once(village.county_id, lambda after: after[0]),
+        )
+        if saved:
+            return field.answered(saved, 302)
+        if (answer := field.refusal(saved)) is not None:
+            return answer
+    elif request.method == "POST" and field.wants_json():
+        status = 422
     return render_template(
         "village/review.html",
         village=village,
@@ -245,24 +263,24 @@ def review(village_code: str, period_code: str, household_code: str) -> Response
         form=form,
         locked=reviews.entry_lock(session, village, period),
         offers_next=kind is ReviewKind.GROUP and reviews.next_household(session, household, period) is not None,
-    )
+    ), status
 
 
 def _after_review(
     village: Village, period: Period, household: Household, kind: ReviewKind, *, and_next: bool
-) -> Response:
-    """Where a saved review goes: the next household without a 复评 when asked, else the household's reviews."""
+) -> tuple[str, str]:
+    """Where a saved review goes, and what it says: the next household without a 复评 when asked,
+    else the household's reviews."""
     saved = f"已保存 {household.code} {household.head_name} 的{kind.label}"
     following = reviews.next_household(get_session(), household, period) if and_next else None
     if following is not None:
-        flash(f"{saved}，下一户：{following.code} {following.head_name}", "success")
+        message = f"{saved}，下一户：{following.code} {following.head_name}"
         code, endpoint, kind_arg = following.code, "village.review", {"kind": ReviewKind.GROUP.value}
     else:
-        flash(saved + ("，本村已没有尚无复评的农户" if and_next else ""), "success")
+        message = saved + ("，本村已没有尚无复评的农户" if and_next else "")
         code, endpoint, kind_arg = household.code, "village.household_reviews", {}
-    return redirect(
-        url_for(endpoint, village_code=village.code, period_code=period.code, household_code=code, **kind_arg)
-    )
+    location = url_for(endpoint, village_code=village.code, period_code=period.code, household_code=code, **kind_arg)
+    return location, message
 
 
 def _fill_from_existing(
