@@ -214,3 +214,76 @@ def test_the_queue_asks_who_is_signed_in_and_logout_clears_the_phone(client: Fla
     assert page.headers["X-Offline-Page"] == "1" and page.headers["X-Offline-User"] == str(answer["user"])
     assert "X-Offline-Page" not in client.get("/village/5209990101/").headers
     assert auth.logout().headers["Clear-Site-Data"] == '"cache", "storage"'
+
+
+GROUP_ENTRY = f"{V1}/groups/520999010101/review"
+H3 = "520999010101003"
+
+
+def group_form(client: FlaskClient) -> tuple[str, dict[str, object]]:
+    """The group entry page and its form as posted from it: H1 and H3 scored, the other rows as shown."""
+    from tests.web.test_village_reviews import group_cells
+
+    page = client.get(GROUP_ENTRY).get_data(as_text=True)
+    cells = group_cells(page) | {f"s_{code}_{c}": "9" for code in (H1, H3) for c in CRITERIA}
+    return page, {"csrf_token": csrf_token(page), **cells}
+
+
+def test_the_group_entry_screen_is_queued_saves_once_per_key_and_takes_a_photo_per_household(
+    client: FlaskClient, auth: Auth, db_session: Session
+) -> None:
+    auth.login("village")
+    page, data = group_form(client)
+    assert "data-offline" in page and 'name="idempotency_key"' in page
+    assert f'name="photo-{H1}" accept="image/*" capture="environment"' in page
+    photo = {f"photo-{H1}": (io.BytesIO(jpeg_with_gps()), "IMG_3.jpg")}
+    first = client.post(GROUP_ENTRY, data=data | photo, headers=JSON | {"Idempotency-Key": KEY})
+    assert first.status_code == 200, first.get_data(as_text=True)[-2000:]
+    assert first.get_json()["location"] == f"{V1}/" and "1 张照片" in first.get_json()["message"]
+    [h1] = group_reviews(db_session, H1)
+    [h3] = group_reviews(db_session, H3)
+    for _ in range(3):  # sent again (the answer was lost): the first answer, nothing written
+        photo = {f"photo-{H1}": (io.BytesIO(jpeg_with_gps()), "IMG_3.jpg")}
+        again = client.post(GROUP_ENTRY, data=data | photo, headers=JSON | {"Idempotency-Key": KEY})
+        assert again.get_json() == first.get_json()
+    assert [r.version for r in group_reviews(db_session, H1) + group_reviews(db_session, H3)] == [
+        h1.version,
+        h3.version,
+    ]
+    [shot] = db_session.scalars(sa.select(Photo)).all()
+    assert shot.review_id == h1.id
+    # the household's reviews page shows it to the village, without the camera's place
+    shown = client.get(f"{V1}/households/{H1}/").get_data(as_text=True)
+    assert f"/photos/{shot.id}/thumb" in shown and "小组复评现场照片" in shown and "位置" not in shown
+    assert f"/photos/{shot.id}/thumb" not in client.get(f"{V1}/households/{H3}/").get_data(as_text=True)
+
+
+def test_a_group_entry_photo_of_a_household_left_blank_is_refused_and_nothing_is_saved(
+    client: FlaskClient, auth: Auth, db_session: Session
+) -> None:
+    auth.login("village")
+    _, data = group_form(client)
+    data |= {f"s_{H1}_{c}": "" for c in CRITERIA}  # H1 has no review yet
+    before = [(r.id, r.version) for r in group_reviews(db_session, H3)]
+    photo = {f"photo-{H1}": (io.BytesIO(jpeg_with_gps()), "IMG_4.jpg")}
+    page = client.post(GROUP_ENTRY, data=data | photo)
+    assert page.status_code == 422 and "拍了照片但没有评分" in page.get_data(as_text=True)
+    queued = client.post(
+        GROUP_ENTRY, data=data | {f"photo-{H1}": (io.BytesIO(jpeg_with_gps()), "IMG_4.jpg")}, headers=JSON
+    )
+    assert queued.status_code == 422 and "拍了照片但没有评分" in queued.get_json()["message"]
+    assert group_reviews(db_session, H1) == [] and [(r.id, r.version) for r in group_reviews(db_session, H3)] == before
+    assert db_session.scalar(sa.select(sa.func.count()).select_from(Photo)) == 0
+    assert db_session.scalar(sa.select(sa.func.count()).select_from(IdempotencyKey)) == 0
+
+
+def test_a_queued_group_entry_against_a_changed_row_is_a_conflict(
+    client: FlaskClient, auth: Auth, db_session: Session
+) -> None:
+    auth.login("village")
+    _, data = group_form(client)
+    assert client.post(GROUP_ENTRY, data=data, headers=JSON | {"Idempotency-Key": KEY}).status_code == 200
+    # the phone's queued copy still carries the versions the page showed before that save
+    stale = client.post(GROUP_ENTRY, data=data | {f"s_{H1}_c01": "5"}, headers=JSON | {"Idempotency-Key": KEY + "-2"})
+    assert stale.status_code == 409
+    assert group_reviews(db_session, H1)[0].c01 == 90

@@ -187,8 +187,8 @@
         var entry = { key: key, user: user, url: location.href, label: form.getAttribute("data-label") || document.title, fields: list, created: Date.now(), state: "waiting" };
         return send(entry, null).then(function (result) {
           if (result.json && result.answer.ok) { location.assign(result.answer.location); return; }
-          if (result.json) { throw { message: result.answer.message }; }
-          // a form the server refused (wrong values) or a conflict: let the page show it as always
+          // a form the server refused (wrong values, each shown in its place) or a conflict: the page
+          // posts itself as a plain form (the same key: a refused save stored nothing) and shows it as always
           var hidden = form.querySelector("input[name=idempotency_key]");
           if (hidden) { hidden.value = key; }
           if (submitter && submitter.name) { var h = document.createElement("input"); h.type = "hidden"; h.name = submitter.name; h.value = submitter.value; form.appendChild(h); }

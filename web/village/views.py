@@ -14,7 +14,7 @@ from hygiene import permissions
 from hygiene.enums import CRITERIA, EDITABLE_STATES, ReviewKind
 from hygiene.io.scores import format_points
 from hygiene.io.sheets import UploadRejected
-from hygiene.models import Household, Period, Review, Village
+from hygiene.models import Group, Household, Period, Review, Village
 from hygiene.services import audit, photos
 from hygiene.services.awards import plaques
 from hygiene.services.errors import FieldErrors
@@ -318,15 +318,27 @@ def group_entry(village_code: str, period_code: str, group_code: str) -> Respons
     status = 200
     if request.method == "GET":
         _fill_group_entry(form, village, period, entries)
+    elif (started := field.SaveOnce.start())[1] is not None:
+        return started[1]  # the same save again: its first answer; the key reused: 422
     elif not form.validate_on_submit():
         status = 422
-    elif save(
-        lambda s: _save_group_entry(s, village, period, entries, form),
-        done=lambda result: f"已保存{group.name}的小组复评：{result[0]} 户有变更，{result[1]} 户未填",
-        form=form,
-    ):
-        return redirect(url_for("village.board", village_code=village.code, period_code=period.code), 303)
+        if field.wants_json():
+            return field.refused("内容有误，未保存：请打开表单改正")
     else:
+        board = url_for("village.board", village_code=village.code, period_code=period.code)
+        saved = save(
+            lambda s: _save_group_entry(s, village, period, group, entries, form),
+            done=lambda result: (
+                f"已保存{group.name}的小组复评：{result[0]} 户有变更，{result[1]} 户未填"
+                + (f"，{result[2]} 张照片" if result[2] else "")
+            ),
+            form=form,
+            once=started[0].once(village.county_id, lambda _: board),
+        )
+        if saved:
+            return field.answered(saved)
+        if (answer := field.refusal(saved)) is not None:
+            return answer
         status = 422
     cell_errors = {
         (h.code, c): form[GroupEntryForm.cell(h.code, c)].errors[0]
@@ -343,6 +355,7 @@ def group_entry(village_code: str, period_code: str, group_code: str) -> Respons
         form=form,
         cell=GroupEntryForm.cell,
         version=GroupEntryForm.version,
+        photo=GroupEntryForm.photo,
         cell_errors=cell_errors,
         criteria=period.rubric_version.criteria,
         locked=reviews.entry_lock(session, village, period),
@@ -366,10 +379,37 @@ def _save_group_entry(
     session: Session,
     village: Village,
     period: Period,
+    group: Group,
+    entries: list[tuple[Household, Review | None]],
+    form: GroupEntryForm,
+) -> tuple[int, int, int]:
+    """Check and write the grid all or nothing, with each household's photos (optional) on its group
+    review; the problems, cell by cell, are the form's errors."""
+    households = [h for h, _ in entries]
+    shots = {h.code: field.checked_photos((GroupEntryForm.photo(h.code),)) for h in households}
+    written, unfilled = _write_group_entry(session, village, period, entries, form)
+    reviewed = dict(reviews.group_entry(session, group, period))
+    actor = current_account()
+    count = 0
+    for household in households:
+        if not shots[household.code]:
+            continue
+        review = reviewed.get(household)
+        if review is None:
+            raise FieldErrors(
+                {GroupEntryForm.photo(household.code): f"{household.code} {household.head_name}：拍了照片但没有评分"}
+            )
+        count += len(photos.attach(session, field.media_root(), actor, shots[household.code], review=review))
+    return written, unfilled, count
+
+
+def _write_group_entry(
+    session: Session,
+    village: Village,
+    period: Period,
     entries: list[tuple[Household, Review | None]],
     form: GroupEntryForm,
 ) -> tuple[int, int]:
-    """Check and write the grid all or nothing; its problems, cell by cell, are the form's errors."""
     households = [h for h, _ in entries]
     grid = {h.code: {c: form[GroupEntryForm.cell(h.code, c)].data or "" for c in CRITERIA} for h in households}
     versions = {h.code: form[GroupEntryForm.version(h.code)].data for h in households}
@@ -401,12 +441,16 @@ def household_reviews(village_code: str, period_code: str, household_code: str) 
     period = _period(village, period_code)
     session = get_session()
     household = _household(village, household_code)
+    found = reviews.household_reviews(session, household, period)
+    user = current_account()
     return render_template(
         "village/household_reviews.html",
         village=village,
         period=period,
         household=household,
-        reviews=reviews.household_reviews(session, household, period),
+        reviews=found,
+        review_photos=photos.photos_of_reviews(session, [r.id for r in found]),
+        sees_location=lambda photo: photos.can_see_location(user, photo),
         can_edit=permissions.can_edit_village(current_account(), village),
         locked=reviews.entry_lock(session, village, period),
         next_household=reviews.next_household(session, household, period),
