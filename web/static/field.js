@@ -115,7 +115,7 @@
       .then(function (r) { return r.json().then(function (j) { j.status = r.status; return j; }); });
   }
 
-  var flushing = false;
+  var flushing = false, loginNeeded = false;
   function flush() {
     if (flushing) { return Promise.resolve(); }
     flushing = true;
@@ -123,7 +123,8 @@
       var mine = entries.filter(function (e) { return e.user === user && e.state === "waiting"; });
       if (!mine.length) { return; }
       return session().then(function (s) {
-        if (s.status === 401 || String(s.user) !== user) { show({ login: true }); return; }
+        loginNeeded = s.status === 401 || String(s.user) !== user;
+        if (loginNeeded) { return; }
         return mine.reduce(function (chain, entry) {
           return chain.then(function () {
             return send(entry, s.csrf).then(function (result) {
@@ -141,7 +142,7 @@
 
   // --- the "N 条待上传" panel ----------------------------------------------------------------------
   var panel = document.getElementById("field-queue");
-  function show(extra) {
+  function show() {
     return all().then(function (entries) {
       if (!panel) { return; }
       var mine = entries.filter(function (e) { return e.user === user; });
@@ -155,7 +156,7 @@
       if (waiting.length) {
         line(waiting.length + " 条待上传：" + waiting.map(function (e) { return e.label; }).join("、"), "queue-count");
       }
-      if (extra && extra.login) {
+      if (loginNeeded && waiting.length) {
         var p = line("登录已过期，待上传的记录仍在本机。请 ");
         var a = document.createElement("a");
         a.href = "/login?next=" + encodeURIComponent(location.pathname + location.search);
@@ -175,6 +176,18 @@
   }
 
   // --- the forms -----------------------------------------------------------------------------------
+  // A save sent by this script is answered in JSON (no flash): its message is shown on the page it leads to.
+  var SAVED = "hygiene-saved";
+  (function () {
+    var message = null;
+    try { message = sessionStorage.getItem(SAVED); sessionStorage.removeItem(SAVED); } catch (e) { return; }
+    if (!message || !panel) { return; }
+    var p = document.createElement("p");
+    p.className = "flash flash-success";
+    p.setAttribute("role", "status");
+    p.textContent = message;
+    panel.parentNode.insertBefore(p, panel);
+  })();
   document.querySelectorAll("form[data-offline]").forEach(function (form) {
     var key = newKey(), busy = false;
     form.addEventListener("submit", function (event) {
@@ -186,7 +199,11 @@
       fields(form, submitter).then(function (list) {
         var entry = { key: key, user: user, url: location.href, label: form.getAttribute("data-label") || document.title, fields: list, created: Date.now(), state: "waiting" };
         return send(entry, null).then(function (result) {
-          if (result.json && result.answer.ok) { location.assign(result.answer.location); return; }
+          if (result.json && result.answer.ok) {
+            try { sessionStorage.setItem(SAVED, result.answer.message); } catch (e) { /* shown nowhere */ }
+            location.assign(result.answer.location);
+            return;
+          }
           // a form the server refused (wrong values, each shown in its place) or a conflict: the page
           // posts itself as a plain form (the same key: a refused save stored nothing) and shows it as always
           var hidden = form.querySelector("input[name=idempotency_key]");
