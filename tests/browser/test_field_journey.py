@@ -16,6 +16,7 @@ from hygiene.db import make_engine
 from tests.browser.conftest import PHONE
 from tests.browser.test_journeys import login
 from tests.conftest import PASSWORDS
+from tests.hygiene.test_field import jpeg_with_gps
 
 pytestmark = pytest.mark.browser
 V1 = "/village/5209990101/periods/2026Q4"
@@ -192,3 +193,29 @@ def test_a_session_expired_offline_asks_to_log_in_then_sends_the_queue(
     expect(queue(page)).to_have_attribute("data-waiting", "0", timeout=15_000)
     expect(queue(page)).to_be_hidden()
     assert group_reviews(live_database, [code]) == [(code, 60, 1)]
+
+
+def test_the_group_screen_scored_offline_with_a_photo_is_sent_when_the_connection_returns(
+    page: Page, phone: BrowserContext, live_server: str, live_database: Path
+) -> None:
+    [code] = [c for c in unreviewed(live_database, 10) if c.startswith(GROUP_OF_H1)][:1]
+    login(page, live_server, "village")
+    page.goto(f"{live_server}{V1}/")
+    worker_ready(page)
+    screen = f"{live_server}{V1}/groups/{GROUP_OF_H1}/review"
+    visit_for_offline(page, screen)
+    phone.set_offline(True)
+    page.goto(screen)  # from the phone's cache
+    row = page.get_by_role("row").filter(has_text=code)
+    cells = row.locator("input.score-cell")
+    for i in range(10):
+        cells.nth(i).fill("9")
+    row.locator("input[type=file]").set_input_files(
+        {"name": "row.jpg", "mimeType": "image/jpeg", "buffer": jpeg_with_gps()}
+    )
+    page.get_by_role("button", name="保存本组复评").click()
+    expect(queue(page)).to_contain_text("1 条待上传：第一组小组复评")
+    phone.set_offline(False)
+    expect(queue(page)).to_have_attribute("data-waiting", "0", timeout=15_000)
+    assert [(c, c01) for c, c01, _ in group_reviews(live_database, [code])] == [(code, 90)]
+    assert query(live_database, "SELECT count(*) FROM photos WHERE review_id IS NOT NULL") == [(1,)]
