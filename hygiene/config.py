@@ -133,3 +133,19 @@ def trusted_hosts(environ: Mapping[str, str] | None = None) -> list[str] | None:
         return listed
     url = public_url(environ)
     return [urlsplit(url).hostname or ""] if url else None
+
+
+MEDIA_PATH = "HYGIENE_MEDIA_PATH"
+
+
+def media_path(environ: Mapping[str, str] | None = None) -> Path:
+    """Where photos are stored (issue 31): ``HYGIENE_MEDIA_PATH``, else ``instance/media``."""
+    environ = os.environ if environ is None else environ
+    configured = environ.get(MEDIA_PATH)
+    return Path(configured) if configured else instance_path() / "media"
+
+
+def base_url(environ: Mapping[str, str] | None = None) -> str:
+    """The site's address as printed on paper by the command (the check sheets' QR codes, issue 31):
+    the public address (``HYGIENE_PUBLIC_URL``), else http://127.0.0.1:5000."""
+    return public_url(environ) or "http://127.0.0.1:5000"

@@ -104,7 +104,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(config.instance_path()), instance_relative_config=True)
     load_config(app, test_config)
 
-    from web import converters, database, errors, security, ticker, uploads
+    from web import converters, database, errors, field, security, ticker, uploads
     from web.extensions import csrf, login_manager
 
     converters.init_app(app)  # before the blueprints' rules are built with them
@@ -120,6 +120,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     ticker.init_app(app)
     register_blueprints(app)
+    field.init_app(app)
     register_template_helpers(app)
     return app
 

@@ -10,6 +10,11 @@ change to ``save``, the only place in ``web/`` that commits or rolls back a requ
 * rolls back on any other ``ServiceError`` and flashes its Chinese message;
 * lets ``Conflict`` (a version or state guard lost a race) through: web.errors answers every conflict
   with the 409 page, rendered from a fresh session.
+
+A save sent from a phone carries an idempotency key (issue 31, ``web/field.py``): given ``once``,
+``save`` takes the key before the change and stores the answer (where it sends the user, and what it
+says) beside it, in the transaction it commits; a twin request that committed the key first makes
+this one roll back and give that one's answer. The view answers with ``Saved.answer``.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from flask import abort, current_app, flash
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 
+from hygiene.models import User
+from hygiene.services import idempotency
 from hygiene.services.errors import Conflict, FieldErrors, ServiceError
 from web.database import get_session
 
@@ -40,9 +47,24 @@ class Saved(Generic[T]):
     value: T | None = None
     field_errors: bool = False
     error: ServiceError | None = None
+    answer: idempotency.Answer | None = None  # with ``once``: the answer to give (stored under its key)
 
     def __bool__(self) -> bool:
         return self.ok
+
+
+@dataclass(frozen=True)
+class Once:
+    """A save made at most once (web/field.py ``SaveOnce``): the key the phone sent (None: a plain
+    save), the digest of what it sent, the account and county the key is filed under, and where the
+    answer sends the user, from the change's result. ``save`` does not flash ``done``: the view
+    answers with ``Saved.answer`` (JSON for the offline queue, a flash and a redirect for a page)."""
+
+    key: str | None
+    digest: str
+    user: User
+    county_id: int
+    location: Callable[[Any], str]
 
 
 def save(
@@ -53,6 +75,7 @@ def save(
     field: Callable[[str], str] | None = None,
     refusal_field: str | None = None,
     commit_on: tuple[type[Exception], ...] = (),
+    once: Once | None = None,
 ) -> Saved[T]:
     """Run ``change(session)`` and commit once, or roll back and say why (see the module's docstring).
 
@@ -60,13 +83,19 @@ def save(
     with no such field goes to the form's own errors. ``refusal_field`` names the field a plain
     ``ServiceError`` is shown next to instead of being flashed. ``commit_on`` lists exceptions that
     are raised on after committing what the change wrote (a refused login still counts the attempt).
+    ``once`` makes the save idempotent (see the module's docstring).
     """
     session = get_session()
     try:
+        claimed = None
+        if once is not None and once.key is not None:
+            claimed = idempotency.claim(session, once.user, once.county_id, once.key, once.digest)
         value = change(session)
-    except commit_on:
-        session.commit()
-        raise
+        if once is not None:
+            message = "" if done is None else done if isinstance(done, str) else done(value)
+            answer = idempotency.Answer(200, once.location(value), message)
+            if claimed is not None:
+                idempotency.settle(session, claimed, answer)
     except FieldErrors as exc:
         session.rollback()
         flash(str(exc), "error")
@@ -86,10 +115,32 @@ def save(
             return Saved(ok=False, field_errors=True, error=exc)
         flash(str(exc), "error")
         return Saved(ok=False, error=exc)
+    except idempotency.KeyInFlight:
+        assert once is not None and once.key is not None
+        session.rollback()
+        return _answered_by_twin(session, once)
+    except commit_on:
+        session.commit()
+        raise
     session.commit()
+    if once is not None:
+        return Saved(ok=True, value=value, answer=answer)
     if done is not None:
         flash(done if isinstance(done, str) else done(value), "success")
     return Saved(ok=True, value=value)
+
+
+def _answered_by_twin(session: Session, once: Once) -> Saved[Any]:
+    """The same key was committed by a twin request while this one worked: its answer, or its
+    refusal when the twin sent other values under the key."""
+    assert once.key is not None
+    try:
+        stored = idempotency.lookup(session, once.user, once.key, once.digest)
+    except idempotency.KeyRejected as exc:
+        return Saved(ok=False, error=exc)
+    if stored is None:  # the twin rolled back after all: nothing was saved, the phone sends again
+        return Saved(ok=False, error=ServiceError("保存未完成，请重试"))
+    return Saved(ok=True, answer=stored)
 
 
 def save_streamed(

@@ -18,8 +18,9 @@ from wtforms.widgets import TextInput
 
 from hygiene.models import AuditEntry, County, Notice, Period, User, Village
 from hygiene.models._types import BEIJING_TIME
-from hygiene.services import audit
+from hygiene.services import audit, photos
 from hygiene.services.supervision import notices
+from web import field
 from web.forms import BaseForm, VersionField
 from web.handlers import save
 
@@ -130,10 +131,16 @@ def report_from_form(actor: User, notice: Notice) -> None:
     if not form.validate_on_submit():
         flash(form_errors(form), "error")
         return
-    save(
-        lambda session: notices.report_rectified(session, actor, notice, form.version.data, form.note.data or ""),
-        done=f"已上报{notices.notice_title(notice)}的整改情况，等待督查组验收",
-    )
+
+    def report(session: Session) -> None:
+        shots = field.checked_photos()
+        waived = notice.photo_waived
+        notices.report_rectified(session, actor, notice, form.version.data, form.note.data or "")
+        if not shots and not waived:  # after the service's own checks: a stale version is still the 409
+            raise photos.PhotoRejected("请拍摄整改后的现场照片一并上报（督查组可免除照片）")
+        photos.attach(session, field.media_root(), actor, shots, notice=notice)
+
+    save(report, done=f"已上报{notices.notice_title(notice)}的整改情况，等待督查组验收")
 
 
 @dataclass(frozen=True)

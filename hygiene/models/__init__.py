@@ -13,6 +13,7 @@ from hygiene.models.awards import (
     Star,
     StarSettings,
 )
+from hygiene.models.field import IdempotencyKey, Photo
 from hygiene.models.periods import AwardQuota, Period, RolloutPlanYear, VillageAssessment, VillagePeriod
 from hygiene.models.records import ResultRecord, ResultRecordHousehold
 from hygiene.models.reviews import Review
@@ -38,6 +39,7 @@ __all__ = [
     "Group",
     "Household",
     "HouseholdStar",
+    "IdempotencyKey",
     "InspectionAssignment",
     "InspectionTeam",
     "LoginAttempt",
@@ -46,6 +48,7 @@ __all__ = [
     "Objection",
     "ObjectionThrottle",
     "Period",
+    "Photo",
     "Plaque",
     "PlaqueEvent",
     "ResultRecord",

@@ -111,6 +111,8 @@ class Notice(Base):
     decision_note: Mapped[str | None] = mapped_column(sa.Text)
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     rejections: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The inspector let the addressee report without a photo (issue 31: a report needs one otherwise).
+    photo_waived: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     __mapper_args__ = {"version_id_col": version}
 

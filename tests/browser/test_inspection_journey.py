@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import PHONE
 from tests.browser.test_journeys import login
+from tests.hygiene.test_field import jpeg_with_gps
 
 pytestmark = pytest.mark.browser
 
@@ -69,6 +70,7 @@ def test_an_inspector_checks_a_sample_and_closes_the_notice(
     expect(page.get_by_text(head_name).first).to_be_visible()
     fits_the_phone(page)
     page.get_by_role("button", name="退出").click()
+    expect(page.get_by_text("已退出登录")).to_be_visible()  # the phone's queue and pages are cleared first
 
     login(page, live_server, "village")
     page.goto(f"{live_server}/village/5209990101/")
@@ -76,9 +78,14 @@ def test_an_inspector_checks_a_sample_and_closes_the_notice(
     expect(page.get_by_text(head_name).first).to_be_visible()
     fits_the_phone(page)
     page.get_by_label("整改情况").fill("已清理院落，厕所已改造，村委会复查合格")
+    # a report needs a photo of the place after the work (issue 31), taken with the phone's camera
+    page.get_by_label(re.compile("整改后现场照片")).set_input_files(
+        {"name": "after.jpg", "mimeType": "image/jpeg", "buffer": jpeg_with_gps()}
+    )
     page.get_by_role("button", name="上报整改情况").click()
     expect(page.get_by_text("等待督查组验收")).to_be_visible()
     page.get_by_role("button", name="退出").click()
+    expect(page.get_by_text("已退出登录")).to_be_visible()  # the phone's queue and pages are cleared first
 
     login(page, live_server, "inspector")
     page.goto(f"{live_server}/inspection/520999/notices?state=rectified")

@@ -28,6 +28,7 @@ def test_a_posted_list_stands_and_an_inspector_revokes_a_plaque(page: Page, live
     page.goto(f"{live_server}/public/villages/5209990101/2026Q3")
     assert page.locator("table.public-list").inner_text() == posted  # the list as it was posted
     page.get_by_role("button", name="退出").click()
+    expect(page.get_by_text("已退出登录")).to_be_visible()  # the phone's queue and pages are cleared first
 
     login(page, live_server, "inspector")
     page.goto(f"{live_server}/township/52099901/")

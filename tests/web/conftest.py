@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -21,8 +22,15 @@ def csrf_token(html: str) -> str:
 
 
 @pytest.fixture
-def app(sqlite_copy: str) -> Iterator[Flask]:
-    app = create_app({"TESTING": True, "DATABASE_URL": sqlite_copy, "SECRET_KEY": "test-secret-key"})
+def app(sqlite_copy: str, tmp_path: Path) -> Iterator[Flask]:
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": sqlite_copy,
+            "SECRET_KEY": "test-secret-key",
+            "MEDIA_PATH": str(tmp_path / "media"),  # photos (issue 31), never under the working folder
+        }
+    )
     yield app
     app.extensions["hygiene.engine"].dispose()
 

@@ -15,14 +15,15 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.exceptions import NotFound as HTTPNotFound
 from wtforms import StringField
 
-from hygiene.models import County
+from hygiene.models import County, IdempotencyKey, User
+from hygiene.services import idempotency
 from hygiene.services.errors import Conflict, FieldErrors, NotFound, ServiceError
 from tests.web.conftest import Auth
 from web import create_app
 from web.database import get_session
 from web.extensions import csrf
 from web.forms import BaseForm, VersionField
-from web.handlers import load, save
+from web.handlers import Once, load, save
 from web.security import current_account
 
 
@@ -147,3 +148,65 @@ def test_an_error_page_after_a_failed_flush_is_rendered_from_a_fresh_session(any
     assert response.status_code == (409 if ending == "conflict" else 500)
     assert ("数据已被他人修改" if ending == "conflict" else "系统错误") in html
     assert "（县管理员）" in html  # the layout read the signed-in user again, from a fresh session
+
+
+KEY = "7d1f0c52-9a4b-4e1e-8f2a-3b6c5d7e8f90"
+
+
+def village_clerk(session: Session) -> tuple[User, int]:
+    user = session.scalars(sa.select(User).where(User.username == "village")).one()
+    return user, session.scalars(sa.select(County.id).where(County.code == "520999")).one()
+
+
+def test_save_once_stores_the_answer_with_the_change_and_flashes_nothing(any_app: Flask) -> None:
+    with any_app.test_request_context("/", method="POST"):
+        user, county_id = village_clerk(get_session())
+        saved = save(
+            lambda s: s.add(County(code="529904", name="一次县")) or "x",
+            done=lambda v: f"已保存{v}",
+            once=Once(KEY, "d" * 64, user, county_id, lambda v: f"/after/{v}"),
+        )
+        assert saved.ok and saved.answer == idempotency.Answer(200, "/after/x", "已保存x")
+        assert get_flashed_messages() == []  # the view answers (JSON for the queue, or flash and redirect)
+    with any_app.extensions["hygiene.sessionmaker"]() as session:
+        assert county_count(session, "一次县") == 1
+        [row] = session.scalars(sa.select(IdempotencyKey)).all()
+        assert (row.key, row.location, row.message) == (KEY, "/after/x", "已保存x")
+
+
+def test_save_once_refused_keeps_no_key(any_app: Flask) -> None:
+    def refused(session: Session) -> None:
+        raise ServiceError("不可以")
+
+    with any_app.test_request_context("/", method="POST"):
+        user, county_id = village_clerk(get_session())
+        assert not save(refused, once=Once(KEY, "d" * 64, user, county_id, str))
+    with any_app.extensions["hygiene.sessionmaker"]() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(IdempotencyKey)) == 0
+
+
+@pytest.mark.parametrize(("digest", "answered"), [("d" * 64, True), ("e" * 64, False)])
+def test_save_once_losing_the_race_for_its_key_writes_nothing_and_answers_as_the_twin(
+    any_app: Flask, digest: str, answered: bool
+) -> None:
+    """A twin request with the same key committed while this one worked (its lookup found nothing):
+    this one's change is rolled back; it answers as the twin did, or is refused when the twin sent
+    other values under the key."""
+    with any_app.extensions["hygiene.sessionmaker"]() as session:
+        user, county_id = village_clerk(session)
+        first = idempotency.Answer(200, "/twin", "已保存（孪生请求）")
+        idempotency.remember(session, user, county_id, KEY, "d" * 64, first)
+        session.commit()
+    with any_app.test_request_context("/", method="POST"):
+        user, county_id = village_clerk(get_session())
+        saved = save(
+            lambda s: s.add(County(code="529905", name="孪生县")),
+            done="不会出现",
+            once=Once(KEY, digest, user, county_id, lambda _: "/here"),
+        )
+        assert saved.ok is answered
+        assert saved.answer == (first if answered else None)
+        assert answered or "另一份内容不同" in str(saved.error)
+    with any_app.extensions["hygiene.sessionmaker"]() as session:
+        assert county_count(session, "孪生县") == 0
+        assert session.scalar(sa.select(sa.func.count()).select_from(IdempotencyKey)) == 1

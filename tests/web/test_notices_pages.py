@@ -193,11 +193,34 @@ def decide(auth: Auth, notice_id: int, decision: str, note: str, version: int | 
     return auth.post(f"{page}/decide", data, page)
 
 
-def report(auth: Auth, notice_id: int, note: str, page: str = VILLAGE_PAGE):  # type: ignore[no-untyped-def]
+def report(auth: Auth, notice_id: int, note: str, page: str = VILLAGE_PAGE, *, photo: bool = True):  # type: ignore[no-untyped-def]
+    """Report with a photo of the place (required unless the inspector waived it, issue 31)."""
+    from tests.hygiene.test_field import jpeg_with_gps
+
     html = auth.client.get(page).get_data(as_text=True)
     form = html[html.index(f'action="{page}/{notice_id}/report"') :]
     version = re.search(r'name="version" value="(\d+)"', form)[1]  # type: ignore[index]
-    return auth.post(f"{page}/{notice_id}/report", {"version": version, "note": note})
+    shot = {"photo": (io.BytesIO(jpeg_with_gps()), "after.jpg")} if photo else {}
+    return auth.post(f"{page}/{notice_id}/report", {"version": version, "note": note, **shot})
+
+
+def test_a_report_needs_a_photo_unless_the_inspector_waives_it(
+    client: FlaskClient, auth: Auth, db_session: Session
+) -> None:
+    notice_id = issue(db_session)
+    auth.login("village")
+    refused = report(auth, notice_id, "已整改", photo=False)
+    assert "请拍摄整改后的现场照片" in client.get(refused.headers["Location"]).get_data(as_text=True)
+    auth.logout()
+    auth.login("inspector")
+    detail = f"/inspection/520999/notices/{notice_id}"
+    assert auth.post(f"{detail}/photo-waiver", {"version": "1", "waived": "1"}, detail).status_code == 303
+    auth.logout()
+    auth.login("village")
+    assert report(auth, notice_id, "已整改", photo=False).status_code == 303
+    db_session.rollback()
+    notice = db_session.get(Notice, notice_id)
+    assert notice is not None and notice.state is NoticeState.RECTIFIED and notice.photo_waived
 
 
 def test_report_then_accept_closes_the_notice(client: FlaskClient, auth: Auth, db_session: Session) -> None:

@@ -19,6 +19,7 @@ from hygiene.models import County, Notice, Period, Township, Village
 from hygiene.models._types import utcnow
 from hygiene.services.setup import periods, units
 from hygiene.services.supervision import notices
+from web import field
 from web.database import get_session
 from web.downloads import XLSX_MIMETYPE, download
 from web.handlers import load, save
@@ -191,6 +192,7 @@ def notice(county_code: str, notice_id: int) -> str:
         county=county,
         card=notice_card(get_session(), found, utcnow()),
         form=form,
+        report_photos=field.photos_for(notice=found),
     )
 
 

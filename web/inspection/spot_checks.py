@@ -11,18 +11,21 @@ from typing import Any
 import sqlalchemy as sa
 from flask import abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
 from wtforms import StringField, SubmitField, TextAreaField
 
 from hygiene import permissions
 from hygiene.enums import CRITERIA, Grade
 from hygiene.io.scores import format_points
 from hygiene.models import County, Household, InspectionAssignment, Period, SpotCheck, Township, User
+from hygiene.services import photos
 from hygiene.services.errors import NotFound, ServiceError
 from hygiene.services.setup import units
 from hygiene.services.supervision import inspections, ranking
+from web import field
 from web.database import get_session
 from web.forms import BaseForm, VersionField
-from web.handlers import load, save
+from web.handlers import Once, Saved, load, save
 from web.inspection.views import bp
 from web.security import current_account, login_required, require
 
@@ -100,9 +103,15 @@ def spot_checks(county_code: str, township_code: str, period_code: str) -> Respo
     ), (422 if lookup_error else 200)
 
 
-def _save_check(form: BaseForm, assignment: InspectionAssignment, household: Household) -> bool:
-    return save(
-        lambda s: inspections.save_spot_check(
+def _save_check(
+    form: BaseForm, assignment: InspectionAssignment, household: Household, once: Once
+) -> Saved[inspections.SpotCheckOutcome]:
+    """The spot check as typed, with its photos (issue 31), saved once under the phone's key."""
+    photographed = any(f.filename for f in request.files.getlist("photo"))
+
+    def check(s: Session) -> inspections.SpotCheckOutcome:
+        shots = field.checked_photos()
+        outcome = inspections.save_spot_check(
             s,
             current_account(),
             assignment,
@@ -111,10 +120,16 @@ def _save_check(form: BaseForm, assignment: InspectionAssignment, household: Hou
             members=form["members"].data or "",
             notes=form["notes"].data or "",
             expected_version=form["version"].data,
-        ),
-        done=lambda outcome: ("已保存抽查：" if outcome.changed else "抽查未变：") + outcome.text(),
+        )
+        photos.attach(s, field.media_root(), current_account(), shots, spot_check=outcome.check)
+        return outcome
+
+    return save(
+        check,
+        done=lambda outcome: ("已保存抽查：" if outcome.changed or photographed else "抽查未变：") + outcome.text(),
         form=form,
-    ).ok
+        once=once,
+    )
 
 
 def _fill_check_form(form: BaseForm, existing: SpotCheck | None, assignment: InspectionAssignment) -> None:
@@ -189,14 +204,19 @@ def spot_check(county_code: str, township_code: str, period_code: str, household
     existing = inspections.get_spot_check(session, assignment, household)
     form = spot_check_form_class(period)()
     status = 200
+    if request.method == "POST":
+        started, replay = field.SaveOnce.start()
+        if replay is not None:
+            return replay  # the same save again: its first answer; the key reused: 422
     if form.validate_on_submit():
-        if _save_check(form, assignment, household):
-            back: dict[str, Any] = {
-                "county_code": county.code,
-                "township_code": township.code,
-                "period_code": period.code,
-            }
-            return redirect(url_for("inspection.spot_checks", **back), 303)
+        back: dict[str, Any] = {"county_code": county.code, "township_code": township.code, "period_code": period.code}
+        saved = _save_check(
+            form, assignment, household, started.once(county.id, lambda _: url_for("inspection.spot_checks", **back))
+        )
+        if saved:
+            return field.answered(saved)
+        if (answer := field.refusal(saved)) is not None:
+            return answer
         status = 422
     elif request.method == "POST":
         status = 422
@@ -214,4 +234,5 @@ def spot_check(county_code: str, township_code: str, period_code: str, household
         notice=inspections.notice_of(session, existing) if existing else None,
         form=form,
         criteria=sorted(period.rubric_version.criteria, key=lambda c: c.code),
+        photos=field.photos_for(spot_check=existing) if existing else [],
     ), status

@@ -116,6 +116,11 @@ class GroupEntryForm(BaseForm):
         """The version of the household's group review the screen showed (0: none yet)."""
         return f"v_{household_code}"
 
+    @staticmethod
+    def photo(household_code: str) -> str:
+        """The household's photos (optional; a file input, not a form field)."""
+        return f"photo-{household_code}"
+
 
 def group_entry_form_class(household_codes: Sequence[str]) -> type[GroupEntryForm]:
     class VillageGroupEntryForm(GroupEntryForm):

@@ -15,14 +15,14 @@ from hygiene import permissions
 from hygiene.enums import CRITERIA, EDITABLE_STATES, ReviewKind
 from hygiene.io.scores import format_points
 from hygiene.io.sheets import UploadRejected
-from hygiene.models import Household, Period, Review, Village
-from hygiene.services import audit
+from hygiene.models import Group, Household, Period, Review, Village
+from hygiene.services import audit, photos
 from hygiene.services.awards import plaques
 from hygiene.services.errors import FieldErrors
 from hygiene.services.rating import review_imports, reviews, workflow
 from hygiene.services.setup import periods, roster_imports, units
 from hygiene.services.supervision import notices
-from web import uploads
+from web import field, uploads
 from web.database import get_session
 from web.downloads import XLSX_MIMETYPE, download
 from web.forms import BaseForm, ConfirmImportForm
@@ -220,9 +220,13 @@ def review(village_code: str, period_code: str, household_code: str) -> Response
     kind = ReviewKind(request.args.get("kind", "group"))
     form = _review_form(village, period, household, kind)
     reviewer_code = request.args.get("reviewer") or None
+    status = 200
     if request.method == "GET":
         _fill_from_existing(form, session, household, period, kind, reviewer_code)
+    elif (started := field.SaveOnce.start())[1] is not None:
+        return started[1]  # the same save again: its first answer; the key reused: 422
     elif form.validate_on_submit():
+        once = started[0]
         entry = reviews.ReviewInput(
             kind=kind,
             scores={c: getattr(form, c).tenths for c in CRITERIA},
@@ -230,13 +234,27 @@ def review(village_code: str, period_code: str, household_code: str) -> Response
             team_members=form.team_members.data,
             edited_reviewer_code=reviewer_code,
         )
-        if save(
-            lambda s: reviews.save_review(
+
+        def review_and_photos(s: Session) -> tuple[str, str]:
+            shots = field.checked_photos() if kind is ReviewKind.GROUP else []
+            saved_review = reviews.save_review(
                 s, current_account(), village, period, household, entry, expected_version=form.version.data
-            ),
-            form=form,
-        ):
+            )
+            photos.attach(s, field.media_root(), current_account(), shots, review=saved_review)
             return _after_review(village, period, household, kind, and_next=bool(form.save_and_next.data))
+
+        saved = save(
+            review_and_photos,
+            done=lambda after: after[1],
+            form=form,
+            once=once.once(village.county_id, lambda after: after[0]),
+        )
+        if saved:
+            return field.answered(saved, 302)
+        if (answer := field.refusal(saved)) is not None:
+            return answer
+    elif request.method == "POST" and field.wants_json():
+        status = 422
     return render_template(
         "village/review.html",
         village=village,
@@ -246,25 +264,25 @@ def review(village_code: str, period_code: str, household_code: str) -> Response
         form=form,
         locked=reviews.entry_lock(session, village, period),
         offers_next=kind is ReviewKind.GROUP and reviews.next_household(session, household, period) is not None,
-    )
+    ), status
 
 
 def _after_review(
     village: Village, period: Period, household: Household, kind: ReviewKind, *, and_next: bool
-) -> Response:
-    """Where a saved review goes: the next household without a 复评 when asked, else the household's reviews."""
+) -> tuple[str, str]:
+    """Where a saved review goes, and what it says: the next household without a 复评 when asked,
+    else the household's reviews."""
     saved = f"已保存 {household.code} {household.head_name} 的{kind.label}"
     kind_arg: dict[str, Any]
     following = reviews.next_household(get_session(), household, period) if and_next else None
     if following is not None:
-        flash(f"{saved}，下一户：{following.code} {following.head_name}", "success")
+        message = f"{saved}，下一户：{following.code} {following.head_name}"
         code, endpoint, kind_arg = following.code, "village.review", {"kind": ReviewKind.GROUP.value}
     else:
-        flash(saved + ("，本村已没有尚无复评的农户" if and_next else ""), "success")
+        message = saved + ("，本村已没有尚无复评的农户" if and_next else "")
         code, endpoint, kind_arg = household.code, "village.household_reviews", {}
-    return redirect(
-        url_for(endpoint, village_code=village.code, period_code=period.code, household_code=code, **kind_arg)
-    )
+    location = url_for(endpoint, village_code=village.code, period_code=period.code, household_code=code, **kind_arg)
+    return location, message
 
 
 def _fill_from_existing(
@@ -302,15 +320,27 @@ def group_entry(village_code: str, period_code: str, group_code: str) -> Respons
     status = 200
     if request.method == "GET":
         _fill_group_entry(form, village, period, entries)
+    elif (started := field.SaveOnce.start())[1] is not None:
+        return started[1]  # the same save again: its first answer; the key reused: 422
     elif not form.validate_on_submit():
         status = 422
-    elif save(
-        lambda s: _save_group_entry(s, village, period, entries, form),
-        done=lambda result: f"已保存{group.name}的小组复评：{result[0]} 户有变更，{result[1]} 户未填",
-        form=form,
-    ):
-        return redirect(url_for("village.board", village_code=village.code, period_code=period.code), 303)
+        if field.wants_json():
+            return field.refused("内容有误，未保存：请打开表单改正")
     else:
+        board = url_for("village.board", village_code=village.code, period_code=period.code)
+        saved = save(
+            lambda s: _save_group_entry(s, village, period, group, entries, form),
+            done=lambda result: (
+                f"已保存{group.name}的小组复评：{result[0]} 户有变更，{result[1]} 户未填"
+                + (f"，{result[2]} 张照片" if result[2] else "")
+            ),
+            form=form,
+            once=started[0].once(village.county_id, lambda _: board),
+        )
+        if saved:
+            return field.answered(saved)
+        if (answer := field.refusal(saved)) is not None:
+            return answer
         status = 422
     cells = {(h.code, c): form[GroupEntryForm.cell(h.code, c)] for h in households for c in CRITERIA}
     cell_errors = {key: field.errors[0] for key, field in cells.items() if field.errors}
@@ -323,6 +353,7 @@ def group_entry(village_code: str, period_code: str, group_code: str) -> Respons
         form=form,
         cell=GroupEntryForm.cell,
         version=GroupEntryForm.version,
+        photo=GroupEntryForm.photo,
         cell_errors=cell_errors,
         criteria=period.rubric_version.criteria,
         locked=reviews.entry_lock(session, village, period),
@@ -346,10 +377,37 @@ def _save_group_entry(
     session: Session,
     village: Village,
     period: Period,
+    group: Group,
+    entries: list[tuple[Household, Review | None]],
+    form: GroupEntryForm,
+) -> tuple[int, int, int]:
+    """Check and write the grid all or nothing, with each household's photos (optional) on its group
+    review; the problems, cell by cell, are the form's errors."""
+    households = [h for h, _ in entries]
+    shots = {h.code: field.checked_photos((GroupEntryForm.photo(h.code),)) for h in households}
+    written, unfilled = _write_group_entry(session, village, period, entries, form)
+    reviewed = dict(reviews.group_entry(session, group, period))
+    actor = current_account()
+    count = 0
+    for household in households:
+        if not shots[household.code]:
+            continue
+        review = reviewed.get(household)
+        if review is None:
+            raise FieldErrors(
+                {GroupEntryForm.photo(household.code): f"{household.code} {household.head_name}：拍了照片但没有评分"}
+            )
+        count += len(photos.attach(session, field.media_root(), actor, shots[household.code], review=review))
+    return written, unfilled, count
+
+
+def _write_group_entry(
+    session: Session,
+    village: Village,
+    period: Period,
     entries: list[tuple[Household, Review | None]],
     form: GroupEntryForm,
 ) -> tuple[int, int]:
-    """Check and write the grid all or nothing; its problems, cell by cell, are the form's errors."""
     households = [h for h, _ in entries]
     grid = {h.code: {c: form[GroupEntryForm.cell(h.code, c)].data or "" for c in CRITERIA} for h in households}
     versions = {h.code: form[GroupEntryForm.version(h.code)].data for h in households}
@@ -381,12 +439,16 @@ def household_reviews(village_code: str, period_code: str, household_code: str) 
     period = _period(village, period_code)
     session = get_session()
     household = _household(village, household_code)
+    found = reviews.household_reviews(session, household, period)
+    user = current_account()
     return render_template(
         "village/household_reviews.html",
         village=village,
         period=period,
         household=household,
-        reviews=reviews.household_reviews(session, household, period),
+        reviews=found,
+        review_photos=photos.photos_of_reviews(session, [r.id for r in found]),
+        sees_location=lambda photo: photos.can_see_location(user, photo),
         can_edit=permissions.can_edit_village(current_account(), village),
         locked=reviews.entry_lock(session, village, period),
         next_household=reviews.next_household(session, household, period),
