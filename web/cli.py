@@ -356,16 +356,21 @@ def rollout_command(county_code: str, shares: tuple[str, ...]) -> None:
         )
 
 
-@main.command("plaques")
-@click.option("--county", "county_code", required=True, help="the county's code")
+@main.group("plaques", invoke_without_command=True)
+@click.option("--county", "county_code", default=None, help="the county's code")
 @click.option("--village", "village_code", default=None, help="one village of the county")
 @click.option("--format", "output_format", type=click.Choice(["csv"]), default="csv", show_default=True)
-def plaques_register(county_code: str, village_code: str | None, output_format: str) -> None:
+@click.pass_context
+def plaques_register(ctx: click.Context, county_code: str | None, village_code: str | None, output_format: str) -> None:
     """The plaque register (RULES.md §7) as CSV on standard output, sorted by serial."""
     from hygiene.io.exports import csv_bytes
     from hygiene.services.awards import plaques
     from hygiene.services.setup import units
 
+    if ctx.invoked_subcommand is not None:
+        return
+    if county_code is None:
+        raise InvalidInput("缺少 --county")
     with transaction(write=False) as session:
         county = units.get_county(session, county_code)
         village = units.get_village(session, village_code) if village_code else None
@@ -537,6 +542,12 @@ from web import cli_integrity  # noqa: E402
 main.add_command(cli_integrity.backup)
 main.add_command(cli_integrity.restore)
 main.add_command(cli_integrity.check)
+
+# Issue 30's commands (web/cli_daily.py).
+from web import cli_daily  # noqa: E402
+
+period_group.add_command(cli_daily.period_reopen)
+plaques_register.add_command(cli_daily.plaques_reinstate)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -46,6 +46,8 @@ ACTION_LABELS = {
     "plaque_upgrade": "牌匾升级",
     "plaque_downgrade": "牌匾降级",
     "plaque_revoke": "摘牌",
+    "plaque_reinstate": "恢复牌匾",
+    "plaque_void": "牌匾作废（更正）",
     "plaque_commend": "表彰（等待期内不挂牌）",
     "demo_seed": "示范数据",
     "file": "提出异议",

@@ -117,6 +117,7 @@ def notice(session: Session, village: Village, period_code: str, *, objection_ur
         village_name=record.village_name,
         period_code=record.period_code,
         record_number=record.number,
+        corrects=posted.corrects,
         rows=[
             pdf.NoticeRow(
                 rank=row.rank or 0,

@@ -46,6 +46,7 @@ class PublicList:
     rows: list[PostedRow]
     red_list: list[PostedRow]
     black_list: list[PostedRow]
+    corrects: int | None = None  # the version this one corrects (更正, RULES.md §5)
 
     @property
     def groups(self) -> list[str]:
@@ -176,6 +177,7 @@ def public_list(session: Session, village: Village, period_code: str) -> PublicL
         rows=rows,
         red_list=rows[:RED_BLACK_SIZE] if show_red_black else [],
         black_list=list(reversed(rows[-RED_BLACK_SIZE:])) if show_red_black else [],
+        corrects=records.corrected_number(session, record),
     )
 
 
