@@ -548,6 +548,7 @@ from web import cli_daily  # noqa: E402
 
 period_group.add_command(cli_daily.period_reopen)
 plaques_register.add_command(cli_daily.plaques_reinstate)
+main.add_command(cli_daily.export_group)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -4,6 +4,8 @@ calls the same service as its page, in one transaction."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from web.cli import InvalidInput, transaction
@@ -48,3 +50,30 @@ def plaques_reinstate(serial: str, reason: str) -> None:
         plaques.reinstate(session, None, plaque, reason=reason, expected_version=plaque.version)
         level = plaque.level.label
     click.echo(f"已恢复牌匾 {serial}（{level}）")
+
+
+@click.group("export")
+def export_group() -> None:
+    """Files an office edits and imports back."""
+
+
+@export_group.command("roster")
+@click.option("--county", "county_code", required=True, help="the county's code")
+@click.option("--village", "village_code", default=None, help="one village of the county")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="FILE.xlsx")
+def export_roster(county_code: str, village_code: str | None, output: Path) -> None:
+    """The household roster in the roster sheet's own layout (INTERCHANGE.md §2): edit it and
+    import it back with ``hygiene import roster``."""
+    from hygiene.io.exports import xlsx_bytes
+    from hygiene.services.setup import roster_exports, units
+
+    if output.suffix.lower() != ".xlsx":
+        raise InvalidInput(f"--output 须为 .xlsx 文件：{output}")
+    with transaction(write=False) as session:
+        county = units.get_county(session, county_code)
+        village = units.get_village(session, village_code) if village_code else None
+        if village is not None and village.township.county_id != county.id:
+            raise InvalidInput(f"村 {village_code} 不属于县 {county_code}")
+        header, rows = roster_exports.roster_table(session, county, village=village)
+    output.write_bytes(xlsx_bytes([("花名册", header, rows)]))
+    click.echo(f"已导出 {len(rows)} 户到 {output}")

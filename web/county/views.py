@@ -11,11 +11,23 @@ from werkzeug.wrappers import Response
 
 from hygiene import permissions
 from hygiene.enums import CRITERIA, Role
+from hygiene.io.exports import csv_bytes, xlsx_bytes
 from hygiene.io.scores import format_points
 from hygiene.io.sheets import COUNTY_SHEET_LIMITS
 from hygiene.models import County, User
 from hygiene.services import integrity
-from hygiene.services.setup import accounts, counties, rollout, roster_imports, unit_sheet, units
+from hygiene.services.awards import plaques
+from hygiene.services.rating import results
+from hygiene.services.setup import (
+    accounts,
+    counties,
+    periods,
+    rollout,
+    roster_exports,
+    roster_imports,
+    unit_sheet,
+    units,
+)
 from web import uploads
 from web.county.forms import (
     NOT_IN_PROGRAMME,
@@ -29,6 +41,7 @@ from web.county.forms import (
     settings_form_class,
 )
 from web.database import get_session
+from web.downloads import CSV_MIMETYPE, XLSX_MIMETYPE, download
 from web.forms import ConfirmImportForm
 from web.handlers import load, save
 from web.presentation import picked_period
@@ -51,6 +64,42 @@ def home(county_code: str) -> str:
     period = picked_period(all_periods)
     matrix = units.county_state_matrix(session, county, period) if period else {}
     return render_template("county/home.html", county=county, period=period, periods=all_periods, matrix=matrix)
+
+
+# --- downloads (issue 30) ----------------------------------------------------------------------------
+
+
+@bp.get("/roster.xlsx")
+@login_required
+def roster_file(county_code: str) -> Response:
+    """The county's households in the roster sheet's own layout: edit it and import it back."""
+    county = _county(county_code)
+    header, rows = roster_exports.roster_table(get_session(), county)
+    return download(xlsx_bytes([("花名册", header, rows)]), f"{county.name}农户花名册.xlsx", XLSX_MIMETYPE)
+
+
+@bp.get("/plaques.<any(csv, xlsx):fmt>")
+@login_required
+def plaque_file(county_code: str, fmt: str) -> Response:
+    """The county's plaque register (挂牌台账)."""
+    county = _county(county_code)
+    header, rows = plaques.register_table(plaques.register(get_session(), county))
+    name = f"{county.name}挂牌台账"
+    if fmt == "csv":
+        return download(csv_bytes(header, rows), f"{name}.csv", CSV_MIMETYPE)
+    return download(xlsx_bytes([("挂牌台账", header, rows)], title=name), f"{name}.xlsx", XLSX_MIMETYPE)
+
+
+@bp.get("/periods/<period_code>/results.xlsx")
+@login_required
+def results_file(county_code: str, period_code: str) -> Response:
+    """Every published or final village of the period, as posted: villages and households."""
+    county = _county(county_code)
+    session = get_session()
+    period = load(periods.get_period, county.id, period_code)
+    sheets = results.county_results_sheets(session, county, period)
+    name = f"{county.name}{period.code}评比结果"
+    return download(xlsx_bytes(list(sheets), title=name), f"{name}.xlsx", XLSX_MIMETYPE)
 
 
 @bp.get("/integrity")

@@ -409,6 +409,21 @@ def plaque_register(township_code: str) -> str:
     return render_template("township/plaques.html", township=township, village=village, rows=rows)
 
 
+@bp.get("/plaques.<any(csv, xlsx):fmt>")
+@login_required
+def plaque_file(township_code: str, fmt: str) -> Response:
+    """The township's (or one village's) plaque register as a file."""
+    township = _township(township_code)
+    village = _village(township, request.args["village"]) if request.args.get("village") else None
+    header, rows = plaques.register_table(
+        plaques.register(get_session(), township.county, township=township, village=village)
+    )
+    name = f"{township.name}{village.name if village else ''}挂牌台账"
+    if fmt == "csv":
+        return download(csv_bytes(header, rows), f"{name}.csv", CSV_MIMETYPE)
+    return download(xlsx_bytes([("挂牌台账", header, rows)], title=name), f"{name}.xlsx", XLSX_MIMETYPE)
+
+
 @bp.get("/plaques/<serial>")
 @login_required
 def plaque(township_code: str, serial: str) -> str:

@@ -550,6 +550,27 @@ def register(
     return [RegisterRow(*row) for row in session.execute(query)]
 
 
+REGISTER_HEADER = ["牌匾编号", "户编号", "户主", "村", "等级", "状态", "挂牌季度", "摘牌季度", "摘牌原因"]
+
+
+def register_table(rows: list[RegisterRow]) -> tuple[list[str], list[list[object]]]:
+    """The register as the rows of a file (挂牌台账)."""
+    return REGISTER_HEADER, [
+        [
+            r.plaque.serial,
+            r.household.code,
+            r.household.head_name,
+            r.village.name,
+            r.plaque.level.label,
+            r.plaque.state.label,
+            r.issued_period,
+            r.revoked_period or "",
+            r.plaque.revoke_reason or "",
+        ]
+        for r in rows
+    ]
+
+
 def get_plaque(session: Session, county: County, serial: str) -> Plaque:
     plaque = session.scalar(sa.select(Plaque).where(Plaque.county_id == county.id, Plaque.serial == serial))
     if plaque is None:

@@ -272,6 +272,7 @@ class PostedRow:
     grade: Grade
     final_total: str
     award: AwardLevel | None
+    final_tenths: int = 0  # the same total in tenths, for files that store it as a number
 
 
 def mask_name(name: str) -> str:
@@ -298,6 +299,7 @@ def posted_rows(session: Session, record: ResultRecord) -> list[PostedRow]:
             grade=grade or Grade.NOT_CLEAN,
             final_total=rating.total_text(final_total or 0),
             award=award,
+            final_tenths=final_total or 0,
         )
         for rank, code, head_name, group_name, grade, final_total, award in found
     ]

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hygiene.enums import AwardLevel, Grade, PlaqueState, WorkflowState
+from hygiene.io.scores import points_number
 from hygiene.models import (
     County,
     Objection,
@@ -89,7 +90,7 @@ def public_list_table(posted: PublicList) -> tuple[list[str], list[list[object]]
             r.household_code,
             r.masked_name,
             r.group_name,
-            r.final_total,
+            points_number(r.final_tenths),
             r.grade.label,
             r.award.label if r.award else "",
         ]
@@ -122,7 +123,7 @@ def township_ranking_table(board: Sequence[TownshipRow]) -> tuple[list[str], lis
             else [None] * 8
         )
         met = "" if not r or row.refused else ("达标" if r.get("meets_ratios") else "未达标")
-        score = rating.total_text(row.assessment.total_tenths()) if row.assessment else ""
+        score = points_number(row.assessment.total_tenths()) if row.assessment else None
         passed = "" if row.assessment_passed is None else ("合格" if row.assessment_passed else "未达80分")
         state = row.state.label if row.village_period else "未开始"
         lines.append(
@@ -361,3 +362,46 @@ def _plaque_status(session: Session, household_id: int) -> PlaqueStatus | None:
         issued_period_code=issued.code if issued else "",
         revoked_on=plaque.revoked_at,
     )
+
+
+# --- the county's results as a file (issue 30) -------------------------------------------------------
+
+COUNTY_VILLAGE_HEADER = [
+    "乡镇代码", "乡镇", "村代码", "村", "公示版本", "户数", "已评定", "最清洁", "清洁", "较清洁", "不清洁",
+    "最清洁户评出", "清洁户评出", "比例达标",
+]  # fmt: skip
+COUNTY_HOUSEHOLD_HEADER = [
+    "乡镇", "村", "村民组", "户编号", "户主", "自评得分", "互评得分", "互评户数", "最终得分", "等级", "名次", "表彰",
+]  # fmt: skip
+
+
+def county_results_sheets(
+    session: Session, county: County, period: Period
+) -> list[tuple[str, list[str], list[list[object]]]]:
+    """Every published or final village of the county in the period, as posted (its current
+    record): one sheet of villages, one of households; scores are numbers."""
+    villages = session.scalars(sa.select(Village).where(Village.county_id == county.id).order_by(Village.code)).all()
+    posted = records.current_records(session, period, [v.id for v in villages])
+    village_rows: list[list[object]] = []
+    household_rows: list[list[object]] = []
+    for village in villages:
+        record = posted.get(village.id)
+        if record is None:
+            continue
+        village_rows.append(
+            [
+                record.township_code, record.township_name, record.village_code, record.village_name, record.number,
+                record.households, record.rated, record.cleanest, record.clean, record.fairly_clean,
+                record.not_clean, record.cleanest_awarded, record.clean_awarded, "是" if record.meets_ratios else "否",
+            ]
+        )  # fmt: skip
+        for row in record.rows:
+            household_rows.append(
+                [
+                    record.township_name, record.village_name, row.group_name, row.household_code, row.head_name,
+                    points_number(row.self_total), points_number(row.peer_total), row.peer_count,
+                    points_number(row.final_total), row.grade.label if row.grade else "未评定", row.rank,
+                    row.award.label if row.award else "",
+                ]
+            )  # fmt: skip
+    return [("各村结果", COUNTY_VILLAGE_HEADER, village_rows), ("各户结果", COUNTY_HOUSEHOLD_HEADER, household_rows)]
