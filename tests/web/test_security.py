@@ -120,6 +120,16 @@ POST_ROUTES = [
         "/township/52099901/plaques/520999-2026-000001/revoke",
         "inspector",
     ),
+    (
+        "/township/<township_code>/plaques/<serial>/reinstate",
+        "/township/52099901/plaques/520999-2026-000001/reinstate",
+        "inspector",
+    ),
+    (
+        "/township/<township_code>/periods/<period_code>/villages/<village_code>/reopen",
+        "/township/52099901/periods/2026Q3/villages/5209990101/reopen",
+        "county",
+    ),
 ]
 
 

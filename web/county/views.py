@@ -21,6 +21,7 @@ from hygiene.services.rating import results
 from hygiene.services.setup import (
     accounts,
     counties,
+    guidance,
     periods,
     rollout,
     roster_exports,
@@ -63,10 +64,28 @@ def home(county_code: str) -> str:
     all_periods = units.county_periods(session, county.id)
     period = picked_period(all_periods)
     matrix = units.county_state_matrix(session, county, period) if period else {}
-    return render_template("county/home.html", county=county, period=period, periods=all_periods, matrix=matrix)
+    steps = guidance.checklist(session, county)
+    return render_template(
+        "county/home.html",
+        county=county,
+        period=period,
+        periods=all_periods,
+        matrix=matrix,
+        steps=steps if not all(step.done for step in steps) else [],
+    )
 
 
 # --- downloads (issue 30) ----------------------------------------------------------------------------
+
+
+@bp.get("/examples/<any(units, roster):what>.xlsx")
+@login_required
+def example_file(county_code: str, what: str) -> Response:
+    """An example unit sheet or roster for the county, with the code rules on a second sheet."""
+    county = _county(county_code)
+    if what == "units":
+        return download(guidance.example_unit_sheet(county), "示例单位表.xlsx", XLSX_MIMETYPE)
+    return download(guidance.example_roster(county), "示例花名册.xlsx", XLSX_MIMETYPE)
 
 
 @bp.get("/roster.xlsx")

@@ -20,7 +20,7 @@ from hygiene.services import audit
 from hygiene.services.awards import plaques
 from hygiene.services.errors import FieldErrors
 from hygiene.services.rating import review_imports, reviews, workflow
-from hygiene.services.setup import periods, roster_exports, roster_imports, units
+from hygiene.services.setup import guidance, periods, roster_exports, roster_imports, units
 from hygiene.services.supervision import notices
 from web import uploads
 from web.database import get_session
@@ -566,6 +566,14 @@ def roster_file(village_code: str) -> Response:
     village = _village(village_code)
     header, rows = roster_exports.roster_table(get_session(), village.township.county, village=village)
     return download(xlsx_bytes([("花名册", header, rows)]), f"{village.name}农户花名册.xlsx", XLSX_MIMETYPE)
+
+
+@bp.get("/examples/roster.xlsx")
+@login_required
+def example_roster(village_code: str) -> Response:
+    """An example roster with the household code rules on a second sheet."""
+    village = _village(village_code)
+    return download(guidance.example_roster(village.township.county), "示例花名册.xlsx", XLSX_MIMETYPE)
 
 
 @bp.get("/plaques.<any(csv, xlsx):fmt>")
