@@ -39,7 +39,7 @@ test-fast: $(VENV)/.installed-dev
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy scoring hygiene
+	$(BIN)/mypy scoring hygiene web
 	$(BIN)/lint-imports --config setup.cfg
 
 bench: $(VENV)/.installed-dev

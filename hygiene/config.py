@@ -7,9 +7,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import URL
 
@@ -96,3 +98,38 @@ def child_environment() -> dict[str, str]:
     """A copy of the environment for the client programs the app runs (``pg_dump``, ``pg_restore``),
     to which the caller adds what they need (``PGPASSWORD``)."""
     return dict(os.environ)
+
+
+PUBLIC_URL = "HYGIENE_PUBLIC_URL"
+TRUSTED_HOSTS = "HYGIENE_TRUSTED_HOSTS"
+_PUBLIC_URL_SHAPE = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+
+
+class PublicUrlError(ValueError):
+    """The configured public address cannot be used; the message says what to set."""
+
+
+def public_url(environ: Mapping[str, str] | None = None) -> str | None:
+    """The site's public address as residents reach it (``HYGIENE_PUBLIC_URL``, e.g.
+    ``https://wsgj.example.gov.cn``): printed links (a certificate's QR code, the notice's objection
+    link) are made from it, never from the request's Host header. None when not set."""
+    environ = os.environ if environ is None else environ
+    value = (environ.get(PUBLIC_URL) or "").strip().rstrip("/")
+    if not value:
+        return None
+    if not _PUBLIC_URL_SHAPE.fullmatch(value):
+        raise PublicUrlError(
+            f"{PUBLIC_URL}={value!r} 无效：应为网站对外的地址，如 https://wsgj.example.gov.cn（不带路径）"
+        )
+    return value
+
+
+def trusted_hosts(environ: Mapping[str, str] | None = None) -> list[str] | None:
+    """The host names the app answers to (Flask's ``TRUSTED_HOSTS``): ``HYGIENE_TRUSTED_HOSTS``
+    (comma-separated), else the public address's host; None (any) when neither is set."""
+    environ = os.environ if environ is None else environ
+    listed = [host.strip() for host in (environ.get(TRUSTED_HOSTS) or "").split(",") if host.strip()]
+    if listed:
+        return listed
+    url = public_url(environ)
+    return [urlsplit(url).hostname or ""] if url else None

@@ -54,6 +54,11 @@ def _development_secret(instance_path: Path) -> str:
 def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config.from_mapping(DEFAULTS)
     app.config.from_mapping(config.app_settings())
+    try:
+        app.config["PUBLIC_URL"] = config.public_url()
+        app.config["TRUSTED_HOSTS"] = config.trusted_hosts()
+    except config.PublicUrlError as exc:
+        raise ConfigError(str(exc)) from None
     if test_config:
         app.config.from_mapping({"TICK_SECONDS": 0} | test_config)
     instance_path = Path(app.instance_path)
@@ -88,8 +93,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(config.instance_path()), instance_relative_config=True)
     load_config(app, test_config)
 
-    from web import database, errors, security, ticker, uploads
+    from web import converters, database, errors, security, ticker, uploads
     from web.extensions import csrf, login_manager
+
+    converters.init_app(app)  # before the blueprints' rules are built with them
 
     if int(app.config["PROXY_COUNT"]) > 0:
         count = int(app.config["PROXY_COUNT"])

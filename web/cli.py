@@ -250,6 +250,9 @@ def tick() -> None:
 
     with transaction() as session:
         done = ticking.run(session)
+        if done.skipped:
+            click.echo("另一个 hygiene tick 正在运行，本次跳过（由它完成）")
+            return
         names = [
             f"{f.village_period.village.name} {f.village_period.period.code}：{f.plaques.text()}"
             for f in done.finalized

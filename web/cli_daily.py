@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from web.cli import InvalidInput, transaction
+# web.cli imports this module to register its commands: its helpers are imported when a command runs.
 
 
 @click.command("reopen")
@@ -21,6 +21,7 @@ def period_reopen(period_code: str, village_code: str, reason: str) -> None:
     from hygiene.services.awards import plaques
     from hygiene.services.rating import workflow
     from hygiene.services.setup import periods, units
+    from web.cli import InvalidInput, transaction
 
     with transaction() as session:
         village = units.get_village(session, village_code)
@@ -43,6 +44,7 @@ def plaques_reinstate(serial: str, reason: str) -> None:
     """Reinstate a plaque revoked outside the cycle by mistake, with its serial and level."""
     from hygiene.services.awards import plaques
     from hygiene.services.setup import units
+    from web.cli import transaction
 
     with transaction() as session:
         county_code = serial.split("-", 1)[0]
@@ -66,6 +68,7 @@ def export_roster(county_code: str, village_code: str | None, output: Path) -> N
     import it back with ``hygiene import roster``."""
     from hygiene.io.exports import xlsx_bytes
     from hygiene.services.setup import roster_exports, units
+    from web.cli import InvalidInput, transaction
 
     if output.suffix.lower() != ".xlsx":
         raise InvalidInput(f"--output 须为 .xlsx 文件：{output}")

@@ -3,6 +3,8 @@ that owns the transaction commits; services only flush."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from flask import Flask, current_app, g, request
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,7 +24,7 @@ def init_app(app: Flask) -> None:
 
 
 def session_factory() -> sessionmaker[Session]:
-    return current_app.extensions["hygiene.sessionmaker"]
+    return cast("sessionmaker[Session]", current_app.extensions["hygiene.sessionmaker"])
 
 
 def get_session() -> Session:
@@ -35,7 +37,7 @@ def get_session() -> Session:
             g.db_session = current_app.extensions["hygiene.replica_sessionmaker"]()
         else:
             g.db_session = current_app.extensions["hygiene.write_sessionmaker" if writes else "hygiene.sessionmaker"]()
-    return g.db_session
+    return cast(Session, g.db_session)
 
 
 def reset_session() -> None:

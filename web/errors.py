@@ -12,7 +12,9 @@ import sqlite3
 import psycopg
 import sqlalchemy as sa
 from flask import Flask, current_app, render_template
+from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -104,6 +106,10 @@ def _render(code: int, detail: str | None = None) -> tuple[str, int]:
     if code == 409 or code >= 500:
         database.reset_session()
     title, message = MESSAGES.get(code, ("出错了", "请求未能完成。"))
+    if request_ctx.url_adapter is None:  # a Host outside TRUSTED_HOSTS: no link can be built
+        body = escape(detail or message)
+        page = f'<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>{title}</title><p>{body}</p></html>'
+        return page, code
     return render_template("errors/error.html", code=code, title=title, message=detail or message), code
 
 
@@ -112,4 +118,6 @@ def _csrf_error(error: CSRFError) -> tuple[str, int]:
 
 
 def _http_error(error: HTTPException) -> tuple[str, int]:
-    return _render(error.code or 500)
+    # A view's own Chinese description (abort(503, "...")); werkzeug's English texts are not shown.
+    own = error.description if error.code == 503 and error.description != type(error).description else None
+    return _render(error.code or 500, own)

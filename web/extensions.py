@@ -17,6 +17,8 @@ login_manager.login_message_category = "warning"
 login_manager.session_protection = "basic"
 
 
-@login_manager.user_loader
 def load_user(session_token: str) -> User | None:
     return accounts.user_for_session_token(get_session(), session_token)
+
+
+login_manager.user_loader(load_user)

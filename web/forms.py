@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, SubmitField
 from wtforms.validators import StopValidation
 
 from hygiene.io.scores import parse_whole_number
+
+NUL_MESSAGE = "不能包含空字符（NUL，\\0），请删除后重新填写"
 
 
 class BaseForm(FlaskForm):
@@ -16,13 +20,24 @@ class BaseForm(FlaskForm):
         # so that Flask-WTF does not replace them with its Babel lookup (there is no Babel here).
         locales = ("zh",)
 
+    def validate(self, extra_validators: Any = None) -> bool:
+        """The fields' own checks, and no NUL in any text (PostgreSQL cannot store one: it was a
+        500 on any form, issue 28)."""
+        valid = super().validate(extra_validators)
+        for field in self:
+            values = field.data if isinstance(field.data, list) else [field.data]
+            if any(isinstance(value, str) and "\x00" in value for value in values):
+                field.errors = [*field.errors, NUL_MESSAGE]
+                valid = False
+        return bool(valid)
+
 
 class WholeNumberField(IntegerField):
     """A count typed on a phone (members, quotas): strict like a score (RELIABILITY.md trap 3),
     full-width digits read as digits, the typed text kept when refused."""
 
     def __init__(self, label: str, minimum: int, maximum: int, *, required: str, **kwargs: object) -> None:
-        super().__init__(label, render_kw={"inputmode": "numeric", "autocomplete": "off"}, **kwargs)  # type: ignore[arg-type]
+        super().__init__(label, render_kw={"inputmode": "numeric", "autocomplete": "off"}, **kwargs)
         self.minimum, self.maximum, self.required = minimum, maximum, required
 
     def process_formdata(self, valuelist: list[str]) -> None:
@@ -51,7 +66,7 @@ class VersionField(HiddenField):
     data: int
 
     def __init__(self, label: str = "", **kwargs: object) -> None:
-        super().__init__(label, default=0, **kwargs)  # type: ignore[arg-type]
+        super().__init__(label, default=0, **kwargs)
 
     def process_data(self, value: object) -> None:
         self.data = int(value) if isinstance(value, int | str) and str(value).isdigit() else 0

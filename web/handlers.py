@@ -64,6 +64,9 @@ def save(
     session = get_session()
     try:
         value = change(session)
+    except commit_on:
+        session.commit()
+        raise
     except FieldErrors as exc:
         session.rollback()
         flash(str(exc), "error")
@@ -83,9 +86,6 @@ def save(
             return Saved(ok=False, field_errors=True, error=exc)
         flash(str(exc), "error")
         return Saved(ok=False, error=exc)
-    except commit_on:
-        session.commit()
-        raise
     session.commit()
     if done is not None:
         flash(done if isinstance(done, str) else done(value), "success")
@@ -105,10 +105,11 @@ def save_streamed(
     ServiceError, a Conflict or one of ``refusals``, ``failed()`` for anything else (logged: the page
     has started, so no error page can follow). An error or a closed page writes nothing."""
     session = get_session()
+    caught: tuple[type[Exception], ...] = (ServiceError, Conflict, *refusals)
     try:
         result = yield from steps
         session.commit()
-    except (ServiceError, Conflict, *refusals) as exc:
+    except caught as exc:
         session.rollback()
         yield refused(exc)
     except Exception:

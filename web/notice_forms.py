@@ -34,7 +34,7 @@ class BeijingDateTimeField(Field):
     widget = TextInput()
 
     def __init__(self, label: str, **kwargs: object) -> None:
-        super().__init__(label, render_kw={"type": "datetime-local"}, **kwargs)  # type: ignore[arg-type]
+        super().__init__(label, render_kw={"type": "datetime-local"}, **kwargs)
         self.raw = ""
 
     def _value(self) -> str:

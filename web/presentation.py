@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from flask import abort, g, request
 
@@ -101,7 +101,7 @@ def audit_changes(
                 names = households or {}
                 old = names.get(old, old) if old is not None else ""
                 new = names.get(new, new) if new is not None else ""
-            rows.append((labels[key], old, new))
+            rows.append((labels[key], cast(str, old), cast(str, new)))
     return rows
 
 

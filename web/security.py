@@ -7,14 +7,14 @@ not exist, 403 for one outside the user's scope.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
+import flask_login
 from flask import Flask, Response, abort, redirect, request, url_for
-from flask_login import current_user, login_required
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from flask_login import current_user
 
-from hygiene.enums import Role
 from hygiene.models import County, User
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,7 +37,20 @@ CONTENT_SECURITY_POLICY = "; ".join(
 PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout", "static"})
 
 
+class NoCookieOnSharedPages(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, except that a response a shared cache may keep
+    (``Cache-Control: public``) never carries the session cookie: the cache would hand one
+    visitor's cookie to the next (issue 28). Whatever the request changed in the session (Flask-
+    Login marking a session not fresh) is saved on the visitor's next private page instead."""
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if response.cache_control.public:
+            return
+        super().save_session(app, session, response)
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = NoCookieOnSharedPages()
     app.before_request(_new_password_first)
     app.after_request(_security_headers)
 
@@ -63,19 +76,10 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
-def roles_required(*roles: Role) -> Callable[[F], F]:
-    """Log in first; then only these roles. Scope (which unit) is checked by the view's guard."""
-
-    def decorator(view: F) -> F:
-        @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            if current_user.role not in roles:
-                abort(403)
-            return view(*args, **kwargs)
-
-        return login_required(wrapped)  # type: ignore[return-value]
-
-    return decorator
+def login_required(view: F) -> F:
+    """Flask-Login's ``login_required``, typed (Flask-Login ships no type information): a view
+    keeps its signature for mypy."""
+    return cast(F, flask_login.login_required(view))
 
 
 def require(allowed: bool) -> None:
@@ -86,14 +90,10 @@ def require(allowed: bool) -> None:
 def permitted_county(county_code: str, rule: Callable[[User, County], bool]) -> County:
     """The county of the URL (404 if there is none) when the signed-in account passes ``rule``
     (one of hygiene.permissions), else 403."""
-    from hygiene.services.errors import NotFound
     from hygiene.services.setup import units
-    from web.database import get_session
+    from web.handlers import load
 
-    try:
-        county = units.get_county(get_session(), county_code)
-    except NotFound:
-        abort(404)
+    county = load(units.get_county, county_code)
     require(rule(current_account(), county))
     return county
 
@@ -115,4 +115,4 @@ def client_address() -> str | None:
 
 def current_account() -> Any:
     """The logged-in ``hygiene.models.User`` itself (not Flask-Login's proxy), for services."""
-    return current_user._get_current_object()  # type: ignore[attr-defined]
+    return current_user._get_current_object()

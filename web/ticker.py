@@ -2,7 +2,7 @@
 that finalises due periods, or `make run` on a laptop never would). Before a request, at most once
 every ``TICK_SECONDS`` per process, the tick service runs in its own short transaction; a failure is
 logged and never reaches the request. With several workers each ticks: the service is idempotent,
-and each village period is finalised under its version guard, so two workers cannot both do it."""
+and one tick runs at a time (a second one skips, ``tick.run``), so two workers never race."""
 
 from __future__ import annotations
 

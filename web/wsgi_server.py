@@ -27,7 +27,7 @@ def run_development(app: Flask, host: str, port: int) -> None:
     app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True, request_handler=QuietRequestHandler)
 
 
-class _Server(BaseApplication):  # type: ignore[misc]
+class _Server(BaseApplication):
     def __init__(self, app: Flask, options: dict[str, Any]) -> None:
         self.application = app
         self.options = options

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 
@@ -9,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from hygiene.db import make_sessionmaker
 from hygiene.enums import Role
-from hygiene.models import AuditEntry, LoginAttempt, User
+from hygiene.models import AuditEntry, LoginAttempt, LoginThrottle, User
 from hygiene.services.errors import NotFound, ServiceError
 from hygiene.services.setup import accounts
 from tests.conftest import PASSWORDS
@@ -180,3 +181,125 @@ def test_forty_simultaneous_wrong_passwords_are_checked_five_times_only(committi
     assert outcomes.count("checked") == accounts.MAX_FAILURES and outcomes.count("refused") == 35
     with maker() as session:
         assert session.scalar(sa.select(sa.func.count(LoginAttempt.id))) == accounts.MAX_FAILURES
+
+
+def test_forty_simultaneous_wrong_passwords_from_forty_addresses_are_checked_ten_times_only(
+    committing_engine: sa.Engine,
+) -> None:
+    """The second probe saw 12 of 40 checked against a limit of 10 (issue 28): the account's gate
+    locks its counter while an attempt is checked, so exactly ACCOUNT_SLOWDOWN_AFTER are."""
+    maker = make_sessionmaker(committing_engine, write=True)
+    start = threading.Barrier(40)
+    outcomes: list[str] = []
+
+    def attempt(n: int) -> None:
+        start.wait()
+        try:
+            with maker.begin() as session:
+                accounts.authenticate(session, "village", "wrong", remote_addr=f"198.51.100.{n}")
+            outcomes.append("checked")
+        except accounts.LoginThrottled:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert outcomes.count("checked") == accounts.ACCOUNT_SLOWDOWN_AFTER and len(outcomes) == 40
+
+
+def test_strangers_at_many_addresses_cannot_keep_a_known_browser_out(db: Session) -> None:
+    """The second probe kept a clerk out 44 times of 44 over 130 s with 5 guesses from each of 4
+    addresses and one guess whenever the wait ended: the clerk's own browser, recognised by its
+    device cookie, has its own allowance and never waits for the strangers."""
+    at = NOW
+    for n in range(4):
+        for _ in range(accounts.MAX_FAILURES):
+            at += dt.timedelta(seconds=5)
+            with contextlib.suppress(accounts.LoginThrottled):  # the strangers wait too
+                accounts.authenticate(db, "village", "guess", remote_addr=f"203.0.113.{n}", now=at)
+    with pytest.raises(accounts.LoginThrottled):  # any browser the account was not used in waits
+        accounts.authenticate(db, "village", PASSWORDS["village"], remote_addr="10.1.1.5", now=at)
+    own = accounts.authenticate(db, "village", PASSWORDS["village"], remote_addr="10.1.1.5", now=at, device="d" * 32)
+    assert own == user(db, "village")
+    # and the known browser's own mistakes lock only that browser
+    for _ in range(accounts.MAX_FAILURES):
+        assert accounts.authenticate(db, "village", "typo", now=at, device="e" * 32) is None
+    with pytest.raises(accounts.LoginThrottled, match="此浏览器"):
+        accounts.authenticate(db, "village", PASSWORDS["village"], now=at, device="e" * 32)
+
+
+def test_expired_throttle_counters_are_deleted(db: Session) -> None:
+    """One row per refused unknown username stayed for ever (issue 28): a window's rows go after it."""
+    for n in range(30):
+        accounts.authenticate(db, f"nobody{n}", "guess", remote_addr=f"192.0.2.{n}", now=NOW)
+    assert db.scalar(sa.select(sa.func.count()).select_from(LoginThrottle)) == 90
+    assert accounts.expire_throttles(db, now=NOW + accounts.FAILURE_WINDOW - dt.timedelta(seconds=1)) == 0
+    assert accounts.expire_throttles(db, now=NOW + accounts.FAILURE_WINDOW) == 90
+    assert db.scalar(sa.select(sa.func.count()).select_from(LoginThrottle)) == 0
+
+
+WEAK = [
+    "12345678",
+    "11111111",
+    "password1",
+    "qwertyuiop",
+    "abcdefgh",
+    "87654321",
+    "Iloveyou1",
+    "village",
+    "pass\x00word1",
+]
+
+
+@pytest.mark.parametrize("weak", WEAK)
+def test_every_way_of_setting_a_password_refuses_a_weak_one(db: Session, weak: str) -> None:
+    """The probe set 12345678 and 11111111 as an administrator's temporary passwords (issue 28):
+    the common-password list, repeats, runs and the username are refused wherever a password is set."""
+    if len(weak) < accounts.MIN_PASSWORD_LENGTH:  # the username: long enough as a password elsewhere
+        weak = "village2"
+        name = "village2"
+    else:
+        name = "newclerk"
+    with pytest.raises(ServiceError):
+        accounts.create_user(db, username=name, password=weak, role=Role.VILLAGE_CLERK, unit_code="5209990102")
+    clerk, admin = user(db, "village2" if name == "village2" else "village"), user(db, "county")
+    with pytest.raises(ServiceError):
+        accounts.reset_password(db, admin, clerk, weak)
+    with pytest.raises(ServiceError):
+        accounts.change_password(db, clerk, PASSWORDS[clerk.username], weak)
+
+
+def test_the_demo_and_test_passwords_meet_the_policy() -> None:
+    for username, password in PASSWORDS.items():
+        accounts._check_password_strength(password, username)
+
+
+def test_an_account_an_administrator_creates_or_resets_must_choose_its_password(db: Session) -> None:
+    admin = user(db, "county")
+    created = accounts.create_user(
+        db, username="newclerk", password="first-pass-from-admin", role=Role.VILLAGE_CLERK, unit_code="5209990102",
+        actor=admin,
+    )  # fmt: skip
+    assert created.must_change_password
+    assert not accounts.create_user(
+        db, username="fromcli", password="typed-at-the-console", role=Role.VILLAGE_CLERK, unit_code="5209990102"
+    ).must_change_password
+
+
+def test_an_administrators_reset_lifts_the_accounts_login_lock(db: Session) -> None:
+    for n in range(accounts.ACCOUNT_SLOWDOWN_AFTER):
+        accounts.authenticate(db, "village", "guess", remote_addr=f"203.0.113.{n % 2}", now=NOW)
+    with pytest.raises(accounts.LoginThrottled):
+        accounts.authenticate(db, "village", PASSWORDS["village"], remote_addr="10.1.1.5", now=NOW)
+    accounts.reset_password(db, user(db, "county"), user(db, "village"), "temporary-pass-77")
+    assert accounts.authenticate(db, "village", "temporary-pass-77", remote_addr="203.0.113.0", now=NOW) is not None
+
+
+def test_every_tick_deletes_the_expired_throttle_counters(db: Session) -> None:
+    from hygiene.services import tick
+
+    accounts.authenticate(db, "nobody", "guess", remote_addr="192.0.2.1", now=NOW)
+    tick.run(db, now=NOW + accounts.FAILURE_WINDOW + dt.timedelta(minutes=1))
+    assert db.scalar(sa.select(sa.func.count()).select_from(LoginThrottle)) == 0

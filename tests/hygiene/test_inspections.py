@@ -125,7 +125,9 @@ def test_only_an_inspector_of_the_holding_team_writes(db: Session) -> None:
     for name in ("county", "township", "village", "inspector2"):
         assert not permissions.can_spot_check(user(db, name), own), name
     # an inspector of the county on no team reads everything and writes nothing
-    loose = accounts.create_user(db, username="inspector3", password="x" * 12, role=Role.INSPECTOR, unit_code="520999")
+    loose = accounts.create_user(
+        db, username="inspector3", password="inspector3-pass-2026", role=Role.INSPECTOR, unit_code="520999"
+    )
     assert permissions.can_inspect_county(loose, county(db)) and not permissions.can_spot_check(loose, own)
     household = without_plaque(db, "52099902")
     with pytest.raises(PermissionDenied):

@@ -4,14 +4,17 @@ scripts, exit 2 with a Chinese message naming the bad value."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
+import threading
 
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
 from hygiene.db import make_engine, make_sessionmaker
+from hygiene.enums import WorkflowState
 from hygiene.models import Household
 from hygiene.services.setup import periods, units
 from hygiene.services.supervision import ranking, sampling
@@ -160,3 +163,40 @@ def test_aligned_table_pads_by_display_width() -> None:
 def test_ranking_refuses_an_unknown_county_or_period(sqlite_copy: str, args: tuple[str, ...], message: str) -> None:
     result = run(sqlite_copy, "ranking", *args)
     assert result.exit_code == 2 and message in result.stderr and result.stdout == ""
+
+
+def test_two_ticks_at_once_share_the_work_and_neither_fails(committing_engine: sa.Engine) -> None:
+    """Finding 5 of issue 28: the losing `hygiene tick` of two running at once exited with an error
+    and kept none of its work. Now the second waits or skips: every due period is finalized once,
+    neither run reports a failure."""
+    from hygiene.services import tick
+    from tests.web.test_cli import PUBLISHED, PUBLISHED_TOO, audit_rows, set_posting_end, village_period_state
+
+    now = dt.datetime.now(dt.UTC)
+    for code in (PUBLISHED, PUBLISHED_TOO):
+        set_posting_end(committing_engine, code, now - dt.timedelta(hours=1))
+    maker = make_sessionmaker(committing_engine, write=True)
+    barrier = threading.Barrier(2)
+    summaries: list[tick.TickSummary] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            with maker.begin() as session:
+                summaries.append(tick.run(session))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == [] and len(summaries) == 2
+    assert [f for s in summaries for f in s.failed] == []
+    assert sum(len(s.finalized) for s in summaries) == 2
+    assert {village_period_state(committing_engine, code)[0] for code in (PUBLISHED, PUBLISHED_TOO)} == {
+        WorkflowState.FINAL
+    }
+    assert len(audit_rows(committing_engine, "village_period", "finalize")) == 2

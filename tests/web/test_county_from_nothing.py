@@ -140,5 +140,8 @@ def test_a_county_is_started_and_its_first_quarter_opened_on_the_administrators_
         assert session.scalar(sa.select(sa.func.count(Household.id)).where(Household.code.like("H00_"))) == 5
     auth.logout()
     auth.login("yicun", PASSWORD)
+    # an account the administrator created chooses its own password first (issue 30)
+    own = "yicun-own-password-2027"
+    assert auth.post("/account/password", {"current": PASSWORD, "new": own, "confirm": own}).status_code == 302
     board = client.get("/village/5205270101/periods/2027Q1/").get_data(as_text=True)
     assert "张一" in board and "张三" in board and "李四" not in board

@@ -11,16 +11,19 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.exceptions import ServiceUnavailable
 
 from hygiene.db import make_sessionmaker
 from hygiene.enums import ReviewKind
 from hygiene.models import AuditEntry, Household, InspectionTeam, Period, Review
+from tests.conftest import PASSWORDS
 from tests.web.conftest import Auth, csrf_token
 from tests.web.test_county import C
 from tests.web.test_county import typed as settings_form
 from tests.web.test_inspection_teams import team_state
 from tests.web.test_village_reviews import group_cells
-from web import create_app
+from web import ConfigError, create_app
+from web.village.paper import printed_url
 
 GROUP_ENTRY = "/village/5209990101/periods/2026Q4/groups/520999010101/review"
 H2, H3 = "520999010101002", "520999010101003"
@@ -158,3 +161,144 @@ def test_two_administrators_saving_an_inspection_team_at_once(any_app: Flask) ->
         answers = two_at_once(clients, action, [held[i] | fields[i] for i in (0, 1)])
         assert sorted(answers) == [303, 409], (n, answers)
         assert audit_count(any_app, "update") == before + 1, n
+
+
+def login_from(client: FlaskClient, username: str, password: str, address: str) -> int:
+    html = client.get("/login", environ_base={"REMOTE_ADDR": address}).get_data(as_text=True)
+    form = {"csrf_token": csrf_token(html), "username": username, "password": password}
+    return client.post("/login", data=form, environ_base={"REMOTE_ADDR": address}).status_code
+
+
+def test_strangers_guessing_from_many_addresses_do_not_lock_out_the_staff_members_browser(any_app: Flask) -> None:
+    """Finding 1: 5 wrong passwords from each of 4 addresses kept the real user out at their own
+    address. The browser the user signed in from before carries a device cookie and gets in."""
+    own = any_app.test_client()
+    assert login_from(own, "village", PASSWORDS["village"], "10.1.1.5") == 302
+    cookie = own.get_cookie("hygiene_device", path="/login")
+    assert cookie is not None and cookie.http_only and cookie.path == "/login"
+    Auth(own).logout()
+    for n in range(4):
+        stranger = any_app.test_client()
+        for _ in range(5):
+            assert login_from(stranger, "village", "guess-guess", f"203.0.113.{n}") in (200, 429)
+    assert login_from(any_app.test_client(), "village", PASSWORDS["village"], "10.1.1.5") == 429  # a new browser waits
+    assert login_from(own, "village", PASSWORDS["village"], "10.1.1.5") == 302  # the known one does not
+    forged = any_app.test_client()
+    forged.set_cookie("hygiene_device", cookie.value[:-2] + "xx", path="/login")
+    assert login_from(forged, "village", PASSWORDS["village"], "10.1.1.5") == 429  # a forged cookie is no one's
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/public/villages/%00",
+        "/public/villages/5209990101%00/2026Q4",
+        "/public/?q=%00",
+        "/public/villages/5209990101/2026Q4?group=%00",
+    ],
+)
+def test_a_nul_in_a_public_address_is_not_a_500(any_app: Flask, path: str) -> None:
+    """Finding 6: /public/villages/%00 was a 500 on PostgreSQL without logging in."""
+    assert any_app.test_client().get(path).status_code in (400, 404)
+
+
+@pytest.mark.parametrize("notice_id", [2**31, 2**63, 2**64 + 1, 10**40])
+def test_an_id_no_column_holds_is_a_404_before_any_query(any_app: Flask, notice_id: int) -> None:
+    """Finding 6: ids above 2^31-1 (PostgreSQL) and 2^63 (SQLite) were 500s."""
+    client = signed_in(any_app, "inspector")
+    assert client.get(f"{C.replace('county', 'inspection')}/notices/{notice_id}").status_code == 404
+    page = client.get(f"{C.replace('county', 'inspection')}/notices/new").get_data(as_text=True)
+    posted = client.post(
+        f"{C.replace('county', 'inspection')}/notices/{notice_id}/decide", data={"csrf_token": csrf_token(page)}
+    )
+    assert posted.status_code == 404
+
+
+def test_a_nul_in_a_text_field_is_refused_in_chinese(any_app: Flask) -> None:
+    """Finding 6: a NUL in a reason or a username was a 500 on PostgreSQL."""
+    client = any_app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    refused = client.post(
+        "/login", data={"csrf_token": csrf_token(page), "username": "vil\x00lage", "password": "x" * 9}
+    )
+    assert refused.status_code in (200, 400, 422) and "空字符" in refused.get_data(as_text=True)
+    clerk = signed_in(any_app, "village")
+    url = "/village/5209990101/households/520999010101002/edit"
+    page = clerk.get(url).get_data(as_text=True)
+    version = re.search(r'name="version" type="hidden" value="(\d+)"', page)
+    assert version
+    edited = clerk.post(
+        url,
+        data={
+            "csrf_token": csrf_token(page),
+            "version": version[1],
+            "head_name": "张\x00三",
+            "members": "3",
+            "reason": "改\x00名",
+        },
+    )
+    assert edited.status_code in (200, 422) and "空字符" in edited.get_data(as_text=True)
+
+
+def test_printed_links_use_the_configured_address_not_the_host_header(sqlite_copy: str) -> None:
+    """Finding 7: a certificate requested with Host: evil.example printed a QR code for evil.example."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": sqlite_copy,
+            "SECRET_KEY": "x" * 40,
+            "PUBLIC_URL": "https://wsgj.example.gov.cn",
+        }
+    )
+    with app.test_request_context("/", base_url="http://evil.example"):
+        assert printed_url("public.verify", token="abc") == "https://wsgj.example.gov.cn/verify/abc"
+    app.config["TESTING"], app.testing = False, False
+    app.config["PUBLIC_URL"] = None
+    with app.test_request_context("/", base_url="http://evil.example"), pytest.raises(ServiceUnavailable):
+        printed_url("public.verify", token="abc")  # production without the address: no guessing
+    app.extensions["hygiene.engine"].dispose()
+
+
+def test_a_request_for_another_host_is_refused(sqlite_copy: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HYGIENE_PUBLIC_URL", "https://wsgj.example.gov.cn")
+    app = create_app({"TESTING": True, "DATABASE_URL": sqlite_copy, "SECRET_KEY": "x" * 40})
+    assert app.config["TRUSTED_HOSTS"] == ["wsgj.example.gov.cn"]
+    client = app.test_client()
+    assert client.get("/", headers={"Host": "evil.example"}).status_code == 400
+    assert client.get("/", headers={"Host": "wsgj.example.gov.cn"}).status_code == 200
+    monkeypatch.setenv("HYGIENE_PUBLIC_URL", "wsgj.example.gov.cn/path")
+    with pytest.raises(ConfigError, match="HYGIENE_PUBLIC_URL"):
+        create_app({"TESTING": True, "DATABASE_URL": sqlite_copy, "SECRET_KEY": "x" * 40})
+    app.extensions["hygiene.engine"].dispose()
+
+
+def test_a_cacheable_public_page_sets_no_cookie(any_app: Flask) -> None:
+    """Finding 8: Cache-Control: public with Set-Cookie: hygiene_session after the objection page
+    gave the browser a session: a shared cache would hand that cookie to the next resident."""
+    client = any_app.test_client()
+    client.get("/login")  # a session with a CSRF secret in it, as the objection form gives
+    assert client.get_cookie("hygiene_session") is not None
+    response = client.get("/public/villages/5209990101/2026Q3")
+    assert response.cache_control.public  # the page everyone sees, which a shared cache may keep
+    assert "Set-Cookie" not in response.headers
+
+
+def test_two_clerks_reporting_the_same_notice_at_once(any_app: Flask) -> None:
+    """Finding 3: on PostgreSQL the loser of report against report got a bare English 500 (22/25)."""
+    from tests.web.test_notices_pages import VILLAGE_PAGE, issue
+
+    maker = make_sessionmaker(any_app.extensions["hygiene.engine"])
+    clients = [signed_in(any_app, "village"), signed_in(any_app, "village")]
+    for n in range(ROUNDS):
+        with maker() as session:
+            notice_id = issue(session, problem=f"第{n}处垃圾未清运")
+        action = f"{VILLAGE_PAGE}/{notice_id}/report"
+        held = []
+        for client in clients:
+            html = client.get(VILLAGE_PAGE).get_data(as_text=True)
+            form = html[html.index(f'action="{action}"') :]
+            version = re.search(r'name="version" (?:type="hidden" )?value="(\d+)"', form)
+            assert version
+            held.append({"csrf_token": csrf_token(html), "version": version[1]})
+        answers = two_at_once(clients, action, [held[i] | {"note": f"已清运{i}"} for i in (0, 1)])
+        assert sorted(answers) == [303, 409], (n, answers)

@@ -146,3 +146,16 @@ def test_two_clerks_saving_the_same_households_edit_form(race_app: Flask) -> Non
     audits = counter(race_app, AuditEntry.entity == "household", AuditEntry.entity_id == str(household.id))
     statuses = race(race_app, "village", form, audits)
     assert statuses.count(409) == ROUNDS
+
+
+def test_two_inspectors_saving_the_same_spot_check(race_app: Flask) -> None:
+    """Issue 28: on PostgreSQL the loser of a spot check saved twice got a bare English 500 (11/12)."""
+    from tests.web.test_spot_checks import check_url, without_plaque
+
+    with make_sessionmaker(race_app.extensions["hygiene.engine"])() as session:
+        code = without_plaque(session)
+    page = check_url(code)
+    form = Form(page, page, lambda n: {c: str(5 + (n + i) % 5) for i, c in enumerate(CRITERIA)} | {"members": "王组长"})
+    audits = counter(race_app, AuditEntry.entity == "spot_check", AuditEntry.action.is_not(None))
+    statuses = race(race_app, "inspector", form, audits)
+    assert statuses.count(409) == ROUNDS

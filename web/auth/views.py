@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask import session as flask_session
-from flask_login import current_user, login_required, login_user, logout_user
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from hygiene.enums import Role
 from hygiene.models import County, Township, User, Village
-from hygiene.services.errors import ServiceError
 from hygiene.services.setup import accounts
+from web.auth.device import known_device, remember_device
 from web.auth.forms import ChangePasswordForm, LoginForm, LogoutForm
 from web.database import get_session
-from web.security import client_address, current_account, safe_next_url
+from web.handlers import save
+from web.security import client_address, current_account, login_required, safe_next_url
 
 bp = Blueprint("auth", __name__)
 
@@ -45,42 +47,41 @@ def new_csrf_secret() -> None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> str | Response:
+def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(home_url(current_user))
     form = LoginForm()
-    if form.validate_on_submit():
-        session = get_session()
-        try:
-            user = accounts.authenticate(
-                session, form.username.data or "", form.password.data or "", remote_addr=client_address()
-            )
-        except accounts.LoginThrottled as exc:
-            session.commit()
-            flash(str(exc), "error")
-            return render_template("auth/login.html", form=form), 429
-        session.commit()
-        if user is None:
-            flash("用户名或密码不正确", "error")
-            return render_template("auth/login.html", form=form), 200
-        new_csrf_secret()
-        login_user(user)
-        if user.must_change_password:
-            flash("管理员已重置您的密码，请先设置新密码", "error")
-            return redirect(url_for("auth.change_password"))
-        flash(f"欢迎，{user.display_name}", "success")
-        return redirect(safe_next_url(request.args.get("next")) or home_url(user))
-    return render_template("auth/login.html", form=form)
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form)
+    username = form.username.data or ""
+    try:
+        user = save(
+            lambda s: accounts.authenticate(
+                s, username, form.password.data or "", remote_addr=client_address(), device=known_device(username)
+            ),
+            commit_on=(accounts.LoginThrottled,),  # the refused attempt is counted all the same
+        ).value
+    except accounts.LoginThrottled as exc:
+        flash(str(exc), "error")
+        return render_template("auth/login.html", form=form), 429
+    if user is None:
+        flash("用户名或密码不正确", "error")
+        return render_template("auth/login.html", form=form), 200
+    new_csrf_secret()
+    login_user(user)
+    if user.must_change_password:
+        flash("管理员已重置您的密码，请先设置新密码", "error")
+        return remember_device(redirect(url_for("auth.change_password")), user.username)
+    flash(f"欢迎，{user.display_name}", "success")
+    return remember_device(redirect(safe_next_url(request.args.get("next")) or home_url(user)), user.username)
 
 
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
     if LogoutForm().validate_on_submit():
-        session = get_session()
         user = current_account()
-        accounts.end_sessions(user)
-        session.commit()
+        save(lambda s: accounts.end_sessions(user))
         logout_user()
         new_csrf_secret()
         flash("已退出登录", "success")
@@ -89,17 +90,16 @@ def logout() -> Response:
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
-def change_password() -> str | Response:
+def change_password() -> ResponseReturnValue:
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        session = get_session()
         user = current_account()
-        try:
-            accounts.change_password(session, user, form.current.data or "", form.new.data or "")
-        except ServiceError as exc:
-            form.current.errors = [str(exc)]
+        if not save(
+            lambda s: accounts.change_password(s, user, form.current.data or "", form.new.data or ""),
+            form=form,
+            refusal_field="current",
+        ):
             return render_template("auth/password.html", form=form), 422
-        session.commit()
         login_user(user)  # the old token is dead; this browser continues with the new one
         flash("密码已修改，其他设备上的登录已失效", "success")
         return redirect(home_url(user))

@@ -4,10 +4,10 @@ each with the table of its numbers, for the county's administrator and inspector
 from __future__ import annotations
 
 from flask import render_template
-from flask_login import login_required
 from markupsafe import Markup
 
 from hygiene import permissions
+from hygiene.enums import Grade
 from hygiene.models import County
 from hygiene.services.setup import units
 from hygiene.services.supervision import dashboard
@@ -15,16 +15,18 @@ from web import charts
 from web.county.views import bp
 from web.database import get_session
 from web.presentation import picked_period
-from web.security import permitted_county
+from web.security import login_required, permitted_county
 
+# The grade words of the one definition (hygiene.enums.Grade, the engine's labels), as a chart's
+# short column heading: "最清洁户" counts under "最清洁".
 GRADE_SERIES = (
-    charts.Series("最清洁", "bar-cleanest"),
-    charts.Series("清洁", "bar-clean"),
-    charts.Series("较清洁", "bar-fairly-clean"),
-    charts.Series("不清洁", "bar-not-clean"),
+    *(charts.Series(grade.label.removesuffix("户"), f"bar-{grade.value.replace('_', '-')}") for grade in Grade),
     charts.Series("未评", "bar-missing"),
 )
-SHORT_SERIES = (charts.Series("最清洁户缺", "bar-cleanest"), charts.Series("清洁户缺", "bar-clean"))
+SHORT_SERIES = (
+    charts.Series(f"{Grade.CLEANEST.label}缺", "bar-cleanest"),
+    charts.Series(f"{Grade.CLEAN.label}缺", "bar-clean"),
+)
 WARNING_SERIES = (
     charts.Series("红色预警", "bar-red"),
     charts.Series("黄色预警", "bar-yellow"),

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from flask import abort, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
 from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -21,7 +20,7 @@ from web.database import get_session
 from web.forms import BaseForm
 from web.handlers import load, save
 from web.presentation import picked_period
-from web.security import current_account, permitted_county
+from web.security import current_account, login_required, permitted_county
 
 
 class NewTeamForm(BaseForm):

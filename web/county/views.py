@@ -6,7 +6,6 @@ from collections.abc import Generator
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from hygiene import permissions
@@ -46,7 +45,7 @@ from web.downloads import CSV_MIMETYPE, XLSX_MIMETYPE, download
 from web.forms import ConfirmImportForm
 from web.handlers import load, save
 from web.presentation import picked_period
-from web.security import current_account, permitted_county
+from web.security import current_account, login_required, permitted_county
 from web.village.forms import UploadForm
 
 bp = Blueprint("county", __name__, url_prefix="/county/<county_code>")

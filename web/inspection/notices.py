@@ -10,7 +10,6 @@ from typing import TypeVar
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
 from wtforms.fields.choices import SelectChoice
 
 from hygiene import permissions
@@ -33,7 +32,7 @@ from web.notice_forms import (
     village_choices,
 )
 from web.presentation import local_time
-from web.security import current_account, permitted_county
+from web.security import current_account, login_required, permitted_county
 
 T = TypeVar("T")
 

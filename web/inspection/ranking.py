@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from flask import Response, abort, render_template
-from flask_login import login_required
 
 from hygiene import permissions
 from hygiene.enums import Grade
@@ -21,7 +20,7 @@ from web.database import get_session
 from web.downloads import CSV_MIMETYPE, download
 from web.inspection.views import bp
 from web.presentation import picked_period
-from web.security import current_account, permitted_county
+from web.security import current_account, login_required, permitted_county
 
 # The history chart, in the SVG's own units: as wide as a 360 px phone, so 12-unit text stays 12 px.
 CHART_WIDTH, CHART_HEIGHT = 360, 200

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
 from wtforms import HiddenField, SubmitField
 
 from hygiene import permissions
 from hygiene.io.scores import parse_whole_number
-from hygiene.models import County, Period, Township, User
+from hygiene.models import County, InspectionAssignment, Period, Township, User
 from hygiene.services.errors import ServiceError
 from hygiene.services.setup import units
 from hygiene.services.supervision import inspections, sampling
@@ -21,7 +20,7 @@ from web.forms import BaseForm
 from web.handlers import load, save
 from web.inspection.views import bp
 from web.presentation import picked_period
-from web.security import current_account, require
+from web.security import current_account, login_required, require
 
 MAX_SIZE = inspections.MAX_SAMPLE_SIZE
 
@@ -88,10 +87,8 @@ def sample(county_code: str, township_code: str) -> str:
     )
 
 
-@bp.post("/townships/<township_code>/sample/adopt")
-@login_required
-def adopt_sample(county_code: str, township_code: str) -> ResponseReturnValue:
-    county, township = _township(county_code, township_code)
+def _held(county: County, township: Township) -> tuple[Period, InspectionAssignment]:
+    """The chosen period and the township's assignment in it, which the signed-in inspector holds."""
     session = get_session()
     period: Period | None = picked_period(units.county_periods(session, county.id))
     if period is None:
@@ -100,6 +97,14 @@ def adopt_sample(county_code: str, township_code: str) -> ResponseReturnValue:
     if assignment is None:
         abort(404)
     require(permissions.can_spot_check(current_account(), assignment))
+    return period, assignment
+
+
+@bp.post("/townships/<township_code>/sample/adopt")
+@login_required
+def adopt_sample(county_code: str, township_code: str) -> ResponseReturnValue:
+    county, township = _township(county_code, township_code)
+    period, assignment = _held(county, township)
     form = AdoptSampleForm()
     back = url_for(
         "inspection.sample",

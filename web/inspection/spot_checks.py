@@ -6,11 +6,11 @@ county reads; only an inspector of the team holding the township in the period w
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from flask import abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
 from wtforms import StringField, SubmitField, TextAreaField
 
 from hygiene import permissions
@@ -24,7 +24,7 @@ from web.database import get_session
 from web.forms import BaseForm, VersionField
 from web.handlers import load, save
 from web.inspection.views import bp
-from web.security import current_account, require
+from web.security import current_account, login_required, require
 
 
 class SpotCheckForm(BaseForm):
@@ -86,7 +86,54 @@ def spot_checks(county_code: str, township_code: str, period_code: str) -> Respo
         else:
             return redirect(_check_url(county, township, period, household.code))
     user: User = current_account()
-    can_write = assignment is not None and permissions.can_spot_check(user, assignment)
+    return render_template(
+        "inspection/spot_checks.html",
+        county=county,
+        township=township,
+        period=period,
+        assignment=assignment,
+        can_write=assignment is not None and permissions.can_spot_check(user, assignment),
+        grade_label=lambda value: Grade(value).label if value else "未评定",
+        lookup_error=lookup_error,
+        wanted=wanted or "",
+        **_checks_table(county, township, period, assignment),
+    ), (422 if lookup_error else 200)
+
+
+def _save_check(form: BaseForm, assignment: InspectionAssignment, household: Household) -> bool:
+    return save(
+        lambda s: inspections.save_spot_check(
+            s,
+            current_account(),
+            assignment,
+            household,
+            scores={c: form[c].data or "" for c in CRITERIA},
+            members=form["members"].data or "",
+            notes=form["notes"].data or "",
+            expected_version=form["version"].data,
+        ),
+        done=lambda outcome: ("已保存抽查：" if outcome.changed else "抽查未变：") + outcome.text(),
+        form=form,
+    ).ok
+
+
+def _fill_check_form(form: BaseForm, existing: SpotCheck | None, assignment: InspectionAssignment) -> None:
+    """The form as saved, or with the team's members for a first check."""
+    if existing is None:
+        form["members"].data = assignment.team.members
+        return
+    form["version"].data = existing.version
+    form["members"].data = existing.members or ""
+    form["notes"].data = existing.notes or ""
+    for c in CRITERIA:
+        form[c].data = format_points(getattr(existing, c))
+
+
+def _checks_table(
+    county: County, township: Township, period: Period, assignment: InspectionAssignment | None
+) -> dict[str, object]:
+    """The adopted sample with each household's check, the checks outside it, and their grades."""
+    session = get_session()
     checks = inspections.spot_checks(session, assignment) if assignment else {}
     households = {h.id: h for h in session.scalars(sa.select(Household).where(Household.id.in_(list(checks))))}
     checked_by_code = {households[hid].code: check for hid, check in checks.items()}
@@ -106,28 +153,12 @@ def spot_checks(county_code: str, township_code: str, period_code: str) -> Respo
         line = next(t for t in ranking.ranking(session, county, period).townships if t.code == township.code)
     except ServiceError as exc:
         line, error = None, str(exc)
-    graded = {c.code: c for c in line.checks} if line else {}
     outside = sorted(
         ((households[hid], check) for hid, check in checks.items() if households[hid].code not in in_sample),
         key=lambda pair: pair[0].code,
     )
-    return render_template(
-        "inspection/spot_checks.html",
-        county=county,
-        township=township,
-        period=period,
-        assignment=assignment,
-        can_write=can_write,
-        sample=sample,
-        rows=rows,
-        outside=outside,
-        graded=graded,
-        line=line,
-        grade_label=lambda value: Grade(value).label if value else "未评定",
-        error=error,
-        lookup_error=lookup_error,
-        wanted=wanted or "",
-    ), (422 if lookup_error else 200)
+    graded = {c.code: c for c in line.checks} if line else {}
+    return {"sample": sample, "rows": rows, "outside": outside, "graded": graded, "line": line, "error": error}
 
 
 def _check_url(county: County, township: Township, period: Period, household_code: str) -> str:
@@ -159,33 +190,18 @@ def spot_check(county_code: str, township_code: str, period_code: str, household
     form = spot_check_form_class(period)()
     status = 200
     if form.validate_on_submit():
-        if save(
-            lambda s: inspections.save_spot_check(
-                s,
-                current_account(),
-                assignment,
-                household,
-                scores={c: form[c].data or "" for c in CRITERIA},
-                members=form.members.data or "",
-                notes=form.notes.data or "",
-                expected_version=form.version.data,
-            ),
-            done=lambda outcome: ("已保存抽查：" if outcome.changed else "抽查未变：") + outcome.text(),
-            form=form,
-        ):
-            back = {"county_code": county.code, "township_code": township.code, "period_code": period.code}
+        if _save_check(form, assignment, household):
+            back: dict[str, Any] = {
+                "county_code": county.code,
+                "township_code": township.code,
+                "period_code": period.code,
+            }
             return redirect(url_for("inspection.spot_checks", **back), 303)
         status = 422
     elif request.method == "POST":
         status = 422
-    elif existing is not None:
-        form.version.data = existing.version
-        form.members.data = existing.members or ""
-        form.notes.data = existing.notes or ""
-        for c in CRITERIA:
-            form[c].data = format_points(getattr(existing, c))
     else:
-        form.members.data = assignment.team.members
+        _fill_check_form(form, existing, assignment)
     return render_template(
         "inspection/spot_check.html",
         county=county,

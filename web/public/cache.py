@@ -18,6 +18,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import cast
 
 from flask import Response, current_app, request, session
 from flask_login import current_user
@@ -44,7 +45,7 @@ class Page:
         """The page for this request: 304 when the phone has it, gzip when it accepts gzip."""
         if request.if_none_match.contains(self.etag):
             response = Response(status=304)
-        elif "gzip" in request.accept_encodings:
+        elif request.accept_encodings.quality("gzip") > 0:
             response = Response(self.gzipped, mimetype="text/html")
             response.headers["Content-Encoding"] = "gzip"
         else:
@@ -94,7 +95,7 @@ class PageCache:
 
 def pages() -> PageCache:
     """This app's cache (one per app: a test's app never sees another database's pages)."""
-    return current_app.extensions.setdefault("hygiene.public_pages", PageCache())
+    return cast(PageCache, current_app.extensions.setdefault("hygiene.public_pages", PageCache()))
 
 
 def shareable() -> bool:

@@ -5,16 +5,17 @@ address, never the address."""
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from wtforms import StringField, SubmitField, TextAreaField
 
-from hygiene.models import Period, Village, VillagePeriod
+from hygiene.models import Objection, Period, Village, VillagePeriod
 from hygiene.services.errors import FieldErrors, NotFound, ServiceError
 from hygiene.services.rating import objections, records
 from hygiene.services.setup import periods, units
 from web.database import get_session
 from web.forms import BaseForm
+from web.handlers import Saved, load, save
 from web.public.views import bp
 from web.security import client_address
 
@@ -39,11 +40,8 @@ def _target(village_code: str, period_code: str, household_code: str) -> tuple[V
     """The village period and the household objected to; 404 for a list that is not public or a
     household not on it."""
     session = get_session()
-    try:
-        village = units.get_village(session, village_code)
-        period = periods.get_period(session, village.township.county_id, period_code)
-    except ServiceError:
-        abort(404)
+    village = load(units.get_village, village_code)
+    period = load(periods.get_period, village.township.county_id, period_code)
     village_period = periods.village_period(session, village, period)
     if village_period is None or village_period.state not in records.PUBLIC_STATES:
         abort(404)
@@ -51,6 +49,33 @@ def _target(village_code: str, period_code: str, household_code: str) -> tuple[V
     if record is None or not any(row.household_code == household_code for row in record.rows):
         abort(404)
     return village, period, village_period
+
+
+def _file(form: ObjectionForm, village_period: VillagePeriod, household_code: str) -> Saved[Objection | None]:
+    client = objections.client_hash(current_app.config["SECRET_KEY"], client_address())
+    return save(
+        lambda s: objections.file_objection(
+            s,
+            village_period,
+            household_code,
+            reason=form.reason.data or "",
+            contact=form.contact.data,
+            client=client,
+            honeypot=form.website.data or "",
+        ),
+        done="已收到您的异议。乡镇审核员处理后，答复将在公示页上公布（不公布提出人）。",
+        form=form,
+    )
+
+
+def _refusal_status(error: ServiceError | None) -> int:
+    """A refused objection's answer: its fields (422), too many from this client (429), the
+    household not on the list (404), else the rules (403: e.g. the posting has ended)."""
+    if isinstance(error, NotFound):
+        abort(404)
+    if isinstance(error, FieldErrors):
+        return 422
+    return 429 if isinstance(error, objections.ObjectionThrottled) else 403
 
 
 @bp.route(
@@ -66,37 +91,8 @@ def objection(village_code: str, period_code: str, household_code: str) -> Respo
         if not is_open:
             status = 403  # the page says why: not in the posting period
         elif form.validate_on_submit():
-            secret = current_app.config["SECRET_KEY"]
-            try:
-                objections.file_objection(
-                    session,
-                    village_period,
-                    household_code,
-                    reason=form.reason.data or "",
-                    contact=form.contact.data,
-                    client=objections.client_hash(secret, client_address()),
-                    honeypot=form.website.data or "",
-                )
-            except NotFound:
-                session.rollback()
-                abort(404)
-            except FieldErrors as exc:
-                session.rollback()
-                for name, message in exc.errors.items():
-                    form[name].errors = [message]
-                flash(str(exc), "error")
-                status = 422
-            except objections.ObjectionThrottled as exc:
-                session.rollback()
-                flash(str(exc), "error")
-                status = 429
-            except ServiceError as exc:
-                session.rollback()
-                flash(str(exc), "error")
-                status = 403
-            else:
-                session.commit()
-                flash("已收到您的异议。乡镇审核员处理后，答复将在公示页上公布（不公布提出人）。", "success")
+            saved = _file(form, village_period, household_code)
+            if saved.ok:
                 return redirect(
                     url_for(
                         "public.objection",
@@ -106,6 +102,7 @@ def objection(village_code: str, period_code: str, household_code: str) -> Respo
                     ),
                     303,
                 )
+            status = _refusal_status(saved.error)
     return render_template(
         "public/objection.html",
         village=village,

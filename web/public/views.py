@@ -9,11 +9,11 @@ from flask.typing import ResponseReturnValue
 from hygiene.enums import WorkflowState
 from hygiene.io.exports import csv_bytes, xlsx_bytes
 from hygiene.models._types import beijing_today
-from hygiene.services.errors import NotFound, ServiceError
 from hygiene.services.rating import objections, results
 from hygiene.services.setup import units
 from web.database import get_session
 from web.downloads import CSV_MIMETYPE, XLSX_MIMETYPE, download
+from web.handlers import load
 from web.public import cache
 
 bp = Blueprint("public", __name__)
@@ -34,10 +34,7 @@ def favicon() -> ResponseReturnValue:
 @bp.get("/public/villages/<village_code>")
 def village(village_code: str) -> str:
     session = get_session()
-    try:
-        village = units.get_village(session, village_code)
-    except NotFound:
-        abort(404)
+    village = load(units.get_village, village_code)
     published = [vp for vp in units.village_periods(session, village) if vp.state.value in ("published", "final")]
     return render_template("public/village.html", village=village, village_periods=published)
 
@@ -78,12 +75,8 @@ def village_list(village_code: str, period_code: str) -> ResponseReturnValue:
 def household(village_code: str, household_code: str) -> ResponseReturnValue:
     """One household's public page: its grades by period, what its group review gave it criterion by
     criterion against the village's average and its peers, and its plaque."""
-    session = get_session()
-    try:
-        village = units.get_village(session, village_code)
-        found = results.public_household(session, village, household_code)
-    except NotFound:
-        abort(404)
+    village = load(units.get_village, village_code)
+    found = load(results.public_household, village, household_code)
     page = cache.Page.of(render_template("public/household.html", household=found))
     return page.response(shared=cache.shareable())
 
@@ -91,12 +84,8 @@ def household(village_code: str, household_code: str) -> ResponseReturnValue:
 @bp.get("/public/villages/<village_code>/<period_code>.<any(csv, xlsx):fmt>")
 def village_list_file(village_code: str, period_code: str, fmt: str) -> Response:
     """The posted list as a file, as public as the page (surnames only), formula-safe."""
-    session = get_session()
-    try:
-        village = units.get_village(session, village_code)
-        posted = results.public_list(session, village, period_code)
-    except ServiceError:
-        abort(404)
+    village = load(units.get_village, village_code)
+    posted = load(results.public_list, village, period_code)
     header, rows = results.public_list_table(posted)
     name = f"{posted.record.village_name}{period_code}卫生评比公示"
     if fmt == "csv":

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask import redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
 
 from hygiene import permissions
 from hygiene.models._types import utcnow
@@ -13,7 +12,7 @@ from hygiene.services.supervision import notices
 from web.database import get_session
 from web.handlers import load
 from web.notice_forms import ReportForm, notice_card, report_from_form
-from web.security import current_account
+from web.security import current_account, login_required
 from web.township.views import _township, bp
 
 

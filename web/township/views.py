@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
 
 from hygiene import permissions
 from hygiene.enums import WorkflowState
@@ -22,7 +21,7 @@ from web.database import get_session
 from web.downloads import CSV_MIMETYPE, XLSX_MIMETYPE, download
 from web.handlers import load, save
 from web.presentation import picked_period
-from web.security import current_account, require
+from web.security import current_account, login_required, require
 from web.township.forms import (
     AssessmentForm,
     MoveForm,
@@ -156,7 +155,11 @@ def _village_page(
             if village_period
             else []
         ),
-        shortfall_lines=review.shortfalls.lines() if review and village_period.state in GUARDED_STATES else [],
+        shortfall_lines=(
+            review.shortfalls.lines()
+            if review and village_period is not None and village_period.state in GUARDED_STATES
+            else []
+        ),
         objections=objections.for_village_period(session, village_period) if village_period else [],
         answer_form=ObjectionAnswerForm(formdata=None, back="village"),
     )
@@ -292,7 +295,7 @@ def set_assessment(township_code: str, period_code: str, village_code: str) -> R
     if not form.validate_on_submit():
         flash(_form_errors(form), "error")
         return _village_page(township, period, village, assessment_form=form), 422
-    areas = {area: getattr(form, area).tenths for area in quotas.ASSESSMENT_AREAS}
+    areas: dict[str, int] = {area: getattr(form, area).tenths for area in quotas.ASSESSMENT_AREAS}
     save(
         lambda session: quotas.set_assessment(
             session,

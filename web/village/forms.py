@@ -39,7 +39,7 @@ class HouseholdForm(BaseForm):
 
 
 class HouseholdEditForm(HouseholdForm):
-    code = None  # type: ignore[assignment]  # the code identifies the household and never changes
+    code = None  # the code identifies the household and never changes
     moved_away_on = DateField("迁出日期（如已迁出）", validators=[Optional()])
     reason = StringField("修改原因", validators=[DataRequired("请填写修改原因"), Length(max=200)])
     version = VersionField()
@@ -51,7 +51,7 @@ class ScoreField(StringField):
 
     def __init__(self, label: str, max_tenths: int, **kwargs: object) -> None:
         render_kw = {"inputmode": "decimal", "autocomplete": "off", "class": "score"}
-        super().__init__(label, render_kw=render_kw, **kwargs)  # type: ignore[arg-type]
+        super().__init__(label, render_kw=render_kw, **kwargs)
         self.max_tenths = max_tenths
         self.tenths: int | None = None
 

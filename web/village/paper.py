@@ -3,22 +3,38 @@ certificates, as PDF downloads, for whoever can view the village."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, current_app, request, url_for
-from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from hygiene.io import pdf
 from hygiene.services.awards import certificates
-from hygiene.services.errors import NotFound, ServiceError
+from hygiene.services.errors import ServiceError
 from web.database import get_session
 from web.downloads import download
+from web.handlers import load
+from web.security import login_required
 from web.village.views import _village, bp
 
 PDF_MIMETYPE = "application/pdf"
 
 
+def printed_url(endpoint: str, **values: Any) -> str:
+    """An absolute link to print on paper: the configured public address (HYGIENE_PUBLIC_URL) and
+    the page's path, never the request's Host header, which anyone can set (issue 28: a certificate
+    requested with ``Host: evil.example`` printed a QR code for evil.example). A production server
+    without the address refuses to print (503) rather than guess it."""
+    base = current_app.config.get("PUBLIC_URL")
+    if base:
+        return f"{base}{url_for(endpoint, **values)}"
+    if current_app.config["ENV"] == "development" or current_app.testing:
+        return url_for(endpoint, **values, _external=True)
+    abort(503, "未设置网站对外地址 HYGIENE_PUBLIC_URL，不能打印带链接的公示和证书；请联系系统管理员设置")
+
+
 def _verify_url(token: str) -> str:
-    return url_for("public.verify", token=token, _external=True)
+    return printed_url("public.verify", token=token)
 
 
 @bp.get("/periods/<period_code>/notice.pdf")
@@ -34,7 +50,7 @@ def notice_pdf(village_code: str, period_code: str) -> Response:
             get_session(),
             village,
             period_code,
-            objection_url=url_for("public.village", village_code=village.code, _external=True),
+            objection_url=printed_url("public.village", village_code=village.code),
         )
     except ServiceError:  # not published, or no such period
         abort(404)
@@ -48,10 +64,7 @@ def certificate_pdf(village_code: str, serial: str) -> Response:
     """One valid plaque's certificate."""
     village = _village(village_code)
     session = get_session()
-    try:
-        plaque = certificates.village_plaque(session, village, serial)
-    except NotFound:
-        abort(404)
+    plaque = load(certificates.village_plaque, village, serial)
     cert = certificates.certificate(session, plaque, secret=current_app.config["SECRET_KEY"], verify_url=_verify_url)
     return download(pdf.certificates_pdf([cert]), f"牌匾证书{plaque.serial}.pdf", PDF_MIMETYPE)
 
@@ -62,12 +75,7 @@ def period_certificates_pdf(village_code: str, period_code: str) -> Response:
     """The certificates of every plaque the village got in the period and still holds, one a page."""
     village = _village(village_code)
     session = get_session()
-    try:
-        issued = certificates.period_plaques(session, village, period_code)
-    except ServiceError:
-        abort(404)
-    if not issued:
-        abort(404)
+    issued = load(certificates.period_plaques, village, period_code, belongs=bool)
     secret = current_app.config["SECRET_KEY"]
     data = pdf.certificates_pdf(
         [certificates.certificate(session, p, secret=secret, verify_url=_verify_url) for p in issued]

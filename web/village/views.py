@@ -3,9 +3,10 @@ county administrators and inspectors of the same unit may look; only the village
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
@@ -27,7 +28,7 @@ from web.database import get_session
 from web.downloads import CSV_MIMETYPE, XLSX_MIMETYPE, download
 from web.forms import BaseForm, ConfirmImportForm
 from web.handlers import load, save
-from web.security import current_account, require
+from web.security import current_account, login_required, require
 from web.village.forms import (
     DeleteReviewForm,
     GroupEntryForm,
@@ -254,6 +255,7 @@ def _after_review(
 ) -> Response:
     """Where a saved review goes: the next household without a 复评 when asked, else the household's reviews."""
     saved = f"已保存 {household.code} {household.head_name} 的{kind.label}"
+    kind_arg: dict[str, Any]
     following = reviews.next_household(get_session(), household, period) if and_next else None
     if following is not None:
         flash(f"{saved}，下一户：{following.code} {following.head_name}", "success")
@@ -311,12 +313,8 @@ def group_entry(village_code: str, period_code: str, group_code: str) -> Respons
         return redirect(url_for("village.board", village_code=village.code, period_code=period.code), 303)
     else:
         status = 422
-    cell_errors = {
-        (h.code, c): form[GroupEntryForm.cell(h.code, c)].errors[0]
-        for h in households
-        for c in CRITERIA
-        if form[GroupEntryForm.cell(h.code, c)].errors
-    }
+    cells = {(h.code, c): form[GroupEntryForm.cell(h.code, c)] for h in households for c in CRITERIA}
+    cell_errors = {key: field.errors[0] for key, field in cells.items() if field.errors}
     return render_template(
         "village/group_entry.html",
         village=village,

@@ -251,11 +251,12 @@ def revoke(session: Session, actor: User, plaque: Plaque, *, reason: str, expect
     period = periods.county_latest_period(session, county)
     before = audit.snapshot(plaque, PLAQUE_FIELDS)
     now = utcnow()
+    serial = plaque.serial  # read now: after a failed flush the session may not be read again
     _revoke(plaque, period, reason, now)
     try:
         session.flush()
     except StaleDataError:
-        raise Conflict(f"牌匾 {plaque.serial} 已被他人修改，请刷新后重试") from None
+        raise Conflict(f"牌匾 {serial} 已被他人修改，请刷新后重试") from None
     session.add(
         PlaqueEvent(
             county_id=plaque.county_id,
@@ -380,6 +381,7 @@ def undo_final(
     why = f"更正撤销：{reason}"
     for change in changes:
         plaque, event = change.plaque, change.event
+        serial = plaque.serial
         before = audit.snapshot(plaque, PLAQUE_FIELDS)
         if event.kind is PlaqueEventKind.ISSUED:
             plaque.state = PlaqueState.VOIDED
@@ -393,7 +395,7 @@ def undo_final(
             from_level, to_level = plaque.level, event.from_level
             plaque.level = event.from_level
             kind = PlaqueEventKind.UPGRADED if event.kind is PlaqueEventKind.DOWNGRADED else PlaqueEventKind.DOWNGRADED
-        _flush(session, plaque)
+        _flush(session, serial)
         add_event(
             session, actor, plaque, kind, period=period, from_level=from_level, to_level=to_level, reason=why, at=now
         )
@@ -447,11 +449,12 @@ def _refuse_second_valid(session: Session, plaque: Plaque) -> None:
         raise ServiceError(f"该户已持有有效牌匾 {other}，不能恢复牌匾 {plaque.serial}")
 
 
-def _flush(session: Session, plaque: Plaque) -> None:
+def _flush(session: Session, serial: str) -> None:
+    """Flush a plaque's change; ``serial`` is read before, as a failed flush leaves nothing to read."""
     try:
         session.flush()
     except StaleDataError:
-        raise Conflict(f"牌匾 {plaque.serial} 已被他人修改，请刷新后重试") from None
+        raise Conflict(f"牌匾 {serial} 已被他人修改，请刷新后重试") from None
 
 
 def revoked_in_cycle(session: Session, plaque: Plaque) -> bool:
@@ -491,8 +494,9 @@ def reinstate(session: Session, actor: User | None, plaque: Plaque, *, reason: s
     period = periods.county_latest_period(session, county)
     before = audit.snapshot(plaque, PLAQUE_FIELDS)
     now = utcnow()
+    serial = plaque.serial
     _unrevoke(plaque)
-    _flush(session, plaque)
+    _flush(session, serial)
     add_event(
         session, actor, plaque, PlaqueEventKind.REINSTATED, period=period, to_level=plaque.level, reason=reason, at=now
     )

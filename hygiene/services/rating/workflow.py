@@ -435,6 +435,6 @@ def finalize_due(session: Session, *, now: dt.datetime | None = None) -> tuple[l
         try:
             with session.begin_nested():
                 done.append(finalize(session, village_period, now=now))
-        except (ServiceError, sa.exc.SQLAlchemyError) as exc:
+        except (ServiceError, Conflict, sa.exc.SQLAlchemyError) as exc:  # the others go on
             failed.append(FinalizeFailed(name, str(exc)))
     return done, failed

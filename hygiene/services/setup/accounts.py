@@ -4,7 +4,10 @@ counted in the database, and session tokens that rotate on logout, password chan
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import itertools
 import re
+import unicodedata
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,6 +30,7 @@ _HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 _DUMMY_HASH = _HASHER.hash("not-a-real-password")
 
 MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 200  # as the forms allow; NIST asks for at least 64
 MAX_FAILURES = 5  # per account and client pair
 CLIENT_MAX_FAILURES = 20  # per client address, across usernames
 ACCOUNT_SLOWDOWN_AFTER = 10  # per account, from any client: then a growing wait, never a lock
@@ -44,9 +48,34 @@ def hash_password(password: str) -> str:
     return _HASHER.hash(password)
 
 
-def _check_password_strength(password: str) -> None:
+@functools.cache
+def _common_passwords() -> frozenset[str]:
+    """The 30,000 most common passwords of zxcvbn's list (from leaked password sets)."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def _check_password_strength(password: str, username: str | None = None) -> None:
+    """The password policy of NIST SP 800-63B (docs/security.md): at least MIN_PASSWORD_LENGTH
+    characters (at most MAX_PASSWORD_LENGTH), any printable characters, no composition rules, and
+    not a password attackers try first: one of the common passwords, one character repeated, a run
+    of consecutive characters (12345678, abcdefgh) or the username itself."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ServiceError(f"密码至少需要{MIN_PASSWORD_LENGTH}位")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise ServiceError(f"密码不能超过{MAX_PASSWORD_LENGTH}位")
+    if any(unicodedata.category(c) == "Cc" for c in password):
+        raise ServiceError("密码不能包含控制字符（如换行、空字符）")
+    folded = password.casefold()
+    steps = {ord(b) - ord(a) for a, b in itertools.pairwise(folded)}
+    if (
+        folded in _common_passwords()
+        or len(set(folded)) == 1
+        or steps in ({1}, {-1})
+        or (username and folded == username.strip().casefold())
+    ):
+        raise ServiceError("这个密码太常见或太简单，容易被猜中；请换一个，可以用几个词连成一句话（不要求大小写或符号）")
 
 
 def resolve_unit(session: Session, role: Role, unit_code: str) -> dict[str, int | None]:
@@ -82,11 +111,13 @@ def create_user(
     within_county: County | None = None,
 ) -> User:
     """Create an account scoped to the unit ``unit_code``. An administrator passes their own county
-    as ``within_county``: a unit of another county is then "not found", as if it did not exist."""
+    as ``within_county``: a unit of another county is then "not found", as if it did not exist.
+    An account an administrator (``actor``) creates must choose its own password at the first login:
+    the administrator knows the first one."""
     username = username.strip()
     if not USERNAME_PATTERN.match(username):
         raise ServiceError(f"用户名 {username!r} 不合规：2–40位字母、数字或 _ . -")
-    _check_password_strength(password)
+    _check_password_strength(password, username)
     if session.scalar(sa.select(User.id).where(User.username == username)) is not None:
         raise ServiceError(f"用户名 {username} 已存在")
     scope = resolve_unit(session, role, unit_code)
@@ -98,6 +129,7 @@ def create_user(
         display_name=(display_name or username).strip(),
         password_hash=hash_password(password),
         role=role,
+        must_change_password=actor is not None,
         **scope,
     )
     session.add(user)
@@ -174,11 +206,44 @@ def _bump(session: Session, key: str, now: dt.datetime, *, by: int = 1, failed: 
 
 
 def account_delay(failures: int) -> dt.timedelta:
-    """How long an account waits between attempts once it has had more than ACCOUNT_SLOWDOWN_AFTER
-    failures in the window, from any client: doubling from 1 s, at most ACCOUNT_MAX_DELAY."""
-    if failures <= ACCOUNT_SLOWDOWN_AFTER:
+    """How long an account waits between attempts from unrecognised browsers once it has had
+    ACCOUNT_SLOWDOWN_AFTER failures in the window from such browsers: 1 s, then doubling from the
+    twelfth failure, at most ACCOUNT_MAX_DELAY. So exactly ACCOUNT_SLOWDOWN_AFTER passwords are
+    checked by any number of simultaneous attempts."""
+    if failures < ACCOUNT_SLOWDOWN_AFTER:
         return dt.timedelta(0)
-    return min(ACCOUNT_MAX_DELAY, dt.timedelta(seconds=2 ** (failures - ACCOUNT_SLOWDOWN_AFTER - 1)))
+    return min(ACCOUNT_MAX_DELAY, dt.timedelta(seconds=2 ** max(0, failures - ACCOUNT_SLOWDOWN_AFTER - 1)))
+
+
+def _account_gate(session: Session, username: str, now: dt.datetime) -> None:
+    """Let one attempt from an unrecognised browser through the account's slowdown, or refuse it.
+    The account's counter row is locked (created first if need be) while the attempt is checked,
+    so simultaneous attempts see one another's failures: the limit is exact on PostgreSQL too."""
+    key = f"account:{username}"
+    _bump(session, key, now, by=0)  # the row exists, its stale window reset
+    account = session.scalars(
+        sa.select(LoginThrottle)
+        .where(LoginThrottle.key == key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if account.last_failure_at is None:
+        return
+    wait = account.last_failure_at + account_delay(account.failures) - now
+    if wait > dt.timedelta(0):
+        raise LoginThrottled(f"该账号登录失败次数过多，请{max(1, round(wait.total_seconds()))}秒后再试")
+
+
+def expire_throttles(session: Session, now: dt.datetime | None = None) -> int:
+    """Delete the counters whose window has ended (they count from zero again anyway), so that the
+    table holds only the last FAILURE_WINDOW's keys; counters another attempt holds are left for
+    the next run. Returns how many were deleted."""
+    cutoff = (now or utcnow()) - FAILURE_WINDOW
+    stale = (
+        sa.select(LoginThrottle.key).where(LoginThrottle.window_started_at <= cutoff).with_for_update(skip_locked=True)
+    )
+    result = session.execute(sa.delete(LoginThrottle).where(LoginThrottle.key.in_(stale.scalar_subquery())))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def authenticate(
@@ -188,27 +253,32 @@ def authenticate(
     *,
     remote_addr: str | None = None,
     now: dt.datetime | None = None,
+    device: str | None = None,
 ) -> User | None:
     """The active user with these credentials, or None (the same for an unknown user).
 
     Throttling (docs/security.md): each attempt is counted before the password is checked, by an
-    atomic counter, for the account and client pair (``MAX_FAILURES`` in ``FAILURE_WINDOW``, then
-    refused) and for the client (``CLIENT_MAX_FAILURES``, then refused: one address trying many
-    usernames). The account as a whole is never locked, only slowed down after
-    ``ACCOUNT_SLOWDOWN_AFTER`` failures (``account_delay``), so a stranger cannot lock a known staff
-    member out: the staff member's own computer keeps its own allowance. A success clears its pair.
+    atomic counter. A browser this account signed in from before (``device``: the id of its device
+    cookie, OWASP's "device cookies") has its own allowance, ``MAX_FAILURES`` in ``FAILURE_WINDOW``,
+    and nothing else: no stranger can lock the staff member's own browser out. Any other browser
+    counts for the account and client pair (``MAX_FAILURES``, then refused), for the client
+    (``CLIENT_MAX_FAILURES``, then refused: one address trying many usernames), and passes the
+    account's gate, which slows the account's unrecognised browsers down after
+    ``ACCOUNT_SLOWDOWN_AFTER`` failures (``account_delay``): distributed guessing is slowed to about
+    one guess a minute. A success clears its pair (or its device's count).
     """
     now = now or utcnow()
     username = username.strip()[:60]
     client = (remote_addr or "-")[:60]
-    account = session.get(LoginThrottle, f"account:{username}")
-    if account is not None and account.window_started_at > now - FAILURE_WINDOW and account.last_failure_at:
-        wait = account.last_failure_at + account_delay(account.failures) - now
-        if wait > dt.timedelta(0):
-            raise LoginThrottled(f"该账号登录失败次数过多，请{max(1, round(wait.total_seconds()))}秒后再试")
-    pair = f"pair:{username}|{client}"
-    if _bump(session, pair, now) > MAX_FAILURES or _bump(session, f"client:{client}", now) > CLIENT_MAX_FAILURES:
-        raise LoginThrottled("登录失败次数过多，请15分钟后再试")
+    if device is not None:
+        counter = f"device:{device[:60]}"
+        if _bump(session, counter, now) > MAX_FAILURES:
+            raise LoginThrottled("此浏览器登录失败次数过多，请15分钟后再试")
+    else:
+        counter = f"pair:{username}|{client}"
+        if _bump(session, counter, now) > MAX_FAILURES or _bump(session, f"client:{client}", now) > CLIENT_MAX_FAILURES:
+            raise LoginThrottled("登录失败次数过多，请15分钟后再试")
+        _account_gate(session, username, now)
     user = session.scalar(sa.select(User).where(User.username == username))
     try:
         ok: bool = _HASHER.verify(user.password_hash if user else _DUMMY_HASH, password)
@@ -216,10 +286,12 @@ def authenticate(
         ok = False
     if not ok or user is None or not user.is_active:
         session.add(LoginAttempt(username=username, remote_addr=remote_addr, at=now))
-        _bump(session, f"account:{username}", now, failed=True)
+        if device is None:
+            _bump(session, f"account:{username}", now, failed=True)
         return None
-    session.execute(sa.delete(LoginThrottle).where(LoginThrottle.key == pair))
-    _bump(session, f"client:{client}", now, by=-1)  # a success was no failure of this client
+    session.execute(sa.delete(LoginThrottle).where(LoginThrottle.key == counter))
+    if device is None:
+        _bump(session, f"client:{client}", now, by=-1)  # a success was no failure of this client
     if _HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
@@ -239,7 +311,7 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
         _HASHER.verify(user.password_hash, current)
     except (VerificationError, InvalidHashError):
         raise ServiceError("当前密码不正确") from None
-    _check_password_strength(new)
+    _check_password_strength(new, user.username)
     if new == current:
         raise ServiceError("新密码不能与当前密码相同")
     user.password_hash = hash_password(new)
@@ -251,11 +323,22 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
 def reset_password(session: Session, actor: User, user: User, temporary: str) -> None:
     """The county administrator gives the user a temporary password; the user's sessions end, and the
     user must choose a new password at the next login."""
-    _check_password_strength(temporary)
+    _check_password_strength(temporary, user.username)
     user.password_hash = hash_password(temporary)
     user.must_change_password = True
     end_sessions(user)
+    lift_login_lock(session, user.username)
     _record_account(session, actor, user, action="reset_password", reason="管理员重置密码")
+
+
+def lift_login_lock(session: Session, username: str) -> None:
+    """Forget the account's failed logins (its slowdown and every client's count for it): an
+    administrator who has just given it a new password has checked who is asking."""
+    session.execute(
+        sa.delete(LoginThrottle).where(
+            sa.or_(LoginThrottle.key == f"account:{username}", LoginThrottle.key.startswith(f"pair:{username}|"))
+        )
+    )
 
 
 def set_active(session: Session, user: User, active: bool, *, actor: User | None, reason: str) -> None:

@@ -172,10 +172,11 @@ def assign(
         else:
             current.team_id = team_id
             action = "reassign"
+        stale = f"{township.name}{period.code}的督查分工已被他人修改，请刷新后重试"  # not read after a failed flush
         try:
             session.flush()
         except IntegrityError:
-            raise Conflict(f"{township.name}{period.code}的督查分工已被他人修改，请刷新后重试") from None
+            raise Conflict(stale) from None
         audit.record(
             session,
             actor,
@@ -395,10 +396,11 @@ def save_spot_check(
     changed = before != after
     if changed:
         check.checked_at = now
+        stale = f"{household.code} 的抽查已被他人录入或修改，请刷新后重试"  # not read after a failed flush
         try:
             session.flush()
         except (StaleDataError, IntegrityError):
-            raise Conflict(f"{household.code} 的抽查已被他人录入或修改，请刷新后重试") from None
+            raise Conflict(stale) from None
         where = {"household": household.code, "period": period.code, "township": township.code}
         audit.record(
             session,

@@ -126,10 +126,11 @@ def default_deadline(county: County, now: dt.datetime) -> dt.datetime:
 
 
 def _flush(session: Session, notice: Notice) -> None:
+    title = notice_title(notice)  # read now: after a failed flush the session may not be read again
     try:
         session.flush()  # UPDATE ... WHERE version = <read>
     except StaleDataError:
-        raise Conflict(f"{notice_title(notice)}已被他人处理，请刷新后重试") from None
+        raise Conflict(f"{title}已被他人处理，请刷新后重试") from None
 
 
 def _check_version(notice: Notice, expected_version: int) -> None:
