@@ -551,6 +551,7 @@ from web import cli_daily  # noqa: E402
 
 period_group.add_command(cli_daily.period_reopen)
 plaques_register.add_command(cli_daily.plaques_reinstate)
+users.add_command(cli_daily.users_reset_password)
 main.add_command(cli_daily.export_group)
 
 if __name__ == "__main__":  # pragma: no cover

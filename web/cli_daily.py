@@ -80,3 +80,23 @@ def export_roster(county_code: str, village_code: str | None, output: Path) -> N
         header, rows = roster_exports.roster_table(session, county, village=village)
     output.write_bytes(xlsx_bytes([("花名册", header, rows)]))
     click.echo(f"已导出 {len(rows)} 户到 {output}")
+
+
+@click.command("reset-password")
+@click.argument("username")
+def users_reset_password(username: str) -> None:
+    """A new temporary password (printed once), to be changed at the next login; lifts any login lock."""
+    import sqlalchemy as sa
+
+    from hygiene.models import User
+    from hygiene.services.setup import accounts
+    from web.cli import InvalidInput, transaction
+
+    with transaction() as session:
+        user = session.scalar(sa.select(User).where(User.username == username))
+        if user is None:
+            raise InvalidInput(f"没有账号 {username}")
+        temporary = accounts.temporary_password()
+        accounts.reset_password(session, None, user, temporary)
+    click.echo(f"已重置 {username} 的密码，临时密码（只显示这一次）：{temporary}")
+    click.echo("用户登录后须立即设置新密码；该账号的登录锁定已解除。")

@@ -135,6 +135,8 @@ def integrity_page(county_code: str) -> str:
 def users(county_code: str) -> str | Response:
     county = _county(county_code)
     form = CreateUserForm()
+    session = get_session()
+    form.unit_code.choices = [("", "请选择")] + [(c.code, c.label) for c in accounts.unit_choices(session, county)]
     if form.validate_on_submit():
         role = Role(form.role.data)
         if save(
@@ -157,7 +159,9 @@ def users(county_code: str) -> str | Response:
         "county/users.html",
         county=county,
         form=form,
-        users=accounts.county_accounts(get_session(), county),
+        users=accounts.county_accounts(session, county),
+        unit_labels=accounts.unit_labels(session, county),
+        unit_label=accounts.unit_label,
         active_form=AccountActiveForm(formdata=None),
         password_form=ResetPasswordForm(formdata=None),
     )
