@@ -38,6 +38,8 @@ ACTION_LABELS = {
     "review_delete": "删除评议",
     "review_import": "导入评议",
     "import_reviews": "导入评分表",
+    "group_entry": "按组录入复评",
+    "review_group_entry": "按组录入复评",
     "import_roster": "导入花名册",
     **MOVE_LABELS,
     "record_post": "公示结果存档",

@@ -14,6 +14,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from hygiene import naming
 from hygiene.enums import AwardLevel, Grade, PlaqueState, WorkflowState
 from hygiene.io.scores import points_number
 from hygiene.models import (
@@ -52,7 +53,7 @@ class PublicList:
     @property
     def groups(self) -> list[str]:
         """The villager groups of the listed households, in list order of first appearance by name."""
-        return sorted({row.group_name for row in self.rows})
+        return sorted({row.group_name for row in self.rows}, key=naming.natural_key)
 
     def days_left(self, now: dt.datetime | None = None) -> int | None:
         """Whole days (rounded up) until the posting period ends; None once it has (or when final)."""
