@@ -166,11 +166,10 @@ def apply_final(session: Session, village_period: VillagePeriod, *, now: dt.date
             plaque = _voided_by_correction(session, household_id, period)
             if plaque is not None:
                 # Corrected (更正) and final again: the household gets back the serial this period
-                # first issued it, so certificates already printed stay good.
+                # first issued it, and its issue date, so certificates already printed stay good.
                 before = audit.snapshot(plaque, PLAQUE_FIELDS)
                 plaque.state = PlaqueState.VALID
                 plaque.level = AwardLevel(change["level"])
-                plaque.issued_at = now
             else:
                 plaque = Plaque(
                     county_id=period.county_id,
