@@ -4,7 +4,8 @@ superseded by a correction
 ``plaques.state`` may be ``voided`` (a plaque issued by a finalisation that a correction undid);
 ``plaque_events.kind`` may be ``reinstated`` (a revocation undone) or ``voided``;
 ``result_records.superseded_by_correction`` marks a record the county administrator sent back, so
-the next version says publicly that it corrects it. The two enums are VARCHAR plus a named CHECK
+the next version says publicly that it corrects it; ``users.phone`` comes from the account sheet.
+The two enums are VARCHAR plus a named CHECK
 (``hygiene.models._types.enum_type``): PostgreSQL swaps the CHECK in place; SQLite rebuilds the two
 tables (batch mode), the partial unique index of valid plaques dropped before and made again after.
 
@@ -59,6 +60,7 @@ def _swap_checks(states: Sequence[str], kinds: Sequence[str]) -> None:
 
 
 def upgrade() -> None:
+    op.add_column("users", sa.Column("phone", sa.String(length=20), nullable=True))
     op.add_column(
         "result_records",
         sa.Column("superseded_by_correction", sa.Boolean(), server_default=sa.false(), nullable=False),
@@ -74,3 +76,4 @@ def downgrade() -> None:
         raise RuntimeError("corrections have been recorded (voided plaques, reinstated or voided events): cannot downgrade")
     _swap_checks(OLD_STATES, OLD_KINDS)
     op.execute("ALTER TABLE result_records DROP COLUMN superseded_by_correction")
+    op.execute("ALTER TABLE users DROP COLUMN phone")

@@ -120,6 +120,9 @@ POST_ROUTES = [
         "/township/52099901/plaques/520999-2026-000001/revoke",
         "inspector",
     ),
+    ("/county/<county_code>/accounts/upload", "/county/520999/accounts/upload", "county"),
+    ("/county/<county_code>/accounts/upload/confirm", "/county/520999/accounts/upload/confirm", "county"),
+    ("/county/<county_code>/accounts/upload/cancel", "/county/520999/accounts/upload/cancel", "county"),
     (
         "/township/<township_code>/plaques/<serial>/reinstate",
         "/township/52099901/plaques/520999-2026-000001/reinstate",

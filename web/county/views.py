@@ -6,18 +6,21 @@ from collections.abc import Generator
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from hygiene import permissions
 from hygiene.enums import CRITERIA, Role
 from hygiene.io.exports import csv_bytes, xlsx_bytes
 from hygiene.io.scores import format_points
-from hygiene.io.sheets import COUNTY_SHEET_LIMITS
+from hygiene.io.sheets import COUNTY_SHEET_LIMITS, UploadRejected
 from hygiene.models import County, User
 from hygiene.services import integrity
 from hygiene.services.awards import plaques
+from hygiene.services.errors import ServiceError
 from hygiene.services.rating import results
 from hygiene.services.setup import (
+    account_sheet,
     accounts,
     counties,
     guidance,
@@ -214,6 +217,67 @@ def periods_page(county_code: str) -> ResponseReturnValue:
         form.code.data = counties.next_period_code(all_periods[0].code if all_periods else None)
     counts = counties.period_state_counts(session, county)
     return render_template("county/periods.html", county=county, form=form, periods=all_periods, counts=counts)
+
+
+# --- the account sheet (issue 30) --------------------------------------------------------------------
+
+
+@bp.route("/accounts/upload", methods=["GET", "POST"])
+@login_required
+def upload_accounts(county_code: str) -> ResponseReturnValue:
+    """Import the county's staff accounts from one sheet: check and preview, then confirm."""
+    county = _county(county_code)
+    return uploads.preview(
+        f"accounts:{county.code}",
+        "county/upload_accounts.html",
+        {"county": county, "form": UploadForm(), "confirm_form": ConfirmImportForm()},
+        lambda data, name: account_sheet.plan(get_session(), current_account(), county, account_sheet.read(data, name)),
+        max_bytes=COUNTY_SHEET_LIMITS["max_bytes"],
+    )
+
+
+@bp.post("/accounts/upload/cancel")
+@login_required
+def cancel_accounts(county_code: str) -> ResponseReturnValue:
+    county = _county(county_code)
+    return uploads.cancel(f"accounts:{county.code}", url_for("county.users", county_code=county.code))
+
+
+@bp.post("/accounts/upload/confirm")
+@login_required
+def confirm_accounts(county_code: str) -> ResponseReturnValue:
+    """Write the previewed sheet, all or nothing, and show the new accounts' temporary passwords
+    once (this page is not stored: the administrator copies or prints it now)."""
+    county = _county(county_code)
+    purpose = f"accounts:{county.code}"
+    pending = uploads.take(purpose)
+    if not ConfirmImportForm().validate_on_submit() or pending is None:
+        flash("没有待确认的上传文件，请重新上传", "error")
+        return redirect(url_for("county.upload_accounts", county_code=county.code))
+
+    def write(session: Session) -> list[tuple[str, str]]:
+        try:
+            plan = account_sheet.plan(
+                session, current_account(), county, account_sheet.read(pending.data, pending.file_name)
+            )
+            return account_sheet.apply(session, current_account(), plan, file_name=pending.file_name)
+        except UploadRejected as exc:
+            raise ServiceError(f"导入失败，未写入任何数据：{exc}") from exc
+
+    saved = save(write, done=lambda created: f"已导入账号表 {pending.file_name}：新建 {len(created)} 个账号")
+    if not saved:
+        return redirect(url_for("county.upload_accounts", county_code=county.code))
+    uploads.discard()
+    response = Response(render_template("county/accounts_created.html", county=county, created=saved.value))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/examples/accounts.xlsx")
+@login_required
+def example_accounts(county_code: str) -> Response:
+    county = _county(county_code)
+    return download(account_sheet.example(county, list(county.townships)), "示例账号表.xlsx", XLSX_MIMETYPE)
 
 
 @bp.route("/units/upload", methods=["GET", "POST"])
