@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from hygiene.enums import CRITERIA, PlaqueEventKind, PlaqueState, ReviewKind, Role, WorkflowState
 from hygiene.models import AuditEntry, County, Household, Plaque, Review, User, Village, VillagePeriod
-from hygiene.services.awards import plaques
+from hygiene.services.awards import certificates, plaques
 from hygiene.services.errors import Conflict, PermissionDenied, ServiceError
 from hygiene.services.rating import records, workflow
 from tests.hygiene.test_plaques import register, run_period, tiny_county
@@ -181,3 +181,15 @@ def test_plaques_first_issued_by_a_corrected_period_come_back_with_their_serials
     republish(db, final, posted)
     workflow.finalize(db, final, now=posted + dt.timedelta(days=8))
     assert register(db, county) == issued
+
+
+def test_a_voided_plaques_certificate_says_so(db: Session, tiny) -> None:  # type: ignore[no-untyped-def]
+    county, village, (a, b, c, d, _e) = tiny
+    admin = account(db, county, Role.COUNTY_ADMIN, "xian")
+    final = run_period(db, county, village, "2027Q1", {a: 95, b: 92, c: 85, d: 70})
+    plaque = db.scalars(sa.select(Plaque).where(Plaque.household_id == a.id)).one()
+    secret = "a-secret-for-the-tests-of-at-least-32-chars"
+    assert certificates.verify(db, certificates.sign(plaque.serial, secret), secret).valid
+    workflow.reopen(db, admin, final, final.version, "录错")
+    found = certificates.verify(db, certificates.sign(plaque.serial, secret), secret)
+    assert not found.valid and found.voided and found.revoked_period is None
