@@ -103,6 +103,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ledger": ("web.cli_awards:ledger_group", "The year's award ledger as CSV, by date then household code."),
     "stats": ("web.cli_awards:stats_command", "The county's figures in its bulletin's terms, one CSV line."),
 }
+# The same for the subcommands of `hygiene users` and `hygiene period` defined in other modules.
+USER_COMMANDS: dict[str, tuple[str, str]] = {
+    "reset-password": (
+        "web.cli_daily:users_reset_password",
+        "A new temporary password (printed once), to be changed at the next login; lifts any login lock.",
+    ),
+}
+PERIOD_COMMANDS: dict[str, tuple[str, str]] = {
+    "reopen": (
+        "web.cli_daily:period_reopen",
+        "Send a published or final village period back for correction (更正), undoing its plaque changes.",
+    ),
+}
 # The same for the subcommands of `hygiene plaques` defined in other modules.
 PLAQUE_COMMANDS: dict[str, tuple[str, str]] = {
     "revoke": (
@@ -196,7 +209,7 @@ def load_demo() -> None:
         click.echo(f"  {user.username} / {user.password} / {user.role.label}")
 
 
-@main.group("users")
+@main.group("users", cls=LazyGroup, lazy=USER_COMMANDS)
 def users() -> None:
     """Staff accounts."""
 
@@ -392,7 +405,7 @@ def county_create(code: str, name: str) -> None:
     click.echo(f"已创建县 {shown}，采用默认设置和评分标准第1版")
 
 
-@main.group("period")
+@main.group("period", cls=LazyGroup, lazy=PERIOD_COMMANDS)
 def period_group() -> None:
     """Periods (quarters)."""
 
