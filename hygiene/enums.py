@@ -65,6 +65,7 @@ EDITABLE_STATES = (WorkflowState.DRAFT, WorkflowState.RETURNED)
 class PlaqueState(LabelledEnum):
     VALID = "valid", "有效"
     REVOKED = "revoked", "已摘牌"
+    VOIDED = "voided", "已作废"  # issued by a finalisation that a correction (更正) undid
 
 
 class PlaqueEventKind(LabelledEnum):
@@ -72,7 +73,8 @@ class PlaqueEventKind(LabelledEnum):
     UPGRADED = "upgraded", "升级"
     DOWNGRADED = "downgraded", "降级"
     REVOKED = "revoked", "摘牌"
-    REINSTATED = "reinstated", "撤销摘牌（恢复）"
+    REINSTATED = "reinstated", "恢复"
+    VOIDED = "voided", "作废"
 
 
 class ObjectionState(LabelledEnum):

@@ -18,7 +18,8 @@ import sqlalchemy as sa
 
 HOUSEHOLD_CODE = re.compile(r"[0-9A-Za-z-]{1,24}", re.ASCII)
 HOUSEHOLD_CODE_RULE = "户编号只能包含数字、字母和 -，最长24位"
-PHONE_RULE = "电话号码格式不正确"
+PHONE_RULE = "电话号码格式不正确：手机号11位（如 13812345678），座机带区号（如 0851-12345678）"
+PHONE = re.compile(r"(?:\+?86[- ]?)?1[3-9][0-9]{9}|0[1-9][0-9]{1,2}[- ]?[0-9]{7,8}(?:-[0-9]{1,6})?", re.ASCII)
 
 _INVISIBLE_NAMES = {
     "\t": "制表符",
@@ -75,10 +76,45 @@ def name_problem(name: str, longest: int, what: str = "姓名") -> str | None:
     return invisible_problem(name)
 
 
+_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_NUMBER = re.compile(r"[0-9]+|[零〇一二两三四五六七八九十百]+")
+
+
+def _chinese_number(text: str) -> int:
+    """一 1, 十 10, 十二 12, 二十 20, 二十三 23, 一百零五 105 (the numbers villager groups carry)."""
+    total, current = 0, 0
+    for ch in text:
+        if ch in _DIGITS:
+            current = _DIGITS[ch]
+        elif ch == "十":
+            total += (current or 1) * 10
+            current = 0
+        elif ch == "百":
+            total += (current or 1) * 100
+            current = 0
+    return total + current
+
+
+def natural_key(name: str) -> tuple[object, ...]:
+    """Sort key putting 第二组 before 第十组 and 2组 before 10组 (issue 30: 一组, 三组, 二组 was text
+    order): each run of digits or Chinese numerals compares as its number."""
+    key: list[object] = []
+    position = 0
+    for match in _NUMBER.finditer(name):
+        key += [name[position : match.start()], 0]
+        number = match.group()
+        key[-1] = int(number) if number.isdigit() else _chinese_number(number)
+        position = match.end()
+    key.append(name[position:])
+    return tuple(key)
+
+
 def phone_problem(phone: str) -> str | None:
-    text = unicodedata.normalize("NFKC", phone)
-    ok = text.isascii() and 5 <= len(text) <= 20 and all(ch.isdigit() or ch in "+- " for ch in text)
-    return None if ok else PHONE_RULE
+    """A mainland mobile number (11 digits from 1, optionally after +86) or a landline with its area
+    code (0 and 2-3 digits, then 7-8 digits; 区号 and number may be split by - or a space, and an
+    extension may follow -); "12345" is none of these (issue 30)."""
+    text = unicodedata.normalize("NFKC", phone).strip()
+    return None if text.isascii() and PHONE.fullmatch(text) else PHONE_RULE
 
 
 def text_field(

@@ -48,7 +48,7 @@ def pytest_report_header() -> str:
 
 def seed(session: Session) -> None:
     """The demo county, plus a small neighbouring county and the extra accounts."""
-    demo.load_demo(session)
+    demo.load_demo(session, today=demo.REFERENCE_DAY)
     county = County(code=OTHER_COUNTY[0], name=OTHER_COUNTY[1])
     session.add(county)
     session.flush()

@@ -253,7 +253,10 @@ def target_bars(
 
 
 # The line chart's plot area, in the SVG's units.
-PLOT_LEFT, PLOT_RIGHT, PLOT_HEIGHT = 36, WIDTH - 12, 150
+# The right margin holds half of the last period's name, centred under its point ("2026Q4" at 12 px
+# is about 42 units wide): at WIDTH - 12 it was clipped to "2026Q" (issue 30).
+PERIOD_NAME_HALF_WIDTH = 24
+PLOT_LEFT, PLOT_RIGHT, PLOT_HEIGHT = 36, WIDTH - PERIOD_NAME_HALF_WIDTH, 150
 
 
 def line_chart(

@@ -107,6 +107,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "The household check sheets (评比检查表) of a village or a group as one PDF, a page a household.",
     ),
 }
+# The same for the subcommands of `hygiene users` and `hygiene period` defined in other modules.
+USER_COMMANDS: dict[str, tuple[str, str]] = {
+    "reset-password": (
+        "web.cli_daily:users_reset_password",
+        "A new temporary password (printed once), to be changed at the next login; lifts any login lock.",
+    ),
+}
+PERIOD_COMMANDS: dict[str, tuple[str, str]] = {
+    "reopen": (
+        "web.cli_daily:period_reopen",
+        "Send a published or final village period back for correction (更正), undoing its plaque changes.",
+    ),
+}
 # The same for the subcommands of `hygiene plaques` defined in other modules.
 PLAQUE_COMMANDS: dict[str, tuple[str, str]] = {
     "revoke": (
@@ -200,7 +213,7 @@ def load_demo() -> None:
         click.echo(f"  {user.username} / {user.password} / {user.role.label}")
 
 
-@main.group("users")
+@main.group("users", cls=LazyGroup, lazy=USER_COMMANDS)
 def users() -> None:
     """Staff accounts."""
 
@@ -396,7 +409,7 @@ def county_create(code: str, name: str) -> None:
     click.echo(f"已创建县 {shown}，采用默认设置和评分标准第1版")
 
 
-@main.group("period")
+@main.group("period", cls=LazyGroup, lazy=PERIOD_COMMANDS)
 def period_group() -> None:
     """Periods (quarters)."""
 

@@ -11,13 +11,16 @@ import sqlalchemy as sa
 from hygiene import migrate
 from hygiene.db import make_engine, make_sessionmaker, redact_url
 from hygiene.services import integrity
-from web.cli import InvalidInput, database_url, open_engine
+
+# web.cli imports this module to register its commands: its helpers are imported when one runs.
 
 
 @click.command("backup")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def backup(file: Path) -> None:
     """A consistent copy of the whole database while the app keeps running."""
+    from web.cli import open_engine
+
     engine = open_engine()
     try:
         done = integrity.backup(engine, file)
@@ -32,6 +35,8 @@ def backup(file: Path) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def restore(file: Path) -> None:
     """Restore a backup into an empty database (refused into one holding data), then check it."""
+    from web.cli import InvalidInput, database_url
+
     engine = make_engine(database_url())
     try:
         integrity.restore(engine, file)
@@ -52,6 +57,8 @@ def restore(file: Path) -> None:
 @click.command("check")
 def check() -> None:
     """Verify foreign keys, counties, records' digests and the audit chain; exit 1 on any problem."""
+    from web.cli import open_engine
+
     _check(open_engine())
 
 

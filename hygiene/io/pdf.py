@@ -170,6 +170,7 @@ class Notice:
     posting_ends_on: dt.date | None
     objection_url: str  # the village's public page, where objections are filed
     final: bool  # the period is final (the posting period is over)
+    corrects: int | None = None  # the version this one corrects (更正, RULES.md §5)
 
 
 NOTICE_HEADER = ("名次", "户编号", "户主", "村民组", "等级", "最终得分", "评定结果")
@@ -189,7 +190,8 @@ def notice_pdf(notice: Notice, size: str = "A4") -> bytes:
     }
     out = io.BytesIO()
     margin = 15 * mm
-    footer = f"{notice.village_name} {notice.period_code} 公示（第{notice.record_number}版）"
+    correction = f"，更正第{notice.corrects}版" if notice.corrects else ""
+    footer = f"{notice.village_name} {notice.period_code} 公示（第{notice.record_number}版{correction}）"
 
     def on_page(canvas: Canvas, doc: SimpleDocTemplate) -> None:
         canvas.saveState()
@@ -217,6 +219,17 @@ def notice_pdf(notice: Notice, size: str = "A4") -> bytes:
     story: list[object] = [
         _para(title, styles["title"]),
         Spacer(1, 4 * mm),
+        *(
+            [
+                _para(
+                    f"更正公示：本公示为第{notice.record_number}版，更正第{notice.corrects}版，以本版为准。",
+                    styles["lead"],
+                ),
+                Spacer(1, 2 * mm),
+            ]
+            if notice.corrects
+            else []
+        ),
         _para(
             f"{notice.county_name} {notice.township_name} {notice.village_name}　季度：{notice.period_code}　"
             f"登记 {notice.households} 户，评定 {len(notice.rows)} 户，获评 {awarded} 户。"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from decimal import Decimal
 
 # ASCII only: `\d` would also match Arabic-Indic and other digits, and `$` would allow a final "\n".
 _SCORE = re.compile(r"[0-9]{1,3}(?:\.[0-9])?")
@@ -22,6 +23,12 @@ def format_points(tenths: int) -> str:
     """Tenths of a point as the points people write: 100 -> "10", 95 -> "9.5"."""
     points, rest = divmod(tenths, 10)
     return f"{points}.{rest}" if rest else str(points)
+
+
+def points_number(tenths: int | None) -> Decimal | None:
+    """A score in tenths as the number a spreadsheet stores (85.3, 90.0): exact, never a float's
+    85.29999, and written to .xlsx as a number, not as text (issue 30)."""
+    return None if tenths is None else Decimal(tenths).scaleb(-1)
 
 
 def parse_score(text: str, max_points_tenths: int) -> int:

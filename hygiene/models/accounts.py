@@ -49,6 +49,7 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     # Set when the county administrator resets the password: the user must choose a new one first.
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    phone: Mapped[str | None] = mapped_column(sa.String(20))  # from the account sheet (issue 30)
     # An inspector's inspection team (of the inspector's own county; hygiene.services.supervision.inspections):
     # it writes spot checks only in the townships its team holds in a period. No ON DELETE action
     # (migration 0010): a team is never deleted while it has members.

@@ -89,6 +89,9 @@ class ResultRecord(Base):
     meets_ratios: Mapped[bool]
     superseded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     superseded_reason: Mapped[str | None] = mapped_column(sa.Text)
+    # Superseded by a correction (更正, RULES.md §5): the county administrator sent the published or
+    # final period back; the next version says publicly that it corrects this one.
+    superseded_by_correction: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # Set once, in the transaction that makes the period final and applies its plaque changes.
     plaques_applied_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # SHA-256 of the record as posted and its rows (issue 32, ``hygiene.digests``), set by

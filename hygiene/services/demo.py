@@ -1,8 +1,12 @@
 """The deterministic demo county: three townships of four villages, 3-4 villager groups each,
-10-20 households a group, two quarters (2026Q3 final, 2026Q4 with villages in every workflow
-state), reviews, quotas, assessments, the star catalogue, the rollout plan, the budget, inspection
-teams holding the townships (the inspector on the first) and one user per role. Loading it twice
-changes nothing the second time."""
+10-20 households a group, two quarters (the one before the load day's quarter final, the load day's
+quarter with villages in every workflow state), reviews, quotas, assessments, the star catalogue,
+the rollout plan, the budget, inspection teams holding the townships (the inspector on the first)
+and one user per role. Loading it twice changes nothing the second time.
+
+Its dates are placed relative to the day it is loaded (issue 30): whatever the date, two villages
+are in 公示中 with five days of posting left, so a county trying the demo can file an objection.
+Loaded on ``REFERENCE_DAY`` (the tests' seed) it is the 2026Q3/2026Q4 county the tests know."""
 
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ from hygiene.models import (
     VillageAssessment,
     VillagePeriod,
 )
+from hygiene.models._types import beijing_today
 from hygiene.services import audit
 from hygiene.services.awards import ledger, plaques, stars
 from hygiene.services.rating import rating, records
@@ -49,7 +54,7 @@ SURNAMES = "王李张刘陈杨黄赵吴周罗龙安禄陇杜蔡胡邓朱熊何�
 GIVEN = "文明华国永志兴发德成光富贵芳英秀兰梅琴丽红春云海军平林义忠学顺祥开福正强"
 REVIEW_TEAMS = ("王组长、李委员", "陈组长、杨委员、罗委员", "张组长、安委员")
 GROUP_NAMES = ("第一组", "第二组", "第三组", "第四组")
-# 2026Q4: the workflow state of each village, in village order, so every state is shown.
+# The load day's quarter: the workflow state of each village, in village order, so every state is shown.
 Q4_STATES = (
     WorkflowState.DRAFT,
     WorkflowState.SUBMITTED,
@@ -93,8 +98,36 @@ class DemoSummary:
     reviews: int = 0
 
 
-def _at(year: int, month: int, day: int) -> dt.datetime:
-    return dt.datetime(year, month, day, 9, 0, tzinfo=dt.UTC)
+# The day the demo's dates were first laid out around; loaded on it, the demo has 2026Q3 final and
+# 2026Q4 in every state, the dates the tests read.
+REFERENCE_DAY = dt.date(2026, 11, 24)
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """The demo's days, counted from the day it is loaded."""
+
+    today: dt.date
+
+    def at(self, days_before: int) -> dt.datetime:
+        """09:00 UTC on the day ``days_before`` days before the load day."""
+        return dt.datetime.combine(self.today - dt.timedelta(days=days_before), dt.time(9), tzinfo=dt.UTC)
+
+    @property
+    def current(self) -> str:
+        """The load day's quarter: its villages are in every workflow state."""
+        return f"{self.today.year}Q{(self.today.month - 1) // 3 + 1}"
+
+    @property
+    def previous(self) -> str:
+        """The quarter before it, final everywhere."""
+        year, quarter = self.today.year, (self.today.month - 1) // 3 + 1
+        return f"{year - 1}Q4" if quarter == 1 else f"{year}Q{quarter - 1}"
+
+    @property
+    def year(self) -> int:
+        """The year of the final quarter: the villages' programme years and the plan count from it."""
+        return int(self.previous[:4])
 
 
 def _name(rng: random.Random) -> str:
@@ -152,36 +185,35 @@ def _reviews(
     return out
 
 
-def _workflow(state: WorkflowState, county: County) -> dict[str, object]:
-    """Timestamps consistent with a state reached during 2026Q4 (fixed dates: deterministic)."""
+def _workflow(state: WorkflowState, county: County, days: Calendar) -> dict[str, object]:
+    """Timestamps consistent with a state reached in the load day's quarter, counted back from the
+    load day: a published list went up two days ago, so its posting period is still running."""
     fields: dict[str, object] = {"state": state}
     if state is WorkflowState.RETURNED:
-        fields.update(submitted_at=_at(2026, 11, 10), return_reason="第三组互评不足两户，请补充后重新提交")
+        fields.update(submitted_at=days.at(14), return_reason="第三组互评不足两户，请补充后重新提交")
     if state in (WorkflowState.SUBMITTED, WorkflowState.APPROVED, WorkflowState.PUBLISHED, WorkflowState.FINAL):
-        fields["submitted_at"] = _at(2026, 11, 10)
+        fields["submitted_at"] = days.at(14)
     if state in (WorkflowState.APPROVED, WorkflowState.PUBLISHED, WorkflowState.FINAL):
-        fields["approved_at"] = _at(2026, 11, 12)
+        fields["approved_at"] = days.at(12)
     if state is WorkflowState.FINAL:
         fields.update(
-            published_at=_at(2026, 11, 13),
-            finalized_at=_at(2026, 11, 20),
-            posting_ends_at=_at(2026, 11, 13) + dt.timedelta(days=county.posting_days),
+            published_at=days.at(11),
+            finalized_at=days.at(4),
+            posting_ends_at=days.at(11) + dt.timedelta(days=county.posting_days),
         )
     if state is WorkflowState.PUBLISHED:
-        fields.update(
-            published_at=_at(2026, 11, 22), posting_ends_at=_at(2026, 11, 22) + dt.timedelta(days=county.posting_days)
-        )
+        fields.update(published_at=days.at(2), posting_ends_at=days.at(2) + dt.timedelta(days=county.posting_days))
     return fields
 
 
-def _final_q3(county: County) -> dict[str, object]:
+def _final_previous(county: County, days: Calendar) -> dict[str, object]:
     return dict(
         state=WorkflowState.FINAL,
-        submitted_at=_at(2026, 10, 8),
-        approved_at=_at(2026, 10, 10),
-        published_at=_at(2026, 10, 11),
-        finalized_at=_at(2026, 10, 18),
-        posting_ends_at=_at(2026, 10, 11) + dt.timedelta(days=county.posting_days),
+        submitted_at=days.at(47),
+        approved_at=days.at(45),
+        published_at=days.at(44),
+        finalized_at=days.at(37),
+        posting_ends_at=days.at(44) + dt.timedelta(days=county.posting_days),
     )
 
 
@@ -234,11 +266,11 @@ def _inspection_duty(session: Session, county: County, in_order: tuple[Period, .
     )
 
 
-def _stars_titles_and_ledger(session: Session, county: County) -> None:
+def _stars_titles_and_ledger(session: Session, county: County, days: Calendar) -> None:
     """Stars, titles, one disqualification and the award ledger (issue 29), through the same
     services as the pages: the village committees grant stars (most plaque holders most base
     stars), ten-star households get the 十星级文明户 title and industry support, and each township
-    accepts the 缺什么奖什么 suggestions of its villages' final 2026Q3 into the ledger."""
+    accepts the 缺什么奖什么 suggestions of its villages' final quarter into the ledger."""
     rng = random.Random(SEED + 29)
     lines = [stars.CatalogueLine(s.code, s.name, s.position, s.is_base) for s in stars.catalogue(session, county.id)]
     stars.save_catalogue(
@@ -254,7 +286,7 @@ def _stars_titles_and_ledger(session: Session, county: County) -> None:
     )
     catalogue = {s.code: s for s in stars.catalogue(session, county.id)}
     others = [s for s in catalogue.values() if not s.is_hygiene and not s.is_title]
-    on = dt.date(2026, 11, 25)
+    on = days.today
     households = session.scalars(
         sa.select(Household).where(Household.county_id == county.id).order_by(Household.code)
     ).all()
@@ -272,40 +304,43 @@ def _stars_titles_and_ledger(session: Session, county: County) -> None:
             stars.grant(
                 session, None, household, catalogue[rng.choice(("goodmil", "goodnbr"))], reason="群众推选", on=on
             )
-    stars.disqualify(session, None, households[-1], event="家庭暴力", occurred_on=dt.date(2026, 11, 30))
-    q3 = periods.get_period(session, county.id, "2026Q3")
+    stars.disqualify(session, None, households[-1], event="家庭暴力", occurred_on=days.today)
+    q3 = periods.get_period(session, county.id, days.previous)
     for village in session.scalars(sa.select(Village).where(Village.county_id == county.id).order_by(Village.code)):
         if any(s.goods and not s.accepted for s in ledger.suggestions(session, county, village, q3)):
-            ledger.accept_suggestions(session, None, county, village, q3, on=dt.date(2026, 11, 28))
+            ledger.accept_suggestions(session, None, county, village, q3, on=days.today)
     ledger.add_many(
         session,
         None,
         county,
-        [
-            ledger.NewEntry(h, LedgerKind.INDUSTRY_SUPPORT, "特色养殖产业扶持", 300000, dt.date(2026, 12, 1))
-            for h in ten_star[:3]
-        ],
+        [ledger.NewEntry(h, LedgerKind.INDUSTRY_SUPPORT, "特色养殖产业扶持", 300000, days.today) for h in ten_star[:3]],
     )
 
 
-def load_demo(session: Session) -> DemoSummary:
+def load_demo(session: Session, *, today: dt.date | None = None) -> DemoSummary:
+    """Load the demo county, its dates placed relative to ``today`` (by default the day in Beijing)."""
     if session.scalar(sa.select(County.id).where(County.code == COUNTY_CODE)) is not None:
         return DemoSummary(created=False)
+    days = Calendar(today or beijing_today())
+    year = days.year
     rng = random.Random(SEED)
     county = County(code=COUNTY_CODE, name=COUNTY_NAME)
     session.add(county)
     session.flush()
     periods.create_default_rubric(session, county)
-    q3 = periods.open_period(session, county, "2026Q3")
-    q4 = periods.open_period(session, county, "2026Q4")
+    q3 = periods.open_period(session, county, days.previous)
+    q4 = periods.open_period(session, county, days.current)
 
     session.add_all(
         [
             RolloutPlanYear(county_id=county.id, year=y, share_percent=s)
-            for y, s in ((2025, 20), (2026, 30), (2027, 30), (2028, 20))
+            for y, s in ((year - 1, 20), (year, 30), (year + 1, 30), (year + 2, 20))
         ]
     )
-    session.add(CountyBudget(county_id=county.id, year=2026, amount_fen=county.yearly_budget_fen))
+    session.add_all(
+        CountyBudget(county_id=county.id, year=y, amount_fen=county.yearly_budget_fen)
+        for y in sorted({year, int(days.current[:4])})
+    )
     stars.create_default_catalogue(session, county)
     session.add_all(
         [
@@ -326,7 +361,7 @@ def load_demo(session: Session) -> DemoSummary:
                 township_id=township.id,
                 code=f"{t_code}{v_number:02d}",
                 name=v_name,
-                programme_year=2025 if v_number <= 2 else 2026,
+                programme_year=year - 1 if v_number <= 2 else year,
             )
             session.add(village)
             session.flush()
@@ -362,7 +397,7 @@ def load_demo(session: Session) -> DemoSummary:
 
             q4_state = Q4_STATES[village_index]
             village_index += 1
-            for period, fields in ((q3, _final_q3(county)), (q4, _workflow(q4_state, county))):
+            for period, fields in ((q3, _final_previous(county, days)), (q4, _workflow(q4_state, county, days))):
                 vp = VillagePeriod(county_id=county.id, village_id=village.id, period_id=period.id, **fields)
                 session.add(vp)
                 session.flush()
@@ -411,7 +446,7 @@ def load_demo(session: Session) -> DemoSummary:
         )
     _inspection_duty(session, county, (q3, q4))
     _failed_spot_check(session)
-    _stars_titles_and_ledger(session, county)
+    _stars_titles_and_ledger(session, county, days)
     return DemoSummary(
         created=True, townships=len(TOWNSHIPS), villages=village_index, households=household_count, reviews=review_count
     )

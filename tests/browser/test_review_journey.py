@@ -317,6 +317,8 @@ def test_a_quarter_from_roster_to_public_list(page: Page, browser: Browser, live
     expect(page.locator(".state").first).to_have_text("已审核")
     page.get_by_label("仍要公示的原因（必填）").fill("村委会已说明")
     page.get_by_role("button", name="发布公示").click()
+    expect(page.get_by_role("heading", name="请确认：公示")).to_be_visible()
+    page.get_by_role("button", name="确认公示").click()
     flash(page, f"青山村 {PERIOD} 已公示")
     expect(page.locator(".state").first).to_have_text("公示中")
     expect(page.get_by_text("公示截止")).to_be_visible()

@@ -1,16 +1,21 @@
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
+import time_machine
 from sqlalchemy.orm import Session
 
 from hygiene import migrate
 from hygiene.db import Base, make_engine, make_sessionmaker
-from hygiene.enums import Role, WorkflowState
+from hygiene.enums import ObjectionState, Role, WorkflowState
 from hygiene.models import Group, Household, Period, Review, User, Village, VillagePeriod
+from hygiene.models._types import beijing_today, utcnow
 from hygiene.services import demo
+from hygiene.services.rating import objections, records, workflow
 
 
 def row_counts(session: Session) -> dict[str, int]:
@@ -82,3 +87,48 @@ def test_demo_periods_cover_every_workflow_state(db: Session) -> None:
 def test_demo_has_one_user_per_role(db: Session) -> None:
     roles = set(db.scalars(sa.select(User.role).where(User.username.in_([u.username for u in demo.DEMO_USERS]))))
     assert roles == set(Role)
+
+
+@pytest.mark.parametrize(
+    "day",
+    [
+        dt.datetime(2027, 1, 3, 2, tzinfo=dt.UTC),
+        dt.datetime(2027, 6, 30, 15, tzinfo=dt.UTC),
+        dt.datetime(2031, 11, 12, 8, tzinfo=dt.UTC),
+    ],
+)
+def test_the_demo_loaded_on_any_day_has_a_village_in_posting_with_its_objection_form_open(
+    tmp_path: Path, day: dt.datetime
+) -> None:
+    """Issue 30: the demo's dates follow the day it is loaded (the clock frozen at three dates: a
+    new year, the last day of a quarter late in the evening in Beijing, years ahead), so the tick
+    finalises nothing at first start and residents can try an objection."""
+    with time_machine.travel(day, tick=False):
+        session = fresh(tmp_path, "demo.sqlite3")
+        assert demo.load_demo(session).created
+        session.commit()
+        finalized, failed = workflow.finalize_due(session)
+        assert finalized == [] and failed == []
+        today = beijing_today()
+        quarter = f"{today.year}Q{(today.month - 1) // 3 + 1}"
+        posted = session.scalars(
+            sa.select(VillagePeriod).where(VillagePeriod.state == WorkflowState.PUBLISHED).order_by(VillagePeriod.id)
+        ).all()
+        assert len(posted) == 2 and all(vp.period.code == quarter for vp in posted)
+        assert all(objections.posting_open(vp) for vp in posted)
+        states = {vp.state for vp in session.scalars(sa.select(VillagePeriod)) if vp.period.code == quarter}
+        assert states == set(WorkflowState)
+        final_before = session.scalars(
+            sa.select(VillagePeriod).where(
+                VillagePeriod.state == WorkflowState.FINAL, VillagePeriod.period_id != posted[0].period_id
+            )
+        ).all()
+        assert len(final_before) == 12 and all(vp.finalized_at < utcnow() for vp in final_before)
+        record = records.current_record(session, posted[0])
+        assert record is not None
+        rated = next(row.household_code for row in record.rows if row.rank is not None)
+        filed = objections.file_objection(
+            session, posted[0], rated, reason="该户院内仍有垃圾未清理", client="demo-test"
+        )
+        assert filed is not None and filed.state is ObjectionState.PENDING
+        session.close()

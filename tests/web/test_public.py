@@ -97,6 +97,7 @@ def publish_qingshan(client: FlaskClient, auth: Auth) -> None:
     auth.login("township")
     for move in ("approve", "publish"):
         version = version_on(client.get(township).get_data(as_text=True))
-        moved = auth.post(township + move, {"version": version, "reason": "村里说明了原因"}, token_from=township)
+        data = {"version": version, "reason": "村里说明了原因", "confirmed": "1"}
+        moved = auth.post(township + move, data, token_from=township)
         assert moved.status_code == 303
     auth.logout()

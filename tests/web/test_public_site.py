@@ -233,7 +233,9 @@ def test_a_withdrawn_posting_is_gone_from_the_public_site_at_once_and_a_new_one_
     auth.login("township")
     version = version_on(client.get(township).get_data(as_text=True))
     withdrawn = auth.post(
-        township + "withdraw", {"version": version, "reason": "名单有误，撤回核实"}, token_from=township
+        township + "withdraw",
+        {"version": version, "reason": "名单有误，撤回核实", "confirmed": "1"},
+        token_from=township,
     )
     assert withdrawn.status_code == 303
     auth.logout()

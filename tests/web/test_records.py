@@ -112,7 +112,10 @@ def test_withdrawing_a_publication_takes_the_list_down_and_keeps_the_record(
     version = re.search(r'name="version" type="hidden" value="(\d+)"', html).group(1)
     refused = auth.post(url + "withdraw", {"version": version, "reason": ""}, token_from=url)
     assert refused.status_code == 303
-    response = auth.post(url + "withdraw", {"version": version, "reason": "第二组名单有误"}, token_from=url)
+    asked = auth.post(url + "withdraw", {"version": version, "reason": "第二组名单有误"}, token_from=url)
+    assert asked.status_code == 200 and "请确认：撤回公示" in asked.get_data(as_text=True)
+    data = {"version": version, "reason": "第二组名单有误", "confirmed": "1"}
+    response = auth.post(url + "withdraw", data, token_from=url)
     assert response.status_code == 303
     village_period = (
         fresh(db_session)
@@ -192,7 +195,12 @@ def test_an_inspector_revokes_a_plaque_on_its_page_and_it_shows_in_the_register(
     assert "摘牌原因" in page and "挂牌" in page
     assert auth.post(url + "/revoke", {"version": plaque.version, "reason": ""}, token_from=url).status_code == 303
     assert fresh(db_session).get(Plaque, plaque.id).state is PlaqueState.VALID
-    done = auth.post(url + "/revoke", {"version": plaque.version, "reason": "督查抽查：厕所不洁"}, token_from=url)
+    reason = {"version": plaque.version, "reason": "督查抽查：厕所不洁"}
+    asked = auth.post(url + "/revoke", reason, token_from=url)
+    asked_html = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and f"请确认：摘牌 {plaque.serial}" in asked_html and "卫生星随之撤销" in asked_html
+    assert fresh(db_session).get(Plaque, plaque.id).state is PlaqueState.VALID
+    done = auth.post(url + "/revoke", reason | {"confirmed": "1"}, token_from=url)
     assert done.status_code == 303
     revoked = fresh(db_session).get(Plaque, plaque.id)
     assert revoked.state is PlaqueState.REVOKED and revoked.revoke_reason == "督查抽查：厕所不洁"

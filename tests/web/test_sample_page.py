@@ -13,7 +13,7 @@ PAGE = "/inspection/520999/townships/52099901/sample"
 
 
 def drawn(html: str) -> list[str]:
-    return re.findall(r'<td class="card-name">(\d+)</td>', html)
+    return re.findall(r'<td class="card-last" data-label="户编号">(\d+)</td>', html)
 
 
 def test_an_inspector_draws_a_sample_that_says_why_and_repeats_with_its_seed(client: FlaskClient, auth: Auth) -> None:

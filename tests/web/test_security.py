@@ -130,6 +130,19 @@ POST_ROUTES = [
     ("/county/<county_code>/ledger", "/county/520999/ledger", "county"),
     ("/county/<county_code>/stars/catalogue", "/county/520999/stars/catalogue", "county"),
     ("/county/<county_code>/disqualifications", "/county/520999/disqualifications", "county"),
+    ("/county/<county_code>/accounts/upload", "/county/520999/accounts/upload", "county"),
+    ("/county/<county_code>/accounts/upload/confirm", "/county/520999/accounts/upload/confirm", "county"),
+    ("/county/<county_code>/accounts/upload/cancel", "/county/520999/accounts/upload/cancel", "county"),
+    (
+        "/township/<township_code>/plaques/<serial>/reinstate",
+        "/township/52099901/plaques/520999-2026-000001/reinstate",
+        "inspector",
+    ),
+    (
+        "/township/<township_code>/periods/<period_code>/villages/<village_code>/reopen",
+        "/township/52099901/periods/2026Q3/villages/5209990101/reopen",
+        "county",
+    ),
 ]
 
 

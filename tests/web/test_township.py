@@ -76,7 +76,13 @@ def test_reviewer_approves_and_publishes_and_each_move_is_audited(
     followed = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "已审核通过" in followed and "发布公示" in followed and "仍要公示的原因（必填）" in followed
     published = {"version": version_on(followed), "reason": "同上"}
-    response = auth.post(page(SUBMITTED) + "publish", published, token_from=page(SUBMITTED))
+    # publishing asks to confirm first, naming what it changes; nothing is written until confirmed
+    asked = auth.post(page(SUBMITTED) + "publish", published, token_from=page(SUBMITTED))
+    asked_html = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "请确认：公示" in asked_html and "对外公示 7 天" in asked_html
+    assert 'name="confirmed" value="1"' in asked_html
+    assert village_period(db_session, SUBMITTED).state is WorkflowState.APPROVED
+    response = auth.post(page(SUBMITTED) + "publish", published | {"confirmed": "1"}, token_from=page(SUBMITTED))
     assert village_period(db_session, SUBMITTED).state is WorkflowState.PUBLISHED
     assert "公示截止" in client.get(response.headers["Location"]).get_data(as_text=True)
     actions = db_session.scalars(

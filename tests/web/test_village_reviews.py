@@ -110,7 +110,7 @@ def table_rows(html: str) -> list[list[str]]:
 
 def board_rows(html: str) -> dict[str, list[str]]:
     """The board's rows by household code: 户编号 户主 组 自评 互评 复评 自评分 互评分 复评分 等级 提示."""
-    body = html.split('<table class="board">', 1)[1].split("</table>", 1)[0]
+    body = html.split('<table class="board cards">', 1)[1].split("</table>", 1)[0]
     return {cells[0]: cells for cells in table_rows(body) if len(cells) == 11}
 
 

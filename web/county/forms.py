@@ -24,7 +24,10 @@ class CreateUserForm(BaseForm):
     )
     display_name = StringField("姓名或称呼", validators=[DataRequired("请输入姓名"), Length(max=40)])
     role = SelectField("角色", choices=[SelectChoice(r.value, r.label) for r in Role], validators=[DataRequired()])
-    unit_code = StringField("所属单位编码（县、乡镇或村）", validators=[DataRequired("请输入单位编码"), Length(max=16)])
+    # The county's units by name (accounts.unit_choices), set by the view; the value is the code.
+    unit_code = SelectField(
+        "所属单位（县、乡镇或村）", choices=[], validate_choice=True, validators=[DataRequired("请选择单位")]
+    )
     password = PasswordField(
         "初始密码", validators=[DataRequired("请输入初始密码"), Length(min=8, max=200, message="密码至少8位")]
     )

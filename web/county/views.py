@@ -6,15 +6,31 @@ from collections.abc import Generator
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from hygiene import permissions
 from hygiene.enums import CRITERIA, Role
+from hygiene.io.exports import csv_bytes, xlsx_bytes
 from hygiene.io.scores import format_points
-from hygiene.io.sheets import COUNTY_SHEET_LIMITS
+from hygiene.io.sheets import COUNTY_SHEET_LIMITS, UploadRejected
 from hygiene.models import County, User
 from hygiene.services import integrity
-from hygiene.services.setup import accounts, counties, rollout, roster_imports, unit_sheet, units
+from hygiene.services.awards import plaques
+from hygiene.services.errors import ServiceError
+from hygiene.services.rating import results
+from hygiene.services.setup import (
+    account_sheet,
+    accounts,
+    counties,
+    guidance,
+    periods,
+    rollout,
+    roster_exports,
+    roster_imports,
+    unit_sheet,
+    units,
+)
 from web import uploads
 from web.county.forms import (
     NOT_IN_PROGRAMME,
@@ -28,6 +44,7 @@ from web.county.forms import (
     settings_form_class,
 )
 from web.database import get_session
+from web.downloads import CSV_MIMETYPE, XLSX_MIMETYPE, download
 from web.forms import ConfirmImportForm
 from web.handlers import load, save
 from web.presentation import picked_period
@@ -49,7 +66,61 @@ def home(county_code: str) -> str:
     all_periods = units.county_periods(session, county.id)
     period = picked_period(all_periods)
     matrix = units.county_state_matrix(session, county, period) if period else {}
-    return render_template("county/home.html", county=county, period=period, periods=all_periods, matrix=matrix)
+    steps = guidance.checklist(session, county)
+    return render_template(
+        "county/home.html",
+        county=county,
+        period=period,
+        periods=all_periods,
+        matrix=matrix,
+        steps=steps if not all(step.done for step in steps) else [],
+    )
+
+
+# --- downloads (issue 30) ----------------------------------------------------------------------------
+
+
+@bp.get("/examples/<any(units, roster):what>.xlsx")
+@login_required
+def example_file(county_code: str, what: str) -> Response:
+    """An example unit sheet or roster for the county, with the code rules on a second sheet."""
+    county = _county(county_code)
+    if what == "units":
+        return download(guidance.example_unit_sheet(county), "示例单位表.xlsx", XLSX_MIMETYPE)
+    return download(guidance.example_roster(county), "示例花名册.xlsx", XLSX_MIMETYPE)
+
+
+@bp.get("/roster.xlsx")
+@login_required
+def roster_file(county_code: str) -> Response:
+    """The county's households in the roster sheet's own layout: edit it and import it back."""
+    county = _county(county_code)
+    header, rows = roster_exports.roster_table(get_session(), county)
+    return download(xlsx_bytes([("花名册", header, rows)]), f"{county.name}农户花名册.xlsx", XLSX_MIMETYPE)
+
+
+@bp.get("/plaques.<any(csv, xlsx):fmt>")
+@login_required
+def plaque_file(county_code: str, fmt: str) -> Response:
+    """The county's plaque register (挂牌台账)."""
+    county = _county(county_code)
+    header, rows = plaques.register_table(plaques.register(get_session(), county))
+    name = f"{county.name}挂牌台账"
+    if fmt == "csv":
+        return download(csv_bytes(header, rows), f"{name}.csv", CSV_MIMETYPE)
+    return download(xlsx_bytes([("挂牌台账", header, rows)], title=name), f"{name}.xlsx", XLSX_MIMETYPE)
+
+
+@bp.get("/periods/<period_code>/results.xlsx")
+@login_required
+def results_file(county_code: str, period_code: str) -> Response:
+    """Every published or final village of the period, as posted: villages and households."""
+    county = _county(county_code)
+    session = get_session()
+    period = load(periods.get_period, county.id, period_code)
+    sheets = results.county_results_sheets(session, county, period)
+    name = f"{county.name}{period.code}评比结果"
+    return download(xlsx_bytes(list(sheets), title=name), f"{name}.xlsx", XLSX_MIMETYPE)
 
 
 @bp.get("/integrity")
@@ -67,6 +138,8 @@ def integrity_page(county_code: str) -> str:
 def users(county_code: str) -> str | Response:
     county = _county(county_code)
     form = CreateUserForm()
+    session = get_session()
+    form.unit_code.choices = [("", "请选择")] + [(c.code, c.label) for c in accounts.unit_choices(session, county)]
     if form.validate_on_submit():
         role = Role(form.role.data)
         if save(
@@ -89,7 +162,9 @@ def users(county_code: str) -> str | Response:
         "county/users.html",
         county=county,
         form=form,
-        users=accounts.county_accounts(get_session(), county),
+        users=accounts.county_accounts(session, county),
+        unit_labels=accounts.unit_labels(session, county),
+        unit_label=accounts.unit_label,
         active_form=AccountActiveForm(formdata=None),
         password_form=ResetPasswordForm(formdata=None),
     )
@@ -142,6 +217,67 @@ def periods_page(county_code: str) -> ResponseReturnValue:
         form.code.data = counties.next_period_code(all_periods[0].code if all_periods else None)
     counts = counties.period_state_counts(session, county)
     return render_template("county/periods.html", county=county, form=form, periods=all_periods, counts=counts)
+
+
+# --- the account sheet (issue 30) --------------------------------------------------------------------
+
+
+@bp.route("/accounts/upload", methods=["GET", "POST"])
+@login_required
+def upload_accounts(county_code: str) -> ResponseReturnValue:
+    """Import the county's staff accounts from one sheet: check and preview, then confirm."""
+    county = _county(county_code)
+    return uploads.preview(
+        f"accounts:{county.code}",
+        "county/upload_accounts.html",
+        {"county": county, "form": UploadForm(), "confirm_form": ConfirmImportForm()},
+        lambda data, name: account_sheet.plan(get_session(), current_account(), county, account_sheet.read(data, name)),
+        max_bytes=COUNTY_SHEET_LIMITS["max_bytes"],
+    )
+
+
+@bp.post("/accounts/upload/cancel")
+@login_required
+def cancel_accounts(county_code: str) -> ResponseReturnValue:
+    county = _county(county_code)
+    return uploads.cancel(f"accounts:{county.code}", url_for("county.users", county_code=county.code))
+
+
+@bp.post("/accounts/upload/confirm")
+@login_required
+def confirm_accounts(county_code: str) -> ResponseReturnValue:
+    """Write the previewed sheet, all or nothing, and show the new accounts' temporary passwords
+    once (this page is not stored: the administrator copies or prints it now)."""
+    county = _county(county_code)
+    purpose = f"accounts:{county.code}"
+    pending = uploads.take(purpose)
+    if not ConfirmImportForm().validate_on_submit() or pending is None:
+        flash("没有待确认的上传文件，请重新上传", "error")
+        return redirect(url_for("county.upload_accounts", county_code=county.code))
+
+    def write(session: Session) -> list[tuple[str, str]]:
+        try:
+            plan = account_sheet.plan(
+                session, current_account(), county, account_sheet.read(pending.data, pending.file_name)
+            )
+            return account_sheet.apply(session, current_account(), plan, file_name=pending.file_name)
+        except UploadRejected as exc:
+            raise ServiceError(f"导入失败，未写入任何数据：{exc}") from exc
+
+    saved = save(write, done=lambda created: f"已导入账号表 {pending.file_name}：新建 {len(created)} 个账号")
+    if not saved:
+        return redirect(url_for("county.upload_accounts", county_code=county.code))
+    uploads.discard()
+    response = Response(render_template("county/accounts_created.html", county=county, created=saved.value))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/examples/accounts.xlsx")
+@login_required
+def example_accounts(county_code: str) -> Response:
+    county = _county(county_code)
+    return download(account_sheet.example(county, list(county.townships)), "示例账号表.xlsx", XLSX_MIMETYPE)
 
 
 @bp.route("/units/upload", methods=["GET", "POST"])

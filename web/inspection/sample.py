@@ -79,6 +79,7 @@ def sample(county_code: str, township_code: str) -> str:
         periods=all_periods,
         period=period,
         sample=drawn,
+        households=sampling.sampled_households(get_session(), drawn) if drawn else {},
         size=size,
         error=error,
         assignment=assignment,

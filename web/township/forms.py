@@ -42,7 +42,17 @@ class MoveForm(BaseForm):
 
     version = VersionField()
     reason = StringField("原因", validators=[Optional(), Length(max=500)])
+    confirmed = HiddenField()  # "1" once the confirmation page (templates/confirm.html) was seen
     submit = SubmitField("确定")
+
+
+class ReopenForm(BaseForm):
+    """The county administrator sends a published or final village period back (更正)."""
+
+    version = VersionField()
+    reason = StringField("更正原因", validators=[DataRequired(message="请填写更正原因"), Length(max=500)])
+    confirmed = HiddenField()
+    submit = SubmitField("退回更正")
 
 
 class RevokeForm(BaseForm):
@@ -50,7 +60,16 @@ class RevokeForm(BaseForm):
 
     version = VersionField()
     reason = StringField("摘牌原因", validators=[DataRequired(message="请填写摘牌原因"), Length(max=500)])
+    confirmed = HiddenField()
     submit = SubmitField("摘牌")
+
+
+class ReinstateForm(BaseForm):
+    """Reinstate a plaque revoked outside the cycle by mistake, from the version the page showed."""
+
+    version = VersionField()
+    reason = StringField("恢复原因", validators=[DataRequired(message="请填写恢复原因"), Length(max=500)])
+    submit = SubmitField("恢复牌匾")
 
 
 class ObjectionAnswerForm(BaseForm):

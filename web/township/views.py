@@ -27,6 +27,8 @@ from web.township.forms import (
     MoveForm,
     ObjectionAnswerForm,
     QuotaForm,
+    ReinstateForm,
+    ReopenForm,
     RevokeForm,
     assessment_form_class,
 )
@@ -146,6 +148,7 @@ def _village_page(
         quota_form=quota_form,
         assessment_form=assessment_form,
         move_form=MoveForm(formdata=None, version=village_period.version if village_period else 0),
+        can_correct=permissions.can_administer_county(current_account(), township.county),
         areas=quotas.ASSESSMENT_AREAS,
         history=(
             audit.history(session, "village_period", village_period.id, county_id=village_period.county_id)
@@ -162,11 +165,88 @@ def _village_page(
     )
 
 
+def _village_url(township: Township, period: Period, village: Village) -> str:
+    return url_for("township.village", township_code=township.code, period_code=period.code, village_code=village.code)
+
+
 def _back(township: Township, period: Period, village: Village) -> ResponseReturnValue:
-    return redirect(
-        url_for("township.village", township_code=township.code, period_code=period.code, village_code=village.code),
-        303,
+    return redirect(_village_url(township, period, village), 303)
+
+
+def _confirm(
+    title: str, lines: list[str], action: str, fields: dict[str, object], *, back: str, reason: str | None = None
+) -> str:
+    """The confirmation step of an irreversible action: what it will change, line by line, and the
+    same form again with ``confirmed=1``; nothing is written until it is posted."""
+    return render_template(
+        "confirm.html", title=title, lines=lines, action=action, fields=fields, back=back, reason=reason
     )
+
+
+def _publish_lines(village_period: VillagePeriod) -> list[str]:
+    name = workflow.village_period_name(village_period)
+    days = village_period.period.posting_days
+    return [
+        f"{name} 的评定结果对外公示 {days} 天：公示名单显示各户的等级、得分和表彰（户主只显示姓）",
+        "公示结果存档为新的一版；公示后评分不能再修改，只能撤回公示，或由县管理员退回更正",
+        "公示期满且异议处理完毕后自动定档，并按结果挂牌、摘牌",
+    ]
+
+
+def _withdraw_lines(village_period: VillagePeriod) -> list[str]:
+    name = workflow.village_period_name(village_period)
+    return [f"{name} 的公示名单撤下，退回村委会修改", "当前公示结果存档保留；再次公示时存为新的一版，并重新计算公示期"]
+
+
+CONFIRMED_MOVES = {"publish": _publish_lines, "withdraw": _withdraw_lines}
+
+
+def _would_go_ahead(village_period: VillagePeriod, move: str, form: MoveForm) -> bool:
+    """Whether the move has what it needs to be confirmed: a refusal (no reason to withdraw, or
+    shortfalls without a reason to publish despite them) is said at once, not after confirming."""
+    reason = (form.reason.data or "").strip()
+    if reason:
+        return True
+    if move == "withdraw":
+        return False
+    return (
+        village_period.state is WorkflowState.APPROVED
+        and not workflow.shortfalls(get_session(), village_period).lines()
+    )
+
+
+@bp.post("/periods/<period_code>/villages/<village_code>/reopen")
+@login_required
+def reopen(township_code: str, period_code: str, village_code: str) -> ResponseReturnValue:
+    """更正 (RULES.md §5): the county administrator sends a published or final period back, after a
+    confirmation step naming the record and the plaque changes it undoes."""
+    township = _township(township_code)
+    require(permissions.can_administer_county(current_account(), township.county))
+    period, village = _period(township, period_code), _village(township, village_code)
+    session = get_session()
+    village_period = periods.village_period(session, village, period)
+    if village_period is None:
+        abort(404)
+    form = ReopenForm()
+    if not form.validate_on_submit():
+        flash(_form_errors(form), "error")
+        return _back(township, period, village)
+    if form.confirmed.data != "1":
+        return _confirm(
+            "退回更正",
+            workflow.reopen_preview(session, village_period),
+            url_for("township.reopen", township_code=township.code, period_code=period.code, village_code=village.code),
+            {"version": form.version.data, "reason": form.reason.data or ""},
+            back=_village_url(township, period, village),
+            reason=form.reason.data,
+        )
+    save(
+        lambda session: workflow.reopen(
+            session, current_account(), village_period, form.version.data, form.reason.data or ""
+        ),
+        done=f"{village.name} {period.code} 已退回村委会更正",
+    )
+    return _back(township, period, village)
 
 
 def _reviewed(township_code: str, period_code: str, village_code: str) -> tuple[Township, Period, Village]:
@@ -178,7 +258,9 @@ def _opened(village: Village, period: Period) -> VillagePeriod:
     return periods.open_village_period(get_session(), village, period)
 
 
-def _form_errors(form: QuotaForm | AssessmentForm | MoveForm | ObjectionAnswerForm) -> str:
+def _form_errors(
+    form: QuotaForm | AssessmentForm | MoveForm | ObjectionAnswerForm | ReopenForm | RevokeForm | ReinstateForm,
+) -> str:
     return "；".join(f"{getattr(form, name).label.text}：{e}" for name, errors in form.errors.items() for e in errors)
 
 
@@ -244,6 +326,21 @@ def move(township_code: str, period_code: str, village_code: str, move: str) -> 
         flash(_form_errors(form), "error")
         return _back(township, period, village)
     action = MOVES[move]
+    if move in CONFIRMED_MOVES and form.confirmed.data != "1" and _would_go_ahead(village_period, move, form):
+        return _confirm(
+            workflow.MOVE_LABELS[move],
+            CONFIRMED_MOVES[move](village_period),
+            url_for(
+                "township.move",
+                township_code=township.code,
+                period_code=period.code,
+                village_code=village.code,
+                move=move,
+            ),
+            {"version": form.version.data, "reason": form.reason.data or ""},
+            back=_village_url(township, period, village),
+            reason=form.reason.data if move == "withdraw" else None,
+        )
     save(
         lambda session: action(session, current_account(), village_period, form.version.data, form.reason.data or ""),
         done=f"{village.name} {period.code} 已{workflow.MOVE_LABELS[move]}",
@@ -315,6 +412,21 @@ def plaque_register(township_code: str) -> str:
     return render_template("township/plaques.html", township=township, village=village, rows=rows)
 
 
+@bp.get("/plaques.<any(csv, xlsx):fmt>")
+@login_required
+def plaque_file(township_code: str, fmt: str) -> Response:
+    """The township's (or one village's) plaque register as a file."""
+    township = _township(township_code)
+    village = _village(township, request.args["village"]) if request.args.get("village") else None
+    header, rows = plaques.register_table(
+        plaques.register(get_session(), township.county, township=township, village=village)
+    )
+    name = f"{township.name}{village.name if village else ''}挂牌台账"
+    if fmt == "csv":
+        return download(csv_bytes(header, rows), f"{name}.csv", CSV_MIMETYPE)
+    return download(xlsx_bytes([("挂牌台账", header, rows)], title=name), f"{name}.xlsx", XLSX_MIMETYPE)
+
+
 @bp.get("/plaques/<serial>")
 @login_required
 def plaque(township_code: str, serial: str) -> str:
@@ -326,7 +438,9 @@ def plaque(township_code: str, serial: str) -> str:
         township=township,
         plaque=found,
         form=RevokeForm(formdata=None, version=found.version),
+        reinstate_form=ReinstateForm(formdata=None, version=found.version),
         can_revoke=permissions.can_revoke_plaques(current_account(), township.county),
+        revoked_in_cycle=found.state.value == "revoked" and plaques.revoked_in_cycle(get_session(), found),
     )
 
 
@@ -338,6 +452,15 @@ def revoke_plaque(township_code: str, serial: str) -> ResponseReturnValue:
     form = RevokeForm()
     if not form.validate_on_submit():
         flash(_form_errors(form), "error")
+    elif form.confirmed.data != "1" and permissions.can_revoke_plaques(current_account(), township.county):
+        return _confirm(
+            f"摘牌 {serial}",
+            _revoke_lines(found),
+            url_for("township.revoke_plaque", township_code=township.code, serial=serial),
+            {"version": form.version.data, "reason": form.reason.data or ""},
+            back=url_for("township.plaque", township_code=township.code, serial=serial),
+            reason=form.reason.data,
+        )
     else:
         save(
             lambda session: plaques.revoke(
@@ -348,6 +471,36 @@ def revoke_plaque(township_code: str, serial: str) -> ResponseReturnValue:
                 expected_version=form.version.data,
             ),
             done=f"已摘牌 {serial}",
+        )
+    return redirect(url_for("township.plaque", township_code=township.code, serial=serial), 303)
+
+
+def _revoke_lines(plaque: Plaque) -> list[str]:
+    household = plaque.household
+    wait = plaque.household.group.village.township.county.plaque_wait_periods
+    return [
+        f"牌匾 {plaque.serial}（{household.code} {household.head_name}，{plaque.level.label}）摘除，此编号不再使用",
+        "该户的卫生星随之撤销（五星以上、十星级资格随之失去）",
+        f"摘牌后 {wait} 个季度内再评上，只表彰、不挂牌" if wait else "下次评上可重新挂牌（新编号）",
+        "如系误摘，可由督查员或县管理员在本页恢复",
+    ]
+
+
+@bp.post("/plaques/<serial>/reinstate")
+@login_required
+def reinstate_plaque(township_code: str, serial: str) -> ResponseReturnValue:
+    """Undo a revocation made outside the cycle by mistake (a wrong spot check)."""
+    township = _township(township_code)
+    found = _plaque(township, serial)
+    form = ReinstateForm()
+    if not form.validate_on_submit():
+        flash(_form_errors(form), "error")
+    else:
+        save(
+            lambda session: plaques.reinstate(
+                session, current_account(), found, reason=form.reason.data or "", expected_version=form.version.data
+            ),
+            done=f"已恢复牌匾 {serial}",
         )
     return redirect(url_for("township.plaque", township_code=township.code, serial=serial), 303)
 

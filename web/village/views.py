@@ -13,6 +13,7 @@ from wtforms.fields.choices import SelectChoice
 
 from hygiene import permissions
 from hygiene.enums import CRITERIA, EDITABLE_STATES, ReviewKind
+from hygiene.io.exports import csv_bytes, xlsx_bytes
 from hygiene.io.scores import format_points
 from hygiene.io.sheets import UploadRejected
 from hygiene.models import Group, Household, Period, Review, Village
@@ -20,11 +21,11 @@ from hygiene.services import audit, photos
 from hygiene.services.awards import plaques
 from hygiene.services.errors import FieldErrors
 from hygiene.services.rating import review_imports, reviews, workflow
-from hygiene.services.setup import periods, roster_imports, units
+from hygiene.services.setup import guidance, periods, roster_exports, roster_imports, units
 from hygiene.services.supervision import notices
 from web import field, uploads
 from web.database import get_session
-from web.downloads import XLSX_MIMETYPE, download
+from web.downloads import CSV_MIMETYPE, XLSX_MIMETYPE, download
 from web.forms import BaseForm, ConfirmImportForm
 from web.handlers import load, save
 from web.security import current_account, login_required, require
@@ -616,6 +617,35 @@ def confirm_roster(village_code: str) -> ResponseReturnValue:
         retry_url=url_for("village.upload_roster", village_code=village.code),
         done_url=url_for("village.home", village_code=village.code),
     )
+
+
+@bp.get("/roster.xlsx")
+@login_required
+def roster_file(village_code: str) -> Response:
+    """The village's households in the roster sheet's own layout: edit it and import it back."""
+    village = _village(village_code)
+    header, rows = roster_exports.roster_table(get_session(), village.township.county, village=village)
+    return download(xlsx_bytes([("花名册", header, rows)]), f"{village.name}农户花名册.xlsx", XLSX_MIMETYPE)
+
+
+@bp.get("/examples/roster.xlsx")
+@login_required
+def example_roster(village_code: str) -> Response:
+    """An example roster with the household code rules on a second sheet."""
+    village = _village(village_code)
+    return download(guidance.example_roster(village.township.county), "示例花名册.xlsx", XLSX_MIMETYPE)
+
+
+@bp.get("/plaques.<any(csv, xlsx):fmt>")
+@login_required
+def plaque_file(village_code: str, fmt: str) -> Response:
+    """The village's plaque register (挂牌台账)."""
+    village = _village(village_code)
+    header, rows = plaques.register_table(plaques.register(get_session(), village.township.county, village=village))
+    name = f"{village.name}挂牌台账"
+    if fmt == "csv":
+        return download(csv_bytes(header, rows), f"{name}.csv", CSV_MIMETYPE)
+    return download(xlsx_bytes([("挂牌台账", header, rows)], title=name), f"{name}.xlsx", XLSX_MIMETYPE)
 
 
 @bp.get("/plaques/")

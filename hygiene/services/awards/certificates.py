@@ -66,6 +66,7 @@ class Verification:
     issued_on: dt.date | None
     revoked_period: str | None
     revoked_on: dt.date | None
+    voided: bool = False  # issued by a finalisation a correction (更正) undid (issue 30)
 
 
 def verify(session: Session, token: str, secret: str) -> Verification:
@@ -89,6 +90,7 @@ def verify(session: Session, token: str, secret: str) -> Verification:
         issued_on=beijing_date(plaque.issued_at),
         revoked_period=revoked,
         revoked_on=beijing_date(plaque.revoked_at),
+        voided=plaque.state is PlaqueState.VOIDED,
     )
 
 
@@ -117,6 +119,7 @@ def notice(session: Session, village: Village, period_code: str, *, objection_ur
         village_name=record.village_name,
         period_code=record.period_code,
         record_number=record.number,
+        corrects=posted.corrects,
         rows=[
             pdf.NoticeRow(
                 rank=row.rank or 0,

@@ -77,7 +77,7 @@ def _held_plaques(session: Session, household_ids: list[int]) -> pd.DataFrame:
         .join(Household, Plaque.household_id == Household.id)
         .join(issued, Plaque.issued_period_id == issued.id)
         .outerjoin(revoked, Plaque.revoked_period_id == revoked.id)
-        .where(Plaque.household_id.in_(household_ids))
+        .where(Plaque.household_id.in_(household_ids), Plaque.state != PlaqueState.VOIDED)
     ).all()
     return pd.DataFrame(
         [(code, serial, str(level), str(state), i, r or "") for code, serial, level, state, i, r in rows],
@@ -164,15 +164,23 @@ def apply_final(session: Session, village_period: VillagePeriod, *, now: dt.date
         before = audit.snapshot(plaque, PLAQUE_FIELDS) if plaque else None
         previous = plaque.level if plaque else None
         if action == "issue":
-            plaque = Plaque(
-                county_id=period.county_id,
-                serial=change["serial"],
-                household_id=household_id,
-                level=AwardLevel(change["level"]),
-                issued_period_id=period.id,
-                issued_at=now,
-            )
-            session.add(plaque)
+            plaque = _voided_by_correction(session, household_id, period)
+            if plaque is not None:
+                # Corrected (更正) and final again: the household gets back the serial this period
+                # first issued it, and its issue date, so certificates already printed stay good.
+                before = audit.snapshot(plaque, PLAQUE_FIELDS)
+                plaque.state = PlaqueState.VALID
+                plaque.level = AwardLevel(change["level"])
+            else:
+                plaque = Plaque(
+                    county_id=period.county_id,
+                    serial=change["serial"],
+                    household_id=household_id,
+                    level=AwardLevel(change["level"]),
+                    issued_period_id=period.id,
+                    issued_at=now,
+                )
+                session.add(plaque)
         elif action == "revoke":
             assert plaque is not None
             _revoke(plaque, period, change["reason"], now)
@@ -205,33 +213,18 @@ def apply_final(session: Session, village_period: VillagePeriod, *, now: dt.date
     return summary
 
 
-def add_event(
-    session: Session,
-    actor: User | None,
-    plaque: Plaque,
-    kind: PlaqueEventKind,
-    *,
-    period: Period | None,
-    from_level: AwardLevel | None = None,
-    to_level: AwardLevel | None = None,
-    reason: str,
-    at: dt.datetime,
-) -> PlaqueEvent:
-    """The one writer of plaque events: every event, whatever its path, also brings the household's
-    hygiene star into line with its plaques (RULES.md §8), in the same transaction."""
-    event = PlaqueEvent(
-        county_id=plaque.county_id,
-        plaque_id=plaque.id,
-        kind=kind,
-        period_id=period.id if period is not None else None,
-        from_level=from_level,
-        to_level=to_level,
-        reason=reason,
-        at=at,
+def _voided_by_correction(session: Session, household_id: int, period: Period) -> Plaque | None:
+    return session.scalar(
+        sa.select(Plaque)
+        .where(
+            Plaque.county_id == period.county_id,
+            Plaque.household_id == household_id,
+            Plaque.issued_period_id == period.id,
+            Plaque.state == PlaqueState.VOIDED,
+        )
+        .order_by(Plaque.id.desc())
+        .limit(1)
     )
-    session.add(event)
-    stars.follow_plaque(session, actor, plaque, at=at, reason=reason)
-    return event
 
 
 def _revoke(plaque: Plaque, period: Period, reason: str, now: dt.datetime) -> None:
@@ -279,65 +272,227 @@ def revoke(session: Session, actor: User | None, plaque: Plaque, *, reason: str,
     return plaque
 
 
-def _revoked_in_the_cycle(session: Session, plaque: Plaque) -> bool:
-    """Whether the revocation was finalisation's: its time is a record's ``plaques_applied_at``
-    in the period it names (an out-of-cycle revocation is stamped when it is made)."""
-    return (
+def add_event(
+    session: Session,
+    actor: User | None,
+    plaque: Plaque,
+    kind: PlaqueEventKind,
+    *,
+    period: Period | None,
+    from_level: AwardLevel | None = None,
+    to_level: AwardLevel | None = None,
+    reason: str,
+    at: dt.datetime,
+) -> PlaqueEvent:
+    """The one writer of plaque events: every event, whatever its path (finalisation, revocation,
+    reinstatement, a correction's undoing), also brings the household's hygiene star into line with
+    its plaques (RULES.md §8), in the same transaction."""
+    event = PlaqueEvent(
+        county_id=plaque.county_id,
+        plaque_id=plaque.id,
+        kind=kind,
+        period_id=period.id if period is not None else None,
+        from_level=from_level,
+        to_level=to_level,
+        reason=reason,
+        at=at,
+    )
+    session.add(event)
+    session.flush()
+    session.expire(plaque, ["events"])
+    stars.follow_plaque(session, actor, plaque, at=at, reason=reason)
+    return event
+
+
+# --- corrections (更正, RULES.md §5) and reinstatement ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class AppliedChange:
+    """One plaque change a final period applied, as a correction would undo it."""
+
+    event: PlaqueEvent
+    plaque: Plaque
+
+    def undo_text(self) -> str:
+        household = f"{self.plaque.household.code} {self.plaque.household.head_name}"
+        kind = self.event.kind
+        if kind is PlaqueEventKind.ISSUED:
+            return f"作废牌匾 {self.plaque.serial}（{household}，定档时新挂）"
+        if kind is PlaqueEventKind.REVOKED:
+            return f"恢复牌匾 {self.plaque.serial}（{household}，定档时摘牌）"
+        level = self.event.from_level.label if self.event.from_level else ""
+        return f"牌匾 {self.plaque.serial}（{household}）等级改回{level}"
+
+
+UNDO_ACTIONS = {
+    PlaqueEventKind.VOIDED: "plaque_void",
+    PlaqueEventKind.REINSTATED: "plaque_reinstate",
+    PlaqueEventKind.UPGRADED: "plaque_upgrade",
+    PlaqueEventKind.DOWNGRADED: "plaque_downgrade",
+}
+UNDONE = (PlaqueEventKind.ISSUED, PlaqueEventKind.UPGRADED, PlaqueEventKind.DOWNGRADED, PlaqueEventKind.REVOKED)
+
+
+def applied_changes(session: Session, village_period: VillagePeriod) -> list[AppliedChange]:
+    """The plaque changes the period's current record applied when it became final (the events
+    written by ``apply_final`` carry the record's ``plaques_applied_at``), the latest first."""
+    record = records.current_record(session, village_period)
+    if record is None or record.plaques_applied_at is None:
+        return []
+    household_ids = [row.household_id for row in record.rows]
+    found = session.execute(
+        sa.select(PlaqueEvent, Plaque)
+        .join(Plaque, PlaqueEvent.plaque_id == Plaque.id)
+        .where(
+            PlaqueEvent.county_id == village_period.county_id,
+            PlaqueEvent.period_id == village_period.period_id,
+            PlaqueEvent.at == record.plaques_applied_at,
+            PlaqueEvent.kind.in_(UNDONE),
+            Plaque.household_id.in_(household_ids),
+        )
+        .order_by(PlaqueEvent.id.desc())
+    )
+    return [AppliedChange(event, plaque) for event, plaque in found]
+
+
+def undo_final(
+    session: Session, actor: User | None, village_period: VillagePeriod, *, reason: str, now: dt.datetime
+) -> list[AppliedChange]:
+    """Undo the plaque changes a final period applied (a correction, RULES.md §5): a plaque it
+    issued is voided, one it revoked is valid again with its serial, a level it changed goes back;
+    each through a plaque event and an audit row. Refused, naming the plaque, when a plaque has
+    changed since (a later revocation or period): that change is put right first."""
+    changes = applied_changes(session, village_period)
+    for change in changes:
+        latest = _latest_event(session, change.plaque)
+        if latest.id != change.event.id and not _as_left(change):
+            raise ServiceError(
+                f"牌匾 {change.plaque.serial} 在定档后又有变动（{latest.kind.label}），"
+                "不能自动撤销该期的牌匾变动，请先处理该牌匾"
+            )
+    period = village_period.period
+    why = f"更正撤销：{reason}"
+    for change in changes:
+        plaque, event = change.plaque, change.event
+        serial = plaque.serial
+        before = audit.snapshot(plaque, PLAQUE_FIELDS)
+        if event.kind is PlaqueEventKind.ISSUED:
+            plaque.state = PlaqueState.VOIDED
+            kind, from_level, to_level = PlaqueEventKind.VOIDED, plaque.level, None
+        elif event.kind is PlaqueEventKind.REVOKED:
+            _refuse_second_valid(session, plaque)
+            _unrevoke(plaque)
+            kind, from_level, to_level = PlaqueEventKind.REINSTATED, None, plaque.level
+        else:
+            assert event.from_level is not None
+            from_level, to_level = plaque.level, event.from_level
+            plaque.level = event.from_level
+            kind = PlaqueEventKind.UPGRADED if event.kind is PlaqueEventKind.DOWNGRADED else PlaqueEventKind.DOWNGRADED
+        _flush(session, serial)
+        add_event(
+            session, actor, plaque, kind, period=period, from_level=from_level, to_level=to_level, reason=why, at=now
+        )
+        audit.record(
+            session,
+            actor,
+            plaque,
+            action=UNDO_ACTIONS[kind],
+            before=before,
+            after=audit.snapshot(plaque, PLAQUE_FIELDS) | {"household_id": plaque.household_id, "period": period.code},
+            reason=why,
+        )
+    session.flush()
+    return changes
+
+
+def _as_left(change: AppliedChange) -> bool:
+    """The plaque is as the final period left it (a later revocation since reinstated, say)."""
+    plaque, event = change.plaque, change.event
+    if event.kind is PlaqueEventKind.REVOKED:
+        return plaque.state is PlaqueState.REVOKED
+    return plaque.state is PlaqueState.VALID and plaque.level == event.to_level
+
+
+def _latest_event(session: Session, plaque: Plaque, kind: PlaqueEventKind | None = None) -> PlaqueEvent:
+    query = sa.select(PlaqueEvent).where(PlaqueEvent.county_id == plaque.county_id, PlaqueEvent.plaque_id == plaque.id)
+    if kind is not None:
+        query = query.where(PlaqueEvent.kind == kind)
+    event = session.scalar(query.order_by(PlaqueEvent.id.desc()).limit(1))
+    assert event is not None  # every plaque has its issue event, a revoked one its revocation
+    return event
+
+
+def _unrevoke(plaque: Plaque) -> None:
+    plaque.state = PlaqueState.VALID
+    plaque.revoked_period_id = None
+    plaque.revoke_reason = None
+    plaque.revoked_at = None
+
+
+def _refuse_second_valid(session: Session, plaque: Plaque) -> None:
+    other = session.scalar(
+        sa.select(Plaque.serial).where(
+            Plaque.county_id == plaque.county_id,
+            Plaque.household_id == plaque.household_id,
+            Plaque.state == PlaqueState.VALID,
+            Plaque.id != plaque.id,
+        )
+    )
+    if other is not None:
+        raise ServiceError(f"该户已持有有效牌匾 {other}，不能恢复牌匾 {plaque.serial}")
+
+
+def _flush(session: Session, serial: str) -> None:
+    """Flush a plaque's change; ``serial`` is read before, as a failed flush leaves nothing to read."""
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict(f"牌匾 {serial} 已被他人修改，请刷新后重试") from None
+
+
+def revoked_in_cycle(session: Session, plaque: Plaque) -> bool:
+    """Whether the plaque's revocation was a final period's (undone by a correction of that
+    period, not reinstated by hand): its event carries a record's ``plaques_applied_at``."""
+    event = _latest_event(session, plaque, PlaqueEventKind.REVOKED)
+    return bool(
         session.scalar(
-            sa.select(ResultRecord.id)
+            sa.select(sa.func.count(ResultRecord.id))
             .join(VillagePeriod, ResultRecord.village_period_id == VillagePeriod.id)
             .where(
-                VillagePeriod.period_id == plaque.revoked_period_id,
-                ResultRecord.plaques_applied_at == plaque.revoked_at,
+                ResultRecord.county_id == plaque.county_id,
+                VillagePeriod.period_id == event.period_id,
+                ResultRecord.plaques_applied_at == event.at,
             )
-            .limit(1)
         )
-        is not None
     )
 
 
 def reinstate(session: Session, actor: User | None, plaque: Plaque, *, reason: str, expected_version: int) -> Plaque:
-    """Undo a revocation made outside the cycle (a mistaken spot check), with the reason; the
-    hygiene star comes back with it (``add_event``). A revocation at finalisation is undone only by
-    reopening the period; a household holding another valid plaque is refused."""
+    """Undo a revocation made outside the cycle by mistake (a wrong spot check): the plaque is
+    valid again with its serial and level, by the inspector or the county administrator, with the
+    reason. A revocation by a final period is put right by correcting that period instead."""
     county = plaque.household.group.village.township.county
-    if actor is not None and not permissions.can_revoke_plaques(actor, county):
-        raise PermissionDenied("只有本县督查员或县管理员可以撤销摘牌")
+    if actor is not None and not permissions.can_revoke_plaques(actor, county):  # None: the command line
+        raise PermissionDenied("只有本县督查员或县管理员可以恢复牌匾")
     reason = reason.strip()
     if not reason:
-        raise ServiceError("撤销摘牌必须填写原因")
+        raise ServiceError("恢复牌匾必须填写原因")
     if plaque.version != expected_version:
         raise Conflict(f"牌匾 {plaque.serial} 已被他人修改，请刷新后重试")
     if plaque.state is not PlaqueState.REVOKED:
-        raise ServiceError(f"牌匾 {plaque.serial} 未被摘牌")
-    if _revoked_in_the_cycle(session, plaque):
-        raise ServiceError(f"牌匾 {plaque.serial} 是定档时摘除的，只能通过更正该季度恢复")
-    other = session.scalar(
-        sa.select(Plaque.serial).where(Plaque.household_id == plaque.household_id, Plaque.state == PlaqueState.VALID)
-    )
-    if other is not None:
-        raise ServiceError(f"该户已持有有效牌匾 {other}，不能恢复 {plaque.serial}")
+        raise ServiceError(f"牌匾 {plaque.serial} 现为{plaque.state.label}，不能恢复")
+    if revoked_in_cycle(session, plaque):
+        raise ServiceError(f"牌匾 {plaque.serial} 是定档时摘除的，请由县管理员更正该期结果（退回更正）")
+    _refuse_second_valid(session, plaque)
     period = periods.county_latest_period(session, county)
     before = audit.snapshot(plaque, PLAQUE_FIELDS)
-    plaque.state, plaque.revoked_period_id, plaque.revoke_reason, plaque.revoked_at = (
-        PlaqueState.VALID,
-        None,
-        None,
-        None,
-    )
-    try:
-        session.flush()
-    except StaleDataError:
-        raise Conflict(f"牌匾 {plaque.serial} 已被他人修改，请刷新后重试") from None
+    now = utcnow()
+    serial = plaque.serial
+    _unrevoke(plaque)
+    _flush(session, serial)
     add_event(
-        session,
-        actor,
-        plaque,
-        PlaqueEventKind.REINSTATED,
-        period=period,
-        to_level=plaque.level,
-        reason=reason,
-        at=utcnow(),
+        session, actor, plaque, PlaqueEventKind.REINSTATED, period=period, to_level=plaque.level, reason=reason, at=now
     )
     audit.record(
         session,
@@ -348,6 +503,7 @@ def reinstate(session: Session, actor: User | None, plaque: Plaque, *, reason: s
         after=audit.snapshot(plaque, PLAQUE_FIELDS) | {"household_id": plaque.household_id, "period": period.code},
         reason=reason,
     )
+    session.flush()
     return plaque
 
 
@@ -381,7 +537,7 @@ def register(
         .join(Township, Village.township_id == Township.id)
         .join(issued, Plaque.issued_period_id == issued.id)
         .outerjoin(revoked, Plaque.revoked_period_id == revoked.id)
-        .where(Township.county_id == county.id)
+        .where(Township.county_id == county.id, Plaque.state != PlaqueState.VOIDED)
         .options(selectinload(Plaque.events))
         .order_by(Plaque.serial)
     )
@@ -390,6 +546,27 @@ def register(
     if village is not None:
         query = query.where(Village.id == village.id)
     return [RegisterRow(*row) for row in session.execute(query)]
+
+
+REGISTER_HEADER = ["牌匾编号", "户编号", "户主", "村", "等级", "状态", "挂牌季度", "摘牌季度", "摘牌原因"]
+
+
+def register_table(rows: list[RegisterRow]) -> tuple[list[str], list[list[object]]]:
+    """The register as the rows of a file (挂牌台账)."""
+    return REGISTER_HEADER, [
+        [
+            r.plaque.serial,
+            r.household.code,
+            r.household.head_name,
+            r.village.name,
+            r.plaque.level.label,
+            r.plaque.state.label,
+            r.issued_period,
+            r.revoked_period or "",
+            r.plaque.revoke_reason or "",
+        ]
+        for r in rows
+    ]
 
 
 def get_plaque(session: Session, county: County, serial: str) -> Plaque:

@@ -582,8 +582,13 @@ class Shortfalls:
                 f"全村 {self.households} 户中有 {self.unrated} 户没有复评，不参加本季度评定，"
                 f"公示名单将只列 {self.households - self.unrated} 户"
             )
-        if self.cleanest_short or self.clean_short:
-            lines.append(f"未达到比例下限：最清洁户少 {self.cleanest_short} 户，清洁户少 {self.clean_short} 户")
+        short = [
+            f"{label}少 {count} 户"
+            for label, count in (("最清洁户", self.cleanest_short), ("清洁户", self.clean_short))
+            if count  # a level that reaches its floor is not a shortfall (issue 30)
+        ]
+        if short:
+            lines.append("未达到比例下限：" + "，".join(short))
         if self.flagged:
             lines.append(f"{self.flagged} 户有提示（自评、互评与复评相差较大，或互评户数不足等），请核对")
         return lines

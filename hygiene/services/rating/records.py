@@ -158,18 +158,41 @@ def post(
     return record
 
 
-def supersede(session: Session, actor: User | None, village_period: VillagePeriod, reason: str) -> None:
+def supersede(
+    session: Session, actor: User | None, village_period: VillagePeriod, reason: str, *, correction: bool = False
+) -> None:
     """Mark the current record as replaced; it stays in the history. A later publication posts the
-    next version."""
+    next version; after a ``correction`` (更正), that version says it corrects this one."""
     record = current_record(session, village_period)
     if record is None:
         return
     record.superseded_at = utcnow()
     record.superseded_reason = reason
+    record.superseded_by_correction = correction
     session.flush()
     audit.record(
-        session, actor, village_period, action="record_supersede", before={"record": record.number}, reason=reason
+        session,
+        actor,
+        village_period,
+        action="record_supersede",
+        before={"record": record.number},
+        after={"correction": True} if correction else None,
+        reason=reason,
     )
+
+
+def corrected_number(session: Session, record: ResultRecord) -> int | None:
+    """The version this record corrects (更正, RULES.md §5): the one before it, when the county
+    administrator sent that one back; None for a first version or one after a withdrawal or an
+    upheld objection."""
+    previous = session.scalar(
+        sa.select(ResultRecord).where(
+            ResultRecord.county_id == record.county_id,
+            ResultRecord.village_period_id == record.village_period_id,
+            ResultRecord.number == record.number - 1,
+        )
+    )
+    return previous.number if previous is not None and previous.superseded_by_correction else None
 
 
 def current_record(session: Session, village_period: VillagePeriod) -> ResultRecord | None:
@@ -256,6 +279,7 @@ class PostedRow:
     grade: Grade
     final_total: str
     award: AwardLevel | None
+    final_tenths: int = 0  # the same total in tenths, for files that store it as a number
 
 
 def mask_name(name: str) -> str:
@@ -282,6 +306,7 @@ def posted_rows(session: Session, record: ResultRecord) -> list[PostedRow]:
             grade=grade or Grade.NOT_CLEAN,
             final_total=rating.total_text(final_total or 0),
             award=award,
+            final_tenths=final_total or 0,
         )
         for rank, code, head_name, group_name, grade, final_total, award in found
     ]

@@ -16,7 +16,9 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from hygiene import naming
 from hygiene.enums import AwardLevel, Grade, PlaqueState, WorkflowState
+from hygiene.io.scores import points_number
 from hygiene.models import (
     County,
     Objection,
@@ -48,11 +50,12 @@ class PublicList:
     rows: list[PostedRow]
     red_list: list[PostedRow]
     black_list: list[PostedRow]
+    corrects: int | None = None  # the version this one corrects (更正, RULES.md §5)
 
     @property
     def groups(self) -> list[str]:
         """The villager groups of the listed households, in list order of first appearance by name."""
-        return sorted({row.group_name for row in self.rows})
+        return sorted({row.group_name for row in self.rows}, key=naming.natural_key)
 
     def days_left(self, now: dt.datetime | None = None) -> int | None:
         """Whole days (rounded up) until the posting period ends; None once it has (or when final)."""
@@ -90,7 +93,7 @@ def public_list_table(posted: PublicList) -> tuple[list[str], list[list[object]]
             r.household_code,
             r.masked_name,
             r.group_name,
-            r.final_total,
+            points_number(r.final_tenths),
             r.grade.label,
             r.award.label if r.award else "",
         ]
@@ -123,7 +126,7 @@ def township_ranking_table(board: Sequence[TownshipRow]) -> tuple[list[str], lis
             else [None] * 8
         )
         met = "" if not r or row.refused else ("达标" if r.get("meets_ratios") else "未达标")
-        score = rating.total_text(row.assessment.total_tenths()) if row.assessment else ""
+        score = points_number(row.assessment.total_tenths()) if row.assessment else None
         passed = "" if row.assessment_passed is None else ("合格" if row.assessment_passed else "未达80分")
         state = row.state.label if row.village_period else "未开始"
         lines.append(
@@ -190,6 +193,7 @@ def public_list(session: Session, village: Village, period_code: str) -> PublicL
         rows=rows,
         red_list=rows[:RED_BLACK_SIZE] if show_red_black else [],
         black_list=list(reversed(rows[-RED_BLACK_SIZE:])) if show_red_black else [],
+        corrects=records.corrected_number(session, record),
     )
 
 
@@ -373,3 +377,46 @@ def _plaque_status(session: Session, household_id: int) -> PlaqueStatus | None:
         issued_period_code=issued.code if issued else "",
         revoked_on=plaque.revoked_at,
     )
+
+
+# --- the county's results as a file (issue 30) -------------------------------------------------------
+
+COUNTY_VILLAGE_HEADER = [
+    "乡镇代码", "乡镇", "村代码", "村", "公示版本", "户数", "已评定", "最清洁", "清洁", "较清洁", "不清洁",
+    "最清洁户评出", "清洁户评出", "比例达标",
+]  # fmt: skip
+COUNTY_HOUSEHOLD_HEADER = [
+    "乡镇", "村", "村民组", "户编号", "户主", "自评得分", "互评得分", "互评户数", "最终得分", "等级", "名次", "表彰",
+]  # fmt: skip
+
+
+def county_results_sheets(
+    session: Session, county: County, period: Period
+) -> list[tuple[str, list[str], list[list[object]]]]:
+    """Every published or final village of the county in the period, as posted (its current
+    record): one sheet of villages, one of households; scores are numbers."""
+    villages = session.scalars(sa.select(Village).where(Village.county_id == county.id).order_by(Village.code)).all()
+    posted = records.current_records(session, period, [v.id for v in villages])
+    village_rows: list[list[object]] = []
+    household_rows: list[list[object]] = []
+    for village in villages:
+        record = posted.get(village.id)
+        if record is None:
+            continue
+        village_rows.append(
+            [
+                record.township_code, record.township_name, record.village_code, record.village_name, record.number,
+                record.households, record.rated, record.cleanest, record.clean, record.fairly_clean,
+                record.not_clean, record.cleanest_awarded, record.clean_awarded, "是" if record.meets_ratios else "否",
+            ]
+        )  # fmt: skip
+        for row in record.rows:
+            household_rows.append(
+                [
+                    record.township_name, record.village_name, row.group_name, row.household_code, row.head_name,
+                    points_number(row.self_total), points_number(row.peer_total), row.peer_count,
+                    points_number(row.final_total), row.grade.label if row.grade else "未评定", row.rank,
+                    row.award.label if row.award else "",
+                ]
+            )  # fmt: skip
+    return [("各村结果", COUNTY_VILLAGE_HEADER, village_rows), ("各户结果", COUNTY_HOUSEHOLD_HEADER, household_rows)]

@@ -241,6 +241,8 @@ def apply_review_import(session: Session, actor: User | None, plan: ReviewImport
             setattr(review, code, planned.scores[code])
         written.append((planned, review, before))
     flush_or_conflict(session)
+    # The group entry screen goes through the same door, but is logged as what it is (issue 30).
+    on_screen = file_name == GROUP_ENTRY
     for planned, review, before in written:
         reviews.record_review_change(
             session,
@@ -248,19 +250,19 @@ def apply_review_import(session: Session, actor: User | None, plan: ReviewImport
             planned.household,
             plan.period,
             review.id,
-            "review_import",
+            "review_group_entry" if on_screen else "review_import",
             before,
             audit.snapshot(review, reviews.REVIEW_FIELDS),
-            reason=f"导入 {file_name} 第{planned.row}行",
+            reason="按组录入复评" if on_screen else f"导入 {file_name} 第{planned.row}行",
         )
     changed = len(written)
     audit.record(
         session,
         actor,
         village_period,
-        action="import_reviews",
-        after={"file": file_name, "rows": len(plan.rows), "changed": changed},
-        reason=f"导入评议表 {file_name}：{changed} 条变更",
+        action="group_entry" if on_screen else "import_reviews",
+        after={"rows": len(plan.rows), "changed": changed} | ({} if on_screen else {"file": file_name}),
+        reason=f"按组录入复评：{changed} 条变更" if on_screen else f"导入评议表 {file_name}：{changed} 条变更",
     )
     return changed
 

@@ -6,6 +6,7 @@ assessment) is in ``quotas``, what the reviewer sees in ``boards``.
       └─ returned ←──┘   └── unapprove ──┘                    │
            ↑                                                  │
            └──── withdraw, or return_on_objection ────────────┘  (the posted record is superseded)
+           └──── reopen (更正, the county administrator; from published or final) ──┘
 
 Every move is one guarded change: the caller passes the version the user saw, and the row is
 updated only if it still has that version (``Conflict`` otherwise), so two reviewers approving the
@@ -113,6 +114,7 @@ MOVE_LABELS = {
     "withdraw": "撤回公示",
     "return_on_objection": "采纳异议退回",
     "finalize": "定档",
+    "reopen": "退回更正",
 }
 
 
@@ -339,6 +341,63 @@ def _take_down(
     )
     records.supersede(session, actor, village_period, reason)
     return village_period
+
+
+def reopen(
+    session: Session,
+    actor: User | None,
+    village_period: VillagePeriod,
+    expected_version: int,
+    reason: str,
+    *,
+    now: dt.datetime | None = None,
+) -> VillagePeriod:
+    """A correction (更正, RULES.md §5): the county administrator sends a published or final village
+    period back to the clerk with a reason. The posted record stays as a superseded version marked
+    as corrected, the plaque changes the period applied are undone (through the plaque service's
+    events, so stars follow), and the next publication posts the next version, which says publicly
+    that it corrects this one."""
+    if actor is not None and not permissions.can_administer_county(actor, village_period.village.township.county):
+        raise PermissionDenied("只有县管理员可以退回更正已公示或已定档的结果")
+    reason = _required_reason(reason, "退回更正必须填写原因")
+    now = now or utcnow()
+    allowed = (WorkflowState.PUBLISHED, WorkflowState.FINAL)
+    _check_move(village_period, expected_version, allowed, "reopen")
+    if village_period.state is WorkflowState.FINAL:
+        plaques.undo_final(session, actor, village_period, reason=reason, now=now)
+    _move(
+        session,
+        actor,
+        village_period,
+        expected_version,
+        allowed_from=allowed,
+        to=WorkflowState.RETURNED,
+        action="reopen",
+        reason=reason,
+        return_reason=f"更正：{reason}",
+        approved_at=None,
+        published_at=None,
+        posting_ends_at=None,
+        finalized_at=None,
+    )
+    records.supersede(session, actor, village_period, f"更正：{reason}", correction=True)
+    return village_period
+
+
+def reopen_preview(session: Session, village_period: VillagePeriod) -> list[str]:
+    """What a correction of the village period will change, line by line, for the confirmation step."""
+    record = records.current_record(session, village_period)
+    name = village_period_name(village_period)
+    lines = [f"{name} 退回村委会修改（现为{village_period.state.label}），公示名单撤下，直至重新审核、公示"]
+    if record is not None:
+        lines.append(
+            f"第{record.number}版公示结果存档保留，标为已更正；"
+            f"重新公示时为第{record.number + 1}版，并注明更正第{record.number}版"
+        )
+    if village_period.state is WorkflowState.FINAL:
+        changes = plaques.applied_changes(session, village_period)
+        lines += [change.undo_text() for change in changes] or ["该期定档未改变任何牌匾"]
+    return lines
 
 
 @dataclass(frozen=True)

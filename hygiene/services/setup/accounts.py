@@ -7,7 +7,9 @@ import datetime as dt
 import functools
 import itertools
 import re
+import secrets
 import unicodedata
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -153,6 +155,50 @@ def county_accounts(session: Session, county: County) -> list[User]:
             .order_by(User.role, User.username)
         )
     )
+
+
+@dataclass(frozen=True)
+class UnitChoice:
+    """A unit an account may belong to, as the account form offers it: picked by name."""
+
+    code: str
+    label: str
+    roles: tuple[Role, ...]
+
+
+def unit_choices(session: Session, county: County) -> list[UnitChoice]:
+    """The county itself, its townships and its villages (乡镇 · 村), in code order."""
+    choices = [UnitChoice(county.code, f"{county.name}（县）", (Role.COUNTY_ADMIN, Role.INSPECTOR))]
+    for township in session.scalars(sa.select(Township).where(Township.county_id == county.id).order_by(Township.code)):
+        choices.append(UnitChoice(township.code, township.name, (Role.TOWNSHIP_REVIEWER,)))
+        choices += [
+            UnitChoice(v.code, f"{township.name} · {v.name}", (Role.VILLAGE_CLERK,))
+            for v in sorted(township.villages, key=lambda v: v.code)
+        ]
+    return choices
+
+
+def unit_labels(session: Session, county: County) -> dict[tuple[str, int], str]:
+    """Each unit's name by ("county" | "township" | "village", id), for the account table."""
+    labels: dict[tuple[str, int], str] = {("county", county.id): county.name}
+    for township in session.scalars(sa.select(Township).where(Township.county_id == county.id)):
+        labels[("township", township.id)] = township.name
+        for village in township.villages:
+            labels[("village", village.id)] = f"{township.name} · {village.name}"
+    return labels
+
+
+def unit_label(labels: dict[tuple[str, int], str], user: User) -> str:
+    for kind, unit_id in (("village", user.village_id), ("township", user.township_id), ("county", user.county_id)):
+        if unit_id is not None:
+            return labels.get((kind, unit_id), "")
+    return ""
+
+
+def temporary_password() -> str:
+    """A temporary password for a reset from the command line: random, shown once, changed at the
+    next login."""
+    return secrets.token_urlsafe(12)
 
 
 def county_account(session: Session, county: County, username: str) -> User | None:
@@ -320,7 +366,7 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
     _record_account(session, user, user, action="change_password")
 
 
-def reset_password(session: Session, actor: User, user: User, temporary: str) -> None:
+def reset_password(session: Session, actor: User | None, user: User, temporary: str) -> None:
     """The county administrator gives the user a temporary password; the user's sessions end, and the
     user must choose a new password at the next login."""
     _check_password_strength(temporary, user.username)

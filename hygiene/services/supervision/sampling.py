@@ -27,8 +27,8 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hygiene.enums import CRITERIA, ReviewKind
-from hygiene.models import Group, Household, Period, ResultRecordHousehold, Review, Township
+from hygiene.enums import CRITERIA, PlaqueState, ReviewKind
+from hygiene.models import Group, Household, Period, Plaque, ResultRecordHousehold, Review, Township
 from hygiene.services.errors import ServiceError
 from hygiene.services.rating import rating, records
 
@@ -160,3 +160,34 @@ def draw_from(pool: Sequence[Candidate], size: int, seed: int) -> list[Candidate
     rng = np.random.default_rng(seed)
     keys = rng.random(len(pool)) ** (1.0 / np.array([c.weight for c in pool]))
     return [pool[i] for i in np.argsort(-keys, kind="stable")[:size]]
+
+
+@dataclass(frozen=True)
+class SampledHousehold:
+    """What an inspector needs to find a drawn household: its head, group and plaque (issue 30)."""
+
+    head_name: str
+    group_name: str
+    plaque: str  # "serial（level）" of its valid plaque, or ""
+
+
+def sampled_households(session: Session, sample: Sample) -> dict[str, SampledHousehold]:
+    """The drawn households' heads, groups and valid plaques, by household code."""
+    codes = [c.household_code for c in sample.drawn]
+    if not codes:
+        return {}
+    county_id = sample.township.county_id
+    plaques = {
+        household_id: f"{serial}（{level.label}）"
+        for household_id, serial, level in session.execute(
+            sa.select(Plaque.household_id, Plaque.serial, Plaque.level).where(
+                Plaque.county_id == county_id, Plaque.state == PlaqueState.VALID
+            )
+        )
+    }
+    found = session.execute(
+        sa.select(Household.id, Household.code, Household.head_name, Group.name)
+        .join(Group, Household.group_id == Group.id)
+        .where(Household.county_id == county_id, Household.code.in_(codes))
+    )
+    return {code: SampledHousehold(head, group, plaques.get(hid, "")) for hid, code, head, group in found}
