@@ -486,6 +486,7 @@ def ranking_command(county_code: str, period_code: str, output_format: str | Non
         f"覆盖得分({w.coverage:.0%})",
         "覆盖率/计划",
         "预警",
+        "后果",
     )
     rows = [
         (
@@ -498,6 +499,7 @@ def ranking_command(county_code: str, period_code: str, output_format: str | Non
             shown(t.coverage_points),
             "无数据" if t.coverage is None else f"{t.coverage * 100:.2f}%/{t.planned_percent}%",
             t.warning_label,
+            t.consequence,
         )
         for t in result.townships
     ]

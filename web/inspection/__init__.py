@@ -5,4 +5,5 @@ from web.inspection import (
     ranking,  # noqa: F401
     sample,  # noqa: F401
     spot_checks,  # noqa: F401
+    yearly,  # noqa: F401
 )

@@ -9,9 +9,12 @@ copies the settings when it opens (``periods.open_period``). Every change is aud
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -59,8 +62,8 @@ class Setting:
 
     key: str
     label: str
-    parse: Callable[[str], int | bool]
-    show: Callable[[int | bool], str]
+    parse: Callable[[str], int | bool | str]
+    show: Callable[[Any], str]
 
 
 def _whole(minimum: int, maximum: int) -> tuple[Callable[[str], int], Callable[[int | bool], str]]:
@@ -75,6 +78,52 @@ def _points(maximum_tenths: int, minimum_tenths: int = 0) -> tuple[Callable[[str
         return tenths
 
     return parse, (lambda value: format_points(int(value)))
+
+
+_WEIGHT = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3})?", re.ASCII)
+
+
+def _numbers(text: str, count: int) -> list[str]:
+    parts = [p.strip() for p in text.replace("，", ",").replace("、", ",").split(",")]
+    if len(parts) != count or not all(parts):
+        raise ValueError(f"须为 {count} 个用逗号分隔的数")
+    return parts
+
+
+def parse_ranking_weights(text: str) -> str:
+    """Three weights (assessment, agreement, coverage: RULES.md §9), each 0–1 with at most three
+    decimals, summing to 1; kept as typed in their shortest form ("0.4,0.3,0.3")."""
+    weights = []
+    for part in _numbers(unicodedata.normalize("NFKC", text), 3):
+        if not _WEIGHT.fullmatch(part) or not 0 <= Decimal(part) <= 1:
+            raise ValueError(f"中 {part!r} 须为0–1之间、最多三位小数的数")
+        weights.append(Decimal(part))
+    if sum(weights) != 1:
+        raise ValueError(f"三项权重之和须为1（现为{sum(weights)}）")
+    return ",".join(_plain(w) for w in weights)
+
+
+def _plain(value: Decimal) -> str:
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def ranking_weights_of(stored: str) -> tuple[Decimal, Decimal, Decimal]:
+    """The weights a county or period keeps (``parse_ranking_weights``'s form)."""
+    a, g, c = (Decimal(part) for part in stored.split(","))
+    return a, g, c
+
+
+def parse_bonus_cuts(text: str) -> str:
+    """The share of a township's period bonus a red and a yellow warning cut (percent, 0–100)."""
+    red, yellow = (parse_whole_number(part, 0, 100) for part in _numbers(unicodedata.normalize("NFKC", text), 2))
+    return f"{red},{yellow}"
+
+
+def bonus_cuts_of(stored: str) -> dict[str, int]:
+    """The bonus cut of each warning ("red", "yellow") in percent, as a county or period keeps it."""
+    red, yellow = (int(part) for part in stored.split(","))
+    return {"red": red, "yellow": yellow}
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -92,6 +141,18 @@ SETTINGS: tuple[Setting, ...] = (
         "每年奖励预算（元）：从修改当年起执行，往年保持原预算",
         lambda text: parse_yuan(text, MAX_BUDGET_YUAN),
         lambda value: format_yuan(int(value)),
+    ),
+    Setting(
+        "ranking_weights",
+        "乡镇排名权重：村考核、抽查一致率、覆盖（各0–1，合计1，如 0.4,0.3,0.3）",
+        parse_ranking_weights,
+        str,
+    ),
+    Setting(
+        "warning_bonus_cut_percent",
+        "红色、黄色预警扣减当期奖补的比例（%，如 100,50）",
+        parse_bonus_cuts,
+        str,
     ),
 )
 BY_KEY = {setting.key: setting for setting in SETTINGS}
@@ -148,7 +209,7 @@ def change_settings(
     lock_county_settings(session, county.id)
     check_unchanged(shown_state, {setting.key: getattr(county, setting.key) for setting in SETTINGS}, "县设置")
     errors: dict[str, str] = {}
-    values: dict[str, int | bool] = {}
+    values: dict[str, int | bool | str] = {}
     for key, text in typed.items():
         setting = BY_KEY.get(key)
         if setting is None:

@@ -34,10 +34,9 @@ from hygiene.models import (
 )
 from hygiene.services.errors import ServiceError
 from hygiene.services.rating import rating, records
-from hygiene.services.setup import rollout, units
+from hygiene.services.setup import counties, rollout, units
 
 Weights = scoring.TownshipWeights  # the engine's type, named for the pages that show the formula
-WEIGHTS = Weights()  # the counties have no setting for them (yet): RULES.md §9's defaults
 ASSESSMENT_POINTS = 100  # a village assessment is read on 100 points (four areas of 25 by default)
 WARNING_LABELS = {"red": "红色预警", "yellow": "黄色预警"}
 
@@ -79,6 +78,7 @@ class TownshipScore:
     score: Decimal | None  # None: unranked (no component with data)
     rank: int | None
     warning: str  # "red", "yellow" or ""
+    bonus_cut_percent: int | None = None  # the warning's consequence (the period's setting); None: no warning
 
     @property
     def coverage(self) -> Decimal | None:
@@ -96,6 +96,13 @@ class TownshipScore:
     @property
     def warning_label(self) -> str:
         return WARNING_LABELS.get(self.warning, "")
+
+    @property
+    def consequence(self) -> str:
+        """The warning's consequence in words (RULES.md §9), empty without a warning."""
+        if self.bonus_cut_percent is None:
+            return ""
+        return f"扣减本期奖补 {self.bonus_cut_percent}%" if self.bonus_cut_percent else "不扣减奖补"
 
 
 @dataclass(frozen=True)
@@ -119,7 +126,12 @@ def _decimal(value: object, places: str) -> Decimal | None:
     return Decimal(str(value)).quantize(Decimal(places), ROUND_HALF_UP)
 
 
-def _townships(session: Session, county: County) -> list[Township]:
+def weights_of(settings: County | Period) -> Weights:
+    """The ranking's weights a period keeps (or the county's in force now, for a period not opened)."""
+    return Weights(*counties.ranking_weights_of(settings.ranking_weights))
+
+
+def townships_of(session: Session, county: County) -> list[Township]:
     return list(session.scalars(sa.select(Township).where(Township.county_id == county.id).order_by(Township.code)))
 
 
@@ -211,7 +223,9 @@ def ranking(
     coverage: dict[int, list[rollout.CoverageYear]] | None = None,
 ) -> Ranking:
     """The county's township ranking for the period (RULES.md §9)."""
-    townships = _townships(session, county)
+    townships = townships_of(session, county)
+    weights = weights_of(period)
+    cuts = counties.bonus_cuts_of(period.warning_bonus_cut_percent)
     by_year = coverage if coverage is not None else _coverage(session, county, townships)
     year = rating.period_year(period.code)
     assessed = _assessments(session, period)
@@ -234,7 +248,7 @@ def ranking(
         pd.DataFrame(assessment_rows, columns=["township_code", "village_code", "total"]),
         pd.DataFrame(agreement_rows, columns=["township_code", "checked", "agreeing"]),
         pd.DataFrame(coverage_rows, columns=["township_code", "coverage", "planned_coverage"]),
-        WEIGHTS,
+        weights,
         townships=[t.code for t in townships],
     )
     by_code = {row["township_code"]: row for row in scores.to_dict("records")}
@@ -261,15 +275,16 @@ def ranking(
                 score=_decimal(s["score"], "0.01"),
                 rank=None if _missing(s["rank"]) else int(s["rank"]),
                 warning=str(s["warning"]),
+                bonus_cut_percent=cuts.get(str(s["warning"])),
             )
         )
     lines.sort(key=lambda x: (x.rank is None, x.rank or 0, x.code))
-    return Ranking(period=period, weights=WEIGHTS, townships=tuple(lines))
+    return Ranking(period=period, weights=weights, townships=tuple(lines))
 
 
 def history(session: Session, county: County) -> list[Ranking]:
     """The ranking of each of the county's periods, the newest first."""
-    townships = _townships(session, county)
+    townships = townships_of(session, county)
     by_year = _coverage(session, county, townships)
     return [ranking(session, county, p, coverage=by_year) for p in units.county_periods(session, county.id)]
 

@@ -1,0 +1,37 @@
+"""督查问责 in depth (issue 33): the ranking's weights and the warnings' bonus cuts as county
+settings, kept with each period like the other rating settings.
+
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-12-07 14:00:00
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0014"
+down_revision: str | None = "0013"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+SETTING_TABLES = ("counties", "periods")
+
+
+def upgrade() -> None:
+    # As in 0002 and 0007: ADD COLUMN with its CHECK inline, no batch rebuild on SQLite.
+    for table in SETTING_TABLES:
+        op.execute(
+            f"ALTER TABLE {table} ADD COLUMN ranking_weights VARCHAR(40) DEFAULT '0.4,0.3,0.3' NOT NULL "
+            f"CONSTRAINT ck_{table}_ranking_weights_given CHECK (length(ranking_weights) >= 5)"
+        )
+        op.execute(
+            f"ALTER TABLE {table} ADD COLUMN warning_bonus_cut_percent VARCHAR(20) DEFAULT '100,50' NOT NULL "
+            f"CONSTRAINT ck_{table}_bonus_cuts_given CHECK (length(warning_bonus_cut_percent) >= 3)"
+        )
+
+
+def downgrade() -> None:
+    for table in SETTING_TABLES:
+        op.execute(f"ALTER TABLE {table} DROP COLUMN warning_bonus_cut_percent")
+        op.execute(f"ALTER TABLE {table} DROP COLUMN ranking_weights")
