@@ -122,6 +122,8 @@ class RatingSettings:
     warning_bonus_cut_percent: Mapped[str] = mapped_column(
         sa.String(20), default=DEFAULT_BONUS_CUTS, server_default=DEFAULT_BONUS_CUTS
     )
+    # Sign-off levels (RULES.md §5): the township's approval and up to two more before publication.
+    sign_off_levels: Mapped[int] = mapped_column(default=1, server_default="1")
 
 
 RATING_SETTINGS: tuple[str, ...] = (
@@ -135,6 +137,7 @@ RATING_SETTINGS: tuple[str, ...] = (
     "assessment_area_max_tenths",
     "ranking_weights",
     "warning_bonus_cut_percent",
+    "sign_off_levels",
 )
 
 
@@ -149,6 +152,7 @@ def rating_settings_checks() -> list[sa.CheckConstraint]:
         sa.CheckConstraint("assessment_area_max_tenths BETWEEN 10 AND 1000", name="assessment_area_max_range"),
         sa.CheckConstraint("length(ranking_weights) >= 5", name="ranking_weights_given"),
         sa.CheckConstraint("length(warning_bonus_cut_percent) >= 3", name="bonus_cuts_given"),
+        sa.CheckConstraint("sign_off_levels BETWEEN 1 AND 3", name="sign_off_levels_range"),
     ]
 
 

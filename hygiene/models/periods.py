@@ -56,6 +56,7 @@ class VillagePeriod(Base):
         sa.CheckConstraint(
             "state NOT IN ('published', 'final') OR posting_ends_at IS NOT NULL", name="published_has_posting_end"
         ),
+        sa.CheckConstraint("sign_offs BETWEEN 0 AND 2", name="sign_offs_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -72,6 +73,9 @@ class VillagePeriod(Base):
     posting_ends_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     finalized_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(default=1)
+    # The sign-offs given after the township's approval (RULES.md §5: 0 up to the period's
+    # sign_off_levels - 1); publication waits for the last (hygiene.services.rating.sign_offs).
+    sign_offs: Mapped[int] = mapped_column(default=0, server_default="0")
 
     village: Mapped[Village] = relationship()
     period: Mapped[Period] = relationship()

@@ -9,9 +9,12 @@ import re
 
 import openpyxl
 import pytest
+import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from hygiene.enums import WorkflowState
+from hygiene.models import Village, VillagePeriod
 from hygiene.services.setup import periods, units
 from hygiene.services.supervision import ranking, yearly
 from tests.web.conftest import Auth
@@ -98,3 +101,95 @@ def test_only_the_countys_inspectors_and_administrator_see_the_roll_up(
 
 def test_the_roll_up_needs_a_login(client: FlaskClient) -> None:
     assert client.get(YEARLY).status_code == 302
+
+
+SIGN_OFFS = "/county/520999/sign-offs"
+APPROVED_VILLAGE = "5209990103"  # 松林镇, approved in the demo's 2026Q4
+
+
+def village_period_of(db: Session, village_code: str) -> VillagePeriod:
+    county = units.get_county(db, "520999")
+    found = periods.village_period(
+        db,
+        db.scalars(sa.select(Village).where(Village.code == village_code)).one(),
+        periods.get_period(db, county.id, "2026Q4"),
+    )
+    assert found is not None
+    return found
+
+
+def two_levels(db: Session) -> VillagePeriod:
+    county = units.get_county(db, "520999")
+    periods.get_period(db, county.id, "2026Q4").sign_off_levels = 2
+    db.commit()
+    return village_period_of(db, APPROVED_VILLAGE)
+
+
+def test_a_second_level_on_the_boards_the_county_page_and_publication(
+    client: FlaskClient, auth: Auth, db_session: Session
+) -> None:
+    vp = two_levels(db_session)
+    village_url = f"/township/52099901/periods/2026Q4/villages/{APPROVED_VILLAGE}"
+    auth.login("township")
+    board = client.get("/township/52099901/", query_string={"period": "2026Q4"}).get_data(as_text=True)
+    assert "待县级复核（第2级）" in board
+    page = client.get(village_url + "/").get_data(as_text=True)
+    assert "县级签批全部通过后方可发布公示" in page and "发布公示</button>" not in page
+    refused = auth.post(
+        f"{village_url}/publish", {"version": vp.version, "reason": "已核对"}, token_from=village_url + "/"
+    )
+    assert "还需县级第2级签批" in client.get(refused.headers["Location"]).get_data(as_text=True)
+    auth.logout()
+
+    auth.login("county")
+    listing = client.get(SIGN_OFFS, query_string={"period": "2026Q4"}).get_data(as_text=True)
+    assert f'id="vp-{vp.id}"' in listing and "第2级（复核）" in listing
+    stale = auth.post(f"{SIGN_OFFS}/{vp.id}/approve", {"version": vp.version + 5}, token_from=SIGN_OFFS)
+    assert stale.status_code == 409
+    done = auth.post(f"{SIGN_OFFS}/{vp.id}/approve", {"version": vp.version}, token_from=SIGN_OFFS)
+    assert done.status_code == 303 and "已签批通过" in client.get(done.headers["Location"]).get_data(as_text=True)
+    auth.logout()
+
+    db_session.rollback()
+    vp = village_period_of(db_session, APPROVED_VILLAGE)
+    assert vp.sign_offs == 1
+    auth.login("township")
+    assert "发布公示</button>" in client.get(village_url + "/").get_data(as_text=True)
+    published = auth.post(
+        f"{village_url}/publish", {"version": vp.version, "reason": "已核对"}, token_from=village_url + "/"
+    )
+    assert published.status_code == 303
+    db_session.rollback()
+    assert village_period_of(db_session, APPROVED_VILLAGE).state is WorkflowState.PUBLISHED
+
+
+def test_the_county_returns_with_a_reason_the_clerk_sees(client: FlaskClient, auth: Auth, db_session: Session) -> None:
+    vp = two_levels(db_session)
+    auth.login("county")
+    no_reason = auth.post(f"{SIGN_OFFS}/{vp.id}/return", {"version": vp.version, "reason": " "}, token_from=SIGN_OFFS)
+    assert "退回必须填写原因" in client.get(no_reason.headers["Location"]).get_data(as_text=True)
+    auth.post(f"{SIGN_OFFS}/{vp.id}/return", {"version": vp.version, "reason": "互评不足"}, token_from=SIGN_OFFS)
+    db_session.rollback()
+    vp = village_period_of(db_session, APPROVED_VILLAGE)
+    assert vp.state is WorkflowState.RETURNED and vp.return_reason == "县级复核（第2级）退回：互评不足"
+    assert f'id="vp-{vp.id}"' not in client.get(SIGN_OFFS).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("username", ["inspector", "township", "village", "county2"])
+def test_only_the_countys_administrator_signs(
+    client: FlaskClient, auth: Auth, db_session: Session, username: str
+) -> None:
+    vp = two_levels(db_session)
+    auth.login(username)
+    assert client.get(SIGN_OFFS).status_code == 403
+    token_page = "/"
+    assert auth.post(f"{SIGN_OFFS}/{vp.id}/approve", {"version": vp.version}, token_from=token_page).status_code == 403
+    db_session.rollback()
+    assert village_period_of(db_session, APPROVED_VILLAGE).sign_offs == 0
+
+
+def test_another_countys_village_period_is_not_found(client: FlaskClient, auth: Auth, db_session: Session) -> None:
+    vp = two_levels(db_session)
+    auth.login("county2")
+    other = auth.post(f"/county/520998/sign-offs/{vp.id}/approve", {"version": vp.version}, token_from="/")
+    assert other.status_code == 404

@@ -15,7 +15,7 @@ from hygiene.io.scores import format_points
 from hygiene.models import Period, Plaque, Township, Village, VillagePeriod
 from hygiene.services import audit
 from hygiene.services.awards import plaques
-from hygiene.services.rating import boards, objections, quotas, rating, results, workflow
+from hygiene.services.rating import boards, objections, quotas, rating, results, sign_offs, workflow
 from hygiene.services.setup import periods, units
 from hygiene.services.supervision import notices
 from web.database import get_session
@@ -140,6 +140,7 @@ def _village_page(
         period=period,
         village=village,
         village_period=village_period,
+        waiting_level=sign_offs.pending_level(village_period) if village_period else None,
         review=review,
         problems_first=problems_first,
         can_review=permissions.can_review_township(current_account(), township),

@@ -154,6 +154,11 @@ SETTINGS: tuple[Setting, ...] = (
         parse_bonus_cuts,
         str,
     ),
+    Setting(
+        "sign_off_levels",
+        "审核层级：乡镇审核算第1级，公示前另需县级复核、审核共几级（1–3）",
+        *_whole(1, 3),
+    ),
 )
 BY_KEY = {setting.key: setting for setting in SETTINGS}
 
