@@ -1,6 +1,7 @@
 """Every mapped class, importable from one place (Alembic's env imports this to see them all)."""
 
 from hygiene.db import Base
+from hygiene.models.accountability import AccountabilityCase, Cadre
 from hygiene.models.accounts import AuditEntry, LoginAttempt, LoginThrottle, User
 from hygiene.models.awards import (
     AwardLedgerEntry,
@@ -26,9 +27,11 @@ from hygiene.models.supervision import (
 from hygiene.models.units import County, Group, Household, Township, Village
 
 __all__ = [
+    "AccountabilityCase",
     "AuditEntry",
     "AwardLedgerEntry",
     "AwardQuota",
+    "Cadre",
     "County",
     "CountyBudget",
     "Disqualification",

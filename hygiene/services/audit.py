@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session
 from hygiene import digests
 from hygiene.db import Base
 from hygiene.models import (
+    AccountabilityCase,
     AuditEntry,
+    Cadre,
     County,
     Group,
     Household,
@@ -47,6 +49,8 @@ ENTITY_TABLES: dict[str, sa.FromClause] = {
     "plaque": Plaque.__table__,
     "spot_check": SpotCheck.__table__,
     "inspection_team": InspectionTeam.__table__,
+    "cadre": Cadre.__table__,
+    "accountability_case": AccountabilityCase.__table__,
     "township": Township.__table__,
     "village": Village.__table__,
     "group": Group.__table__,
@@ -84,6 +88,8 @@ ENTITY_KINDS: dict[type[Base], str] = {
     Plaque: "plaque",
     SpotCheck: "spot_check",
     InspectionTeam: "inspection_team",
+    Cadre: "cadre",
+    AccountabilityCase: "accountability_case",
     User: "user",
 }
 

@@ -9,6 +9,7 @@ Create Date: 2026-12-07 14:00:00
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014"
@@ -17,6 +18,12 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 SETTING_TABLES = ("counties", "periods")
+RUNGS = ("statement", "talk", "warning", "removal")
+
+
+def _rung(name: str, kind_name: str, nullable: bool) -> sa.Column:  # type: ignore[type-arg]
+    kind = sa.Enum(*RUNGS, name=kind_name, native_enum=False, create_constraint=True, length=24)
+    return sa.Column(name, kind, nullable=nullable)
 
 
 def upgrade() -> None:
@@ -35,12 +42,106 @@ def upgrade() -> None:
             f"CONSTRAINT ck_{table}_sign_off_levels_range CHECK (sign_off_levels BETWEEN 1 AND 3)"
         )
     op.execute(
+        "ALTER TABLE counties ADD COLUMN ladder_window_days INTEGER DEFAULT 365 NOT NULL "
+        "CONSTRAINT ck_counties_ladder_window_range CHECK (ladder_window_days BETWEEN 1 AND 3660)"
+    )
+    op.create_table(
+        "cadres",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("county_id", sa.Integer(), nullable=False),
+        sa.Column("township_id", sa.Integer(), nullable=False),
+        sa.Column("village_id", sa.Integer(), nullable=True),
+        sa.Column(
+            "post",
+            sa.Enum("liaison", "in_charge", name="cadre_post", native_enum=False, create_constraint=True, length=24),
+            nullable=False,
+        ),
+        sa.Column("name", sa.String(length=40), nullable=False),
+        sa.Column("title", sa.String(length=60), nullable=True),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.CheckConstraint("length(name) >= 1", name=op.f("ck_cadres_name_not_empty")),
+        sa.ForeignKeyConstraint(
+            ["county_id"], ["counties.id"], name=op.f("fk_cadres_county_id_counties"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["township_id"], ["townships.id"], name=op.f("fk_cadres_township_id_townships"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["village_id"], ["villages.id"], name=op.f("fk_cadres_village_id_villages"), ondelete="RESTRICT"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_cadres")),
+    )
+    op.create_index(op.f("ix_cadres_county_id"), "cadres", ["county_id"], unique=False)
+    op.create_table(
+        "accountability_cases",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("county_id", sa.Integer(), nullable=False),
+        sa.Column("township_id", sa.Integer(), nullable=False),
+        sa.Column("village_id", sa.Integer(), nullable=True),
+        sa.Column("notice_id", sa.Integer(), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        _rung("ladder_rung", "ladder_rung", False),
+        _rung("proposed_rung", "proposed_rung", False),
+        _rung("rung", "decided_rung", True),
+        sa.Column(
+            "state",
+            sa.Enum(
+                "proposed", "decided", "dismissed", name="case_state", native_enum=False, create_constraint=True, length=24
+            ),
+            nullable=False,
+        ),
+        sa.Column("cadre_id", sa.Integer(), nullable=True),
+        sa.Column("proposed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("decided_by_id", sa.Integer(), nullable=True),
+        sa.Column("decision_note", sa.Text(), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "state = 'proposed' OR decided_at IS NOT NULL", name=op.f("ck_accountability_cases_decided_has_time")
+        ),
+        sa.CheckConstraint(
+            "state != 'decided' OR cadre_id IS NOT NULL", name=op.f("ck_accountability_cases_decided_names_cadre")
+        ),
+        sa.CheckConstraint("failures >= 1", name=op.f("ck_accountability_cases_failures_positive")),
+        sa.ForeignKeyConstraint(
+            ["county_id"], ["counties.id"], name=op.f("fk_accountability_cases_county_id_counties"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["township_id"],
+            ["townships.id"],
+            name=op.f("fk_accountability_cases_township_id_townships"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["village_id"], ["villages.id"], name=op.f("fk_accountability_cases_village_id_villages"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["notice_id"], ["notices.id"], name=op.f("fk_accountability_cases_notice_id_notices"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["cadre_id"], ["cadres.id"], name=op.f("fk_accountability_cases_cadre_id_cadres"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["decided_by_id"], ["users.id"], name=op.f("fk_accountability_cases_decided_by_id_users"), ondelete="SET NULL"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_accountability_cases")),
+        sa.UniqueConstraint("county_id", "notice_id", name=op.f("uq_accountability_cases_county_id_notice_id")),
+    )
+    op.create_index(
+        op.f("ix_accountability_cases_township_id"), "accountability_cases", ["township_id"], unique=False
+    )
+    op.execute(
         "ALTER TABLE village_periods ADD COLUMN sign_offs INTEGER DEFAULT 0 NOT NULL "
         "CONSTRAINT ck_village_periods_sign_offs_range CHECK (sign_offs BETWEEN 0 AND 2)"
     )
 
 
 def downgrade() -> None:
+    op.drop_table("accountability_cases")
+    op.drop_table("cadres")
+    op.execute("ALTER TABLE counties DROP COLUMN ladder_window_days")
     op.execute("ALTER TABLE village_periods DROP COLUMN sign_offs")
     for table in SETTING_TABLES:
         op.execute(f"ALTER TABLE {table} DROP COLUMN sign_off_levels")

@@ -154,6 +154,7 @@ SETTINGS: tuple[Setting, ...] = (
         parse_bonus_cuts,
         str,
     ),
+    Setting("ladder_window_days", "问责阶梯：同一单位多少天内再次逾期未整改即升一级（天）", *_whole(1, 3660)),
     Setting(
         "sign_off_levels",
         "审核层级：乡镇审核算第1级，公示前另需县级复核、审核共几级（1–3）",

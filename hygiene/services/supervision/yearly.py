@@ -11,11 +11,11 @@ from decimal import ROUND_HALF_UP, Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hygiene.enums import NoticeKind, NoticeState
-from hygiene.models import County, Notice
+from hygiene.enums import CaseState, NoticeKind, NoticeState
+from hygiene.models import AccountabilityCase, Cadre, County, Notice
 from hygiene.services.rating import rating
 from hygiene.services.setup import rollout, units
-from hygiene.services.supervision import ranking
+from hygiene.services.supervision import accountability, ranking
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,8 @@ class TownshipYear:
     # Rectification notices of the year's periods: "issued" and by state ("open", "rectified",
     # "escalated", "closed"); "accountability": the accountability notices they escalated to.
     notices: Counter[str] = field(default_factory=Counter)
+    # The accountability decided for the failures of the year's periods: "青山村 约谈（张包保）".
+    accountability: list[str] = field(default_factory=list)
 
     @property
     def mean_score(self) -> Decimal | None:
@@ -99,6 +101,19 @@ def yearly(session: Session, county: County, year: int) -> YearlyReview:
             continue
         counts["issued"] += n
         counts[NoticeState(state).value] += n
+    for case, cadre_name in session.execute(
+        sa.select(AccountabilityCase, Cadre.name)
+        .join(Notice, AccountabilityCase.notice_id == Notice.id)
+        .join(Cadre, AccountabilityCase.cadre_id == Cadre.id)
+        .where(
+            AccountabilityCase.county_id == county.id,
+            AccountabilityCase.state == CaseState.DECIDED,
+            Notice.period_id.in_([p.id for p in periods]),
+        )
+        .order_by(AccountabilityCase.decided_at, AccountabilityCase.id)
+    ):
+        rung = case.rung.label if case.rung else ""
+        lines[case.township_id].accountability.append(f"{accountability.unit_name(case)} {rung}（{cadre_name}）")
     return YearlyReview(county, year, tuple(p.code for p in periods), tuple(by_code[c] for c in sorted(by_code)))
 
 
@@ -115,6 +130,7 @@ HEADER = (
     "逾期升级问责",
     "待整改",
     "问责通知单（份）",
+    "问责决定",
 )
 
 
@@ -134,6 +150,7 @@ def summary_rows(review: YearlyReview) -> list[tuple[object, ...]]:
             t.notices["escalated"],
             t.notices["open"],
             t.notices["accountability"],
+            "；".join(t.accountability),
         )
         for t in review.townships
     ]
