@@ -1,7 +1,7 @@
 """Every mapped class, importable from one place (Alembic's env imports this to see them all)."""
 
 from hygiene.db import Base
-from hygiene.models.accountability import AccountabilityCase, Cadre
+from hygiene.models.accountability import AccountabilityCase, Cadre, UnannouncedVisit, VisitCheck
 from hygiene.models.accounts import AuditEntry, LoginAttempt, LoginThrottle, User
 from hygiene.models.awards import (
     AwardLedgerEntry,
@@ -57,10 +57,12 @@ __all__ = [
     "SpotCheck",
     "Star",
     "Township",
+    "UnannouncedVisit",
     "User",
     "Village",
     "VillageAssessment",
     "VillagePeriod",
+    "VisitCheck",
     "county_parents",
 ]
 

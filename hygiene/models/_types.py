@@ -124,6 +124,8 @@ class RatingSettings:
     )
     # Sign-off levels (RULES.md §5): the township's approval and up to two more before publication.
     sign_off_levels: Mapped[int] = mapped_column(default=1, server_default="1")
+    # Whether the households re-scored on unannounced visits (暗访) count in the ranking's agreement.
+    unannounced_in_agreement: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
 
 
 RATING_SETTINGS: tuple[str, ...] = (
@@ -138,6 +140,7 @@ RATING_SETTINGS: tuple[str, ...] = (
     "ranking_weights",
     "warning_bonus_cut_percent",
     "sign_off_levels",
+    "unannounced_in_agreement",
 )
 
 

@@ -1,5 +1,5 @@
 """The accountability ladder (RULES.md §9): the cadres who answer for each village and township,
-and each rung proposed by the system and decided by the county."""
+and each rung proposed by the system and decided by the county; unannounced visits (暗访)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hygiene.db import Base
 from hygiene.enums import AccountabilityRung, CadrePost, CaseState
-from hygiene.models._types import UTCDateTime, county_id_column, enum_type, utcnow
-from hygiene.models.units import Township, Village
+from hygiene.models._types import ScoresMixin, UTCDateTime, county_id_column, enum_type, score_checks, utcnow
+from hygiene.models.units import Household, Township, Village
 
 
 class Cadre(Base):
@@ -73,3 +73,50 @@ class AccountabilityCase(Base):
     cadre: Mapped[Cadre | None] = relationship()
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class UnannouncedVisit(Base):
+    """暗访 (RULES.md §9): a visit an inspector plans to a village on a date, by a team, that the
+    township does not see until its findings are entered (``done``)."""
+
+    __tablename__ = "unannounced_visits"
+    __table_args__ = (
+        sa.CheckConstraint("state = 'planned' OR done_at IS NOT NULL", name="done_has_time"),
+        sa.CheckConstraint("state IN ('planned', 'done')", name="state_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = county_id_column(index=True)
+    period_id: Mapped[int] = mapped_column(sa.ForeignKey("periods.id", ondelete="RESTRICT"))
+    township_id: Mapped[int] = mapped_column(sa.ForeignKey("townships.id", ondelete="RESTRICT"))
+    village_id: Mapped[int] = mapped_column(sa.ForeignKey("villages.id", ondelete="RESTRICT"))
+    team_id: Mapped[int] = mapped_column(sa.ForeignKey("inspection_teams.id", ondelete="RESTRICT"))
+    planned_on: Mapped[dt.date]
+    planned_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    state: Mapped[str] = mapped_column(sa.String(12), default="planned")
+    findings: Mapped[str | None] = mapped_column(sa.Text)
+    done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(default=1)
+
+    township: Mapped[Township] = relationship()
+    village: Mapped[Village] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class VisitCheck(ScoresMixin, Base):
+    """A household re-scored on the rubric during an unannounced visit (counted in the ranking's
+    agreement when the period says so)."""
+
+    __tablename__ = "visit_checks"
+    __table_args__ = (sa.UniqueConstraint("county_id", "visit_id", "household_id"), *score_checks())
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = county_id_column()
+    visit_id: Mapped[int] = mapped_column(sa.ForeignKey("unannounced_visits.id", ondelete="RESTRICT"))
+    household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id", ondelete="RESTRICT"), index=True)
+    notes: Mapped[str | None] = mapped_column(sa.Text)
+    checked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    inspector_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+
+    household: Mapped[Household] = relationship()

@@ -27,9 +27,11 @@ from hygiene.models import (
     Plaque,
     SpotCheck,
     Township,
+    UnannouncedVisit,
     User,
     Village,
     VillagePeriod,
+    VisitCheck,
 )
 from hygiene.models._types import utcnow
 
@@ -51,6 +53,8 @@ ENTITY_TABLES: dict[str, sa.FromClause] = {
     "inspection_team": InspectionTeam.__table__,
     "cadre": Cadre.__table__,
     "accountability_case": AccountabilityCase.__table__,
+    "unannounced_visit": UnannouncedVisit.__table__,
+    "visit_check": VisitCheck.__table__,
     "township": Township.__table__,
     "village": Village.__table__,
     "group": Group.__table__,
@@ -90,6 +94,8 @@ ENTITY_KINDS: dict[type[Base], str] = {
     InspectionTeam: "inspection_team",
     Cadre: "cadre",
     AccountabilityCase: "accountability_case",
+    UnannouncedVisit: "unannounced_visit",
+    VisitCheck: "visit_check",
     User: "user",
 }
 

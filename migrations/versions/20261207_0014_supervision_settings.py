@@ -37,6 +37,7 @@ def upgrade() -> None:
             f"ALTER TABLE {table} ADD COLUMN warning_bonus_cut_percent VARCHAR(20) DEFAULT '100,50' NOT NULL "
             f"CONSTRAINT ck_{table}_bonus_cuts_given CHECK (length(warning_bonus_cut_percent) >= 3)"
         )
+        op.add_column(table, sa.Column("unannounced_in_agreement", sa.Boolean(), server_default=sa.true(), nullable=False))
         op.execute(
             f"ALTER TABLE {table} ADD COLUMN sign_off_levels INTEGER DEFAULT 1 NOT NULL "
             f"CONSTRAINT ck_{table}_sign_off_levels_range CHECK (sign_off_levels BETWEEN 1 AND 3)"
@@ -129,6 +130,69 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_accountability_cases")),
         sa.UniqueConstraint("county_id", "notice_id", name=op.f("uq_accountability_cases_county_id_notice_id")),
     )
+    op.create_table(
+        "unannounced_visits",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("county_id", sa.Integer(), nullable=False),
+        sa.Column("period_id", sa.Integer(), nullable=False),
+        sa.Column("township_id", sa.Integer(), nullable=False),
+        sa.Column("village_id", sa.Integer(), nullable=False),
+        sa.Column("team_id", sa.Integer(), nullable=False),
+        sa.Column("planned_on", sa.Date(), nullable=False),
+        sa.Column("planned_by_id", sa.Integer(), nullable=True),
+        sa.Column("state", sa.String(length=12), nullable=False),
+        sa.Column("findings", sa.Text(), nullable=True),
+        sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.CheckConstraint("state = 'planned' OR done_at IS NOT NULL", name=op.f("ck_unannounced_visits_done_has_time")),
+        sa.CheckConstraint("state IN ('planned', 'done')", name=op.f("ck_unannounced_visits_state_known")),
+        *(
+            sa.ForeignKeyConstraint(
+                [column], [f"{table}.id"], name=op.f(f"fk_unannounced_visits_{column}_{table}"), ondelete=action
+            )
+            for column, table, action in (
+                ("county_id", "counties", "RESTRICT"),
+                ("period_id", "periods", "RESTRICT"),
+                ("township_id", "townships", "RESTRICT"),
+                ("village_id", "villages", "RESTRICT"),
+                ("team_id", "inspection_teams", "RESTRICT"),
+                ("planned_by_id", "users", "SET NULL"),
+            )
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_unannounced_visits")),
+    )
+    op.create_index(op.f("ix_unannounced_visits_county_id"), "unannounced_visits", ["county_id"], unique=False)
+    op.create_table(
+        "visit_checks",
+        sa.Column("id", sa.Integer(), nullable=False),
+        *(sa.Column(f"c{n:02d}", sa.SmallInteger(), nullable=False) for n in range(1, 11)),
+        sa.Column("county_id", sa.Integer(), nullable=False),
+        sa.Column("visit_id", sa.Integer(), nullable=False),
+        sa.Column("household_id", sa.Integer(), nullable=False),
+        sa.Column("notes", sa.Text(), nullable=True),
+        sa.Column("checked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("inspector_id", sa.Integer(), nullable=True),
+        *(
+            sa.CheckConstraint(f"c{n:02d} >= 0 AND c{n:02d} <= 1000", name=op.f(f"ck_visit_checks_c{n:02d}_range"))
+            for n in range(1, 11)
+        ),
+        *(
+            sa.ForeignKeyConstraint(
+                [column], [f"{table}.id"], name=op.f(f"fk_visit_checks_{column}_{table}"), ondelete=action
+            )
+            for column, table, action in (
+                ("county_id", "counties", "RESTRICT"),
+                ("visit_id", "unannounced_visits", "RESTRICT"),
+                ("household_id", "households", "RESTRICT"),
+                ("inspector_id", "users", "SET NULL"),
+            )
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_visit_checks")),
+        sa.UniqueConstraint(
+            "county_id", "visit_id", "household_id", name=op.f("uq_visit_checks_county_id_visit_id_household_id")
+        ),
+    )
+    op.create_index(op.f("ix_visit_checks_household_id"), "visit_checks", ["household_id"], unique=False)
     op.create_index(
         op.f("ix_accountability_cases_township_id"), "accountability_cases", ["township_id"], unique=False
     )
@@ -139,11 +203,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("visit_checks")
+    op.drop_table("unannounced_visits")
     op.drop_table("accountability_cases")
     op.drop_table("cadres")
     op.execute("ALTER TABLE counties DROP COLUMN ladder_window_days")
     op.execute("ALTER TABLE village_periods DROP COLUMN sign_offs")
     for table in SETTING_TABLES:
         op.execute(f"ALTER TABLE {table} DROP COLUMN sign_off_levels")
+        op.execute(f"ALTER TABLE {table} DROP COLUMN unannounced_in_agreement")
         op.execute(f"ALTER TABLE {table} DROP COLUMN warning_bonus_cut_percent")
         op.execute(f"ALTER TABLE {table} DROP COLUMN ranking_weights")

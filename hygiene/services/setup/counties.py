@@ -156,6 +156,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("ladder_window_days", "问责阶梯：同一单位多少天内再次逾期未整改即升一级（天）", *_whole(1, 3660)),
     Setting(
+        "unannounced_in_agreement",
+        "暗访复评的农户计入乡镇排名的抽查一致率（是/否）",
+        _switch,
+        lambda value: "是" if value else "否",
+    ),
+    Setting(
         "sign_off_levels",
         "审核层级：乡镇审核算第1级，公示前另需县级复核、审核共几级（1–3）",
         *_whole(1, 3),

@@ -28,9 +28,11 @@ from hygiene.models import (
     Period,
     SpotCheck,
     Township,
+    UnannouncedVisit,
     Village,
     VillageAssessment,
     VillagePeriod,
+    VisitCheck,
 )
 from hygiene.services.errors import ServiceError
 from hygiene.services.rating import rating, records
@@ -158,7 +160,8 @@ def _assessments(session: Session, period: Period) -> dict[int, list[tuple[Asses
 def _spot_checks(session: Session, period: Period) -> dict[int, list[CheckedHousehold]]:
     """The period's spot checks by township id, graded on the period's rubric and thresholds and
     compared with the household's grade in the village's current posted record."""
-    rows = session.execute(
+    rows: list[tuple[int, SpotCheck | VisitCheck, str, int, str]] = []
+    rows += session.execute(
         sa.select(InspectionAssignment.township_id, SpotCheck, Household.code, Village.id, Village.name)
         .join(SpotCheck, SpotCheck.assignment_id == InspectionAssignment.id)
         .join(Household, SpotCheck.household_id == Household.id)
@@ -166,7 +169,16 @@ def _spot_checks(session: Session, period: Period) -> dict[int, list[CheckedHous
         .join(Village, Group.village_id == Village.id)
         .where(InspectionAssignment.period_id == period.id)
         .order_by(Household.code)
-    ).all()
+    ).tuples()
+    if period.unannounced_in_agreement:  # the households re-scored on unannounced visits (暗访) count too
+        rows += session.execute(
+            sa.select(UnannouncedVisit.township_id, VisitCheck, Household.code, Village.id, Village.name)
+            .join(VisitCheck, VisitCheck.visit_id == UnannouncedVisit.id)
+            .join(Household, VisitCheck.household_id == Household.id)
+            .join(Village, UnannouncedVisit.village_id == Village.id)
+            .where(UnannouncedVisit.period_id == period.id)
+            .order_by(Household.code)
+        ).tuples()
     if not rows:
         return {}
     posted = records.current_records(session, period, sorted({row[3] for row in rows}))
