@@ -1,6 +1,8 @@
-"""督查问责 in depth (issue 33): the ranking's weights, the warnings' bonus cuts and the sign-off
-levels as county settings, kept with each period like the other rating settings; each village
-period's sign-offs after the township's approval.
+"""督查问责 in depth (issue 33): the ranking's weights, the warnings' bonus cuts, the sign-off
+levels and whether unannounced visits count in the agreement as county settings, kept with each
+period like the other rating settings; each village period's sign-offs after the township's
+approval; the accountability ladder (cadres, cases, its window); unannounced visits and their
+re-scores; the inspection teams' lead and member offices.
 
 Revision ID: 0014
 Revises: 0013
@@ -46,6 +48,8 @@ def upgrade() -> None:
         "ALTER TABLE counties ADD COLUMN ladder_window_days INTEGER DEFAULT 365 NOT NULL "
         "CONSTRAINT ck_counties_ladder_window_range CHECK (ladder_window_days BETWEEN 1 AND 3660)"
     )
+    op.add_column("inspection_teams", sa.Column("lead_office", sa.String(length=60), nullable=True))
+    op.add_column("inspection_teams", sa.Column("member_offices", sa.String(length=200), nullable=True))
     op.create_table(
         "cadres",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -208,6 +212,8 @@ def downgrade() -> None:
     op.drop_table("accountability_cases")
     op.drop_table("cadres")
     op.execute("ALTER TABLE counties DROP COLUMN ladder_window_days")
+    op.execute("ALTER TABLE inspection_teams DROP COLUMN member_offices")
+    op.execute("ALTER TABLE inspection_teams DROP COLUMN lead_office")
     op.execute("ALTER TABLE village_periods DROP COLUMN sign_offs")
     for table in SETTING_TABLES:
         op.execute(f"ALTER TABLE {table} DROP COLUMN sign_off_levels")

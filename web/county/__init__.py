@@ -3,4 +3,5 @@ from web.county import (
     dashboard,  # noqa: F401
     inspection_teams,  # noqa: F401
     sign_offs,  # noqa: F401
+    team_oversight,  # noqa: F401
 )

@@ -58,6 +58,7 @@ class CheckedHousehold:
     spot_grade: str
     final_grade: str | None  # None: not rated in the period's posted record, so not counted
     agrees: bool | None
+    on_visit: bool = False  # re-scored on an unannounced visit (暗访) rather than a spot check
 
 
 @dataclass(frozen=True)
@@ -208,7 +209,7 @@ def _spot_checks(session: Session, period: Period) -> dict[int, list[CheckedHous
     except scoring.InvalidInput as exc:
         raise ServiceError("抽查评分不符合本期评分标准：" + "；".join(str(p) for p in exc.problems[:5])) from None
     found: dict[int, list[CheckedHousehold]] = {}
-    for (township_id, _, code, _, village_name), line in zip(rows, graded.itertuples(index=False), strict=True):
+    for (township_id, check, code, _, village_name), line in zip(rows, graded.itertuples(index=False), strict=True):
         final = None if _missing(line.final_grade) else str(line.final_grade)
         found.setdefault(township_id, []).append(
             CheckedHousehold(
@@ -218,6 +219,7 @@ def _spot_checks(session: Session, period: Period) -> dict[int, list[CheckedHous
                 spot_grade=str(line.spot_grade),
                 final_grade=final,
                 agrees=None if _missing(line.agrees) else bool(line.agrees),
+                on_visit=isinstance(check, VisitCheck),
             )
         )
     return found
