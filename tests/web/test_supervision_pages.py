@@ -14,9 +14,9 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from hygiene.enums import WorkflowState
-from hygiene.models import Village, VillagePeriod
+from hygiene.models import Township, Village, VillagePeriod
 from hygiene.services.setup import periods, units
-from hygiene.services.supervision import ranking, yearly
+from hygiene.services.supervision import consistency, ranking, yearly
 from tests.web.conftest import Auth
 from tests.web.test_county import typed
 from tests.web.test_ranking_page import ranking_rows
@@ -193,3 +193,22 @@ def test_another_countys_village_period_is_not_found(client: FlaskClient, auth: 
     auth.login("county2")
     other = auth.post(f"/county/520998/sign-offs/{vp.id}/approve", {"version": vp.version}, token_from="/")
     assert other.status_code == 404
+
+
+def test_the_townships_page_shows_each_peer_reviewers_consistency(
+    client: FlaskClient, auth: Auth, db_session: Session
+) -> None:
+    township = db_session.scalars(sa.select(Township).where(Township.code == "52099901")).one()
+    q3 = periods.get_period(db_session, units.get_county(db_session, "520999").id, "2026Q3")
+    lines = consistency.reviewers(db_session, township, q3)
+    auth.login("township")
+    html = client.get("/township/52099901/", query_string={"period": "2026Q3"}).get_data(as_text=True)
+    assert f"{q3.code}：{len(lines)} 户参与互评" in html
+    table = re.search(r'<table class="cards reviewers">.*?<tbody>(.*?)</tbody>', html, re.S)
+    assert table
+    codes = re.findall(r'<td class="card-name">(\d+) ', table[1])
+    assert codes == [x.household_code for x in lines]
+    assert f'data-label="平均偏离">{lines[0].mean_distance}' in table[1]
+    auth.logout()
+    auth.login("township2")
+    assert client.get("/township/52099901/").status_code == 403

@@ -17,7 +17,7 @@ from hygiene.services import audit
 from hygiene.services.awards import plaques
 from hygiene.services.rating import boards, objections, quotas, rating, results, sign_offs, workflow
 from hygiene.services.setup import periods, units
-from hygiene.services.supervision import accountability, notices, visits
+from hygiene.services.supervision import accountability, consistency, notices, visits
 from web.database import get_session
 from web.downloads import CSV_MIMETYPE, XLSX_MIMETYPE, download
 from web.handlers import load, save
@@ -85,6 +85,8 @@ def home(township_code: str) -> str:
         village_notices=notices.open_count_for_township(session, township, villages=True),
         ladder=accountability.unit_rungs(session, township.county, township=township),
         visits=visits.done_for_township(session, township),
+        reviewers=consistency.reviewers(session, township, period) if period else [],
+        inconsistent_points=consistency.INCONSISTENT_POINTS,
     )
 
 
