@@ -19,7 +19,16 @@ from scoring.engine import (
     score_tables,
     to_frame,
 )
-from scoring.periods import add_periods, is_period, parse_period, period_index, period_year, periods_between
+from scoring.periods import (
+    add_periods,
+    first_period_after,
+    is_period,
+    parse_period,
+    period_index,
+    period_kind,
+    period_year,
+    periods_between,
+)
 from scoring.plaques import PLAQUE_ACTIONS, plaque_changes, plaque_serial
 from scoring.problems import InvalidInput, Problem
 from scoring.rubric import CRITERIA, GRADE_LABELS, GRADES, Criterion, Rubric, Settings
@@ -48,6 +57,7 @@ __all__ = [
     "add_periods",
     "ceil_ratio",
     "div_half_up",
+    "first_period_after",
     "format_tenths",
     "grade_of",
     "is_period",
@@ -55,6 +65,7 @@ __all__ = [
     "peer_criterion_means",
     "peer_reviewer_problem",
     "period_index",
+    "period_kind",
     "period_year",
     "periods_between",
     "plaque_changes",

@@ -20,6 +20,45 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 SETTING_TABLES = ("counties", "periods")
+# Period codes grow from `YYYYQn` to `YYYY-MM` (RULES.md §1: monthly counties).
+LONGER = (("periods", "code", False), ("result_records", "period_code", False), ("households", "registered_from", True))
+OLD_FORMAT = "length(code) = 6 AND substr(code, 5, 1) = 'Q' AND substr(code, 6, 1) IN ('1','2','3','4')"
+NEW_FORMAT = (
+    "(length(code) = 6 AND substr(code, 5, 1) = 'Q' AND substr(code, 6, 1) IN ('1','2','3','4')) OR "
+    "(length(code) = 7 AND substr(code, 5, 1) = '-' AND substr(code, 6, 2) BETWEEN '01' AND '12')"
+)
+
+
+def _period_codes(length: int, check: str) -> None:
+    """Widen (or narrow) the period code columns and set the periods' code format. PostgreSQL alters
+    them in place. SQLite, which neither enforces a VARCHAR's length nor alters a CHECK, gets the
+    same change written into its stored schema (the procedure of SQLite's ALTER TABLE documentation,
+    "making other kinds of table schema changes"): no table is rebuilt, so every inline constraint
+    and trigger stays as it is and later DROP COLUMNs keep working."""
+    old_check, new_check = (NEW_FORMAT, OLD_FORMAT) if length == 6 else (OLD_FORMAT, NEW_FORMAT)
+    if op.get_bind().dialect.name != "sqlite":
+        for table, column, nullable in LONGER:
+            op.alter_column(
+                table, column, existing_type=sa.String(13 - length), type_=sa.String(length), existing_nullable=nullable
+            )
+        op.drop_constraint(op.f("ck_periods_code_format"), "periods", type_="check")
+        op.create_check_constraint(op.f("ck_periods_code_format"), "periods", sa.text(new_check))
+        return
+    bind = op.get_bind()
+    version = bind.exec_driver_sql("PRAGMA schema_version").scalar_one()
+    bind.exec_driver_sql("PRAGMA writable_schema = ON")
+    for table, column, _ in LONGER:
+        sql = bind.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).scalar_one()
+        changed = sql.replace(f"{column} VARCHAR({13 - length})", f"{column} VARCHAR({length})")
+        if table == "periods":
+            changed = changed.replace(old_check, new_check)
+        if changed == sql:
+            raise RuntimeError(f"{table}.{column}: schema text not as expected")
+        bind.exec_driver_sql("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?", (changed, table))
+    bind.exec_driver_sql(f"PRAGMA schema_version = {int(version) + 1}")
+    bind.exec_driver_sql("PRAGMA writable_schema = OFF")
+
+
 RUNGS = ("statement", "talk", "warning", "removal")
 
 
@@ -29,6 +68,7 @@ def _rung(name: str, kind_name: str, nullable: bool) -> sa.Column:  # type: igno
 
 
 def upgrade() -> None:
+    _period_codes(7, NEW_FORMAT)  # first: the columns added below keep their inline CHECKs
     # As in 0002 and 0007: ADD COLUMN with its CHECK inline, no batch rebuild on SQLite.
     for table in SETTING_TABLES:
         op.execute(
@@ -47,6 +87,10 @@ def upgrade() -> None:
     op.execute(
         "ALTER TABLE counties ADD COLUMN ladder_window_days INTEGER DEFAULT 365 NOT NULL "
         "CONSTRAINT ck_counties_ladder_window_range CHECK (ladder_window_days BETWEEN 1 AND 3660)"
+    )
+    op.execute(
+        "ALTER TABLE counties ADD COLUMN period_length VARCHAR(8) DEFAULT 'quarter' NOT NULL "
+        "CONSTRAINT ck_counties_period_length_known CHECK (period_length IN ('quarter', 'month'))"
     )
     op.add_column("inspection_teams", sa.Column("lead_office", sa.String(length=60), nullable=True))
     op.add_column("inspection_teams", sa.Column("member_offices", sa.String(length=200), nullable=True))
@@ -213,6 +257,7 @@ def downgrade() -> None:
     op.drop_table("cadres")
     op.execute("ALTER TABLE counties DROP COLUMN ladder_window_days")
     op.execute("ALTER TABLE inspection_teams DROP COLUMN member_offices")
+    op.execute("ALTER TABLE counties DROP COLUMN period_length")
     op.execute("ALTER TABLE inspection_teams DROP COLUMN lead_office")
     op.execute("ALTER TABLE village_periods DROP COLUMN sign_offs")
     for table in SETTING_TABLES:
@@ -220,3 +265,4 @@ def downgrade() -> None:
         op.execute(f"ALTER TABLE {table} DROP COLUMN unannounced_in_agreement")
         op.execute(f"ALTER TABLE {table} DROP COLUMN warning_bonus_cut_percent")
         op.execute(f"ALTER TABLE {table} DROP COLUMN ranking_weights")
+    _period_codes(6, OLD_FORMAT)  # last, as it came first

@@ -212,3 +212,24 @@ def test_the_townships_page_shows_each_peer_reviewers_consistency(
     auth.logout()
     auth.login("township2")
     assert client.get("/township/52099901/").status_code == 403
+
+
+def test_a_monthly_county_opens_months_and_every_picker_takes_them(
+    client: FlaskClient, auth: Auth, db_session: Session
+) -> None:
+    auth.login("county")
+    assert auth.post("/county/520999/settings", typed(period_length="month")).status_code == 303
+    page = client.get("/county/520999/periods").get_data(as_text=True)
+    assert 'value="2027-01"' in page
+    refused = auth.post("/county/520999/periods", {"code": "2027Q1"})
+    assert "按月评比，期别应为如 2027-01 的形式" in refused.get_data(as_text=True)
+    opened = auth.post("/county/520999/periods", {"code": "2027-01"})
+    assert opened.status_code == 303
+    ranking_page = client.get(RANKING, query_string={"period": "2027-01"})
+    assert ranking_page.status_code == 200 and "2027-01 乡镇排名" in ranking_page.get_data(as_text=True)
+    assert client.get("/county/520999/dashboard", query_string={"period": "2027-01"}).status_code == 200
+    assert client.get(YEARLY, query_string={"year": "2027"}).status_code == 200
+    auth.logout()
+    auth.login("township")
+    board = client.get("/township/52099901/", query_string={"period": "2027-01"}).get_data(as_text=True)
+    assert "2027-01：共" in board

@@ -140,7 +140,7 @@ def periods_page(county_code: str) -> ResponseReturnValue:
         return redirect(url_for("county.periods_page", county_code=county.code), 303)
     all_periods = units.county_periods(session, county.id)
     if request.method == "GET":
-        form.code.data = counties.next_period_code(all_periods[0].code if all_periods else None)
+        form.code.data = counties.next_period_code(all_periods[0].code if all_periods else None, county.period_length)
     counts = counties.period_state_counts(session, county)
     return render_template("county/periods.html", county=county, form=form, periods=all_periods, counts=counts)
 

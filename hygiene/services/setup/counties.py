@@ -132,7 +132,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("gap_tenths", "自评、互评与复评相差多少分时提示（分）", *_points(1000, 1)),
     Setting("min_peers", "每户应有的互评户数，少于此数时提示（户）", *_whole(0, 20)),
     Setting("posting_days", "公示天数（天）", *_whole(1, 60)),
-    Setting("plaque_wait_periods", "摘牌后多少个季度内再评上只表彰、不挂牌（季度）", *_whole(0, 12)),
+    Setting("plaque_wait_periods", "摘牌后多少期内再评上只表彰、不挂牌（期，按本县的评比周期计）", *_whole(0, 12)),
     Setting("red_black_list", "定档后公布红黑榜（是/否）", _switch, lambda value: "是" if value else "否"),
     Setting("notice_deadline_hours", "督办通知单整改时限（小时）", *_whole(1, 720)),
     Setting("assessment_area_max_tenths", "村级考核每项分值（分）", *_points(1000, 10)),
@@ -152,6 +152,12 @@ SETTINGS: tuple[Setting, ...] = (
         "warning_bonus_cut_percent",
         "红色、黄色预警扣减当期奖补的比例（%，如 100,50）",
         parse_bonus_cuts,
+        str,
+    ),
+    Setting(
+        "period_length",
+        "评比周期：quarter（季度，如 2027Q1）或 month（月，如 2027-01），从下一个新开的期起执行",
+        lambda text: _period_length(text),
         str,
     ),
     Setting("ladder_window_days", "问责阶梯：同一单位多少天内再次逾期未整改即升一级（天）", *_whole(1, 3660)),
@@ -279,12 +285,21 @@ def current_year() -> int:
     return beijing_today().year
 
 
-def next_period_code(latest: str | None) -> str:
-    """The period to offer opening next: the one after the latest, or the current quarter."""
+def next_period_code(latest: str | None, length: str = "quarter") -> str:
+    """The period to offer opening next: the first of the county's length after the latest, or the
+    current quarter or month."""
     if latest is not None:
-        return rating.next_period_code(latest)
+        return rating.first_period_after(latest, length)
     today = utcnow().date()
-    return f"{today.year}Q{(today.month - 1) // 3 + 1}"
+    return f"{today.year}-{today.month:02d}" if length == "month" else f"{today.year}Q{(today.month - 1) // 3 + 1}"
+
+
+def _period_length(text: str) -> str:
+    key = text.strip().lower()
+    found = {"quarter": "quarter", "季度": "quarter", "季": "quarter", "month": "month", "月": "month"}.get(key)
+    if found is None:
+        raise ValueError("须为 quarter（季度）或 month（月）")
+    return found
 
 
 @dataclass(frozen=True)
