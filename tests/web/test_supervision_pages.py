@@ -220,7 +220,7 @@ def test_a_monthly_county_opens_months_and_every_picker_takes_them(
     auth.login("county")
     assert auth.post("/county/520999/settings", typed(period_length="month")).status_code == 303
     page = client.get("/county/520999/periods").get_data(as_text=True)
-    assert 'value="2027-01"' in page
+    assert 'value="2027-01"' in page and "月份（如 2027-01）" in page and "开启月份" in page
     refused = auth.post("/county/520999/periods", {"code": "2027Q1"})
     assert "按月评比，期别应为如 2027-01 的形式" in refused.get_data(as_text=True)
     opened = auth.post("/county/520999/periods", {"code": "2027-01"})

@@ -49,10 +49,9 @@ def settings_form_class() -> type[SettingsForm]:
 
 
 class OpenPeriodForm(BaseForm):
-    code = StringField(
-        "期别（季度如 2027Q1，按月评比如 2027-01）", validators=[DataRequired("请填写期别"), Length(max=7)]
-    )
-    submit = SubmitField("开启季度")  # the browser journeys name it; a monthly county opens a month with it
+    # A monthly county's page names a month instead (web.county.views.periods_page).
+    code = StringField("季度（如 2027Q1）", validators=[DataRequired("请填写期别"), Length(max=7)])
+    submit = SubmitField("开启季度")
 
 
 class AccountActiveForm(BaseForm):

@@ -129,6 +129,8 @@ def periods_page(county_code: str) -> ResponseReturnValue:
     county = _county(county_code)
     session = get_session()
     form = OpenPeriodForm()
+    if county.period_length == "month":  # RULES.md §1: a monthly county opens months
+        form.code.label.text, form.submit.label.text = "月份（如 2027-01）", "开启月份"
     if form.validate_on_submit() and save(
         lambda s: counties.open_period(s, current_account(), county, (form.code.data or "").strip()),
         done=lambda opened: (
