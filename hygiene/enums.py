@@ -95,6 +95,28 @@ class NoticeState(LabelledEnum):
     CLOSED = "closed", "已销号"
 
 
+class AccountabilityRung(LabelledEnum):
+    """The accountability ladder (RULES.md §9), lowest first."""
+
+    STATEMENT = "statement", "表态"
+    TALK = "talk", "约谈"
+    WARNING = "warning", "警示"
+    REMOVAL = "removal", "免职"
+
+
+class CaseState(LabelledEnum):
+    PROPOSED = "proposed", "待县里决定"
+    DECIDED = "decided", "已决定"
+    DISMISSED = "dismissed", "不予问责"
+
+
+class CadrePost(LabelledEnum):
+    """Who answers for a unit (RULES.md §9): the village's 包保 cadre, the township's 分管 leader."""
+
+    LIAISON = "liaison", "包保干部"
+    IN_CHARGE = "in_charge", "分管领导"
+
+
 class NoticeSource(LabelledEnum):
     """Where a notice came from (RULES.md §9, §6)."""
 

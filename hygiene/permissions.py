@@ -54,6 +54,11 @@ def can_import_roster(user: User, villages: Sequence[Village]) -> bool:
     return len(counties) == 1 and can_administer_county(user, counties.pop())
 
 
+def can_sign_off(user: User, county: County) -> bool:
+    """The county's sign-off levels after the township's approval (RULES.md §5): its administrator."""
+    return can_administer_county(user, county)
+
+
 def can_inspect_county(user: User, county: County) -> bool:
     return user.role is Role.INSPECTOR and user.county_id == county.id
 

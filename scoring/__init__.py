@@ -23,7 +23,16 @@ if TYPE_CHECKING:
         score_tables,
         to_frame,
     )
-    from scoring.periods import add_periods, is_period, parse_period, period_index, period_year, periods_between
+    from scoring.periods import (
+        add_periods,
+        first_period_after,
+        is_period,
+        parse_period,
+        period_index,
+        period_kind,
+        period_year,
+        periods_between,
+    )
     from scoring.plaques import PLAQUE_ACTIONS, plaque_changes, plaque_serial
     from scoring.problems import InvalidInput, Problem
     from scoring.rubric import CRITERIA, GRADE_LABELS, GRADES, Criterion, Rubric, Settings
@@ -53,6 +62,8 @@ _HOMES: dict[str, str] = {
     "add_periods": "scoring.periods",
     "is_period": "scoring.periods",
     "parse_period": "scoring.periods",
+    "first_period_after": "scoring.periods",
+    "period_kind": "scoring.periods",
     "period_index": "scoring.periods",
     "period_year": "scoring.periods",
     "periods_between": "scoring.periods",
@@ -107,6 +118,7 @@ __all__ = [
     "add_periods",
     "ceil_ratio",
     "div_half_up",
+    "first_period_after",
     "format_tenths",
     "grade_of",
     "is_period",
@@ -114,6 +126,7 @@ __all__ = [
     "peer_criterion_means",
     "peer_reviewer_problem",
     "period_index",
+    "period_kind",
     "period_year",
     "periods_between",
     "plaque_changes",

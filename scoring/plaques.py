@@ -64,7 +64,7 @@ def _read_plaques(plaques: pd.DataFrame) -> tuple[dict[str, _Held], dict[str, st
         elif state == "revoked":
             when = _text(revoked_period)
             if not is_period(when):
-                problems.append(Problem(file, row, "revoked_period", when, "摘牌期须为YYYYQn"))
+                problems.append(Problem(file, row, "revoked_period", when, "摘牌期须为YYYYQn或YYYY-MM"))
             elif code not in revoked or periods_between(revoked[code], when) > 0:
                 revoked[code] = when
         else:
@@ -106,7 +106,7 @@ def plaque_changes(
     order; otherwise `serial` is left empty for the caller to assign.
     """
     if not is_period(period):
-        raise InvalidInput([Problem("plaques", 0, "period", period, "期别须为YYYYQn")])
+        raise InvalidInput([Problem("plaques", 0, "period", period, "期别须为YYYYQn或YYYY-MM")])
     if wait_periods < 0:
         raise InvalidInput([Problem("settings", 0, "plaque_wait_periods", str(wait_periods), "须为非负整数")])
     held, revoked = _read_plaques(plaques)

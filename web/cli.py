@@ -368,6 +368,7 @@ def tick() -> None:
     """Time-driven steps (idempotent): village periods whose posting period has ended with no
     objection pending become final; rectification notices open past their deadline escalate."""
     from hygiene.services import tick as ticking
+    from hygiene.services.supervision import accountability
 
     with transaction() as session:
         done = ticking.run(session)
@@ -379,11 +380,14 @@ def tick() -> None:
             for f in done.finalized
         ]
         escalated = [f"{n.escalated_from_id}号督办通知单 → {n.id}号问责通知单" for n in done.escalated]
+        proposed = [f"{accountability.unit_name(c)}：建议{c.proposed_rung.label}" for c in done.proposed]
         failed = done.failed
     for name in names:
         click.echo(f"已定档 {name}")
     for line in escalated:
         click.echo(f"逾期升级 {line}")
+    for line in proposed:
+        click.echo(f"提出问责 {line}（待县里决定）")
     click.echo(f"公示期满定档 {len(names)} 个村，逾期升级问责 {len(escalated)} 份通知单")
     for failure in failed:
         click.echo(f"未能定档 {failure.name}（仍在公示中，下次再试）：{failure.reason}", err=True)
@@ -619,6 +623,7 @@ def ranking_command(county_code: str, period_code: str, output_format: str | Non
         f"覆盖得分({w.coverage:.0%})",
         "覆盖率/计划",
         "预警",
+        "后果",
     )
     rows = [
         (
@@ -631,6 +636,7 @@ def ranking_command(county_code: str, period_code: str, output_format: str | Non
             shown(t.coverage_points),
             "无数据" if t.coverage is None else f"{t.coverage * 100:.2f}%/{t.planned_percent}%",
             t.warning_label,
+            t.consequence,
         )
         for t in result.townships
     ]

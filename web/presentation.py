@@ -13,6 +13,7 @@ from hygiene.io.scores import format_points
 from hygiene.models import Period
 from hygiene.models._types import BEIJING_TIME
 from hygiene.services import audit
+from hygiene.services.rating import sign_offs
 from hygiene.services.rating.rating import FLAG_LABELS
 from hygiene.services.rating.workflow import MOVE_LABELS
 from web.database import get_session
@@ -166,4 +167,4 @@ def actor(username: str) -> str:
 
 
 def template_filters() -> dict[str, Any]:
-    return {"tenths": tenths, "local_time": local_time, "actor": actor}
+    return {"tenths": tenths, "local_time": local_time, "actor": actor, "stage": sign_offs.stage_label}

@@ -1,6 +1,7 @@
 """Every mapped class, importable from one place (Alembic's env imports this to see them all)."""
 
 from hygiene.db import Base
+from hygiene.models.accountability import AccountabilityCase, Cadre, UnannouncedVisit, VisitCheck
 from hygiene.models.accounts import AuditEntry, LoginAttempt, LoginThrottle, User
 from hygiene.models.awards import (
     AwardGoodsMapping,
@@ -29,10 +30,12 @@ from hygiene.models.supervision import (
 from hygiene.models.units import County, Group, Household, Township, Village
 
 __all__ = [
+    "AccountabilityCase",
     "AuditEntry",
     "AwardGoodsMapping",
     "AwardLedgerEntry",
     "AwardQuota",
+    "Cadre",
     "County",
     "CountyBudget",
     "Disqualification",
@@ -61,10 +64,12 @@ __all__ = [
     "Star",
     "StarSettings",
     "Township",
+    "UnannouncedVisit",
     "User",
     "Village",
     "VillageAssessment",
     "VillagePeriod",
+    "VisitCheck",
     "county_parents",
 ]
 

@@ -93,6 +93,10 @@ def score_checks() -> list[sa.CheckConstraint]:
     return [sa.CheckConstraint(f"{c} >= 0 AND {c} <= {MAX_SCORE_TENTHS}", name=f"{c}_range") for c in CRITERIA]
 
 
+DEFAULT_RANKING_WEIGHTS = "0.4,0.3,0.3"
+DEFAULT_BONUS_CUTS = "100,50"
+
+
 class RatingSettings:
     """A county's configurable rating numbers (RULES.md, *configurable*), defaults as there.
 
@@ -109,6 +113,19 @@ class RatingSettings:
     red_black_list: Mapped[bool] = mapped_column(default=True)
     # Points of each of the village assessment's four areas (RULES.md §9), in tenths.
     assessment_area_max_tenths: Mapped[int] = mapped_column(default=250, server_default="250")
+    # The township ranking's weights (assessment, agreement, coverage: RULES.md §9, summing to 1) and
+    # the bonus cut a red and a yellow warning carry (percent), as typed in the county's settings
+    # (hygiene.services.setup.counties: ranking_weights_of, bonus_cuts_of read them).
+    ranking_weights: Mapped[str] = mapped_column(
+        sa.String(40), default=DEFAULT_RANKING_WEIGHTS, server_default=DEFAULT_RANKING_WEIGHTS
+    )
+    warning_bonus_cut_percent: Mapped[str] = mapped_column(
+        sa.String(20), default=DEFAULT_BONUS_CUTS, server_default=DEFAULT_BONUS_CUTS
+    )
+    # Sign-off levels (RULES.md §5): the township's approval and up to two more before publication.
+    sign_off_levels: Mapped[int] = mapped_column(default=1, server_default="1")
+    # Whether the households re-scored on unannounced visits (暗访) count in the ranking's agreement.
+    unannounced_in_agreement: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
 
 
 RATING_SETTINGS: tuple[str, ...] = (
@@ -120,6 +137,10 @@ RATING_SETTINGS: tuple[str, ...] = (
     "plaque_wait_periods",
     "red_black_list",
     "assessment_area_max_tenths",
+    "ranking_weights",
+    "warning_bonus_cut_percent",
+    "sign_off_levels",
+    "unannounced_in_agreement",
 )
 
 
@@ -132,6 +153,9 @@ def rating_settings_checks() -> list[sa.CheckConstraint]:
         sa.CheckConstraint("posting_days >= 1", name="posting_days_positive"),
         sa.CheckConstraint("plaque_wait_periods >= 0", name="plaque_wait_nonnegative"),
         sa.CheckConstraint("assessment_area_max_tenths BETWEEN 10 AND 1000", name="assessment_area_max_range"),
+        sa.CheckConstraint("length(ranking_weights) >= 5", name="ranking_weights_given"),
+        sa.CheckConstraint("length(warning_bonus_cut_percent) >= 3", name="bonus_cuts_given"),
+        sa.CheckConstraint("sign_off_levels BETWEEN 1 AND 3", name="sign_off_levels_range"),
     ]
 
 

@@ -22,14 +22,16 @@ from hygiene.models.units import Village
 
 
 class Period(RatingSettings, Base):
-    """A quarter of one county, written ``YYYYQn``. It keeps the rubric version and the county's
-    rating settings in force when it opened (RULES.md §2): later changes never reach it."""
+    """A period of one county: a quarter written ``YYYYQn`` or a month written ``YYYY-MM``. It keeps
+    the rubric version and the county's rating settings in force when it opened (RULES.md §2): later
+    changes never reach it."""
 
     __tablename__ = "periods"
     __table_args__ = (
         sa.UniqueConstraint("county_id", "code"),
-        sa.CheckConstraint(
-            "length(code) = 6 AND substr(code, 5, 1) = 'Q' AND substr(code, 6, 1) IN ('1','2','3','4')",
+        sa.CheckConstraint(  # a quarter YYYYQn or a month YYYY-MM (RULES.md §1)
+            "(length(code) = 6 AND substr(code, 5, 1) = 'Q' AND substr(code, 6, 1) IN ('1','2','3','4')) OR "
+            "(length(code) = 7 AND substr(code, 5, 1) = '-' AND substr(code, 6, 2) BETWEEN '01' AND '12')",
             name="code_format",
         ),
         sa.CheckConstraint("starts_on < ends_on", name="dates_ordered"),
@@ -38,7 +40,7 @@ class Period(RatingSettings, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     county_id: Mapped[int] = mapped_column(sa.ForeignKey("counties.id", ondelete="RESTRICT"), index=True)
-    code: Mapped[str] = mapped_column(sa.String(6))
+    code: Mapped[str] = mapped_column(sa.String(7))
     starts_on: Mapped[dt.date]
     ends_on: Mapped[dt.date]
     rubric_version_id: Mapped[int] = mapped_column(sa.ForeignKey("rubric_versions.id", ondelete="RESTRICT"))
@@ -56,6 +58,7 @@ class VillagePeriod(Base):
         sa.CheckConstraint(
             "state NOT IN ('published', 'final') OR posting_ends_at IS NOT NULL", name="published_has_posting_end"
         ),
+        sa.CheckConstraint("sign_offs BETWEEN 0 AND 2", name="sign_offs_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -72,6 +75,9 @@ class VillagePeriod(Base):
     posting_ends_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     finalized_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(default=1)
+    # The sign-offs given after the township's approval (RULES.md §5: 0 up to the period's
+    # sign_off_levels - 1); publication waits for the last (hygiene.services.rating.sign_offs).
+    sign_offs: Mapped[int] = mapped_column(default=0, server_default="0")
 
     village: Mapped[Village] = relationship()
     period: Mapped[Period] = relationship()

@@ -64,7 +64,7 @@ class ResultRecord(Base):
     posted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     posted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"))
     # The units as they were named when posted.
-    period_code: Mapped[str] = mapped_column(sa.String(6))
+    period_code: Mapped[str] = mapped_column(sa.String(7))
     township_code: Mapped[str] = mapped_column(sa.String(12))
     township_name: Mapped[str] = mapped_column(sa.String(60))
     village_code: Mapped[str] = mapped_column(sa.String(16))

@@ -23,6 +23,9 @@ class InspectionTeam(Base):
     county_id: Mapped[int] = mapped_column(sa.ForeignKey("counties.id", ondelete="RESTRICT"), index=True)
     name: Mapped[str] = mapped_column(sa.String(60))
     members: Mapped[str] = mapped_column(sa.String(200))
+    # The office that leads the team (e.g. 督办督查局) and the member offices (文明办、妇联 …), RULES.md §9.
+    lead_office: Mapped[str | None] = mapped_column(sa.String(60))
+    member_offices: Mapped[str | None] = mapped_column(sa.String(200))
 
 
 class InspectionAssignment(Base):

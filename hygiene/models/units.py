@@ -22,12 +22,18 @@ class County(RatingSettings, Base):
         *rating_settings_checks(),
         sa.CheckConstraint("notice_deadline_hours >= 1", name="notice_deadline_positive"),
         sa.CheckConstraint("yearly_budget_fen >= 0", name="yearly_budget_nonnegative"),
+        sa.CheckConstraint("ladder_window_days BETWEEN 1 AND 3660", name="ladder_window_range"),
+        sa.CheckConstraint("period_length IN ('quarter', 'month')", name="period_length_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(12), unique=True)
     name: Mapped[str] = mapped_column(sa.String(60))
     notice_deadline_hours: Mapped[int] = mapped_column(default=24)
+    # RULES.md §9: failures of one unit within this many days climb the accountability ladder.
+    ladder_window_days: Mapped[int] = mapped_column(default=365, server_default="365")
+    # RULES.md §1: "quarter" (YYYYQn) or "month" (YYYY-MM), for the periods opened from now on.
+    period_length: Mapped[str] = mapped_column(sa.String(8), default="quarter", server_default="quarter")
     # RULES.md §8: the incentive budget of each year from the one it was set in (county_budgets
     # keeps the budget of each year a change was made in).
     yearly_budget_fen: Mapped[int] = mapped_column(
@@ -112,7 +118,7 @@ class Household(Base):
     moved_away_on: Mapped[dt.date | None]
     # The first period it counts in (RULES.md §4: H is the households registered for the period);
     # None for a household registered before its village's first period, counted in every one.
-    registered_from: Mapped[str | None] = mapped_column(sa.String(6))
+    registered_from: Mapped[str | None] = mapped_column(sa.String(7))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(default=1)
 

@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 from hygiene import digests
 from hygiene.db import Base
 from hygiene.models import (
+    AccountabilityCase,
     AuditEntry,
+    Cadre,
     County,
     Group,
     Household,
@@ -27,9 +29,11 @@ from hygiene.models import (
     Plaque,
     SpotCheck,
     Township,
+    UnannouncedVisit,
     User,
     Village,
     VillagePeriod,
+    VisitCheck,
 )
 from hygiene.models._types import utcnow
 from hygiene.services import bulk
@@ -51,6 +55,10 @@ ENTITY_TABLES: dict[str, sa.FromClause] = {
     "plaque": Plaque.__table__,
     "spot_check": SpotCheck.__table__,
     "inspection_team": InspectionTeam.__table__,
+    "cadre": Cadre.__table__,
+    "accountability_case": AccountabilityCase.__table__,
+    "unannounced_visit": UnannouncedVisit.__table__,
+    "visit_check": VisitCheck.__table__,
     "township": Township.__table__,
     "village": Village.__table__,
     "group": Group.__table__,
@@ -90,6 +98,10 @@ ENTITY_KINDS: dict[type[Base], str] = {
     Plaque: "plaque",
     SpotCheck: "spot_check",
     InspectionTeam: "inspection_team",
+    Cadre: "cadre",
+    AccountabilityCase: "accountability_case",
+    UnannouncedVisit: "unannounced_visit",
+    VisitCheck: "visit_check",
     User: "user",
 }
 

@@ -846,8 +846,9 @@ def test_tick_escalates_an_overdue_rectification_notice(committing_engine: sa.En
             (str(notice_id), "escalate"),
             (str(accountability.id), "create"),
         }
-    *_, escalation, summary = result.stdout.splitlines()
+    *_, escalation, proposed, summary = result.stdout.splitlines()
     assert escalation == f"逾期升级 {notice_id}号督办通知单 → {accountability.id}号问责通知单"
+    assert proposed == "提出问责 青山村：建议表态（待县里决定）"  # the ladder's first rung (issue 33)
     assert summary.endswith("逾期升级问责 1 份通知单")
 
     again = hygiene(engine, "tick")  # idempotent: the escalated notice is no longer open

@@ -132,7 +132,8 @@ def test_ranking_table_is_aligned_and_chinese(sqlite_copy: str) -> None:
     assert header.split()[:4] == ["名次", "乡镇编码", "乡镇", "得分"]
     assert "村考核均分(40%)" in header and "抽查一致率(30%)" in header and "覆盖得分(30%)" in header
     assert [row.split()[1] for row in body] == ["52099901", "52099902", "52099903"]
-    assert body[1].endswith("黄色预警") and body[2].endswith("红色预警") and "无数据" in body[0]
+    assert body[1].endswith("黄色预警  扣减本期奖补 50%") and body[2].endswith("红色预警  扣减本期奖补 100%")
+    assert "无数据" in body[0]
     # the score column ends at the same terminal column on every line (a Chinese character is two wide)
     ends = [aligned_end(line, score) for line, score in zip(body, ("90.07", "89.57", "89.07"), strict=True)]
     assert len(set(ends)) == 1
@@ -200,3 +201,25 @@ def test_two_ticks_at_once_share_the_work_and_neither_fails(committing_engine: s
         WorkflowState.FINAL
     }
     assert len(audit_rows(committing_engine, "village_period", "finalize")) == 2
+
+
+def test_ranking_honours_the_periods_weights_and_settings_take_them(committing_engine: sa.Engine) -> None:
+    """`hygiene settings ranking_weights=…` is validated (exit 2 on a sum other than 1) and reaches the
+    next period opened; `hygiene ranking` keeps its columns and scores with the weights the period keeps."""
+    url = url_of(committing_engine)
+    refused = run(url, "settings", "--county", "520999", "ranking_weights=0.5,0.3,0.3")
+    assert refused.exit_code == 2 and "三项权重之和须为1" in refused.stderr
+    changed = run(url, "settings", "--county", "520999", "ranking_weights=1,0,0", "warning_bonus_cut_percent=60,20")
+    assert changed.exit_code == 0, changed.output
+    assert "ranking_weights=1,0,0" in changed.stdout and "warning_bonus_cut_percent=60,20" in changed.stdout
+    before = lines(run(url, "ranking", "--county", "520999", "--period", "2026Q3", "--format", "csv"))
+    with make_sessionmaker(committing_engine).begin() as session:
+        county = units.get_county(session, "520999")
+        periods.get_period(session, county.id, "2026Q3").ranking_weights = county.ranking_weights
+    result = run(url, "ranking", "--county", "520999", "--period", "2026Q3", "--format", "csv")
+    rows = lines(result)
+    assert tuple(rows[0]) == ranking.CSV_HEADER
+    assert all(r[2] == r[3] for r in rows[1:])  # the score is the mean assessment alone
+    assert [r[2] for r in rows[1:]] != [r[2] for r in before[1:]]
+    table = run(url, "ranking", "--county", "520999", "--period", "2026Q3").stdout
+    assert "村考核均分(100%)" in table and "扣减本期奖补 100%" in table  # 2026Q3 keeps its cuts

@@ -20,7 +20,8 @@ from tests.web.test_village_reviews import post_big_file
 C = "/county/520999"
 
 
-DEFAULTS = (10, 20, 100, 2, 7, 1, True, 24, 250, 2_700_000_000)  # RULES.md defaults, in SETTINGS order
+# RULES.md defaults, in SETTINGS order
+DEFAULTS = (10, 20, 100, 2, 7, 1, True, 24, 250, 2_700_000_000, "0.4,0.3,0.3", "100,50", "quarter", 365, True, 1)
 
 
 def typed(**changes: str) -> dict[str, str]:

@@ -52,7 +52,8 @@ def settings_form_class() -> type[SettingsForm]:
 
 
 class OpenPeriodForm(BaseForm):
-    code = StringField("季度（如 2027Q1）", validators=[DataRequired("请填写季度"), Length(max=6)])
+    # A monthly county's page names a month instead (web.county.views.periods_page).
+    code = StringField("季度（如 2027Q1）", validators=[DataRequired("请填写期别"), Length(max=7)])
     submit = SubmitField("开启季度")
 
 

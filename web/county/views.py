@@ -203,6 +203,8 @@ def periods_page(county_code: str) -> ResponseReturnValue:
     county = _county(county_code)
     session = get_session()
     form = OpenPeriodForm()
+    if county.period_length == "month":  # RULES.md §1: a monthly county opens months
+        form.code.label.text, form.submit.label.text = "月份（如 2027-01）", "开启月份"
     if form.validate_on_submit() and save(
         lambda s: counties.open_period(s, current_account(), county, (form.code.data or "").strip()),
         done=lambda opened: (
@@ -214,7 +216,7 @@ def periods_page(county_code: str) -> ResponseReturnValue:
         return redirect(url_for("county.periods_page", county_code=county.code), 303)
     all_periods = units.county_periods(session, county.id)
     if request.method == "GET":
-        form.code.data = counties.next_period_code(all_periods[0].code if all_periods else None)
+        form.code.data = counties.next_period_code(all_periods[0].code if all_periods else None, county.period_length)
     counts = counties.period_state_counts(session, county)
     return render_template("county/periods.html", county=county, form=form, periods=all_periods, counts=counts)
 

@@ -5,4 +5,6 @@ from web.inspection import (
     ranking,  # noqa: F401
     sample,  # noqa: F401
     spot_checks,  # noqa: F401
+    visits,  # noqa: F401
+    yearly,  # noqa: F401
 )

@@ -18,7 +18,7 @@ from hygiene.io.exports import xlsx_bytes
 from hygiene.models import County, Notice, Period, Township, Village
 from hygiene.models._types import utcnow
 from hygiene.services.setup import periods, units
-from hygiene.services.supervision import notices
+from hygiene.services.supervision import accountability, notices
 from web import field
 from web.database import get_session
 from web.downloads import XLSX_MIMETYPE, download
@@ -122,6 +122,7 @@ def notice_ledger(county_code: str) -> str:
         villages=villages,
         overdue=sum(1 for r in rows if r.overdue),
         black_list=black_list,
+        ladder=accountability.unit_rungs(session, county),
     )
 
 

@@ -14,7 +14,7 @@ from hygiene import permissions
 from hygiene.enums import Grade
 from hygiene.io.exports import csv_bytes
 from hygiene.models import County
-from hygiene.services.setup import units
+from hygiene.services.setup import counties, units
 from hygiene.services.supervision import ranking as township_ranking
 from web.database import get_session
 from web.downloads import CSV_MIMETYPE, download
@@ -168,7 +168,8 @@ def township_ranking_page(county_code: str) -> str:
         history=history,
         chart=history_chart(history),
         grade_labels={g.value: g.label for g in Grade},
-        weights=township_ranking.WEIGHTS,
+        cuts=counties.bonus_cuts_of(result.period.warning_bonus_cut_percent) if result else {},
+        weights=result.weights if result else township_ranking.weights_of(period or county),
     )
 
 

@@ -14,9 +14,9 @@ from hygiene.io.scores import format_points
 from hygiene.models import Period, Plaque, Township, Village, VillagePeriod
 from hygiene.services import audit
 from hygiene.services.awards import plaques
-from hygiene.services.rating import boards, objections, quotas, rating, results, workflow
+from hygiene.services.rating import boards, objections, quotas, rating, results, sign_offs, workflow
 from hygiene.services.setup import periods, units
-from hygiene.services.supervision import notices
+from hygiene.services.supervision import accountability, consistency, notices, visits
 from web.database import get_session
 from web.downloads import CSV_MIMETYPE, XLSX_MIMETYPE, download
 from web.handlers import load, save
@@ -84,6 +84,10 @@ def home(township_code: str) -> str:
         pending_objections=len(objections.pending_for_township(session, township)),
         own_notices=notices.open_count_for_township(session, township, villages=False),
         village_notices=notices.open_count_for_township(session, township, villages=True),
+        ladder=accountability.unit_rungs(session, township.county, township=township),
+        visits=visits.done_for_township(session, township),
+        reviewers=consistency.reviewers(session, township, period) if period else [],
+        inconsistent_points=consistency.INCONSISTENT_POINTS,
     )
 
 
@@ -141,6 +145,7 @@ def _village_page(
         period=period,
         village=village,
         village_period=village_period,
+        waiting_level=sign_offs.pending_level(village_period) if village_period else None,
         review=review,
         problems_first=problems_first,
         can_review=permissions.can_review_township(current_account(), township),

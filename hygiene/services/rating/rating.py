@@ -164,11 +164,22 @@ def score_problems(period: Period, scores: Mapping[str, int | None]) -> dict[str
 
 
 def parse_period_code(code: str) -> tuple[int, int]:
-    """(year, quarter) of ``2026Q4``; the format is the engine's (scoring.periods)."""
+    """(year, quarter) of ``2026Q4``, (year, month) of ``2026-11``; the formats are the engine's
+    (scoring.periods)."""
     try:
         return scoring.parse_period(code.strip())
     except ValueError:
-        raise ServiceError(f"季度格式不正确: {code!r}（应为如 2026Q4）") from None
+        raise ServiceError(f"季度格式不正确: {code!r}（应为如 2026Q4；按月评比的县为月份，如 2026-11）") from None
+
+
+def period_kind(code: str) -> str:
+    """ "quarter" or "month" (the code must be a period)."""
+    return scoring.period_kind(code)
+
+
+def first_period_after(code: str, length: str) -> str:
+    """The first period of ``length`` ("quarter" or "month") after ``code`` ends."""
+    return scoring.first_period_after(code, length)
 
 
 def results_csv(table: pa.Table) -> bytes:

@@ -49,6 +49,7 @@ STATE_FIELDS = (
     "published_at",
     "posting_ends_at",
     "finalized_at",
+    "sign_offs",
 )
 
 
@@ -115,6 +116,8 @@ MOVE_LABELS = {
     "return_on_objection": "采纳异议退回",
     "finalize": "定档",
     "reopen": "退回更正",
+    "sign_off": "县级签批通过",
+    "return_at_level": "县级签批退回",
 }
 
 
@@ -266,6 +269,7 @@ def unapprove(
         action="unapprove",
         reason=reason,
         approved_at=None,
+        sign_offs=0,
     )
 
 
@@ -283,6 +287,11 @@ def publish(
     require_reviewer(actor, village_period)
     now = now or utcnow()
     _check_move(village_period, expected_version, (WorkflowState.APPROVED,), "publish")
+    if village_period.sign_offs < village_period.period.sign_off_levels - 1:  # RULES.md §5: the last level first
+        raise ServiceError(
+            f"{village_period_name(village_period)} 还需县级第{village_period.sign_offs + 2}级签批，"
+            "全部签批通过后才能公示"
+        )
     guarded = _guard(session, village_period, "publish", override_reason)
     _move(
         session,
@@ -338,6 +347,7 @@ def _take_down(
         approved_at=None,
         published_at=None,
         posting_ends_at=None,
+        sign_offs=0,
     )
     records.supersede(session, actor, village_period, reason)
     return village_period
@@ -376,6 +386,7 @@ def reopen(
         reason=reason,
         return_reason=f"更正：{reason}",
         approved_at=None,
+        sign_offs=0,  # the county's levels sign the corrected results again
         published_at=None,
         posting_ends_at=None,
         finalized_at=None,

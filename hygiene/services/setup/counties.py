@@ -9,9 +9,12 @@ copies the settings when it opens (``periods.open_period``). Every change is aud
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -60,8 +63,8 @@ class Setting:
 
     key: str
     label: str
-    parse: Callable[[str], int | bool]
-    show: Callable[[int | bool], str]
+    parse: Callable[[str], int | bool | str]
+    show: Callable[[Any], str]
 
 
 def _whole(minimum: int, maximum: int) -> tuple[Callable[[str], int], Callable[[int | bool], str]]:
@@ -78,13 +81,59 @@ def _points(maximum_tenths: int, minimum_tenths: int = 0) -> tuple[Callable[[str
     return parse, (lambda value: format_points(int(value)))
 
 
+_WEIGHT = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3})?", re.ASCII)
+
+
+def _numbers(text: str, count: int) -> list[str]:
+    parts = [p.strip() for p in text.replace("，", ",").replace("、", ",").split(",")]
+    if len(parts) != count or not all(parts):
+        raise ValueError(f"须为 {count} 个用逗号分隔的数")
+    return parts
+
+
+def parse_ranking_weights(text: str) -> str:
+    """Three weights (assessment, agreement, coverage: RULES.md §9), each 0–1 with at most three
+    decimals, summing to 1; kept as typed in their shortest form ("0.4,0.3,0.3")."""
+    weights = []
+    for part in _numbers(unicodedata.normalize("NFKC", text), 3):
+        if not _WEIGHT.fullmatch(part) or not 0 <= Decimal(part) <= 1:
+            raise ValueError(f"中 {part!r} 须为0–1之间、最多三位小数的数")
+        weights.append(Decimal(part))
+    if sum(weights) != 1:
+        raise ValueError(f"三项权重之和须为1（现为{sum(weights)}）")
+    return ",".join(_plain(w) for w in weights)
+
+
+def _plain(value: Decimal) -> str:
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def ranking_weights_of(stored: str) -> tuple[Decimal, Decimal, Decimal]:
+    """The weights a county or period keeps (``parse_ranking_weights``'s form)."""
+    a, g, c = (Decimal(part) for part in stored.split(","))
+    return a, g, c
+
+
+def parse_bonus_cuts(text: str) -> str:
+    """The share of a township's period bonus a red and a yellow warning cut (percent, 0–100)."""
+    red, yellow = (parse_whole_number(part, 0, 100) for part in _numbers(unicodedata.normalize("NFKC", text), 2))
+    return f"{red},{yellow}"
+
+
+def bonus_cuts_of(stored: str) -> dict[str, int]:
+    """The bonus cut of each warning ("red", "yellow") in percent, as a county or period keeps it."""
+    red, yellow = (int(part) for part in stored.split(","))
+    return {"red": red, "yellow": yellow}
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("cleanest_floor_percent", "最清洁户占本村户数的最低比例（%，0–100）", *_whole(0, 100)),
     Setting("clean_floor_percent", "清洁户占本村户数的最低比例（%，0–100）", *_whole(0, 100)),
     Setting("gap_tenths", "自评、互评与复评相差多少分时提示（分）", *_points(1000, 1)),
     Setting("min_peers", "每户应有的互评户数，少于此数时提示（户）", *_whole(0, 20)),
     Setting("posting_days", "公示天数（天）", *_whole(1, 60)),
-    Setting("plaque_wait_periods", "摘牌后多少个季度内再评上只表彰、不挂牌（季度）", *_whole(0, 12)),
+    Setting("plaque_wait_periods", "摘牌后多少期内再评上只表彰、不挂牌（期，按本县的评比周期计）", *_whole(0, 12)),
     Setting("red_black_list", "定档后公布红黑榜（是/否）", _switch, lambda value: "是" if value else "否"),
     Setting("notice_deadline_hours", "督办通知单整改时限（小时）", *_whole(1, 720)),
     Setting("assessment_area_max_tenths", "村级考核每项分值（分）", *_points(1000, 10)),
@@ -93,6 +142,36 @@ SETTINGS: tuple[Setting, ...] = (
         "每年奖励预算（元）：从修改当年起执行，往年保持原预算",
         lambda text: parse_yuan(text, MAX_BUDGET_YUAN),
         lambda value: format_yuan(int(value)),
+    ),
+    Setting(
+        "ranking_weights",
+        "乡镇排名权重：村考核、抽查一致率、覆盖（各0–1，合计1，如 0.4,0.3,0.3）",
+        parse_ranking_weights,
+        str,
+    ),
+    Setting(
+        "warning_bonus_cut_percent",
+        "红色、黄色预警扣减当期奖补的比例（%，如 100,50）",
+        parse_bonus_cuts,
+        str,
+    ),
+    Setting(
+        "period_length",
+        "评比周期：quarter（季度，如 2027Q1）或 month（月，如 2027-01），从下一个新开的期起执行",
+        lambda text: _period_length(text),
+        str,
+    ),
+    Setting("ladder_window_days", "问责阶梯：同一单位多少天内再次逾期未整改即升一级（天）", *_whole(1, 3660)),
+    Setting(
+        "unannounced_in_agreement",
+        "暗访复评的农户计入乡镇排名的抽查一致率（是/否）",
+        _switch,
+        lambda value: "是" if value else "否",
+    ),
+    Setting(
+        "sign_off_levels",
+        "审核层级：乡镇审核算第1级，公示前另需县级复核、审核共几级（1–3）",
+        *_whole(1, 3),
     ),
 )
 BY_KEY = {setting.key: setting for setting in SETTINGS}
@@ -150,7 +229,7 @@ def change_settings(
     lock_county_settings(session, county.id)
     check_unchanged(shown_state, {setting.key: getattr(county, setting.key) for setting in SETTINGS}, "县设置")
     errors: dict[str, str] = {}
-    values: dict[str, int | bool] = {}
+    values: dict[str, int | bool | str] = {}
     for key, text in typed.items():
         setting = BY_KEY.get(key)
         if setting is None:
@@ -208,12 +287,21 @@ def current_year() -> int:
     return beijing_today().year
 
 
-def next_period_code(latest: str | None) -> str:
-    """The period to offer opening next: the one after the latest, or the current quarter."""
+def next_period_code(latest: str | None, length: str = "quarter") -> str:
+    """The period to offer opening next: the first of the county's length after the latest, or the
+    current quarter or month."""
     if latest is not None:
-        return rating.next_period_code(latest)
+        return rating.first_period_after(latest, length)
     today = utcnow().date()
-    return f"{today.year}Q{(today.month - 1) // 3 + 1}"
+    return f"{today.year}-{today.month:02d}" if length == "month" else f"{today.year}Q{(today.month - 1) // 3 + 1}"
+
+
+def _period_length(text: str) -> str:
+    key = text.strip().lower()
+    found = {"quarter": "quarter", "季度": "quarter", "季": "quarter", "month": "month", "月": "month"}.get(key)
+    if found is None:
+        raise ValueError("须为 quarter（季度）或 month（月）")
+    return found
 
 
 @dataclass(frozen=True)

@@ -28,16 +28,17 @@ from hygiene.models import (
     Period,
     SpotCheck,
     Township,
+    UnannouncedVisit,
     Village,
     VillageAssessment,
     VillagePeriod,
+    VisitCheck,
 )
 from hygiene.services.errors import ServiceError
 from hygiene.services.rating import rating, records
-from hygiene.services.setup import rollout, units
+from hygiene.services.setup import counties, rollout, units
 
 Weights = scoring.TownshipWeights  # the engine's type, named for the pages that show the formula
-WEIGHTS = Weights()  # the counties have no setting for them (yet): RULES.md §9's defaults
 ASSESSMENT_POINTS = 100  # a village assessment is read on 100 points (four areas of 25 by default)
 WARNING_LABELS = {"red": "红色预警", "yellow": "黄色预警"}
 
@@ -57,6 +58,7 @@ class CheckedHousehold:
     spot_grade: str
     final_grade: str | None  # None: not rated in the period's posted record, so not counted
     agrees: bool | None
+    on_visit: bool = False  # re-scored on an unannounced visit (暗访) rather than a spot check
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class TownshipScore:
     score: Decimal | None  # None: unranked (no component with data)
     rank: int | None
     warning: str  # "red", "yellow" or ""
+    bonus_cut_percent: int | None = None  # the warning's consequence (the period's setting); None: no warning
 
     @property
     def coverage(self) -> Decimal | None:
@@ -96,6 +99,13 @@ class TownshipScore:
     @property
     def warning_label(self) -> str:
         return WARNING_LABELS.get(self.warning, "")
+
+    @property
+    def consequence(self) -> str:
+        """The warning's consequence in words (RULES.md §9), empty without a warning."""
+        if self.bonus_cut_percent is None:
+            return ""
+        return f"扣减本期奖补 {self.bonus_cut_percent}%" if self.bonus_cut_percent else "不扣减奖补"
 
 
 @dataclass(frozen=True)
@@ -119,7 +129,12 @@ def _decimal(value: object, places: str) -> Decimal | None:
     return Decimal(str(value)).quantize(Decimal(places), ROUND_HALF_UP)
 
 
-def _townships(session: Session, county: County) -> list[Township]:
+def weights_of(settings: County | Period) -> Weights:
+    """The ranking's weights a period keeps (or the county's in force now, for a period not opened)."""
+    return Weights(*counties.ranking_weights_of(settings.ranking_weights))
+
+
+def townships_of(session: Session, county: County) -> list[Township]:
     return list(session.scalars(sa.select(Township).where(Township.county_id == county.id).order_by(Township.code)))
 
 
@@ -146,7 +161,8 @@ def _assessments(session: Session, period: Period) -> dict[int, list[tuple[Asses
 def _spot_checks(session: Session, period: Period) -> dict[int, list[CheckedHousehold]]:
     """The period's spot checks by township id, graded on the period's rubric and thresholds and
     compared with the household's grade in the village's current posted record."""
-    rows = session.execute(
+    rows: list[tuple[int, SpotCheck | VisitCheck, str, int, str]] = []
+    rows += session.execute(
         sa.select(InspectionAssignment.township_id, SpotCheck, Household.code, Village.id, Village.name)
         .join(SpotCheck, SpotCheck.assignment_id == InspectionAssignment.id)
         .join(Household, SpotCheck.household_id == Household.id)
@@ -154,7 +170,16 @@ def _spot_checks(session: Session, period: Period) -> dict[int, list[CheckedHous
         .join(Village, Group.village_id == Village.id)
         .where(InspectionAssignment.period_id == period.id)
         .order_by(Household.code)
-    ).all()
+    ).tuples()
+    if period.unannounced_in_agreement:  # the households re-scored on unannounced visits (暗访) count too
+        rows += session.execute(
+            sa.select(UnannouncedVisit.township_id, VisitCheck, Household.code, Village.id, Village.name)
+            .join(VisitCheck, VisitCheck.visit_id == UnannouncedVisit.id)
+            .join(Household, VisitCheck.household_id == Household.id)
+            .join(Village, UnannouncedVisit.village_id == Village.id)
+            .where(UnannouncedVisit.period_id == period.id)
+            .order_by(Household.code)
+        ).tuples()
     if not rows:
         return {}
     posted = records.current_records(session, period, sorted({row[3] for row in rows}))
@@ -184,7 +209,7 @@ def _spot_checks(session: Session, period: Period) -> dict[int, list[CheckedHous
     except scoring.InvalidInput as exc:
         raise ServiceError("抽查评分不符合本期评分标准：" + "；".join(str(p) for p in exc.problems[:5])) from None
     found: dict[int, list[CheckedHousehold]] = {}
-    for (township_id, _, code, _, village_name), line in zip(rows, graded.itertuples(index=False), strict=True):
+    for (township_id, check, code, _, village_name), line in zip(rows, graded.itertuples(index=False), strict=True):
         final = None if _missing(line.final_grade) else str(line.final_grade)
         found.setdefault(township_id, []).append(
             CheckedHousehold(
@@ -194,6 +219,7 @@ def _spot_checks(session: Session, period: Period) -> dict[int, list[CheckedHous
                 spot_grade=str(line.spot_grade),
                 final_grade=final,
                 agrees=None if _missing(line.agrees) else bool(line.agrees),
+                on_visit=isinstance(check, VisitCheck),
             )
         )
     return found
@@ -211,7 +237,9 @@ def ranking(
     coverage: dict[int, list[rollout.CoverageYear]] | None = None,
 ) -> Ranking:
     """The county's township ranking for the period (RULES.md §9)."""
-    townships = _townships(session, county)
+    townships = townships_of(session, county)
+    weights = weights_of(period)
+    cuts = counties.bonus_cuts_of(period.warning_bonus_cut_percent)
     by_year = coverage if coverage is not None else _coverage(session, county, townships)
     year = rating.period_year(period.code)
     assessed = _assessments(session, period)
@@ -234,7 +262,7 @@ def ranking(
         pd.DataFrame(assessment_rows, columns=["township_code", "village_code", "total"]),
         pd.DataFrame(agreement_rows, columns=["township_code", "checked", "agreeing"]),
         pd.DataFrame(coverage_rows, columns=["township_code", "coverage", "planned_coverage"]),
-        WEIGHTS,
+        weights,
         townships=[t.code for t in townships],
     )
     by_code = {row["township_code"]: row for row in scores.to_dict("records")}
@@ -261,15 +289,16 @@ def ranking(
                 score=_decimal(s["score"], "0.01"),
                 rank=None if _missing(s["rank"]) else int(s["rank"]),
                 warning=str(s["warning"]),
+                bonus_cut_percent=cuts.get(str(s["warning"])),
             )
         )
     lines.sort(key=lambda x: (x.rank is None, x.rank or 0, x.code))
-    return Ranking(period=period, weights=WEIGHTS, townships=tuple(lines))
+    return Ranking(period=period, weights=weights, townships=tuple(lines))
 
 
 def history(session: Session, county: County) -> list[Ranking]:
     """The ranking of each of the county's periods, the newest first."""
-    townships = _townships(session, county)
+    townships = townships_of(session, county)
     by_year = _coverage(session, county, townships)
     return [ranking(session, county, p, coverage=by_year) for p in units.county_periods(session, county.id)]
 

@@ -27,16 +27,17 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hygiene.enums import CRITERIA, PlaqueState, ReviewKind
+from hygiene.enums import PlaqueState, ReviewKind
 from hygiene.models import Group, Household, Period, Plaque, ResultRecordHousehold, Review, Township
 from hygiene.services.errors import ServiceError
 from hygiene.services.rating import rating, records
+from hygiene.services.supervision import consistency
 
 DEFAULT_SIZE = 20
 MAX_SEED = 999_999_999  # nine digits: typed back on the page as the person read it
 FLAG_WEIGHT = 2.0
 REVIEWER_WEIGHT = 2.0
-INCONSISTENT_POINTS = 10  # a peer reviewer whose totals sit this far from the group review on average
+INCONSISTENT_POINTS = consistency.INCONSISTENT_POINTS  # a peer reviewer this far from the group review on average
 
 
 @dataclass(frozen=True)
@@ -109,36 +110,10 @@ def candidates(session: Session, township: Township, period: Period) -> list[Can
 
 
 def _reviewer_gaps(session: Session, period: Period, village_ids: Sequence[int]) -> dict[int, int]:
-    """Each peer reviewer's mean |peer total − group total| in tenths over the households it
-    reviewed that have a group review, in the given villages and period."""
-    peer, group = sa.orm.aliased(Review), sa.orm.aliased(Review)
-    peer_total = sum(getattr(peer, c) for c in CRITERIA)
-    group_total = sum(getattr(group, c) for c in CRITERIA)
-    rows = session.execute(
-        sa.select(peer.reviewer_household_id, peer_total, group_total)
-        .join(
-            group,
-            sa.and_(
-                group.county_id == peer.county_id,
-                group.household_id == peer.household_id,
-                group.period_id == peer.period_id,
-            ),
-        )
-        .join(Household, peer.household_id == Household.id)
-        .join(Group, Household.group_id == Group.id)
-        .where(
-            peer.county_id == period.county_id,
-            peer.period_id == period.id,
-            peer.kind == ReviewKind.PEER,
-            group.kind == ReviewKind.GROUP,
-            Group.village_id.in_(list(village_ids)),
-        )
-    )
-    gaps: dict[int, list[int]] = defaultdict(list)
-    for reviewer_id, given, grouped in rows:
-        if reviewer_id is not None:
-            gaps[reviewer_id].append(abs(int(given) - int(grouped)))
-    return {reviewer: sum(values) // len(values) for reviewer, values in gaps.items()}
+    """Each peer reviewer's mean |peer total − group total| in tenths (rounded down) over the
+    households it reviewed that have a group review (``consistency.distances``)."""
+    found = consistency.distances(session, period, village_ids)
+    return {reviewer: sum(values) // len(values) for reviewer, values in found.items()}
 
 
 def draw(
