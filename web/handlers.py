@@ -96,6 +96,9 @@ def save(
             answer = idempotency.Answer(200, once.location(value), message)
             if claimed is not None:
                 idempotency.settle(session, claimed, answer)
+    except commit_on:  # first: a refused login is a ServiceError that must still count
+        session.commit()
+        raise
     except FieldErrors as exc:
         session.rollback()
         flash(str(exc), "error")
@@ -119,9 +122,6 @@ def save(
         assert once is not None and once.key is not None
         session.rollback()
         return _answered_by_twin(session, once)
-    except commit_on:
-        session.commit()
-        raise
     session.commit()
     if once is not None:
         return Saved(ok=True, value=value, answer=answer)

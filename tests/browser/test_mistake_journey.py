@@ -27,7 +27,9 @@ def register_rows(page: Page) -> list[str]:
 
 
 def logout(page: Page) -> None:
+    """Sign out and wait for it: the page first clears the phone's offline queue (issue 31)."""
     page.get_by_role("button", name="退出").click()
+    expect(page.get_by_text("已退出登录")).to_be_visible()
 
 
 def if_asked(page: Page, label: str, reason: str) -> None:

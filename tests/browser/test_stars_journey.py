@@ -52,6 +52,7 @@ def test_stars_to_five_plus_then_a_spot_check_takes_it_away(
     expect(page.locator("#star-summary")).to_contain_text("5+X户")
     page.screenshot(path=str(tmp_path / "five-plus.png"), full_page=True)
     page.get_by_role("button", name="退出").click()
+    expect(page.get_by_text("已退出登录")).to_be_visible()  # the phone's queue is cleared first
 
     login(page, live_server, "township")
     page.goto(f"{live_server}/township/52099901/")
@@ -59,6 +60,7 @@ def test_stars_to_five_plus_then_a_spot_check_takes_it_away(
     expect(page.locator("table.five-plus").get_by_text(code)).to_be_visible()
     fits_the_phone(page)
     page.get_by_role("button", name="退出").click()
+    expect(page.get_by_text("已退出登录")).to_be_visible()  # the phone's queue is cleared first
 
     login(page, live_server, "inspector")
     page.goto(f"{live_server}/inspection/520999/townships/52099901/periods/2026Q3/checks")
@@ -70,6 +72,7 @@ def test_stars_to_five_plus_then_a_spot_check_takes_it_away(
     page.get_by_role("button", name="保存抽查").click()
     expect(page.get_by_text(f"已保存抽查：{code}")).to_contain_text("已摘除牌匾")
     page.get_by_role("button", name="退出").click()
+    expect(page.get_by_text("已退出登录")).to_be_visible()  # the phone's queue is cleared first
 
     login(page, live_server, "township")
     page.goto(f"{live_server}/township/52099901/benefits")

@@ -172,7 +172,7 @@ def test_reinstating_a_revocation_outside_the_cycle_restores_the_star_and_five_p
     assert plaque.state is PlaqueState.VALID and held.hygiene and held.five_plus
     events = [e.kind.value for e in plaque.events]
     assert events[-2:] == ["revoked", "reinstated"]
-    with pytest.raises(ServiceError, match="未被摘牌"):
+    with pytest.raises(ServiceError, match="现为有效，不能恢复"):
         plaques.reinstate(db, None, plaque, reason="再次", expected_version=plaque.version)
 
 
@@ -181,7 +181,7 @@ def test_a_revocation_at_finalisation_is_not_reinstated_by_hand(db: Session) -> 
     run_period(db, county, village, "2027Q1", {a: 95, b: 92, c: 85, d: 70})
     run_period(db, county, village, "2027Q2", {a: 88, b: 55, c: 96, d: 70})
     revoked = db.scalars(sa.select(Plaque).where(Plaque.household_id == b.id)).one()
-    with pytest.raises(ServiceError, match="更正该季度"):
+    with pytest.raises(ServiceError, match="退回更正"):
         plaques.reinstate(db, None, revoked, reason="误判", expected_version=revoked.version)
     assert not stars.holding_of(db, b).hygiene
 

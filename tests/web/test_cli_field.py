@@ -48,7 +48,7 @@ def test_check_sheets_writes_a_page_per_household_of_the_group_with_its_name_and
     output = tmp_path / "group.pdf"
     result = run(
         sqlite_copy, "--village", VILLAGE, "--period", PERIOD, "--group", GROUP, "--output", str(output),
-        env={"HYGIENE_BASE_URL": "https://hygiene.example.cn/"},
+        env={"HYGIENE_PUBLIC_URL": "https://hygiene.example.cn/"},
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     households, labels = living(sqlite_copy, GROUP)

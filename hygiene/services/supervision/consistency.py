@@ -76,7 +76,7 @@ def reviewers(session: Session, township: Township, period: Period) -> list[Revi
         .join(Group, Household.group_id == Group.id)
         .join(Village, Group.village_id == Village.id)
         .where(Household.id.in_(list(found)))
-    ).tuples()
+    )
     lines = [
         ReviewerLine(
             code,

@@ -170,7 +170,7 @@ def _spot_checks(session: Session, period: Period) -> dict[int, list[CheckedHous
         .join(Village, Group.village_id == Village.id)
         .where(InspectionAssignment.period_id == period.id)
         .order_by(Household.code)
-    ).tuples()
+    )
     if period.unannounced_in_agreement:  # the households re-scored on unannounced visits (暗访) count too
         rows += session.execute(
             sa.select(UnannouncedVisit.township_id, VisitCheck, Household.code, Village.id, Village.name)
@@ -179,7 +179,7 @@ def _spot_checks(session: Session, period: Period) -> dict[int, list[CheckedHous
             .join(Village, UnannouncedVisit.village_id == Village.id)
             .where(UnannouncedVisit.period_id == period.id)
             .order_by(Household.code)
-        ).tuples()
+        )
     if not rows:
         return {}
     posted = records.current_records(session, period, sorted({row[3] for row in rows}))

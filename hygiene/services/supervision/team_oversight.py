@@ -104,7 +104,7 @@ def oversight(session: Session, county: County, period: Period) -> list[TeamWork
         .join(SpotCheck, Notice.spot_check_id == SpotCheck.id)
         .join(InspectionAssignment, SpotCheck.assignment_id == InspectionAssignment.id)
         .where(InspectionAssignment.period_id == period.id)
-    ).tuples():
+    ):
         notice_states.setdefault(team_id, Counter())[NoticeState(state).value] += 1
     all_visits = visits.visits(session, county, period)
     work = []
