@@ -11,7 +11,7 @@ order, row groups of any size, Parquet or the CSV form of INTERCHANGE.md §1.
    overlap are merged, and the pieces are ranges of household codes cut between merged ranges,
    about PIECE_HOUSEHOLDS households each and at least two per process. Codes that are all ASCII
    digits of one width are compared as int64 numbers (the same order as the text), others as text.
-2. Route (workers, in parallel): each task reads a slice of a table (a run of row groups, some of
+2. Route (workers, in parallel; `scoring.routing`): each task reads a slice of a table (a run of row groups, some of
    the columns of a large row group, or a byte range of a CSV file), finds each row's piece from
    its household code by a search among the pieces' first codes, turns review scores into integer
    tenths (any bad score stops the fast path), and appends the rows to one Arrow IPC file per
@@ -55,7 +55,7 @@ import pyarrow.csv as pacsv
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
-from scoring.arith import plain_tenths, score_column, text_array
+from scoring.arith import text_array
 from scoring.engine import coerce_rubric, coerce_settings, score_tables
 from scoring.io import (
     OUTPUTS,
@@ -70,12 +70,13 @@ from scoring.io import (
     write_csv,
 )
 from scoring.problems import InvalidInput
-from scoring.rubric import CRITERIA, Rubric, Settings
+from scoring.routing import codes as _codes
+from scoring.routing import route
+from scoring.rubric import Rubric, Settings
 from scoring.validate import digit_keys
 
 PIECE_HOUSEHOLDS = 200_000  # about a county: the size each worker scores fastest
 MIN_HOUSEHOLDS = 50_000  # below this one process is as fast as the fork, the routing and the gathering
-BATCH_ROWS = 262_144  # rows read at a time from a large row group
 ROUTE_TASKS = 6  # runs of row groups routed per process (at most)
 CSV_BLOCK = 32 << 20  # bytes of a CSV file routed by one task (at least)
 SPLIT_TABLES = ("households", "reviews")
@@ -143,15 +144,6 @@ class Part:
     villages: pa.Table
     worker: int  # process id
     peak_rss_kib: int
-
-
-def _codes(column: pa.ChunkedArray | pa.Array) -> pa.Array:
-    """Codes as `text_array` gives them (missing → empty), without pandas when they are text."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
-    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        return pc.fill_null(column, "") if column.null_count else column
-    return text_array(pa.chunked_array([column]).to_pandas())
 
 
 def _digit_width(codes: pa.Array) -> int:
@@ -356,93 +348,10 @@ class _Job:
 _job: _Job | None = None
 
 
-def _csv_range(source: Source) -> Iterator[pa.Table]:
-    """The rows of a CSV file whose first byte lies in the source's byte range (header skipped)."""
-    assert source.byte_range is not None
-    start, end = source.byte_range
-    names = csv_header_names(source.path)
-    with source.path.open("rb") as handle:
-        handle.seek(max(start - 1, 0))
-        handle.readline()  # the header, or the end of the line before the range
-        begin = handle.tell()
-        if begin >= end:
-            return
-        data = handle.read(end - begin)
-        if not data.endswith(b"\n"):
-            data += handle.readline()  # the rest of the last line that starts in the range
-    wanted = list(source.columns)
-    options = pacsv.ConvertOptions(
-        include_columns=wanted,
-        column_types=dict.fromkeys(wanted, pa.string()),
-        strings_can_be_null=False,
-        quoted_strings_can_be_null=False,
-        null_values=[],
-    )
-    read = pacsv.ReadOptions(column_names=names, use_threads=False)
-    yield pacsv.read_csv(pa.py_buffer(data), read_options=read, convert_options=options)
-
-
-def _slice_tables(source: Source) -> Iterator[pa.Table]:
-    if source.byte_range is not None:
-        yield from _csv_range(source)
-        return
-    parquet = pq.ParquetFile(source.path, pre_buffer=False)
-    for batch in parquet.iter_batches(
-        batch_size=BATCH_ROWS, row_groups=list(source.row_groups), columns=list(source.columns), use_threads=False
-    ):
-        yield pa.Table.from_batches([batch])
-
-
-def _as_tenths(table: pa.Table, rubric: Rubric) -> pa.Table | None:
-    """The table with its score columns as int16 tenths, checked as the engine checks them;
-    None if any score is bad (the whole period reports it)."""
-    for column, max_tenths in zip(CRITERIA, rubric.max_tenths, strict=True):
-        if column not in table.column_names:
-            continue
-        values = table.column(column)
-        tenths = plain_tenths(values, max_tenths) if pa.types.is_string(values.type) else None
-        if tenths is None:  # Parquet's numbers, or text the exact path reads
-            scores = score_column(values.to_pandas(), max_tenths)
-            if len(scores.bad):
-                return None
-            tenths = scores.tenths
-        at = table.column_names.index(column)
-        table = table.set_column(at, column, pa.array(tenths.astype(np.int16)))
-    return table
-
-
 def _route(index: int) -> bool:
     """Route one source's rows into its pieces' spill files; False if the fast path must stop."""
     assert _job is not None
-    source = _job.split.sources[index]
-    writers: dict[int, ipc.RecordBatchFileWriter] = {}
-    try:
-        for read in _slice_tables(source):
-            table = _as_tenths(read, _job.rubric) if source.table == "reviews" else read
-            if table is None:
-                return False
-            # In code order: each piece's file then holds sorted runs, which the engine's searches
-            # and sorts go through far faster than rows in random order. Gathered from one chunk
-            # per column (21 ms for 262,144 review rows, against 35 ms from the table's columns).
-            # Shorter runs gather faster but the pieces then score slower, longer ones the other
-            # way round: 65,536 rows routed 0.4 s faster and scored 0.7 s slower (2M, shuffled);
-            # a CSV range (about 440,000 rows) is cut to BATCH_ROWS as well.
-            for batch in table.combine_chunks().to_batches(max_chunksize=BATCH_ROWS):
-                order, piece = _job.split.order_and_pieces(_codes(batch.column("household_code")))
-                ordered = batch.take(pa.array(order))
-                counts = np.bincount(piece, minlength=_job.split.pieces)
-                at = 0
-                for p in np.flatnonzero(counts).tolist():
-                    if p not in writers:
-                        writers[p] = ipc.new_file(source.spill(_job.spill, p), ordered.schema)
-                    writers[p].write_batch(ordered.slice(at, int(counts[p])))
-                    at += int(counts[p])
-    except (OSError, UnicodeDecodeError, ValueError, pa.ArrowException):
-        return False  # unreadable: the whole period says so
-    finally:
-        for writer in writers.values():
-            writer.close()
-    return True
+    return route(_job.split.sources[index], _job.split, _job.rubric, _job.spill)
 
 
 def _read_piece(table: str, piece: int) -> pa.Table | None:

@@ -14,7 +14,7 @@ from web.cli import transaction
 
 
 def entry_path(village_code: str, period_code: str, household_code: str) -> str:
-    """The path of a household's group-review entry form (web.village.views.review)."""
+    """The path of a household's group-review entry form (web.village.reviews.review)."""
     return f"/village/{village_code}/periods/{period_code}/households/{household_code}/review?kind=group"
 
 

@@ -38,6 +38,7 @@ from hygiene.models import (
 from hygiene.models._types import beijing_today
 from hygiene.services import audit
 from hygiene.services.awards import ledger, plaques, stars
+from hygiene.services.awards.catalogue import CatalogueLine, save_catalogue
 from hygiene.services.rating import rating, records
 from hygiene.services.setup import accounts, periods
 from hygiene.services.supervision import inspection_teams, inspections
@@ -272,16 +273,16 @@ def _stars_titles_and_ledger(session: Session, county: County, days: Calendar) -
     stars), ten-star households get the 十星级文明户 title and industry support, and each township
     accepts the 缺什么奖什么 suggestions of its villages' final quarter into the ledger."""
     rng = random.Random(SEED + 29)
-    lines = [stars.CatalogueLine(s.code, s.name, s.position, s.is_base) for s in stars.catalogue(session, county.id)]
-    stars.save_catalogue(
+    lines = [CatalogueLine(s.code, s.name, s.position, s.is_base) for s in stars.catalogue(session, county.id)]
+    save_catalogue(
         session,
         None,
         county,
         [
             *lines,
-            stars.CatalogueLine("tenstar", "十星级文明户", 20, title=True, certificate="十星级文明户证书"),
-            stars.CatalogueLine("goodmil", "好婆婆", 21, title=True, certificate="好婆婆荣誉证书"),
-            stars.CatalogueLine("goodnbr", "好邻居", 22, title=True, certificate="好邻居荣誉证书"),
+            CatalogueLine("tenstar", "十星级文明户", 20, title=True, certificate="十星级文明户证书"),
+            CatalogueLine("goodmil", "好婆婆", 21, title=True, certificate="好婆婆荣誉证书"),
+            CatalogueLine("goodnbr", "好邻居", 22, title=True, certificate="好邻居荣誉证书"),
         ],
     )
     catalogue = {s.code: s for s in stars.catalogue(session, county.id)}

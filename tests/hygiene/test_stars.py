@@ -25,6 +25,7 @@ from hygiene.models import (
 )
 from hygiene.models._types import beijing_today
 from hygiene.services.awards import award_stats, benefits, ledger, plaques, stars
+from hygiene.services.awards.catalogue import CatalogueLine, save_catalogue, save_star_settings
 from hygiene.services.errors import FieldErrors, PermissionDenied, ServiceError
 from hygiene.services.setup import counties
 from tests.hygiene import test_inspections as spot
@@ -88,7 +89,7 @@ def test_a_new_county_gets_the_default_catalogue_settings_and_goods(db: Session)
 def test_the_administrator_edits_the_catalogue_and_adds_titles(db: Session) -> None:
     county = demo_county(db)
     lines = [
-        stars.CatalogueLine(
+        CatalogueLine(
             s.code,
             s.name + ("（新）" if s.code == "law" else ""),
             s.position,
@@ -98,23 +99,23 @@ def test_the_administrator_edits_the_catalogue_and_adds_titles(db: Session) -> N
         )
         for s in stars.catalogue(db, county.id)
     ]
-    title = stars.CatalogueLine("goodwife", "好媳妇", 30, title=True, certificate="好媳妇荣誉证书")
+    title = CatalogueLine("goodwife", "好媳妇", 30, title=True, certificate="好媳妇荣誉证书")
     audited = sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.action == "star_catalogue")
     before = db.scalar(audited)
-    assert stars.save_catalogue(db, user(db, "county"), county, [*lines, title]) == 2
+    assert save_catalogue(db, user(db, "county"), county, [*lines, title]) == 2
     catalogue = stars.catalogue(db, county.id)
     assert catalogue[-1].is_title and catalogue[-1].certificate == "好媳妇荣誉证书"
     assert [s.name for s in catalogue if s.code == "law"] == ["守法星（新）"]
     assert db.scalar(audited) == before + 2
     # the hygiene star stays a base star; five base stars; nothing removed; only the administrator
-    unflagged = [line if line.code != "hygiene" else stars.CatalogueLine("hygiene", "卫生星", 0) for line in lines]
+    unflagged = [line if line.code != "hygiene" else CatalogueLine("hygiene", "卫生星", 0) for line in lines]
     with pytest.raises(FieldErrors) as refused:
-        stars.save_catalogue(db, None, county, unflagged)
+        save_catalogue(db, None, county, unflagged)
     assert "卫生星必须是基础星" in str(refused.value.errors) and "基础星须为5颗" in str(refused.value.errors)
     with pytest.raises(FieldErrors, match="不能删除"):
-        stars.save_catalogue(db, None, county, lines[1:])
+        save_catalogue(db, None, county, lines[1:])
     with pytest.raises(PermissionDenied):
-        stars.save_catalogue(db, user(db, "township"), county, lines)
+        save_catalogue(db, user(db, "township"), county, lines)
 
 
 # --- the hygiene star follows the plaque ---------------------------------------------------------
@@ -306,10 +307,10 @@ def test_tiers_are_configurable(db: Session) -> None:
     household = holder(db)
     grant_all_but_hygiene(db, household, leave_out=("study", "thrift", "kindness"))  # 7
     assert stars.holding_of(db, household).tier == "bronze"
-    stars.save_star_settings(db, user(db, "county"), county, bronze=3, silver=6, gold=9, events=["家庭暴力"])
+    save_star_settings(db, user(db, "county"), county, bronze=3, silver=6, gold=9, events=["家庭暴力"])
     assert stars.holding_of(db, household).tier == "silver"
     with pytest.raises(FieldErrors):
-        stars.save_star_settings(db, None, county, bronze=6, silver=6, gold=10, events=["家庭暴力"])
+        save_star_settings(db, None, county, bronze=6, silver=6, gold=10, events=["家庭暴力"])
 
 
 # --- the award ledger ----------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The ``hygiene`` command starts at once (issue 34): ``--help`` imports no database layer, engine
 or web app, a command imports what it needs when it runs, and the lazily registered commands'
-one-line help in ``web.cli.COMMANDS`` is what each command says of itself.
+one-line help in ``web.cli_registry.COMMANDS`` is what each command says of itself.
 
 Each check runs a fresh interpreter (what a clerk's shell or cron starts) and reads its
 ``sys.modules`` at exit; no timing here (benchmarks print times, see docs/performance.md)."""
@@ -17,8 +17,9 @@ import pytest
 from click.testing import CliRunner
 
 from hygiene.services.supervision import sampling
-from web.cli import COMMANDS, PLAQUE_COMMANDS, main
+from web.cli import main
 from web.cli import plaques_register as plaques
+from web.cli_registry import COMMANDS, PLAQUE_COMMANDS
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -19,6 +19,7 @@ from hygiene.io.scores import format_yuan, parse_yuan
 from hygiene.models import County
 from hygiene.models._types import beijing_today
 from hygiene.services.awards import award_stats, benefits, ledger, stars
+from hygiene.services.awards.catalogue import CatalogueLine, save_catalogue, save_star_settings
 from hygiene.services.errors import FieldErrors, NotFound
 from web import charts
 from web.county.views import bp
@@ -144,13 +145,13 @@ class StarSettingsForm(BaseForm):
     submit = SubmitField("保存档次和取消资格情形")
 
 
-def _catalogue_lines(county: County, title: TitleForm | None = None) -> list[stars.CatalogueLine]:
+def _catalogue_lines(county: County, title: TitleForm | None = None) -> list[CatalogueLine]:
     """The catalogue as posted (``name_<code>``, ``position_<code>``, ``base_<code>``), plus a new title."""
     lines = []
     for star in stars.catalogue(get_session(), county.id):
         position = request.form.get(f"position_{star.code}", str(star.position))
         lines.append(
-            stars.CatalogueLine(
+            CatalogueLine(
                 star.code,
                 request.form.get(f"name_{star.code}", star.name),
                 int(position) if position.isdigit() and len(position) < 4 else star.position,
@@ -161,7 +162,7 @@ def _catalogue_lines(county: County, title: TitleForm | None = None) -> list[sta
         )
     if title is not None:
         lines.append(
-            stars.CatalogueLine(
+            CatalogueLine(
                 (title.code.data or "").strip(), title.name.data or "", 100 + len(lines), title=True,
                 certificate=title.certificate.data or "",
             )
@@ -183,16 +184,16 @@ def star_catalogue(county_code: str) -> ResponseReturnValue:
     actor = current_account()
     if catalogue_form.submit.data and catalogue_form.validate_on_submit():
         lines = _catalogue_lines(county)
-        if save(lambda s: stars.save_catalogue(s, actor, county, lines), done="已保存星级目录", form=catalogue_form):
+        if save(lambda s: save_catalogue(s, actor, county, lines), done="已保存星级目录", form=catalogue_form):
             return redirect(back, 303)
     elif title_form.submit.data and title_form.validate_on_submit():
         lines = _catalogue_lines(county, title_form)
-        if save(lambda s: stars.save_catalogue(s, actor, county, lines), done="已新增称号", form=title_form):
+        if save(lambda s: save_catalogue(s, actor, county, lines), done="已新增称号", form=title_form):
             return redirect(back, 303)
     elif settings_form.submit.data and settings_form.validate_on_submit():
         f = settings_form
         if save(
-            lambda s: stars.save_star_settings(
+            lambda s: save_star_settings(
                 s, actor, county, bronze=int(f.bronze.data or 0), silver=int(f.silver.data or 0),
                 gold=int(f.gold.data or 0), events=(f.events.data or "").splitlines(),
             ),

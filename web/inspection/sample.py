@@ -43,6 +43,17 @@ def _township(county_code: str, township_code: str) -> tuple[County, Township]:
     return county, township
 
 
+def _size_and_seed() -> tuple[int, int | None, str | None]:
+    """The asked sample size and seed (none: a fresh one), or the defaults with the error to show."""
+    try:
+        size = parse_whole_number(request.args.get("size") or str(sampling.DEFAULT_SIZE), 1, MAX_SIZE)
+        seed_text = request.args.get("seed", "").strip()
+        seed = parse_whole_number(seed_text, 0, sampling.MAX_SEED) if seed_text else None
+    except ValueError as exc:
+        return sampling.DEFAULT_SIZE, None, f"抽查户数或随机种子有误：{exc}"
+    return size, seed, None
+
+
 @bp.get("/townships/<township_code>/sample")
 @login_required
 def sample(county_code: str, township_code: str) -> str:
@@ -50,13 +61,8 @@ def sample(county_code: str, township_code: str) -> str:
     session = get_session()
     all_periods = units.county_periods(session, county.id)
     period = picked_period(all_periods)
-    error, drawn = None, None
-    try:
-        size = parse_whole_number(request.args.get("size") or str(sampling.DEFAULT_SIZE), 1, MAX_SIZE)
-        seed_text = request.args.get("seed", "").strip()
-        seed = parse_whole_number(seed_text, 0, sampling.MAX_SEED) if seed_text else None
-    except ValueError as exc:
-        error, size, seed = f"抽查户数或随机种子有误：{exc}", sampling.DEFAULT_SIZE, None
+    size, seed, error = _size_and_seed()
+    drawn = None
     if period is not None and error is None:
         try:
             drawn = sampling.draw(session, township, period, size=size, seed=seed)

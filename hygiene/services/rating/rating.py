@@ -11,7 +11,7 @@ below a floor that grew), ``RatingRefused`` says in Chinese what to fix.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -31,6 +31,8 @@ from hygiene.models import AwardQuota, Group, Household, Period, Review, Townshi
 from hygiene.models._types import RATING_SETTINGS
 from hygiene.services import bulk
 from hygiene.services.errors import ServiceError
+from hygiene.services.rating.shortfalls import Shortfalls as Shortfalls
+from hygiene.services.rating.shortfalls import plain as plain
 from scoring.arith import decimal_array
 
 HOUSEHOLD_INPUT_COLUMNS = ("household_code", "township_code", "village_code", "group_code", "head_name")
@@ -540,11 +542,6 @@ def empty_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
     return scoring.to_frame(household_table([])), scoring.to_frame(village_table([]))
 
 
-def plain(record: Mapping[Hashable, Any]) -> dict[str, Any]:
-    """A result row with pandas' missing values as None, for services and templates."""
-    return {str(k): (None if pd.isna(v) else v) for k, v in record.items()}
-
-
 def plaque_changes(
     plaques: pd.DataFrame,
     household_results: pd.DataFrame,
@@ -569,54 +566,3 @@ def plaque_changes(
 
 def plaque_serial(county_code: str, year: int, sequence: int) -> str:
     return scoring.plaque_serial(county_code, year, sequence)
-
-
-@dataclass(frozen=True)
-class Shortfalls:
-    """What a village period lacks before it moves on (the workflow's guards, issue 17), read from
-    the engine's live results: households without a group review (not rated, so not on the public list), the award
-    ratios not met, households flagged for a look (RULES.md §3), or data the engine refuses."""
-
-    households: int
-    unrated: int
-    flagged: int
-    cleanest_short: int
-    clean_short: int
-    refused: str | None = None
-
-    def lines(self) -> list[str]:
-        lines = []
-        if self.refused:
-            lines.append(f"评分数据无法计算：{self.refused}")
-        if self.unrated:
-            lines.append(
-                f"全村 {self.households} 户中有 {self.unrated} 户没有复评，不参加本季度评定，"
-                f"公示名单将只列 {self.households - self.unrated} 户"
-            )
-        short = [
-            f"{label}少 {count} 户"
-            for label, count in (("最清洁户", self.cleanest_short), ("清洁户", self.clean_short))
-            if count  # a level that reaches its floor is not a shortfall (issue 30)
-        ]
-        if short:
-            lines.append("未达到比例下限：" + "，".join(short))
-        if self.flagged:
-            lines.append(f"{self.flagged} 户有提示（自评、互评与复评相差较大，或互评户数不足等），请核对")
-        return lines
-
-    @classmethod
-    def from_results(cls, household_results: pd.DataFrame, village_results: pd.DataFrame) -> Shortfalls:
-        """Read from one village's result frames (``result_frames``)."""
-        rows = [plain(r) for r in household_results.to_dict("records")]
-        village = plain(village_results.to_dict("records")[0]) if len(village_results) else {}
-        return cls(
-            households=len(rows),
-            unrated=sum(1 for r in rows if r["grade"] is None),
-            flagged=sum(1 for r in rows if r["grade"] is not None and r["flags"]),
-            cleanest_short=int(village.get("cleanest_shortfall") or 0),
-            clean_short=int(village.get("clean_shortfall") or 0),
-        )
-
-    @classmethod
-    def refused_by(cls, reason: str) -> Shortfalls:
-        return cls(0, 0, 0, 0, 0, refused=reason)
