@@ -17,8 +17,9 @@ import click
 @click.option("--village", "village_code", required=True, help="the village's code")
 @click.option("--reason", required=True, help="why the published or final results are corrected")
 def period_reopen(period_code: str, village_code: str, reason: str) -> None:
-    """Send a published or final village period back for correction (更正): the posted record is
-    kept as a superseded version and the plaque changes the period applied are undone."""
+    """Send a published or final village period back for correction (更正), undoing its plaque changes.
+
+    The posted record is kept as a superseded version; version 2 says it corrects version 1."""
     from hygiene.services.awards import plaques
     from hygiene.services.rating import workflow
     from hygiene.services.setup import periods, units

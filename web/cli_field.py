@@ -31,8 +31,10 @@ def entry_path(village_code: str, period_code: str, household_code: str) -> str:
 def check_sheets_command(
     village_code: str, period_code: str, group_code: str | None, output: Path, base_url: str | None
 ) -> None:
-    """The household check sheets: code, head and group, the ten criteria with their maxima and
-    boxes for the self, peer and group scores, the team's signature lines, a QR code to the entry form."""
+    """The household check sheets (评比检查表) of a village or a group as one PDF, a page a household.
+
+    Each page: code, head and group, the ten criteria with their maxima and boxes for the self, peer
+    and group scores, the team's signature lines, a QR code to the entry form."""
     base = (base_url or config.base_url()).rstrip("/")
     with transaction(write=False) as session:
         village = units.get_village(session, village_code)

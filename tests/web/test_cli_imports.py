@@ -17,9 +17,9 @@ import pytest
 from click.testing import CliRunner
 
 from hygiene.services.supervision import sampling
-from web.cli import main
+from web.cli import main, period_group, users
 from web.cli import plaques_register as plaques
-from web.cli_registry import COMMANDS, PLAQUE_COMMANDS
+from web.cli_registry import COMMANDS, PERIOD_COMMANDS, PLAQUE_COMMANDS, USER_COMMANDS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -89,11 +89,17 @@ def test_a_lazy_command_is_loaded_when_run() -> None:
     assert result.exit_code == 0 and "audit chain" in result.output
 
 
-@pytest.mark.parametrize(
-    ("group", "name"), [(main, name) for name in sorted(COMMANDS)] + [(plaques, n) for n in sorted(PLAQUE_COMMANDS)]
-)
+MAPS: list[tuple[click.Group, dict[str, tuple[str, str]]]] = [
+    (main, COMMANDS),
+    (plaques, PLAQUE_COMMANDS),
+    (users, USER_COMMANDS),
+    (period_group, PERIOD_COMMANDS),
+]
+
+
+@pytest.mark.parametrize(("group", "name"), [(group, name) for group, lazy in MAPS for name in sorted(lazy)])
 def test_each_lazy_command_is_registered_with_its_own_help(group: click.Group, name: str) -> None:
-    target, short_help = (COMMANDS if group is main else PLAQUE_COMMANDS)[name]
+    target, short_help = next(lazy for g, lazy in MAPS if g is group)[name]
     command = group.get_command(click.Context(group), name)
     assert command is not None and command.name == name, target
     # The line `hygiene --help` shows is the command's own first sentence, so the two cannot drift.

@@ -143,6 +143,25 @@ POST_ROUTES = [
         "/township/52099901/periods/2026Q3/villages/5209990101/reopen",
         "county",
     ),
+    # issues 31 and 33: photos, sign-offs, cadres and the ladder, visits, team offices
+    ("/county/<county_code>/accountability", "/county/520999/accountability", "county"),
+    ("/county/<county_code>/accountability/<int:case_id>/decide", "/county/520999/accountability/1/decide", "county"),
+    ("/county/<county_code>/accountability/<int:case_id>/dismiss", "/county/520999/accountability/1/dismiss", "county"),
+    ("/county/<county_code>/cadres/<int:cadre_id>/retire", "/county/520999/cadres/1/retire", "county"),
+    (
+        "/county/<county_code>/sign-offs/<int:village_period_id>/<any(approve, return):move>",
+        "/county/520999/sign-offs/1/approve",
+        "county",
+    ),
+    ("/county/<county_code>/teams/<int:team_id>/offices", "/county/520999/teams/1/offices", "county"),
+    (
+        "/inspection/<county_code>/notices/<int:notice_id>/photo-waiver",
+        "/inspection/520999/notices/1/photo-waiver",
+        "inspector",
+    ),
+    ("/inspection/<county_code>/visits", "/inspection/520999/visits", "inspector"),
+    ("/inspection/<county_code>/visits/<int:visit_id>/checks", "/inspection/520999/visits/1/checks", "inspector"),
+    ("/inspection/<county_code>/visits/<int:visit_id>/findings", "/inspection/520999/visits/1/findings", "inspector"),
 ]
 
 

@@ -136,7 +136,9 @@ def test_a_second_level_on_the_boards_the_county_page_and_publication(
     page = client.get(village_url + "/").get_data(as_text=True)
     assert "县级签批全部通过后方可发布公示" in page and "发布公示</button>" not in page
     refused = auth.post(
-        f"{village_url}/publish", {"version": vp.version, "reason": "已核对"}, token_from=village_url + "/"
+        f"{village_url}/publish",
+        {"version": vp.version, "reason": "已核对", "confirmed": "1"},
+        token_from=village_url + "/",
     )
     assert "还需县级第2级签批" in client.get(refused.headers["Location"]).get_data(as_text=True)
     auth.logout()
@@ -156,7 +158,9 @@ def test_a_second_level_on_the_boards_the_county_page_and_publication(
     auth.login("township")
     assert "发布公示</button>" in client.get(village_url + "/").get_data(as_text=True)
     published = auth.post(
-        f"{village_url}/publish", {"version": vp.version, "reason": "已核对"}, token_from=village_url + "/"
+        f"{village_url}/publish",
+        {"version": vp.version, "reason": "已核对", "confirmed": "1"},
+        token_from=village_url + "/",
     )
     assert published.status_code == 303
     db_session.rollback()
