@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import cast
 
+import sqlalchemy as sa
 from flask import Flask, current_app, g, request
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -46,11 +47,20 @@ def reset_session() -> None:
     ``get_session()`` and ``current_user`` start clean, so an error page can still be rendered."""
     session: Session | None = g.pop("db_session", None)
     if session is not None:
-        session.close()
+        _close(session)
     g.pop("_login_user", None)
+
+
+def _close(session: Session) -> None:
+    """Close a request's session; a connection the server dropped (a failover, a restart) has
+    nothing left to roll back, so its error is logged rather than raised over the answer."""
+    try:
+        session.close()
+    except sa.exc.DBAPIError:
+        current_app.logger.warning("the database connection was lost before the request ended", exc_info=True)
 
 
 def _close_session(_exc: BaseException | None) -> None:
     session: Session | None = g.pop("db_session", None)
     if session is not None:
-        session.close()  # rolls back anything a failed request left uncommitted
+        _close(session)  # rolls back anything a failed request left uncommitted
