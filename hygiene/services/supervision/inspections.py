@@ -41,7 +41,7 @@ from hygiene.models import (
     User,
     Village,
 )
-from hygiene.models._types import utcnow
+from hygiene.models._types import ScoresMixin, utcnow
 from hygiene.services import audit
 from hygiene.services.awards import plaques
 from hygiene.services.errors import (
@@ -308,6 +308,15 @@ def grade_of(check: SpotCheck, period: Period) -> Grade:
     return Grade(rating.grade_of(check.total_tenths(), rating.settings_of(period)))
 
 
+def lost_points(check: ScoresMixin, period: Period) -> list[str]:
+    """The criteria a re-scored household lost points on, as a notice names them (家庭卫生 8/10)."""
+    return [
+        f"{c.label} {format_points(getattr(check, c.code))}/{format_points(c.max_tenths)}"
+        for c in sorted(period.rubric_version.criteria, key=lambda c: c.code)
+        if getattr(check, c.code) < c.max_tenths
+    ]
+
+
 def parse_scores(period: Period, typed: Mapping[str, str]) -> dict[str, int]:
     """The typed scores of the period's rubric, in tenths (as a review's: full-width digits are
     digits, one decimal at most, 0…the criterion's maximum, a blank is never 0); every bad one is
@@ -444,11 +453,7 @@ def _consequences(
     )
     if notice_of(session, check) is not None:
         return plaque, None
-    low = [
-        f"{c.label} {format_points(getattr(check, c.code))}/{format_points(c.max_tenths)}"
-        for c in sorted(period.rubric_version.criteria, key=lambda c: c.code)
-        if getattr(check, c.code) < c.max_tenths
-    ]
+    low = lost_points(check, period)
     problem = (
         f"{period.code}督查抽查：户编号 {household.code}（户主 {household.head_name}，{household.group.name}）"
         f"抽查得分 {total} 分，评为{grade.label}（低于清洁户），已摘除牌匾 {plaque.serial}。"

@@ -17,7 +17,6 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from hygiene import naming, permissions
 from hygiene.enums import CRITERIA, Grade, NoticeSource, PlaqueState
-from hygiene.io.scores import format_points
 from hygiene.models import (
     County,
     Household,
@@ -235,11 +234,7 @@ def _consequences(
         reason=f"暗访：{visit.planned_on:%Y-%m-%d}复评得分 {total} 分，评为{grade.label}（低于清洁户）",
         expected_version=plaque.version,
     )
-    low = [
-        f"{c.label} {format_points(getattr(check, c.code))}/{format_points(c.max_tenths)}"
-        for c in sorted(period.rubric_version.criteria, key=lambda c: c.code)
-        if getattr(check, c.code) < c.max_tenths
-    ]
+    low = inspections.lost_points(check, period)
     problem = (
         f"{period.code}暗访（{visit.planned_on:%Y-%m-%d}）：户编号 {household.code}（户主 {household.head_name}，"
         f"{household.group.name}）复评得分 {total} 分，评为{grade.label}（低于清洁户），已摘除牌匾 {plaque.serial}。"
