@@ -14,7 +14,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+# Playwright's assertions wait 5 s by default; a page served by a subprocess on a 2-core CI machine
+# that also runs PostgreSQL can take longer to answer, and a wrong page still fails after 15 s.
+expect.set_options(timeout=15_000)
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
