@@ -96,6 +96,13 @@ def by_former_code(session: Session, county_id: int, code: str) -> Household | N
     )
 
 
+def renamed(session: Session, county_id: int, code: str) -> Household | None:
+    """The household that had ``code`` before, when no household of the county has it now (an old
+    link or a code read off an old list), or None."""
+    taken = sa.select(Household.id).where(Household.county_id == county_id, Household.code == code.strip())
+    return None if session.scalar(taken) is not None else by_former_code(session, county_id, code)
+
+
 def _reason(reason: str) -> str:
     cleaned, problem = naming.text_field(reason, "原因", REASON_LENGTH)
     if problem:
@@ -312,3 +319,17 @@ def destinations(session: Session, actor: User | None, household: Household) -> 
         for g in session.scalars(query)
         if actor is None or permissions.can_move_household(actor, from_village, g.village)
     ]
+
+
+def correction_preview(
+    session: Session, actor: User | None, household: Household, new_code: str, reason: str
+) -> list[str]:
+    """``preview`` of a correction checked as ``correct_code`` checks it (refused the same way)."""
+    return preview(session, check_correction(session, actor, household, new_code, reason))
+
+
+def move_preview(
+    session: Session, actor: User | None, household: Household, to_group: Group, new_code: str, reason: str
+) -> list[str]:
+    """``preview`` of a move checked as ``move`` checks it (refused the same way)."""
+    return preview(session, check_move(session, actor, household, to_group, new_code, reason))
