@@ -43,7 +43,7 @@ from hygiene.models import (
     VillagePeriod,
 )
 from hygiene.services import audit
-from hygiene.services.errors import Conflict, FieldErrors, PermissionDenied, ServiceError, flush_or_conflict
+from hygiene.services.errors import Conflict, FieldErrors, NotFound, PermissionDenied, ServiceError, flush_or_conflict
 from hygiene.services.setup import units
 
 # A village period in one of these states has posted, or is about to post, its households as they are.
@@ -94,6 +94,17 @@ def by_former_code(session: Session, county_id: int, code: str) -> Household | N
         .where(HouseholdFormerCode.county_id == county_id, HouseholdFormerCode.code == code.strip())
         .limit(1)
     )
+
+
+def county_household(session: Session, county_id: int, code: str) -> Household:
+    """The county's household that has ``code`` now (a former code names it in the message)."""
+    found = session.scalar(sa.select(Household).where(Household.county_id == county_id, Household.code == code.strip()))
+    if found is not None:
+        return found
+    former = by_former_code(session, county_id, code)
+    if former is not None:
+        raise NotFound(f"{code} 是原户编号，该户现在的户编号是 {former.code}")
+    raise NotFound(f"找不到户编号 {code}")
 
 
 def renamed(session: Session, county_id: int, code: str) -> Household | None:
