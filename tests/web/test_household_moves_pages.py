@@ -83,6 +83,7 @@ def test_a_township_reviewer_corrects_a_code_after_confirming(
     assert corrected is not None and corrected.id == target.id
     page = client.get(done.headers["Location"]).get_data(as_text=True)
     assert "户编号已更正为 520999010101901" in page and "曾用户编号" in page and code in page
+    assert f"编号: {code} → 520999010101901" in page  # the history says what changed
     entry = db_session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "recode")).one()
     assert entry.actor == "township" and entry.reason == "录入时把 0 打成了 9"
     # an old link finds the household at its code now
@@ -168,6 +169,6 @@ def test_the_county_administrator_moves_between_townships(client: FlaskClient, a
     done = auth.post(url, {**form, "confirmed": "1"})
     assert done.status_code == 303
     page = client.get(done.headers["Location"]).get_data(as_text=True)
-    assert "已迁至 青山村" in page and "河东村" in page  # the former code's village in the page's history
+    assert "已迁至 青山村" in page and "迁往他村" in page and "村: 河东村 → 青山村" in page
     entry = fresh(db_session).scalars(sa.select(AuditEntry).where(AuditEntry.action == "move")).one()
     assert (entry.before["village"], entry.after["village"], entry.actor) == ("河东村", "青山村", "county")
