@@ -54,6 +54,23 @@ def can_import_roster(user: User, villages: Sequence[Village]) -> bool:
     return len(counties) == 1 and can_administer_county(user, counties.pop())
 
 
+def can_recode_household(user: User, village: Village) -> bool:
+    """Correcting a household's mistyped code (issue 30): its township's reviewer or the county
+    administrator; never the village clerk, whose typing it corrects."""
+    if user.role is Role.TOWNSHIP_REVIEWER:
+        return user.township_id == village.township_id
+    return can_administer_county(user, village.township.county)
+
+
+def can_move_household(user: User, from_village: Village, to_village: Village) -> bool:
+    """Moving a household to another village (issue 30): within a township its reviewer, between
+    townships (or within one) the county administrator."""
+    if user.role is Role.TOWNSHIP_REVIEWER:
+        return user.township_id == from_village.township_id == to_village.township_id
+    county = from_village.township.county
+    return to_village.township.county_id == county.id and can_administer_county(user, county)
+
+
 def can_sign_off(user: User, county: County) -> bool:
     """The county's sign-off levels after the township's approval (RULES.md §5): its administrator."""
     return can_administer_county(user, county)

@@ -35,6 +35,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ledger": ("web.cli_awards:ledger_group", "The year's award ledger as CSV, by date then household code."),
     "stats": ("web.cli_awards:stats_command", "The county's figures in its bulletin's terms, one CSV line."),
     "export": ("web.cli_daily:export_group", "Files an office edits and imports back."),
+    "households": (
+        "web.cli_households:households_group",
+        "Correct a household's code or move it to another village, keeping its history.",
+    ),
     "check-sheets": (
         "web.cli_field:check_sheets_command",
         "The household check sheets (评比检查表) of a village or a group as one PDF, a page a household.",

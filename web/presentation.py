@@ -61,6 +61,8 @@ ACTION_LABELS = {
     "disqualify": "取消评星资格",
     "lift": "解除取消评星资格",
     "ledger_add": "登记奖励",
+    "recode": "更正户编号",
+    "move": "迁往他村",
 }
 FIELD_LABELS = {
     "state": "状态",
@@ -70,6 +72,8 @@ FIELD_LABELS = {
     "reviewer_household_id": "评议户",
     "cleanest_quota": "最清洁户名额",
     "clean_quota": "清洁户名额",
+    "code": "编号",
+    "village": "村",
     "head_name": "户主",
     "members": "人口",
     "group": "村民组",

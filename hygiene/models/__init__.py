@@ -27,7 +27,7 @@ from hygiene.models.supervision import (
     ObjectionThrottle,
     SpotCheck,
 )
-from hygiene.models.units import County, Group, Household, Township, Village
+from hygiene.models.units import County, Group, Household, HouseholdFormerCode, Township, Village
 
 __all__ = [
     "AccountabilityCase",
@@ -41,6 +41,7 @@ __all__ = [
     "Disqualification",
     "Group",
     "Household",
+    "HouseholdFormerCode",
     "HouseholdStar",
     "IdempotencyKey",
     "InspectionAssignment",

@@ -125,3 +125,31 @@ class Household(Base):
     group: Mapped[Group] = relationship(back_populates="households")
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class HouseholdFormerCode(Base):
+    """A code a household had before its code was corrected or it moved to another village (issue
+    30), with the village it was in while it had it. The household keeps its id, so everything
+    attached to it stays; this row lets an old code still find it (a plaque, a search, a roster
+    imported again) and keeps the code from being given to another household of the county."""
+
+    __tablename__ = "household_former_codes"
+    __table_args__ = (
+        sa.Index("ix_household_former_codes_county_code", "county_id", "code"),
+        sa.CheckConstraint("kind IN ('correct', 'move')", name="former_code_kind"),
+        sa.CheckConstraint("length(reason) >= 1", name="reason_not_empty"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = county_id_column()
+    household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id", ondelete="RESTRICT"), index=True)
+    code: Mapped[str] = mapped_column(sa.String(24))
+    village_id: Mapped[int] = mapped_column(sa.ForeignKey("villages.id", ondelete="RESTRICT"))
+    # "correct": the code was mistyped; "move": the household moved to another village.
+    kind: Mapped[str] = mapped_column(sa.String(8))
+    replaced_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    replaced_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"))
+    reason: Mapped[str] = mapped_column(sa.Text)
+
+    household: Mapped[Household] = relationship()
+    village: Mapped[Village] = relationship()

@@ -46,6 +46,16 @@ POST_ROUTES = [
         "/village/5209990101/households/520999010101001/edit",
         "village",
     ),
+    (
+        "/village/<village_code>/households/<household_code>/recode",
+        "/village/5209990101/households/520999010101001/recode",
+        "township",
+    ),
+    (
+        "/village/<village_code>/households/<household_code>/move",
+        "/village/5209990101/households/520999010101001/move",
+        "county",
+    ),
     ("/county/<county_code>/users", "/county/520999/users", "county"),
     ("/county/<county_code>/settings", "/county/520999/settings", "county"),
     ("/county/<county_code>/periods", "/county/520999/periods", "county"),

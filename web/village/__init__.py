@@ -2,6 +2,7 @@
 screens to the same blueprint."""
 
 from web.village import (
+    household_moves,  # noqa: F401
     notices,  # noqa: F401
     paper,  # noqa: F401
     reviews,  # noqa: F401

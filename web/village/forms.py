@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, DateField, Field, SelectField, StringField, SubmitField
+from wtforms import BooleanField, DateField, Field, HiddenField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, StopValidation, ValidationError
 
@@ -43,6 +43,27 @@ class HouseholdEditForm(HouseholdForm):
     moved_away_on = DateField("迁出日期（如已迁出）", validators=[Optional()])
     reason = StringField("修改原因", validators=[DataRequired("请填写修改原因"), Length(max=200)])
     version = VersionField()
+
+
+class RecodeForm(BaseForm):
+    """Correct a household's mistyped code (issue 30), after a confirmation step."""
+
+    new_code = StringField("新户编号", validators=[DataRequired("请填写新户编号"), Length(max=24), CODE])
+    reason = StringField("更正原因", validators=[DataRequired("请填写更正原因"), Length(max=500)])
+    version = VersionField()
+    confirmed = HiddenField()  # "1" once the confirmation page (templates/confirm.html) was seen
+    submit = SubmitField("下一步：确认")
+
+
+class MoveHouseholdForm(BaseForm):
+    """Move a household to a group of another village (issue 30), after a confirmation step."""
+
+    to_group = SelectField("迁入的村和村民组", coerce=int, validate_choice=True)
+    new_code = StringField("迁入后的户编号（可不改）", validators=[DataRequired("请填写户编号"), Length(max=24), CODE])
+    reason = StringField("迁移原因", validators=[DataRequired("请填写迁移原因"), Length(max=500)])
+    version = VersionField()
+    confirmed = HiddenField()
+    submit = SubmitField("下一步：确认")
 
 
 class ScoreField(StringField):

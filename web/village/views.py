@@ -15,7 +15,7 @@ from hygiene.models import Household, Period, Review, Village
 from hygiene.services import audit, photos
 from hygiene.services.awards import plaques
 from hygiene.services.rating import review_imports, reviews, workflow
-from hygiene.services.setup import guidance, periods, roster_exports, roster_imports, units
+from hygiene.services.setup import guidance, household_moves, periods, roster_exports, roster_imports, units
 from hygiene.services.supervision import notices
 from web import uploads
 from web.database import get_session
@@ -67,9 +67,12 @@ def home(village_code: str) -> str:
 
 @bp.get("/households/<household_code>")
 @login_required
-def household(village_code: str, household_code: str) -> str:
+def household(village_code: str, household_code: str) -> ResponseReturnValue:
     village = _village(village_code)
     session = get_session()
+    moved = _former_code(village, household_code)
+    if moved is not None:
+        return moved
     household = _household(village, household_code)
     history = audit.history(session, "household", household.id, county_id=household.county_id)
     return render_template(
@@ -79,8 +82,19 @@ def household(village_code: str, household_code: str) -> str:
         history=history,
         reviewers=units.reviewer_names(session, history),
         can_edit=permissions.can_edit_village(current_account(), village),
+        can_recode=permissions.can_recode_household(current_account(), village),
+        former_codes=household_moves.former_codes(session, household),
         notice_count=notices.open_count_for_village(session, village),
     )
+
+
+def _former_code(village: Village, code: str) -> Response | None:
+    """A link with a code the household had before a correction or a move (issue 30): a redirect
+    to its page now, if the account may see its village now; else None (the page's own 404)."""
+    found = household_moves.renamed(get_session(), village.county_id, code)
+    if found is None or not permissions.can_view_village(current_account(), found.group.village):
+        return None
+    return redirect(url_for("village.household", village_code=found.group.village.code, household_code=found.code))
 
 
 @bp.route("/households/new", methods=["GET", "POST"])

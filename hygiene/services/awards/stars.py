@@ -37,6 +37,7 @@ from hygiene.models import (
 from hygiene.models._types import BEIJING_TIME, beijing_today
 from hygiene.services import audit
 from hygiene.services.errors import FieldErrors, NotFound, PermissionDenied, ServiceError
+from hygiene.services.setup import household_moves
 
 DEFAULT_STARS: tuple[tuple[str, str, bool], ...] = (
     ("hygiene", "卫生星", True),
@@ -504,6 +505,9 @@ def household_by_code(session: Session, code: str, county: County | None = None)
     if county is not None:
         query = query.where(Household.county_id == county.id)
     found = session.scalars(query.limit(2)).all()
+    if not found and county is not None:  # a code the household had before a correction or a move
+        former = household_moves.by_former_code(session, county.id, code)
+        found = [former] if former is not None else []
     if not found:
         raise NotFound(f"找不到户编号 {code}")
     if len(found) > 1:

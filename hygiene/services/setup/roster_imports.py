@@ -26,7 +26,7 @@ from hygiene.io.sheets import (
     read_upload,
     roster_columns,
 )
-from hygiene.models import Group, Household, Township, User, Village
+from hygiene.models import Group, Household, HouseholdFormerCode, Township, User, Village
 from hygiene.models._types import utcnow
 from hygiene.services import audit, bulk
 from hygiene.services.errors import IMPORT_CONFLICT, Conflict, PermissionDenied, flush_or_conflict
@@ -142,6 +142,16 @@ def plan_roster_import(
         (h.county_id, h.code): h
         for h in session.scalars(sa.select(Household).where(Household.county_id.in_(county_ids)))
     }
+    # A code a household had before a correction or a move is never a new household (issue 30).
+    former = {
+        (county_id, code): household
+        for county_id, code, household in session.execute(
+            sa.select(HouseholdFormerCode.county_id, HouseholdFormerCode.code, Household)
+            .join(Household, HouseholdFormerCode.household_id == Household.id)
+            .where(HouseholdFormerCode.county_id.in_(county_ids))
+        )
+    }
+    village_ids = {v.id for v in villages}
     group_names = {
         (group.village_id, group.name)
         for group in session.scalars(sa.select(Group).where(Group.village_id.in_([v.id for v in villages])))
@@ -171,6 +181,8 @@ def plan_roster_import(
         current = existing.get((village.township.county_id, code)) if village else None
         if current is not None and village is not None and current.group.village_id != village.id:
             problems.append(table.problem(row, "household_code", "户编号已被其他村使用（户编号在全县唯一）"))
+        elif current is None and village is not None and (renamed := former.get((village.township.county_id, code))):
+            problems.append(table.problem(row, "household_code", _former_code_problem(renamed, village_ids)))
         if reason := naming.name_problem(values["group"], naming.column_length(Group.name), "村民组"):
             problems.append(table.problem(row, "group", reason))
         elif (
@@ -199,6 +211,14 @@ def plan_roster_import(
         )
     table.reject(problems)
     return plan
+
+
+def _former_code_problem(household: Household, village_ids: set[int]) -> str:
+    """A former code in a roster: the household's code now if it lives in a village the import may
+    write, else no more than that the code is retired (no probing of other villages)."""
+    if household.group.village_id in village_ids:
+        return f"这是原户编号，该户现在的户编号是 {household.code}，请改用新户编号"
+    return "这是已停用的原户编号（该户已更正编号或迁往其他村），不能再用"
 
 
 def _members(text: str) -> int | None:

@@ -11,7 +11,19 @@ from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from hygiene import naming
 from hygiene.enums import EDITABLE_STATES, WorkflowState
-from hygiene.models import AuditEntry, County, Group, Household, Period, Review, Township, User, Village, VillagePeriod
+from hygiene.models import (
+    AuditEntry,
+    County,
+    Group,
+    Household,
+    HouseholdFormerCode,
+    Period,
+    Review,
+    Township,
+    User,
+    Village,
+    VillagePeriod,
+)
 from hygiene.services import audit
 from hygiene.services.errors import Conflict, FieldErrors, NotFound, ServiceError
 from hygiene.services.rating import rating
@@ -228,6 +240,11 @@ def add_household(
     _check_household(head_name, code, phone)
     if session.scalar(sa.select(Household.id).where(Household.county_id == county_id, Household.code == code)):
         raise ServiceError(f"户编号 {code} 已存在（户编号在全县唯一）")
+    former = sa.select(HouseholdFormerCode.id).where(
+        HouseholdFormerCode.county_id == county_id, HouseholdFormerCode.code == code
+    )
+    if session.scalar(former.limit(1)) is not None:  # issue 30: a former code is never given again
+        raise ServiceError(f"户编号 {code} 是一户的原户编号（已更正或迁移），不能再分配")
     household = Household(
         county_id=county_id,
         group_id=group.id,
