@@ -239,3 +239,60 @@ def test_the_township_accepts_suggestions_per_village(auth: Auth, db_session: Se
     auth.logout()
     auth.login("township2")
     assert auth.client.get("/township/52099901/awards").status_code == 403
+
+
+def certificate_url(household: Household, code: str) -> str:
+    return f"{star_page(household)}/{code}/certificate.pdf"
+
+
+def test_a_held_title_prints_its_certificate(auth: Auth, db_session: Session) -> None:
+    from tests.hygiene.io.test_pdf import pdftotext
+
+    household = bare_holder(db_session)
+    good = stars.get_star(db_session, household.county_id, "goodmil")
+    stars.grant(db_session, None, household, good, reason="孝敬公婆，邻里称道")
+    db_session.commit()
+    auth.login("village")
+    page = auth.client.get(star_page(household)).get_data(as_text=True)
+    assert certificate_url(household, "goodmil") in page and "打印好婆婆荣誉证书" in page
+    assert certificate_url(household, "goodnbr") not in page  # not held: no certificate offered
+    response = auth.client.get(certificate_url(household, "goodmil"))
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert "attachment" in response.headers["Content-Disposition"]
+    text = pdftotext(response.data)
+    assert household.head_name in text and household.code in text
+    assert "好婆婆荣誉证书" in text and "“好婆婆”" in text and "孝敬公婆，邻里称道" in text
+    assert "颁发单位（盖章）" in text
+    # a star held prints too, named after the star when the catalogue names no certificate
+    stars.grant(db_session, None, household, stars.get_star(db_session, household.county_id, "law"), reason="守法")
+    db_session.commit()
+    assert "守法星证书" in pdftotext(auth.client.get(certificate_url(household, "law")).data)
+
+
+def test_who_may_print_a_title_certificate(auth: Auth, db_session: Session) -> None:
+    household = bare_holder(db_session)
+    stars.grant(db_session, None, household, stars.get_star(db_session, household.county_id, "goodmil"), reason="x")
+    db_session.commit()
+    url = certificate_url(household, "goodmil")
+    response = auth.client.get(url)
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    for username, expected in (
+        ("village", 200),
+        ("township", 200),
+        ("county", 200),
+        ("village2", 403),
+        ("township2", 403),
+        ("county2", 403),
+    ):
+        auth.login(username)
+        assert auth.client.get(url).status_code == expected, username
+        auth.logout()
+    auth.login("village")
+    for code in ("goodnbr", "hygiene", "nosuch"):  # not held, the plaque's own paper, not in the catalogue
+        assert auth.client.get(certificate_url(household, code)).status_code == 404, code
+    other = bare_holder(db_session, "5209990201")
+    assert auth.client.get(f"/village/{VILLAGE}/stars/{other.code}/goodmil/certificate.pdf").status_code == 404
+    # withdrawn: no certificate any more
+    stars.withdraw(db_session, None, household, stars.get_star(db_session, household.county_id, "goodmil"), reason="y")
+    db_session.commit()
+    assert auth.client.get(url).status_code == 404
