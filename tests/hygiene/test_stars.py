@@ -465,3 +465,77 @@ def test_a_title_alone_is_no_star(db: Session) -> None:
     held = stars.holding_of(db, household)
     assert held.titles == [title] and held.count == 0 and held.tier == ""
     assert household.id not in {p.holding.household.id for p in benefits.priority_list(db, county)}
+
+
+def expected_priority(db: Session, county: County) -> list[tuple[str, int, bool]]:
+    """The benefits list worked out from the rows, apart from the service: (code, stars, five-plus)
+    for each household holding a star, five-plus first, then star count, then code as Python sorts."""
+    held = db.execute(
+        sa.select(Household.code, Star.is_base, Star.is_title)
+        .join(HouseholdStar, HouseholdStar.household_id == Household.id)
+        .join(Star, HouseholdStar.star_id == Star.id)
+        .where(Household.county_id == county.id, HouseholdStar.withdrawn_on.is_(None))
+    ).all()
+    bases = db.scalar(sa.select(sa.func.count(Star.id)).where(Star.county_id == county.id, Star.is_base))
+    counts: dict[str, list[int]] = {}
+    for code, is_base, is_title in held:
+        tally = counts.setdefault(code, [0, 0])
+        tally[0] += not is_title
+        tally[1] += is_base
+    rows = [(code, n, base == bases and n > base) for code, (n, base) in counts.items() if n]
+    return sorted(rows, key=lambda r: (not r[2], -r[1], r[0]))
+
+
+def test_the_benefits_order_matches_the_rows_and_pages_split_it(db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The order (five-plus, star count, code in codepoint order: upper case before lower, '-'
+    before letters) worked out apart from the service; pages of the list concatenate to it."""
+    county = demo_county(db)
+    same = [holder(db, "52099901"), holder(db, "52099902"), holder(db, "52099903")]
+    for household, code in zip(same, ("a0", "Z-9", "Zz-1"), strict=True):
+        grant_all_but_hygiene(db, household, leave_out=("study", "thrift", "kindness", "ecology"))
+        household.code = code
+    db.flush()
+    expected = expected_priority(db, county)
+    rows = benefits.priority_list(db, county)
+    got = [(r.holding.household.code, r.holding.count, r.holding.five_plus) for r in rows]
+    assert got == expected and [r.priority for r in rows] == list(range(1, len(rows) + 1))
+    mine = [code for code, *_ in got if code in ("a0", "Z-9", "Zz-1")]
+    assert mine == ["Z-9", "Zz-1", "a0"]
+    monkeypatch.setattr(benefits, "PER_PAGE", 3)
+    first = benefits.priority_page(db, county, 1)
+    assert first.total == len(rows) and first.pages == -(-len(rows) // 3) and first.page == 1
+    paged = [p for n in range(1, first.pages + 1) for p in benefits.priority_page(db, county, n).rows]
+    assert [(p.priority, p.holding.household.code) for p in paged] == [
+        (p.priority, p.holding.household.code) for p in rows
+    ]
+    assert benefits.priority_page(db, county, first.pages + 5).page == first.pages  # past the end: the last
+    township = stars.holding_of(db, same[0]).township
+    in_township = benefits.priority_list(db, county, township=township)
+    assert [p.holding.household.code for p in in_township] == [
+        code for code, *_ in expected if code in {p.holding.household.code for p in in_township}
+    ]
+
+
+def test_holdings_read_every_households_stars_titles_and_tier(db: Session) -> None:
+    county = demo_county(db)
+    household = holder(db)
+    grant_all_but_hygiene(db, household, leave_out=("ecology",))
+    title = next(s for s in stars.catalogue(db, county.id) if s.is_title)
+    stars.grant(db, None, household, title, reason="群众推选", on=TODAY)
+    held = {h.household.id: h for h in stars.holdings(db, county)}
+    rows = db.execute(
+        sa.select(HouseholdStar.household_id, HouseholdStar.star_id).where(
+            HouseholdStar.county_id == county.id, HouseholdStar.withdrawn_on.is_(None)
+        )
+    ).all()
+    by_household: dict[int, set[int]] = {}
+    for household_id, star_id in rows:
+        by_household.setdefault(household_id, set()).add(star_id)
+    assert set(held) == set(by_household)
+    for household_id, ids in by_household.items():
+        h = held[household_id]
+        assert {s.id for s in h.stars + h.titles} == ids and not {s.id for s in h.missing} & ids
+    mine = held[household.id]
+    assert mine.count == 9 and mine.titles == [title] and [s.code for s in mine.missing] == ["ecology"]
+    assert mine.five_plus and not mine.ten_star and mine.tier == "silver" and mine.hygiene
+    assert mine.codes().startswith("hygiene;law;") and mine.village.name and mine.township.code == "52099901"

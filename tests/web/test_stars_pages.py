@@ -296,3 +296,25 @@ def test_who_may_print_a_title_certificate(auth: Auth, db_session: Session) -> N
     stars.withdraw(db_session, None, household, stars.get_star(db_session, household.county_id, "goodmil"), reason="y")
     db_session.commit()
     assert auth.client.get(url).status_code == 404
+
+
+def test_the_benefits_and_star_lists_come_a_page_at_a_time(auth: Auth, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hygiene.services.awards import benefits
+    from web.village import stars as village_stars
+
+    monkeypatch.setattr(benefits, "PER_PAGE", 3)
+    monkeypatch.setattr(village_stars, "PER_PAGE", 2)
+    auth.login("county")
+    first = auth.client.get("/county/520999/benefits").get_data(as_text=True)
+    second = auth.client.get("/county/520999/benefits?page=2").get_data(as_text=True)
+    numbers = [re.findall(r'data-label="序号">(\d+)<', html) for html in (first, second)]
+    assert numbers == [["1", "2", "3"], ["4", "5", "6"]]
+    assert 'href="/county/520999/benefits?page=2"' in first and 'aria-current="page">2<' in second
+    total = int(re.search(r"共 <strong>(\d+)</strong> 户持星农户", first)[1])
+    book = openpyxl.load_workbook(io.BytesIO(auth.client.get("/county/520999/benefits?format=xlsx").data))
+    assert book.active.max_row == total + 2 > 5  # a title row, the header, every household
+    assert auth.client.get("/county/520999/benefits?page=abc").status_code == 200  # the first page
+    auth.logout()
+    auth.login("village")
+    page = auth.client.get(f"/village/{VILLAGE}/stars?page=2").get_data(as_text=True)
+    assert len(re.findall(r'data-label="户编号"><a', page)) == 2 and f"/village/{VILLAGE}/stars?page=1" in page

@@ -27,6 +27,7 @@ from web.database import get_session
 from web.downloads import XLSX_MIMETYPE, download
 from web.forms import BaseForm
 from web.handlers import save
+from web.presentation import page_number
 from web.security import current_account, login_required, permitted_county
 
 
@@ -71,11 +72,11 @@ def _year() -> int:
 @login_required
 def benefits_list(county_code: str) -> ResponseReturnValue:
     county = _county(county_code)
-    rows = benefits.priority_list(get_session(), county)
     if request.args.get("format") == "xlsx":
-        data = benefits.priority_xlsx(rows, f"{county.name}惠民政策优先名单")
+        data = benefits.priority_xlsx(benefits.priority_list(get_session(), county), f"{county.name}惠民政策优先名单")
         return download(data, f"{county.name}惠民政策优先名单.xlsx", XLSX_MIMETYPE)
-    return render_template("awards/benefits.html", unit_name=county.name, rows=rows, xlsx_url=url_for(
+    listed = benefits.priority_page(get_session(), county, page_number())
+    return render_template("awards/benefits.html", unit_name=county.name, listed=listed, xlsx_url=url_for(
         "county.benefits_list", county_code=county.code, format="xlsx"), stars_url=url_for(
         "county.star_lists", county_code=county.code))  # fmt: skip
 

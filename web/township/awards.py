@@ -20,7 +20,7 @@ from web.database import get_session
 from web.downloads import XLSX_MIMETYPE, download
 from web.forms import BaseForm
 from web.handlers import load, save
-from web.presentation import picked_period
+from web.presentation import page_number, picked_period
 from web.security import current_account, login_required, require
 from web.township.views import bp
 
@@ -39,14 +39,15 @@ def _township(township_code: str) -> Township:
 @login_required
 def benefits_list(township_code: str) -> ResponseReturnValue:
     township = _township(township_code)
-    rows = benefits.priority_list(get_session(), township.county, township=township)
     if request.args.get("format") == "xlsx":
+        rows = benefits.priority_list(get_session(), township.county, township=township)
         data = benefits.priority_xlsx(rows, f"{township.name}惠民政策优先名单")
         return download(data, f"{township.name}惠民政策优先名单.xlsx", XLSX_MIMETYPE)
+    listed = benefits.priority_page(get_session(), township.county, page_number(), township=township)
     xlsx_url = url_for("township.benefits_list", township_code=township.code, format="xlsx")
     stars_url = url_for("township.star_lists", township_code=township.code)
     return render_template(
-        "awards/benefits.html", unit_name=township.name, rows=rows, xlsx_url=xlsx_url, stars_url=stars_url
+        "awards/benefits.html", unit_name=township.name, listed=listed, xlsx_url=xlsx_url, stars_url=stars_url
     )
 
 

@@ -21,9 +21,12 @@ from web.database import get_session
 from web.downloads import XLSX_MIMETYPE, download
 from web.forms import BaseForm
 from web.handlers import load, save
+from web.presentation import page_number
 from web.security import current_account, login_required, require
 from web.village.paper import PDF_MIMETYPE
 from web.village.views import bp
+
+PER_PAGE = 100  # rows of the village's list a page
 
 
 class StarChangeForm(BaseForm):
@@ -48,7 +51,10 @@ def star_list(village_code: str) -> ResponseReturnValue:
     if request.args.get("format") == "xlsx":
         data = benefits.tier_lists_xlsx([h for h in held if h.count], f"{village.name}星级户名单")
         return download(data, f"{village.name}星级户名单.xlsx", XLSX_MIMETYPE)
-    return render_template("village/stars.html", village=village, held=held)
+    page, pages = page_number(), max(1, -(-len(held) // PER_PAGE))
+    page = min(page, pages)
+    shown = held[(page - 1) * PER_PAGE : page * PER_PAGE]
+    return render_template("village/stars.html", village=village, held=held, shown=shown, page=page, pages=pages)
 
 
 @bp.route("/stars/<household_code>", methods=["GET", "POST"])

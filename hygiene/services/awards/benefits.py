@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hygiene.enums import Role
 from hygiene.io.exports import SheetSpec, xlsx_bytes
-from hygiene.models import County, Township, User
-from hygiene.services.awards import stars
-from hygiene.services.awards.stars import Holding
+from hygiene.models import County, Household, Township, User
+from hygiene.services.awards import holdings, stars
+from hygiene.services.awards.holdings import TIERS, Holding
 
 CSV_HEADER = (
     "priority",
@@ -59,12 +61,49 @@ class Priority:
     holding: Holding
 
 
+@dataclass(frozen=True)
+class PriorityPage:
+    """One page of the list (``PER_PAGE`` rows), numbered as in the whole list."""
+
+    rows: list[Priority]
+    total: int
+    page: int
+    pages: int
+
+
+PER_PAGE = 100
+
+
+def _ordered(session: Session, county: County, township: Township | None) -> tuple[sa.Select[Any], holdings.Catalogue]:
+    """The list's query, ordered in the database: five-plus first, then star count (most first),
+    then household code (codepoint order, as Python sorts: the C collation on PostgreSQL). A
+    household holding only titles holds no star and is not on it."""
+    cat = stars.catalogue_bits(session, county.id)
+    tally = holdings.tallies(county.id, cat)
+    held, base = tally.c.held, tally.c.base
+    five_plus = sa.and_(base == cat.base_bits.bit_count(), held > base)
+    code = Household.code.collate("C") if session.get_bind().dialect.name == "postgresql" else Household.code
+    query = holdings.household_columns(tally).where(Household.county_id == county.id, held > 0)
+    query = holdings.scoped(query, township=township)
+    return query.order_by(sa.case((five_plus, 0), else_=1), held.desc(), code), cat
+
+
 def priority_list(session: Session, county: County, *, township: Township | None = None) -> list[Priority]:
-    ordered = sorted(
-        (h for h in stars.holdings(session, county, township=township) if h.count),  # a title alone is no star
-        key=lambda h: (not h.five_plus, -h.count, h.household.code),
-    )
-    return [Priority(n, holding) for n, holding in enumerate(ordered, 1)]
+    """The whole list (the workbook and the command): column reads, one row per household."""
+    query, cat = _ordered(session, county, township)
+    rows = holdings.holding_rows(session, county, query, cat)
+    return [Priority(n, holding) for n, holding in enumerate(rows, 1)]
+
+
+def priority_page(session: Session, county: County, page: int, *, township: Township | None = None) -> PriorityPage:
+    """One page of the list; a page past the last is the last."""
+    query, cat = _ordered(session, county, township)
+    total = session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())) or 0
+    pages = max(1, -(-total // PER_PAGE))
+    page = min(max(page, 1), pages)
+    offset = (page - 1) * PER_PAGE
+    rows = holdings.holding_rows(session, county, query.offset(offset).limit(PER_PAGE), cat)
+    return PriorityPage([Priority(offset + n, h) for n, h in enumerate(rows, 1)], total, page, pages)
 
 
 def csv_rows(rows: Sequence[Priority]) -> list[tuple[str, ...]]:
@@ -141,6 +180,6 @@ def tier_lists_xlsx(holdings: Sequence[Holding], title: str) -> bytes:
     sheets: list[SheetSpec] = [
         ("5+X户", header, body([h for h in holdings if h.five_plus])),
         ("十星级文明户", header, body([h for h in holdings if h.ten_star])),
-        *[(f"{label}星户", header, body([h for h in holdings if h.tier == tier])) for tier, label in stars.TIERS],
+        *[(f"{label}星户", header, body([h for h in holdings if h.tier == tier])) for tier, label in TIERS],
     ]
     return xlsx_bytes(sheets, title=title)

@@ -1,0 +1,193 @@
+"""The read side of stars (RULES.md §8, issue 29): what each household holds, as column reads for
+whole-county lists. The stars a household holds are summed per household in the database into a
+bit mask over the county's catalogue (bit i: the catalogue's i-th entry); a ``Holding`` is that
+mask with the household's few columns and its shared village and township, never ORM objects per
+household (150,000 households a county: the lists read them all)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from hygiene.models import County, Group, Household, HouseholdStar, Star, StarSettings, Township, Village
+
+TIERS = (("gold", "金"), ("silver", "银"), ("bronze", "铜"))
+TIER_LABELS = dict(TIERS)
+__all__ = ["TIERS", "TIER_LABELS", "Catalogue", "Holding", "HouseholdRow", "Unit"]
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """A village or township as the star lists show it (read once per list, shared by its rows)."""
+
+    id: int
+    code: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdRow:
+    """The columns of a household the star lists need: no ORM object per household."""
+
+    id: int
+    code: str
+    head_name: str
+    is_poor: bool
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """A county's catalogue and tiers, read once per list: each entry has a bit of a holding's mask."""
+
+    entries: tuple[Star, ...]
+    settings: StarSettings
+    star_bits: int = 0
+    base_bits: int = 0
+    title_bits: int = 0
+    hygiene_bits: int = 0
+
+    def pick(self, mask: int) -> list[Star]:
+        return [star for i, star in enumerate(self.entries) if mask >> i & 1]
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """What one household holds: its stars (in catalogue order), titles, and what follows. The
+    stars are the bits of ``mask`` (bit i: the catalogue's i-th entry)."""
+
+    household: HouseholdRow
+    village: Unit
+    township: Unit
+    mask: int
+    catalogue: Catalogue
+
+    @property
+    def stars(self) -> list[Star]:
+        return self.catalogue.pick(self.mask & self.catalogue.star_bits)
+
+    @property
+    def titles(self) -> list[Star]:
+        return self.catalogue.pick(self.mask & self.catalogue.title_bits)
+
+    @property
+    def missing(self) -> list[Star]:
+        return self.catalogue.pick(~self.mask & self.catalogue.star_bits)
+
+    @property
+    def count(self) -> int:
+        return (self.mask & self.catalogue.star_bits).bit_count()
+
+    @property
+    def hygiene(self) -> bool:
+        return bool(self.mask & self.catalogue.hygiene_bits)
+
+    @property
+    def five_plus(self) -> bool:
+        base = self.catalogue.base_bits
+        return self.mask & base == base and bool(self.mask & self.catalogue.star_bits & ~base)
+
+    @property
+    def ten_star(self) -> bool:
+        return self.mask & self.catalogue.star_bits == self.catalogue.star_bits
+
+    @property
+    def tier(self) -> str:
+        return tier_of(self.count, self.catalogue.settings)
+
+    @property
+    def tier_label(self) -> str:
+        return TIER_LABELS.get(self.tier, "")
+
+    def codes(self) -> str:
+        return ";".join(star.code for star in self.stars)
+
+
+def tier_of(count: int, settings: StarSettings) -> str:
+    for tier, minimum in (("gold", settings.gold_stars), ("silver", settings.silver_stars)):
+        if count >= minimum:
+            return tier
+    return "bronze" if count >= settings.bronze_stars else ""
+
+
+MASK_BITS = 62  # bits of one summed mask column: a sum of distinct powers below 2**62 fits a BIGINT
+
+
+def tallies(county_id: int, cat: Catalogue) -> sa.Subquery:
+    """Per household holding anything: its catalogue bits (``mask0``, ``mask1``, ... of 62 bits
+    each), how many stars (``held``) and base stars (``base``) it holds, summed in the database
+    (a household holds a star at most once: ``uq_household_stars_active``)."""
+    star = HouseholdStar.star_id
+    ids = [s.id for s in cat.entries]
+    columns: list[sa.ColumnElement[int]] = []
+    for k in range(0, len(ids), MASK_BITS):
+        bits = {s: 1 << (i - k) for i, s in enumerate(ids[k : k + MASK_BITS], k)}
+        summed = sa.func.sum(sa.case(bits, value=star, else_=0))
+        columns.append(sa.cast(summed, sa.BigInteger).label(f"mask{k // MASK_BITS}"))
+    for label, keep in (("held", lambda s: not s.is_title), ("base", lambda s: s.is_base)):
+        chosen = [s.id for s in cat.entries if keep(s)]
+        columns.append(sa.func.sum(sa.case((star.in_(chosen), 1), else_=0)).label(label))
+    return (
+        sa.select(HouseholdStar.household_id, *columns)
+        .where(HouseholdStar.county_id == county_id, HouseholdStar.withdrawn_on.is_(None))
+        .group_by(HouseholdStar.household_id)
+        .subquery("tallies")
+    )
+
+
+def _units(session: Session, county_id: int) -> tuple[dict[int, Unit], dict[int, Unit]]:
+    """The county's villages (each with its township's id) and townships, one read each."""
+    townships = {
+        t_id: Unit(t_id, code, name)
+        for t_id, code, name in session.execute(
+            sa.select(Township.id, Township.code, Township.name).where(Township.county_id == county_id)
+        )
+    }
+    rows = session.execute(
+        sa.select(Village.id, Village.code, Village.name, Village.township_id).where(Village.county_id == county_id)
+    )
+    villages = {}
+    for v_id, code, name, t_id in rows:
+        villages[v_id] = (Unit(v_id, code, name), townships[t_id])
+    return {k: v for k, (v, _) in villages.items()}, {k: t for k, (_, t) in villages.items()}
+
+
+def holding_rows(session: Session, county: County, query: sa.Select[Any], cat: Catalogue) -> list[Holding]:
+    """The holdings of ``query``'s rows (``household_columns``: household id, code, head name, poor,
+    village id, then the tally's mask columns), in its order."""
+    villages, township_of = _units(session, county.id)
+    out = []
+    for row in session.execute(query):
+        mask = sum(int(part or 0) << (k * MASK_BITS) for k, part in enumerate(row[5:]))
+        household = HouseholdRow(row[0], row[1], row[2], row[3])
+        out.append(Holding(household, villages[row[4]], township_of[row[4]], mask, cat))
+    return out
+
+
+def household_columns(tally: sa.Subquery) -> sa.Select[Any]:
+    """The columns ``holding_rows`` reads, households joined to their tally (outer: none held)."""
+    masks = [c for c in tally.c if c.name.startswith("mask")]
+    return (
+        sa.select(Household.id, Household.code, Household.head_name, Household.is_poor, Group.village_id, *masks)
+        .join(Group, Household.group_id == Group.id)
+        .outerjoin(tally, tally.c.household_id == Household.id)
+    )
+
+
+def scoped(
+    query: sa.Select[Any],
+    *,
+    township: Township | None = None,
+    village: Village | None = None,
+    households: Sequence[Household] | None = None,
+) -> sa.Select[Any]:
+    if township is not None:
+        query = query.where(Group.village_id.in_(sa.select(Village.id).where(Village.township_id == township.id)))
+    if village is not None:
+        query = query.where(Group.village_id == village.id)
+    if households is not None:
+        query = query.where(Household.id.in_([h.id for h in households]))
+    return query
