@@ -125,6 +125,7 @@ def main() -> None:
         for label, action in (
             ("stars.holdings (county)", lambda: stars.holdings(session, county)),
             ("benefits.priority_list (county)", lambda: benefits.priority_list(session, county)),
+            ("benefits.priority_page (county, page 500)", lambda: benefits.priority_page(session, county, 500)),
             ("award_stats.figures (county, year)", lambda: award_stats.figures(session, county, 2026)),
         ):
             wall, cpu = median(args.runs, action)

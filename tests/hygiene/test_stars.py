@@ -539,3 +539,32 @@ def test_holdings_read_every_households_stars_titles_and_tier(db: Session) -> No
     assert mine.count == 9 and mine.titles == [title] and [s.code for s in mine.missing] == ["ecology"]
     assert mine.five_plus and not mine.ten_star and mine.tier == "silver" and mine.hygiene
     assert mine.codes().startswith("hygiene;law;") and mine.village.name and mine.township.code == "52099901"
+
+
+def test_industry_support_lists_ten_star_households_wishing_to_develop_poor_first(db: Session) -> None:
+    county = demo_county(db)
+    a, b, c = holder(db, "52099901"), holder(db, "52099902"), holder(db, "52099903")
+    for household in (a, b, c):
+        grant_all_but_hygiene(db, household)
+    a.is_poor, b.is_poor, c.is_poor = False, True, True
+    with pytest.raises(PermissionDenied):
+        benefits.mark_industry_wish(db, user(db, "village"), a, wish=True, reason="有技术")
+    with pytest.raises(PermissionDenied):
+        benefits.mark_industry_wish(db, user(db, "township2"), a, wish=True, reason="有技术")
+    with pytest.raises(FieldErrors):
+        benefits.mark_industry_wish(db, user(db, "county"), a, wish=True, reason=" ")
+    benefits.mark_industry_wish(db, user(db, "county"), a, wish=True, reason="有种植技术")
+    benefits.mark_industry_wish(db, user(db, "county"), b, wish=True, reason="愿办农家乐")
+    with pytest.raises(ServiceError, match="已标记"):
+        benefits.mark_industry_wish(db, None, b, wish=True, reason="再次")
+    listed = [h.household.code for h in benefits.industry_candidates(db, county)]
+    assert listed[:2] == [b.code, a.code] and c.code in listed[2:]  # wishing first, the poor first among them
+    assert all(h.ten_star for h in benefits.industry_candidates(db, county))
+    benefits.mark_industry_wish(db, user(db, "township"), a, wish=False, reason="已外出务工")
+    assert [h.household.code for h in benefits.industry_candidates(db, county)][:1] == [b.code]
+    actions = db.scalars(
+        sa.select(AuditEntry).where(AuditEntry.action == "industry_wish", AuditEntry.entity_id == str(a.id))
+    ).all()
+    assert [e.after["industry_wish"] for e in actions] == [True, False] and actions[-1].actor == "township"
+    row = next(p for p in benefits.priority_list(db, county) if p.holding.household.code == b.code)
+    assert row.holding.household.industry_wish

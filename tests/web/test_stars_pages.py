@@ -318,3 +318,53 @@ def test_the_benefits_and_star_lists_come_a_page_at_a_time(auth: Auth, monkeypat
     auth.login("village")
     page = auth.client.get(f"/village/{VILLAGE}/stars?page=2").get_data(as_text=True)
     assert len(re.findall(r'data-label="户编号"><a', page)) == 2 and f"/village/{VILLAGE}/stars?page=1" in page
+
+
+def ten_star(db_session: Session, village: str = VILLAGE) -> Household:
+    household = bare_holder(db_session, village)
+    for star in stars.catalogue(db_session, household.county_id):
+        if not star.is_hygiene and not star.is_title:
+            stars.grant(db_session, None, household, star, reason="评定")
+    db_session.commit()
+    return household
+
+
+def test_the_county_and_township_mark_households_that_wish_to_develop(auth: Auth, db_session: Session) -> None:
+    from hygiene.models import AuditEntry
+
+    household = ten_star(db_session)
+    other = ten_star(db_session, "5209990201")  # another township's
+    auth.login("township")
+    mark = {"household": household.code, "wish": "yes", "reason": "有养殖技术，愿扩大规模"}
+    assert auth.post("/township/52099901/industry-support", mark | {"reason": " "}).status_code == 422
+    refused = auth.post("/township/52099901/industry-support", mark | {"household": other.code})
+    assert refused.status_code == 422 and "本乡镇无此户号" in refused.get_data(as_text=True)
+    saved = auth.post("/township/52099901/industry-support", mark)
+    assert saved.status_code == 303, saved.get_data(as_text=True)
+    db_session.rollback()
+    marked = sa.select(Household.industry_wish, Household.industry_wish_reason).where(Household.id == household.id)
+    assert tuple(db_session.execute(marked).one()) == (True, "有养殖技术，愿扩大规模"), household.code
+    entry = db_session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.action == "industry_wish").order_by(AuditEntry.id.desc())
+    ).first()
+    assert entry.actor == "township" and entry.before["industry_wish"] is False and entry.after["industry_wish"]
+    page = auth.client.get("/township/52099901/industry-support").get_data(as_text=True)
+    first_row = re.search(r'<tbody>\s*<tr><td data-label="户编号">([^<]+)<', page)
+    assert first_row and first_row[1] == household.code  # the one wishing to develop heads the list
+    benefits = auth.client.get("/township/52099901/benefits").get_data(as_text=True)
+    assert "产业意愿" in benefits and 'data-label="产业意愿">有<' in benefits
+    auth.logout()
+    auth.login("county")
+    assert auth.post("/county/520999/industry-support", mark | {"household": other.code}).status_code == 303
+    book = openpyxl.load_workbook(io.BytesIO(auth.client.get("/county/520999/benefits?format=xlsx").data))
+    rows = [[c.value for c in r] for r in book.active.iter_rows()]
+    assert rows[1][-1] == "有产业发展意愿"
+    assert {row[1] for row in rows[2:] if row[-1] == "是"} >= {household.code, other.code}
+    auth.logout()
+    for username in ("village", "township2", "county2", "inspector"):
+        auth.login(username)
+        assert auth.client.get("/county/520999/industry-support").status_code == 403, username
+        assert auth.client.get("/township/52099901/industry-support").status_code == 403, username
+        auth.logout()
+    response = auth.client.get("/county/520999/industry-support")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]

@@ -37,6 +37,7 @@ class HouseholdRow:
     code: str
     head_name: str
     is_poor: bool
+    industry_wish: bool
 
 
 @dataclass(frozen=True)
@@ -113,13 +114,15 @@ def tier_of(count: int, settings: StarSettings) -> str:
     return "bronze" if count >= settings.bronze_stars else ""
 
 
+HOUSEHOLD_COLUMNS = (Household.id, Household.code, Household.head_name, Household.is_poor, Household.industry_wish)
 MASK_BITS = 62  # bits of one summed mask column: a sum of distinct powers below 2**62 fits a BIGINT
 
 
-def tallies(county_id: int, cat: Catalogue) -> sa.Subquery:
+def tallies(county_id: int, cat: Catalogue, within: sa.Select[Any] | None = None) -> sa.Subquery:
     """Per household holding anything: its catalogue bits (``mask0``, ``mask1``, ... of 62 bits
     each), how many stars (``held``) and base stars (``base``) it holds, summed in the database
-    (a household holds a star at most once: ``uq_household_stars_active``)."""
+    (a household holds a star at most once: ``uq_household_stars_active``). ``within`` (a select of
+    household ids) sums only those households: one household's tap reads its own rows."""
     star = HouseholdStar.star_id
     ids = [s.id for s in cat.entries]
     columns: list[sa.ColumnElement[int]] = []
@@ -130,12 +133,12 @@ def tallies(county_id: int, cat: Catalogue) -> sa.Subquery:
     for label, keep in (("held", lambda s: not s.is_title), ("base", lambda s: s.is_base)):
         chosen = [s.id for s in cat.entries if keep(s)]
         columns.append(sa.func.sum(sa.case((star.in_(chosen), 1), else_=0)).label(label))
-    return (
-        sa.select(HouseholdStar.household_id, *columns)
-        .where(HouseholdStar.county_id == county_id, HouseholdStar.withdrawn_on.is_(None))
-        .group_by(HouseholdStar.household_id)
-        .subquery("tallies")
+    query = sa.select(HouseholdStar.household_id, *columns).where(
+        HouseholdStar.county_id == county_id, HouseholdStar.withdrawn_on.is_(None)
     )
+    if within is not None:
+        query = query.where(HouseholdStar.household_id.in_(within))
+    return query.group_by(HouseholdStar.household_id).subquery("tallies")
 
 
 def _units(session: Session, county_id: int) -> tuple[dict[int, Unit], dict[int, Unit]]:
@@ -157,13 +160,13 @@ def _units(session: Session, county_id: int) -> tuple[dict[int, Unit], dict[int,
 
 def holding_rows(session: Session, county: County, query: sa.Select[Any], cat: Catalogue) -> list[Holding]:
     """The holdings of ``query``'s rows (``household_columns``: household id, code, head name, poor,
-    village id, then the tally's mask columns), in its order."""
+    industry wish, village id, then the tally's mask columns), in its order."""
     villages, township_of = _units(session, county.id)
     out = []
     for row in session.execute(query):
-        mask = sum(int(part or 0) << (k * MASK_BITS) for k, part in enumerate(row[5:]))
-        household = HouseholdRow(row[0], row[1], row[2], row[3])
-        out.append(Holding(household, villages[row[4]], township_of[row[4]], mask, cat))
+        mask = sum(int(part or 0) << (k * MASK_BITS) for k, part in enumerate(row[6:]))
+        household = HouseholdRow(row[0], row[1], row[2], row[3], row[4])
+        out.append(Holding(household, villages[row[5]], township_of[row[5]], mask, cat))
     return out
 
 
@@ -171,7 +174,7 @@ def household_columns(tally: sa.Subquery) -> sa.Select[Any]:
     """The columns ``holding_rows`` reads, households joined to their tally (outer: none held)."""
     masks = [c for c in tally.c if c.name.startswith("mask")]
     return (
-        sa.select(Household.id, Household.code, Household.head_name, Household.is_poor, Group.village_id, *masks)
+        sa.select(*HOUSEHOLD_COLUMNS, Group.village_id, *masks)
         .join(Group, Household.group_id == Group.id)
         .outerjoin(tally, tally.c.household_id == Household.id)
     )

@@ -160,7 +160,11 @@ def holdings(
     sorted by household code; ``with_none`` adds the households that hold nothing. Column reads:
     the stars are summed per household in the database."""
     cat = catalogue_bits(session, county.id)
-    tally = tallies(county.id, cat)
+    within = None
+    if township is not None or village is not None or households is not None:
+        ids = sa.select(Household.id).join(Group, Household.group_id == Group.id)
+        within = scoped(ids, township=township, village=village, households=households)
+    tally = tallies(county.id, cat, within)
     query = household_columns(tally).where(Household.county_id == county.id).order_by(Household.code)
     query = scoped(query, township=township, village=village, households=households)
     if not with_none and households is None:
