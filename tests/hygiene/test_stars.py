@@ -568,3 +568,30 @@ def test_industry_support_lists_ten_star_households_wishing_to_develop_poor_firs
     assert [e.after["industry_wish"] for e in actions] == [True, False] and actions[-1].actor == "township"
     row = next(p for p in benefits.priority_list(db, county) if p.holding.household.code == b.code)
     assert row.holding.household.industry_wish
+
+
+def test_the_bulletins_star_counts_match_the_rows(db: Session) -> None:
+    county = demo_county(db)
+    household = holder(db)
+    grant_all_but_hygiene(db, household)  # a ten-star household, so that every count is tested
+    flags = {s.id: s for s in stars.catalogue(db, county.id)}
+    held: dict[int, list[Star]] = {}
+    for household_id, star_id in db.execute(
+        sa.select(HouseholdStar.household_id, HouseholdStar.star_id).where(
+            HouseholdStar.county_id == county.id, HouseholdStar.withdrawn_on.is_(None)
+        )
+    ):
+        held.setdefault(household_id, []).append(flags[star_id])
+    bases = sum(s.is_base for s in flags.values())
+    stars_in_catalogue = sum(not s.is_title for s in flags.values())
+
+    def tally(mine: list[Star]) -> tuple[int, int]:
+        return sum(not s.is_title for s in mine), sum(s.is_base for s in mine)
+
+    expected = (
+        sum(tally(m)[0] >= 5 for m in held.values()),
+        sum(any(s.is_hygiene for s in m) for m in held.values()),
+        sum(tally(m)[1] == bases and tally(m)[0] > bases for m in held.values()),
+        sum(tally(m)[0] == stars_in_catalogue for m in held.values()),
+    )
+    assert award_stats.star_counts(db, county) == expected and expected[3] >= 1 and expected[2] >= 1

@@ -103,7 +103,7 @@ def _code(session: Session) -> Any:
 def priority_list(session: Session, county: County, *, township: Township | None = None) -> list[Priority]:
     """The whole list (the workbook and the command): column reads, one row per household."""
     query, cat = _ordered(session, county, township)
-    rows = holdings.holding_rows(session, county, query, cat)
+    rows = holdings.holding_rows(session, query, cat)
     return [Priority(n, holding) for n, holding in enumerate(rows, 1)]
 
 
@@ -114,7 +114,7 @@ def priority_page(session: Session, county: County, page: int, *, township: Town
     pages = max(1, -(-total // PER_PAGE))
     page = min(max(page, 1), pages)
     offset = (page - 1) * PER_PAGE
-    rows = holdings.holding_rows(session, county, query.offset(offset).limit(PER_PAGE), cat)
+    rows = holdings.holding_rows(session, query.offset(offset).limit(PER_PAGE), cat)
     return PriorityPage([Priority(offset + n, h) for n, h in enumerate(rows, 1)], total, page, pages)
 
 
@@ -161,7 +161,7 @@ def industry_candidates(session: Session, county: County, *, township: Township 
     query = holdings.scoped(query, township=township).order_by(
         Household.industry_wish.desc(), Household.is_poor.desc(), _code(session)
     )
-    return holdings.holding_rows(session, county, query, cat)
+    return holdings.holding_rows(session, query, cat)
 
 
 def csv_rows(rows: Sequence[Priority]) -> list[tuple[str, ...]]:

@@ -6,14 +6,14 @@ household (150,000 households a county: the lists read them all)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hygiene.models import County, Group, Household, HouseholdStar, Star, StarSettings, Township, Village
+from hygiene.models import Group, Household, HouseholdStar, Star, StarSettings, Township, Village
 
 TIERS = (("gold", "金"), ("silver", "银"), ("bronze", "铜"))
 TIER_LABELS = dict(TIERS)
@@ -120,7 +120,8 @@ MASK_BITS = 62  # bits of one summed mask column: a sum of distinct powers below
 
 def tallies(county_id: int, cat: Catalogue, within: sa.Select[Any] | None = None) -> sa.Subquery:
     """Per household holding anything: its catalogue bits (``mask0``, ``mask1``, ... of 62 bits
-    each), how many stars (``held``) and base stars (``base``) it holds, summed in the database
+    each), how many stars (``held``) and base stars (``base``) it holds and whether the hygiene
+    star (``hygiene``), summed in the database
     (a household holds a star at most once: ``uq_household_stars_active``). ``within`` (a select of
     household ids) sums only those households: one household's tap reads its own rows."""
     star = HouseholdStar.star_id
@@ -130,7 +131,12 @@ def tallies(county_id: int, cat: Catalogue, within: sa.Select[Any] | None = None
         bits = {s: 1 << (i - k) for i, s in enumerate(ids[k : k + MASK_BITS], k)}
         summed = sa.func.sum(sa.case(bits, value=star, else_=0))
         columns.append(sa.cast(summed, sa.BigInteger).label(f"mask{k // MASK_BITS}"))
-    for label, keep in (("held", lambda s: not s.is_title), ("base", lambda s: s.is_base)):
+    counted: tuple[tuple[str, Callable[[Star], bool]], ...] = (
+        ("held", lambda s: not s.is_title),
+        ("base", lambda s: s.is_base),
+        ("hygiene", lambda s: s.is_hygiene),
+    )
+    for label, keep in counted:
         chosen = [s.id for s in cat.entries if keep(s)]
         columns.append(sa.func.sum(sa.case((star.in_(chosen), 1), else_=0)).label(label))
     query = sa.select(HouseholdStar.household_id, *columns).where(
@@ -141,29 +147,30 @@ def tallies(county_id: int, cat: Catalogue, within: sa.Select[Any] | None = None
     return query.group_by(HouseholdStar.household_id).subquery("tallies")
 
 
-def _units(session: Session, county_id: int) -> tuple[dict[int, Unit], dict[int, Unit]]:
-    """The county's villages (each with its township's id) and townships, one read each."""
-    townships = {
-        t_id: Unit(t_id, code, name)
-        for t_id, code, name in session.execute(
-            sa.select(Township.id, Township.code, Township.name).where(Township.county_id == county_id)
-        )
-    }
-    rows = session.execute(
-        sa.select(Village.id, Village.code, Village.name, Village.township_id).where(Village.county_id == county_id)
+def _units(session: Session, village_ids: set[int]) -> tuple[dict[int, Unit], dict[int, Unit]]:
+    """The villages of the rows and their townships, one read: each village's ``Unit`` and its
+    township's, shared by the village's rows."""
+    query = (
+        sa.select(Village.id, Village.code, Village.name, Township.id, Township.code, Township.name)
+        .join(Township, Village.township_id == Township.id)
+        .where(Village.id.in_(village_ids))
     )
-    villages = {}
-    for v_id, code, name, t_id in rows:
-        villages[v_id] = (Unit(v_id, code, name), townships[t_id])
-    return {k: v for k, (v, _) in villages.items()}, {k: t for k, (_, t) in villages.items()}
+    villages: dict[int, Unit] = {}
+    township_of: dict[int, Unit] = {}
+    townships: dict[int, Unit] = {}
+    for v_id, v_code, v_name, t_id, t_code, t_name in session.execute(query):
+        villages[v_id] = Unit(v_id, v_code, v_name)
+        township_of[v_id] = townships.setdefault(t_id, Unit(t_id, t_code, t_name))
+    return villages, township_of
 
 
-def holding_rows(session: Session, county: County, query: sa.Select[Any], cat: Catalogue) -> list[Holding]:
+def holding_rows(session: Session, query: sa.Select[Any], cat: Catalogue) -> list[Holding]:
     """The holdings of ``query``'s rows (``household_columns``: household id, code, head name, poor,
     industry wish, village id, then the tally's mask columns), in its order."""
-    villages, township_of = _units(session, county.id)
+    rows = session.execute(query).all()
+    villages, township_of = _units(session, {row[5] for row in rows})
     out = []
-    for row in session.execute(query):
+    for row in rows:
         mask = sum(int(part or 0) << (k * MASK_BITS) for k, part in enumerate(row[6:]))
         household = HouseholdRow(row[0], row[1], row[2], row[3], row[4])
         out.append(Holding(household, villages[row[5]], township_of[row[5]], mask, cat))

@@ -169,7 +169,7 @@ def holdings(
     query = scoped(query, township=township, village=village, households=households)
     if not with_none and households is None:
         query = query.where(tally.c.household_id.is_not(None))
-    return holding_rows(session, county, query, cat)
+    return holding_rows(session, query, cat)
 
 
 def holding_of(session: Session, household: Household) -> Holding:
