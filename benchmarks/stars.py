@@ -8,8 +8,7 @@ It makes a county of ``--households`` households (Hezhang: about 150,000) in a f
 of ``--runs`` runs of each read.
 
     .venv/bin/python benchmarks/stars.py --households 150000
-    scripts/with-postgres.sh sh -c \
-        'DATABASE_URL=$HYGIENE_TEST_POSTGRES_URL .venv/bin/python benchmarks/stars.py --households 150000'
+    scripts/with-postgres.sh sh -c 'DATABASE_URL=$HYGIENE_TEST_POSTGRES_URL .venv/bin/python benchmarks/stars.py'
 """
 
 from __future__ import annotations
