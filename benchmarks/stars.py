@@ -8,7 +8,7 @@ It makes a county of ``--households`` households (Hezhang: about 150,000) in a f
 of ``--runs`` runs of each read.
 
     .venv/bin/python benchmarks/stars.py --households 150000
-    scripts/with-postgres.sh .venv/bin/python benchmarks/stars.py --households 150000
+    scripts/with-postgres.sh sh -c 'DATABASE_URL=$HYGIENE_TEST_POSTGRES_URL .venv/bin/python benchmarks/stars.py'
 """
 
 from __future__ import annotations
@@ -125,6 +125,7 @@ def main() -> None:
         for label, action in (
             ("stars.holdings (county)", lambda: stars.holdings(session, county)),
             ("benefits.priority_list (county)", lambda: benefits.priority_list(session, county)),
+            ("benefits.priority_page (county, page 500)", lambda: benefits.priority_page(session, county, 500)),
             ("award_stats.figures (county, year)", lambda: award_stats.figures(session, county, 2026)),
         ):
             wall, cpu = median(args.runs, action)

@@ -172,3 +172,9 @@ def actor(username: str) -> str:
 
 def template_filters() -> dict[str, Any]:
     return {"tenths": tenths, "local_time": local_time, "actor": actor, "stage": sign_offs.stage_label}
+
+
+def page_number() -> int:
+    """The page a paginated list asks for (``?page=3``), 1 if none or not a number."""
+    text = request.args.get("page", "")
+    return int(text) if text.isdigit() and len(text) < 7 else 1

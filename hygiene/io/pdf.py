@@ -361,14 +361,30 @@ def _draw_qr(canvas: Canvas, value: str, x: float, y: float, size: float) -> Non
     canvas.restoreState()
 
 
-def _certificate_page(
-    canvas: Canvas, cert: Certificate, width: float, height: float, styles: dict[str, ParagraphStyle]
-) -> None:
+def _frame(canvas: Canvas, width: float, height: float) -> None:
+    """A certificate's double red border."""
     canvas.setStrokeColor(colors.HexColor("#aa3333"))
     canvas.setLineWidth(3)
     canvas.rect(12 * mm, 12 * mm, width - 24 * mm, height - 24 * mm)
     canvas.setLineWidth(0.8)
     canvas.rect(15 * mm, 15 * mm, width - 30 * mm, height - 30 * mm)
+
+
+def _seal(canvas: Canvas, width: float, issued_on: dt.date, style: ParagraphStyle) -> None:
+    """The seal area: a dashed circle with the issuer line, and the date under it."""
+    seal_x, seal_y, radius = width / 2 + 10 * mm, 52 * mm, 19 * mm
+    canvas.setStrokeColor(colors.HexColor("#cc6666"))
+    canvas.setDash(3, 3)
+    canvas.circle(seal_x, seal_y, radius)
+    canvas.setDash()
+    _draw(canvas, _para("颁发单位（盖章）", style), seal_x - 40 * mm, seal_y + 4 * mm, 80 * mm)
+    _draw(canvas, _para(f"发证日期：{date_text(issued_on)}", style), seal_x - 40 * mm, 30 * mm, 80 * mm)
+
+
+def _certificate_page(
+    canvas: Canvas, cert: Certificate, width: float, height: float, styles: dict[str, ParagraphStyle]
+) -> None:
+    _frame(canvas, width, height)
     left, text_width = 35 * mm, width - 70 * mm
     top = height - 32 * mm
     top = _draw(canvas, _para("农户卫生评比挂牌证书", styles["title"]), left, top, text_width) - 14 * mm
@@ -385,16 +401,50 @@ def _certificate_page(
         "牌匾实行动态管理：评比降档或督查抽查不达标的将被摘牌。扫描右下角二维码可查验牌匾当前状态。",
     ):
         top = _draw(canvas, _para(line, styles["line"]), left, top, text_width * 0.62) - 2 * mm
-    # the seal area: a dashed circle with the issuer line and the date under it
-    seal_x, seal_y, radius = width / 2 + 10 * mm, 52 * mm, 19 * mm
-    canvas.setStrokeColor(colors.HexColor("#cc6666"))
-    canvas.setDash(3, 3)
-    canvas.circle(seal_x, seal_y, radius)
-    canvas.setDash()
-    _draw(canvas, _para("颁发单位（盖章）", styles["seal"]), seal_x - 40 * mm, seal_y + 4 * mm, 80 * mm)
-    _draw(canvas, _para(f"发证日期：{date_text(cert.issued_on)}", styles["seal"]), seal_x - 40 * mm, 30 * mm, 80 * mm)
+    _seal(canvas, width, cert.issued_on, styles["seal"])
     # the QR code to the verification page
     size = 38 * mm
     qr_x, qr_y = width - 35 * mm - size, 24 * mm
     _draw_qr(canvas, cert.verify_url, qr_x, qr_y, size)
     _draw(canvas, _para("扫码查验", styles["small"]), qr_x, qr_y, size)
+
+
+# --- title certificates (RULES.md §8) --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TitleCertificate:
+    """The certificate of a star or title a household holds (好婆婆, 十星级文明户, 守法星, ...)."""
+
+    household_code: str
+    head_name: str  # the full name
+    county_name: str
+    township_name: str
+    village_name: str
+    title: str  # the star's or title's name
+    certificate_name: str  # the certificate's name in the catalogue, or "<title>证书"
+    granted_on: dt.date  # Beijing date
+    reason: str
+
+
+def title_certificate_pdf(cert: TitleCertificate) -> bytes:
+    """One certificate page, A4 landscape, in the plaque certificate's frame and fonts."""
+    _fonts()
+    out = io.BytesIO()
+    width, height = PAGE_SIZES["A4"]
+    canvas = Canvas(out, pagesize=(width, height))
+    canvas.setTitle(f"{cert.certificate_name} {cert.household_code}")
+    _frame(canvas, width, height)
+    left, text_width = 35 * mm, width - 70 * mm
+    top = height - 32 * mm
+    top = _draw(canvas, _para(cert.certificate_name, _style("t-title", 34, align=TA_CENTER)), left, top, text_width)
+    body = (
+        f"{cert.county_name}{cert.township_name}{cert.village_name} {cert.head_name} 户"
+        f"（户编号 {cert.household_code}）：于{date_text(cert.granted_on)}被评为“{cert.title}”，特发此证，以资鼓励。"
+    )
+    top = _draw(canvas, _para(body, _style("t-body", 17, leading=30)), left, top - 14 * mm, text_width) - 10 * mm
+    _draw(canvas, _para(f"评定理由：{cert.reason}", _style("t-line", 12, leading=18)), left, top, text_width)
+    _seal(canvas, width, cert.granted_on, _style("t-seal", 13, align=TA_CENTER, leading=22))
+    canvas.showPage()
+    canvas.save()
+    return out.getvalue()

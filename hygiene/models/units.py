@@ -114,6 +114,10 @@ class Household(Base):
     members: Mapped[int] = mapped_column(default=1)
     phone: Mapped[str | None] = mapped_column(sa.String(20))
     is_poor: Mapped[bool] = mapped_column(default=False)
+    # RULES.md §8: the county (or township) marks households with the ability and wish to develop
+    # industry, for industry support; the reason of the latest marking. Never shown publicly.
+    industry_wish: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    industry_wish_reason: Mapped[str | None] = mapped_column(sa.String(200))
     # A household that moves away is never deleted once rated; it stops counting from this date.
     moved_away_on: Mapped[dt.date | None]
     # The first period it counts in (RULES.md §4: H is the households registered for the period);

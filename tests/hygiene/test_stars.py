@@ -465,3 +465,133 @@ def test_a_title_alone_is_no_star(db: Session) -> None:
     held = stars.holding_of(db, household)
     assert held.titles == [title] and held.count == 0 and held.tier == ""
     assert household.id not in {p.holding.household.id for p in benefits.priority_list(db, county)}
+
+
+def expected_priority(db: Session, county: County) -> list[tuple[str, int, bool]]:
+    """The benefits list worked out from the rows, apart from the service: (code, stars, five-plus)
+    for each household holding a star, five-plus first, then star count, then code as Python sorts."""
+    held = db.execute(
+        sa.select(Household.code, Star.is_base, Star.is_title)
+        .join(HouseholdStar, HouseholdStar.household_id == Household.id)
+        .join(Star, HouseholdStar.star_id == Star.id)
+        .where(Household.county_id == county.id, HouseholdStar.withdrawn_on.is_(None))
+    ).all()
+    bases = db.scalar(sa.select(sa.func.count(Star.id)).where(Star.county_id == county.id, Star.is_base))
+    counts: dict[str, list[int]] = {}
+    for code, is_base, is_title in held:
+        tally = counts.setdefault(code, [0, 0])
+        tally[0] += not is_title
+        tally[1] += is_base
+    rows = [(code, n, base == bases and n > base) for code, (n, base) in counts.items() if n]
+    return sorted(rows, key=lambda r: (not r[2], -r[1], r[0]))
+
+
+def test_the_benefits_order_matches_the_rows_and_pages_split_it(db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The order (five-plus, star count, code in codepoint order: upper case before lower, '-'
+    before letters) worked out apart from the service; pages of the list concatenate to it."""
+    county = demo_county(db)
+    same = [holder(db, "52099901"), holder(db, "52099902"), holder(db, "52099903")]
+    for household, code in zip(same, ("a0", "Z-9", "Zz-1"), strict=True):
+        grant_all_but_hygiene(db, household, leave_out=("study", "thrift", "kindness", "ecology"))
+        household.code = code
+    db.flush()
+    expected = expected_priority(db, county)
+    rows = benefits.priority_list(db, county)
+    got = [(r.holding.household.code, r.holding.count, r.holding.five_plus) for r in rows]
+    assert got == expected and [r.priority for r in rows] == list(range(1, len(rows) + 1))
+    mine = [code for code, *_ in got if code in ("a0", "Z-9", "Zz-1")]
+    assert mine == ["Z-9", "Zz-1", "a0"]
+    monkeypatch.setattr(benefits, "PER_PAGE", 3)
+    first = benefits.priority_page(db, county, 1)
+    assert first.total == len(rows) and first.pages == -(-len(rows) // 3) and first.page == 1
+    paged = [p for n in range(1, first.pages + 1) for p in benefits.priority_page(db, county, n).rows]
+    assert [(p.priority, p.holding.household.code) for p in paged] == [
+        (p.priority, p.holding.household.code) for p in rows
+    ]
+    assert benefits.priority_page(db, county, first.pages + 5).page == first.pages  # past the end: the last
+    township = stars.holding_of(db, same[0]).township
+    in_township = benefits.priority_list(db, county, township=township)
+    assert [p.holding.household.code for p in in_township] == [
+        code for code, *_ in expected if code in {p.holding.household.code for p in in_township}
+    ]
+
+
+def test_holdings_read_every_households_stars_titles_and_tier(db: Session) -> None:
+    county = demo_county(db)
+    household = holder(db)
+    grant_all_but_hygiene(db, household, leave_out=("ecology",))
+    title = next(s for s in stars.catalogue(db, county.id) if s.is_title)
+    stars.grant(db, None, household, title, reason="群众推选", on=TODAY)
+    held = {h.household.id: h for h in stars.holdings(db, county)}
+    rows = db.execute(
+        sa.select(HouseholdStar.household_id, HouseholdStar.star_id).where(
+            HouseholdStar.county_id == county.id, HouseholdStar.withdrawn_on.is_(None)
+        )
+    ).all()
+    by_household: dict[int, set[int]] = {}
+    for household_id, star_id in rows:
+        by_household.setdefault(household_id, set()).add(star_id)
+    assert set(held) == set(by_household)
+    for household_id, ids in by_household.items():
+        h = held[household_id]
+        assert {s.id for s in h.stars + h.titles} == ids and not {s.id for s in h.missing} & ids
+    mine = held[household.id]
+    assert mine.count == 9 and mine.titles == [title] and [s.code for s in mine.missing] == ["ecology"]
+    assert mine.five_plus and not mine.ten_star and mine.tier == "silver" and mine.hygiene
+    assert mine.codes().startswith("hygiene;law;") and mine.village.name and mine.township.code == "52099901"
+
+
+def test_industry_support_lists_ten_star_households_wishing_to_develop_poor_first(db: Session) -> None:
+    county = demo_county(db)
+    a, b, c = holder(db, "52099901"), holder(db, "52099902"), holder(db, "52099903")
+    for household in (a, b, c):
+        grant_all_but_hygiene(db, household)
+    a.is_poor, b.is_poor, c.is_poor = False, True, True
+    with pytest.raises(PermissionDenied):
+        benefits.mark_industry_wish(db, user(db, "village"), a, wish=True, reason="有技术")
+    with pytest.raises(PermissionDenied):
+        benefits.mark_industry_wish(db, user(db, "township2"), a, wish=True, reason="有技术")
+    with pytest.raises(FieldErrors):
+        benefits.mark_industry_wish(db, user(db, "county"), a, wish=True, reason=" ")
+    benefits.mark_industry_wish(db, user(db, "county"), a, wish=True, reason="有种植技术")
+    benefits.mark_industry_wish(db, user(db, "county"), b, wish=True, reason="愿办农家乐")
+    with pytest.raises(ServiceError, match="已标记"):
+        benefits.mark_industry_wish(db, None, b, wish=True, reason="再次")
+    listed = [h.household.code for h in benefits.industry_candidates(db, county)]
+    assert listed[:2] == [b.code, a.code] and c.code in listed[2:]  # wishing first, the poor first among them
+    assert all(h.ten_star for h in benefits.industry_candidates(db, county))
+    benefits.mark_industry_wish(db, user(db, "township"), a, wish=False, reason="已外出务工")
+    assert [h.household.code for h in benefits.industry_candidates(db, county)][:1] == [b.code]
+    actions = db.scalars(
+        sa.select(AuditEntry).where(AuditEntry.action == "industry_wish", AuditEntry.entity_id == str(a.id))
+    ).all()
+    assert [e.after["industry_wish"] for e in actions] == [True, False] and actions[-1].actor == "township"
+    row = next(p for p in benefits.priority_list(db, county) if p.holding.household.code == b.code)
+    assert row.holding.household.industry_wish
+
+
+def test_the_bulletins_star_counts_match_the_rows(db: Session) -> None:
+    county = demo_county(db)
+    household = holder(db)
+    grant_all_but_hygiene(db, household)  # a ten-star household, so that every count is tested
+    flags = {s.id: s for s in stars.catalogue(db, county.id)}
+    held: dict[int, list[Star]] = {}
+    for household_id, star_id in db.execute(
+        sa.select(HouseholdStar.household_id, HouseholdStar.star_id).where(
+            HouseholdStar.county_id == county.id, HouseholdStar.withdrawn_on.is_(None)
+        )
+    ):
+        held.setdefault(household_id, []).append(flags[star_id])
+    bases = sum(s.is_base for s in flags.values())
+    stars_in_catalogue = sum(not s.is_title for s in flags.values())
+
+    def tally(mine: list[Star]) -> tuple[int, int]:
+        return sum(not s.is_title for s in mine), sum(s.is_base for s in mine)
+
+    expected = (
+        sum(tally(m)[0] >= 5 for m in held.values()),
+        sum(any(s.is_hygiene for s in m) for m in held.values()),
+        sum(tally(m)[1] == bases and tally(m)[0] > bases for m in held.values()),
+        sum(tally(m)[0] == stars_in_catalogue for m in held.values()),
+    )
+    assert award_stats.star_counts(db, county) == expected and expected[3] >= 1 and expected[2] >= 1

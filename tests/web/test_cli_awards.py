@@ -158,5 +158,5 @@ def test_benefits_as_a_workbook_marks_the_poor(sqlite_copy: str, tmp_path: Path)
     sheet = openpyxl.load_workbook(out).active
     values = [[c.value for c in row] for row in sheet.iter_rows()]
     header = next(i for i, row in enumerate(values) if row[0] == "优先序号")
-    assert values[header][-1] == "脱贫户/低收入户" and len(values) > header + 1
+    assert values[header][-2:] == ["脱贫户/低收入户", "有产业发展意愿"] and len(values) > header + 1
     assert run(sqlite_copy, "benefits", "--county", "520999", "--output", str(tmp_path / "x.csv")).exit_code == 2

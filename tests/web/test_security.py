@@ -138,6 +138,8 @@ POST_ROUTES = [
     ),
     ("/township/<township_code>/awards", "/township/52099901/awards", "township"),
     ("/county/<county_code>/ledger", "/county/520999/ledger", "county"),
+    ("/county/<county_code>/industry-support", "/county/520999/industry-support", "county"),
+    ("/township/<township_code>/industry-support", "/township/52099901/industry-support", "township"),
     ("/county/<county_code>/stars/catalogue", "/county/520999/stars/catalogue", "county"),
     ("/county/<county_code>/disqualifications", "/county/520999/disqualifications", "county"),
     ("/county/<county_code>/accounts/upload", "/county/520999/accounts/upload", "county"),

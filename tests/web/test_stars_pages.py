@@ -141,7 +141,8 @@ def test_benefits_never_anonymously_and_only_to_the_county_and_its_township(auth
     assert "惠民政策优先名单" in page and "脱贫户" in page
     book = openpyxl.load_workbook(io.BytesIO(auth.client.get(BENEFIT_PAGES[2]).data))
     rows = [[c.value for c in r] for r in book.active.iter_rows()]
-    assert any(row[-1] == "是" for row in rows)  # poor households marked
+    poor = rows[1].index("脱贫户/低收入户")
+    assert any(row[poor] == "是" for row in rows[2:])  # poor households marked
     auth.logout()
     auth.login("county2")
     assert auth.client.get("/county/520999/benefits").status_code == 403
@@ -239,3 +240,132 @@ def test_the_township_accepts_suggestions_per_village(auth: Auth, db_session: Se
     auth.logout()
     auth.login("township2")
     assert auth.client.get("/township/52099901/awards").status_code == 403
+
+
+def certificate_url(household: Household, code: str) -> str:
+    return f"{star_page(household)}/{code}/certificate.pdf"
+
+
+def test_a_held_title_prints_its_certificate(auth: Auth, db_session: Session) -> None:
+    from tests.hygiene.io.test_pdf import pdftotext
+
+    household = bare_holder(db_session)
+    good = stars.get_star(db_session, household.county_id, "goodmil")
+    stars.grant(db_session, None, household, good, reason="孝敬公婆，邻里称道")
+    db_session.commit()
+    auth.login("village")
+    page = auth.client.get(star_page(household)).get_data(as_text=True)
+    assert certificate_url(household, "goodmil") in page and "打印好婆婆荣誉证书" in page
+    assert certificate_url(household, "goodnbr") not in page  # not held: no certificate offered
+    response = auth.client.get(certificate_url(household, "goodmil"))
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert "attachment" in response.headers["Content-Disposition"]
+    text = pdftotext(response.data)
+    assert household.head_name in text and household.code in text
+    assert "好婆婆荣誉证书" in text and "“好婆婆”" in text and "孝敬公婆，邻里称道" in text
+    assert "颁发单位（盖章）" in text
+    # a star held prints too, named after the star when the catalogue names no certificate
+    stars.grant(db_session, None, household, stars.get_star(db_session, household.county_id, "law"), reason="守法")
+    db_session.commit()
+    assert "守法星证书" in pdftotext(auth.client.get(certificate_url(household, "law")).data)
+
+
+def test_who_may_print_a_title_certificate(auth: Auth, db_session: Session) -> None:
+    household = bare_holder(db_session)
+    stars.grant(db_session, None, household, stars.get_star(db_session, household.county_id, "goodmil"), reason="x")
+    db_session.commit()
+    url = certificate_url(household, "goodmil")
+    response = auth.client.get(url)
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    for username, expected in (
+        ("village", 200),
+        ("township", 200),
+        ("county", 200),
+        ("village2", 403),
+        ("township2", 403),
+        ("county2", 403),
+    ):
+        auth.login(username)
+        assert auth.client.get(url).status_code == expected, username
+        auth.logout()
+    auth.login("village")
+    for code in ("goodnbr", "hygiene", "nosuch"):  # not held, the plaque's own paper, not in the catalogue
+        assert auth.client.get(certificate_url(household, code)).status_code == 404, code
+    other = bare_holder(db_session, "5209990201")
+    assert auth.client.get(f"/village/{VILLAGE}/stars/{other.code}/goodmil/certificate.pdf").status_code == 404
+    # withdrawn: no certificate any more
+    stars.withdraw(db_session, None, household, stars.get_star(db_session, household.county_id, "goodmil"), reason="y")
+    db_session.commit()
+    assert auth.client.get(url).status_code == 404
+
+
+def test_the_benefits_and_star_lists_come_a_page_at_a_time(auth: Auth, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hygiene.services.awards import benefits
+    from web.village import stars as village_stars
+
+    monkeypatch.setattr(benefits, "PER_PAGE", 3)
+    monkeypatch.setattr(village_stars, "PER_PAGE", 2)
+    auth.login("county")
+    first = auth.client.get("/county/520999/benefits").get_data(as_text=True)
+    second = auth.client.get("/county/520999/benefits?page=2").get_data(as_text=True)
+    numbers = [re.findall(r'data-label="序号">(\d+)<', html) for html in (first, second)]
+    assert numbers == [["1", "2", "3"], ["4", "5", "6"]]
+    assert 'href="/county/520999/benefits?page=2"' in first and 'aria-current="page">2<' in second
+    total = int(re.search(r"共 <strong>(\d+)</strong> 户持星农户", first)[1])
+    book = openpyxl.load_workbook(io.BytesIO(auth.client.get("/county/520999/benefits?format=xlsx").data))
+    assert book.active.max_row == total + 2 > 5  # a title row, the header, every household
+    assert auth.client.get("/county/520999/benefits?page=abc").status_code == 200  # the first page
+    auth.logout()
+    auth.login("village")
+    page = auth.client.get(f"/village/{VILLAGE}/stars?page=2").get_data(as_text=True)
+    assert len(re.findall(r'data-label="户编号"><a', page)) == 2 and f"/village/{VILLAGE}/stars?page=1" in page
+
+
+def ten_star(db_session: Session, village: str = VILLAGE) -> Household:
+    household = bare_holder(db_session, village)
+    for star in stars.catalogue(db_session, household.county_id):
+        if not star.is_hygiene and not star.is_title:
+            stars.grant(db_session, None, household, star, reason="评定")
+    db_session.commit()
+    return household
+
+
+def test_the_county_and_township_mark_households_that_wish_to_develop(auth: Auth, db_session: Session) -> None:
+    from hygiene.models import AuditEntry
+
+    household = ten_star(db_session)
+    other = ten_star(db_session, "5209990201")  # another township's
+    auth.login("township")
+    mark = {"household": household.code, "wish": "yes", "reason": "有养殖技术，愿扩大规模"}
+    assert auth.post("/township/52099901/industry-support", mark | {"reason": " "}).status_code == 422
+    refused = auth.post("/township/52099901/industry-support", mark | {"household": other.code})
+    assert refused.status_code == 422 and "本乡镇无此户号" in refused.get_data(as_text=True)
+    saved = auth.post("/township/52099901/industry-support", mark)
+    assert saved.status_code == 303, saved.get_data(as_text=True)
+    db_session.rollback()
+    marked = sa.select(Household.industry_wish, Household.industry_wish_reason).where(Household.id == household.id)
+    assert tuple(db_session.execute(marked).one()) == (True, "有养殖技术，愿扩大规模"), household.code
+    entry = db_session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.action == "industry_wish").order_by(AuditEntry.id.desc())
+    ).first()
+    assert entry.actor == "township" and entry.before["industry_wish"] is False and entry.after["industry_wish"]
+    page = auth.client.get("/township/52099901/industry-support").get_data(as_text=True)
+    first_row = re.search(r'<tbody>\s*<tr><td data-label="户编号">([^<]+)<', page)
+    assert first_row and first_row[1] == household.code  # the one wishing to develop heads the list
+    benefits = auth.client.get("/township/52099901/benefits").get_data(as_text=True)
+    assert "产业意愿" in benefits and 'data-label="产业意愿">有<' in benefits
+    auth.logout()
+    auth.login("county")
+    assert auth.post("/county/520999/industry-support", mark | {"household": other.code}).status_code == 303
+    book = openpyxl.load_workbook(io.BytesIO(auth.client.get("/county/520999/benefits?format=xlsx").data))
+    rows = [[c.value for c in r] for r in book.active.iter_rows()]
+    assert rows[1][-1] == "有产业发展意愿"
+    assert {row[1] for row in rows[2:] if row[-1] == "是"} >= {household.code, other.code}
+    auth.logout()
+    for username in ("village", "township2", "county2", "inspector"):
+        auth.login(username)
+        assert auth.client.get("/county/520999/industry-support").status_code == 403, username
+        assert auth.client.get("/township/52099901/industry-support").status_code == 403, username
+        auth.logout()
+    response = auth.client.get("/county/520999/industry-support")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]

@@ -16,7 +16,7 @@ from wtforms.validators import InputRequired, Optional
 from hygiene import permissions
 from hygiene.enums import CRITERIA, LedgerKind
 from hygiene.io.scores import format_yuan, parse_yuan
-from hygiene.models import County
+from hygiene.models import County, Township
 from hygiene.models._types import beijing_today
 from hygiene.services.awards import award_stats, benefits, ledger, stars
 from hygiene.services.awards.catalogue import CatalogueLine, save_catalogue, save_star_settings
@@ -27,6 +27,7 @@ from web.database import get_session
 from web.downloads import XLSX_MIMETYPE, download
 from web.forms import BaseForm
 from web.handlers import save
+from web.presentation import page_number
 from web.security import current_account, login_required, permitted_county
 
 
@@ -71,13 +72,56 @@ def _year() -> int:
 @login_required
 def benefits_list(county_code: str) -> ResponseReturnValue:
     county = _county(county_code)
-    rows = benefits.priority_list(get_session(), county)
     if request.args.get("format") == "xlsx":
-        data = benefits.priority_xlsx(rows, f"{county.name}惠民政策优先名单")
+        data = benefits.priority_xlsx(benefits.priority_list(get_session(), county), f"{county.name}惠民政策优先名单")
         return download(data, f"{county.name}惠民政策优先名单.xlsx", XLSX_MIMETYPE)
-    return render_template("awards/benefits.html", unit_name=county.name, rows=rows, xlsx_url=url_for(
+    listed = benefits.priority_page(get_session(), county, page_number())
+    return render_template("awards/benefits.html", unit_name=county.name, listed=listed, xlsx_url=url_for(
         "county.benefits_list", county_code=county.code, format="xlsx"), stars_url=url_for(
-        "county.star_lists", county_code=county.code))  # fmt: skip
+        "county.star_lists", county_code=county.code), industry_url=url_for(
+        "county.industry_support", county_code=county.code))  # fmt: skip
+
+
+class IndustryWishForm(BaseForm):
+    household = StringField("户编号", validators=[InputRequired("请填写户编号")])
+    wish = SelectField(
+        "产业发展意愿", choices=[SelectChoice("yes", "有能力和意愿发展产业"), SelectChoice("no", "取消标记")]
+    )
+    reason = StringField("原因（如：有养殖技术，愿扩大规模）", validators=[InputRequired("请填写原因")])
+    submit = SubmitField("保存标记")
+
+
+def industry_page(county: County, township: Township | None, back: str) -> ResponseReturnValue:
+    """The industry-support view of the county or of one township: the ten-star households, those
+    wishing to develop (poor first) at the head, and the form that marks a household."""
+    form = IndustryWishForm()
+    if form.validate_on_submit():
+
+        def change(session) -> None:  # type: ignore[no-untyped-def]
+            try:
+                household = stars.household_by_code(session, form.household.data or "", county)
+            except NotFound:
+                household = None
+            if household is None or (township is not None and household.group.village.township_id != township.id):
+                raise FieldErrors({"household": f"{'本乡镇' if township else '本县'}无此户号: {form.household.data}"})
+            benefits.mark_industry_wish(
+                session, current_account(), household, wish=form.wish.data == "yes", reason=form.reason.data or ""
+            )
+
+        if save(change, done="已保存产业发展意愿标记", form=form):
+            return redirect(back, 303)
+    rows = benefits.industry_candidates(get_session(), county, township=township)
+    unit_name = township.name if township else county.name
+    return render_template(
+        "awards/industry.html", unit_name=unit_name, rows=rows, form=form
+    ), 422 if form.errors else 200
+
+
+@bp.route("/industry-support", methods=["GET", "POST"])
+@login_required
+def industry_support(county_code: str) -> ResponseReturnValue:
+    county = _county(county_code)
+    return industry_page(county, None, url_for("county.industry_support", county_code=county.code))
 
 
 @bp.get("/stars.xlsx")

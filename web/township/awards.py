@@ -15,12 +15,12 @@ from hygiene.models import Period, Township, Village, VillagePeriod
 from hygiene.models._types import beijing_today
 from hygiene.services.awards import benefits, ledger, stars
 from hygiene.services.setup import units
-from web.county.awards import LedgerEntryForm, add_ledger_entry
+from web.county.awards import LedgerEntryForm, add_ledger_entry, industry_page
 from web.database import get_session
 from web.downloads import XLSX_MIMETYPE, download
 from web.forms import BaseForm
 from web.handlers import load, save
-from web.presentation import picked_period
+from web.presentation import page_number, picked_period
 from web.security import current_account, login_required, require
 from web.township.views import bp
 
@@ -39,15 +39,25 @@ def _township(township_code: str) -> Township:
 @login_required
 def benefits_list(township_code: str) -> ResponseReturnValue:
     township = _township(township_code)
-    rows = benefits.priority_list(get_session(), township.county, township=township)
     if request.args.get("format") == "xlsx":
+        rows = benefits.priority_list(get_session(), township.county, township=township)
         data = benefits.priority_xlsx(rows, f"{township.name}惠民政策优先名单")
         return download(data, f"{township.name}惠民政策优先名单.xlsx", XLSX_MIMETYPE)
+    listed = benefits.priority_page(get_session(), township.county, page_number(), township=township)
     xlsx_url = url_for("township.benefits_list", township_code=township.code, format="xlsx")
     stars_url = url_for("township.star_lists", township_code=township.code)
     return render_template(
-        "awards/benefits.html", unit_name=township.name, rows=rows, xlsx_url=xlsx_url, stars_url=stars_url
-    )
+        "awards/benefits.html", unit_name=township.name, listed=listed, xlsx_url=xlsx_url, stars_url=stars_url,
+        industry_url=url_for("township.industry_support", township_code=township.code),
+    )  # fmt: skip
+
+
+@bp.route("/industry-support", methods=["GET", "POST"])
+@login_required
+def industry_support(township_code: str) -> ResponseReturnValue:
+    township = _township(township_code)
+    back = url_for("township.industry_support", township_code=township.code)
+    return industry_page(township.county, township, back)
 
 
 @bp.get("/stars.xlsx")

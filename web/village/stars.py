@@ -7,20 +7,26 @@ from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response
 from wtforms import DateField, StringField
 from wtforms.validators import Optional
 
 from hygiene import permissions
+from hygiene.io import pdf
 from hygiene.models import Household, Village
 from hygiene.models._types import beijing_today
-from hygiene.services.awards import benefits, stars
+from hygiene.services.awards import benefits, certificates, stars
 from hygiene.services.setup import units
 from web.database import get_session
 from web.downloads import XLSX_MIMETYPE, download
 from web.forms import BaseForm
 from web.handlers import load, save
+from web.presentation import page_number
 from web.security import current_account, login_required, require
+from web.village.paper import PDF_MIMETYPE
 from web.village.views import bp
+
+PER_PAGE = 100  # rows of the village's list a page
 
 
 class StarChangeForm(BaseForm):
@@ -45,7 +51,10 @@ def star_list(village_code: str) -> ResponseReturnValue:
     if request.args.get("format") == "xlsx":
         data = benefits.tier_lists_xlsx([h for h in held if h.count], f"{village.name}星级户名单")
         return download(data, f"{village.name}星级户名单.xlsx", XLSX_MIMETYPE)
-    return render_template("village/stars.html", village=village, held=held)
+    page, pages = page_number(), max(1, -(-len(held) // PER_PAGE))
+    page = min(page, pages)
+    shown = held[(page - 1) * PER_PAGE : page * PER_PAGE]
+    return render_template("village/stars.html", village=village, held=held, shown=shown, page=page, pages=pages)
 
 
 @bp.route("/stars/<household_code>", methods=["GET", "POST"])
@@ -82,3 +91,15 @@ def household_stars(village_code: str, household_code: str) -> ResponseReturnVal
         form=form,
         can_change=can_change,
     ), 422 if form.errors else 200
+
+
+@bp.get("/stars/<household_code>/<star_code>/certificate.pdf")
+@login_required
+def title_certificate_pdf(village_code: str, household_code: str, star_code: str) -> Response:
+    """The certificate of a star or title the household holds (好婆婆, 十星级文明户, ...), for
+    whoever sees the household's stars: never public."""
+    village = _village(village_code)
+    household: Household = load(units.get_household, village, household_code)
+    cert = load(certificates.title_certificate, household, star_code)
+    data = pdf.title_certificate_pdf(cert)
+    return download(data, f"{cert.certificate_name}{household.code}.pdf", PDF_MIMETYPE)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from hygiene.enums import AwardLevel, LedgerKind, PlaqueState
 from hygiene.io.scores import format_yuan
 from hygiene.models import County, Plaque
-from hygiene.services.awards import ledger, stars
+from hygiene.services.awards import holdings, ledger, stars
 
 CSV_HEADER = (
     "county_code",
@@ -53,8 +53,29 @@ class BulletinFigures:
         )
 
 
+def star_counts(session: Session, county: County) -> tuple[int, int, int, int]:
+    """Households holding at least five stars, the hygiene star, five-plus, ten-star: counted in the
+    database over each household's tally (no row per household leaves it)."""
+    cat = stars.catalogue_bits(session, county.id)
+    tally = holdings.tallies(county.id, cat)
+    bases, all_stars = cat.base_bits.bit_count(), cat.star_bits.bit_count()
+
+    def households(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+        return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+    five, hygiene, five_plus, ten = session.execute(
+        sa.select(
+            households(tally.c.held >= 5),
+            households(tally.c.hygiene > 0),
+            households(sa.and_(tally.c.base == bases, tally.c.held > tally.c.base)),
+            households(tally.c.held == all_stars),
+        ).select_from(tally)
+    ).one()
+    return int(five), int(hygiene), int(five_plus), int(ten)
+
+
 def figures(session: Session, county: County, year: int) -> BulletinFigures:
-    held = stars.holdings(session, county)
+    five, hygiene, five_plus, ten = star_counts(session, county)
     cleanest = session.execute(
         sa.select(sa.func.count(sa.distinct(Plaque.household_id))).where(
             Plaque.county_id == county.id, Plaque.state == PlaqueState.VALID, Plaque.level == AwardLevel.CLEANEST
@@ -66,11 +87,11 @@ def figures(session: Session, county: County, year: int) -> BulletinFigures:
     return BulletinFigures(
         county_code=county.code,
         year=year,
-        five_star_or_more=sum(1 for h in held if h.count >= 5),
+        five_star_or_more=five,
         civilized_hygiene_households=cleanest,
-        hygiene_stars=sum(1 for h in held if h.hygiene),
-        five_plus=sum(1 for h in held if h.five_plus),
-        ten_star=sum(1 for h in held if h.ten_star),
+        hygiene_stars=hygiene,
+        five_plus=five_plus,
+        ten_star=ten,
         goods_fen=money[LedgerKind.AWARD_GOODS],
         industry_support_fen=money[LedgerKind.INDUSTRY_SUPPORT],
         budget_fen=ledger.budget_fen(session, county, year),

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from hygiene.enums import AwardLevel, Grade, PlaqueState
 from hygiene.io import pdf
-from hygiene.models import Group, Household, Period, Plaque, Village
+from hygiene.models import Group, Household, HouseholdStar, Period, Plaque, Star, Village
 from hygiene.models._types import BEIJING_TIME
 from hygiene.services.awards import plaques
 from hygiene.services.errors import NotFound
@@ -205,4 +205,37 @@ def certificate(session: Session, plaque: Plaque, *, secret: str, verify_url: Ca
         issued_period=issued,
         issued_on=issued_on,
         verify_url=verify_url(sign(plaque.serial, secret)),
+    )
+
+
+# --- title certificates (RULES.md §8) --------------------------------------------------------------
+
+
+def title_certificate(session: Session, household: Household, code: str) -> pdf.TitleCertificate:
+    """The certificate of a star or title the household holds now (好婆婆, 十星级文明户, ...): a
+    star or title it does not hold, or the hygiene star (its paper is the plaque certificate), is
+    "not found"."""
+    star = session.scalar(sa.select(Star).where(Star.county_id == household.county_id, Star.code == code.strip()))
+    held = None if star is None else session.scalar(
+        sa.select(HouseholdStar).where(
+            HouseholdStar.household_id == household.id,
+            HouseholdStar.star_id == star.id,
+            HouseholdStar.withdrawn_on.is_(None),
+        )
+    )  # fmt: skip
+    if star is None or held is None:
+        raise NotFound(f"户 {household.code} 未持有 {code}，不能打印证书")
+    if star.is_hygiene:
+        raise NotFound("卫生星随牌匾授予，其证书即牌匾证书")
+    village = household.group.village
+    return pdf.TitleCertificate(
+        household_code=household.code,
+        head_name=household.head_name,
+        county_name=village.township.county.name,
+        township_name=village.township.name,
+        village_name=village.name,
+        title=star.name,
+        certificate_name=star.certificate or f"{star.name}证书",
+        granted_on=held.granted_on,
+        reason=held.grant_reason,
     )

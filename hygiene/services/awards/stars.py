@@ -11,9 +11,7 @@ reverse them), each with a date and reason, and audited on the household.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -36,6 +34,7 @@ from hygiene.models import (
 )
 from hygiene.models._types import BEIJING_TIME, beijing_today
 from hygiene.services import audit
+from hygiene.services.awards.holdings import Catalogue, Holding, holding_rows, household_columns, scoped, tallies
 from hygiene.services.errors import FieldErrors, NotFound, PermissionDenied, ServiceError
 from hygiene.services.setup import household_moves
 
@@ -66,8 +65,6 @@ DEFAULT_GOODS: tuple[tuple[str, str, int], ...] = (
     ("c09", "灶台清洁套装", 4000),
     ("c10", "污水沉淀桶", 8000),
 )
-TIERS = (("gold", "金"), ("silver", "银"), ("bronze", "铜"))
-TIER_LABELS = dict(TIERS)
 REASON_MAX = 200
 STAR_CODE = naming.HOUSEHOLD_CODE
 
@@ -134,38 +131,21 @@ def _require_admin(actor: User | None, county: County) -> None:
 # --- holdings --------------------------------------------------------------------------------------
 
 
-@dataclass
-class Holding:
-    """What one household holds: its stars (in catalogue order), titles, and what follows."""
+def catalogue_bits(session: Session, county_id: int) -> Catalogue:
+    """The catalogue and tiers a list reads once: each entry has a bit of a holding's mask."""
+    entries = tuple(catalogue(session, county_id))
 
-    household: Household
-    village: Village
-    township: Township
-    stars: list[Star] = field(default_factory=list)
-    titles: list[Star] = field(default_factory=list)
-    missing: list[Star] = field(default_factory=list)
-    hygiene: bool = False
-    five_plus: bool = False
-    ten_star: bool = False
-    tier: str = ""
+    def bits(keep: Callable[[Star], bool]) -> int:
+        return sum(1 << i for i, star in enumerate(entries) if keep(star))
 
-    @property
-    def count(self) -> int:
-        return len(self.stars)
-
-    @property
-    def tier_label(self) -> str:
-        return TIER_LABELS.get(self.tier, "")
-
-    def codes(self) -> str:
-        return ";".join(star.code for star in self.stars)
-
-
-def tier_of(count: int, settings: StarSettings) -> str:
-    for tier, minimum in (("gold", settings.gold_stars), ("silver", settings.silver_stars)):
-        if count >= minimum:
-            return tier
-    return "bronze" if count >= settings.bronze_stars else ""
+    return Catalogue(
+        entries,
+        settings_of(session, county_id),
+        star_bits=bits(lambda s: not s.is_title),
+        base_bits=bits(lambda s: s.is_base),
+        title_bits=bits(lambda s: s.is_title),
+        hygiene_bits=bits(lambda s: s.is_hygiene),
+    )
 
 
 def holdings(
@@ -178,55 +158,19 @@ def holdings(
     with_none: bool = False,
 ) -> list[Holding]:
     """Each household of the county (or of one township, village or list) holding a star or title,
-    sorted by household code; ``with_none`` adds the households that hold nothing."""
-    entries = catalogue(session, county.id)
-    settings = settings_of(session, county.id)
-    stars = [s for s in entries if not s.is_title]
-    base_ids = {s.id for s in stars if s.is_base}
-    query = (
-        sa.select(Household, Village, Township)
-        .join(Group, Household.group_id == Group.id)
-        .join(Village, Group.village_id == Village.id)
-        .join(Township, Village.township_id == Township.id)
-        .where(Household.county_id == county.id)
-        .order_by(Household.code)
-    )
-    held_query = sa.select(HouseholdStar.household_id, HouseholdStar.star_id).where(
-        HouseholdStar.county_id == county.id, HouseholdStar.withdrawn_on.is_(None)
-    )
-    if township is not None:
-        query = query.where(Township.id == township.id)
-    if village is not None:
-        query = query.where(Village.id == village.id)
-    if households is not None:
-        ids = [h.id for h in households]
-        query = query.where(Household.id.in_(ids))
-        held_query = held_query.where(HouseholdStar.household_id.in_(ids))
-    held: dict[int, set[int]] = defaultdict(set)
-    for household_id, star_id in session.execute(held_query):
-        held[household_id].add(star_id)
+    sorted by household code; ``with_none`` adds the households that hold nothing. Column reads:
+    the stars are summed per household in the database."""
+    cat = catalogue_bits(session, county.id)
+    within = None
+    if township is not None or village is not None or households is not None:
+        ids = sa.select(Household.id).join(Group, Household.group_id == Group.id)
+        within = scoped(ids, township=township, village=village, households=households)
+    tally = tallies(county.id, cat, within)
+    query = household_columns(tally).where(Household.county_id == county.id).order_by(Household.code)
+    query = scoped(query, township=township, village=village, households=households)
     if not with_none and households is None:
-        query = query.where(
-            Household.id.in_(
-                sa.select(HouseholdStar.household_id).where(
-                    HouseholdStar.county_id == county.id, HouseholdStar.withdrawn_on.is_(None)
-                )
-            )
-        )
-    out = []
-    for household, v, t in session.execute(query):
-        mine = held.get(household.id, set())
-        holding = Holding(household, v, t)
-        holding.stars = [s for s in stars if s.id in mine]
-        holding.titles = [s for s in entries if s.is_title and s.id in mine]
-        holding.missing = [s for s in stars if s.id not in mine]
-        holding.hygiene = any(s.is_hygiene for s in holding.stars)
-        others = sum(1 for s in holding.stars if s.id not in base_ids)
-        holding.five_plus = base_ids <= mine and others >= 1
-        holding.ten_star = not holding.missing
-        holding.tier = tier_of(holding.count, settings)
-        out.append(holding)
-    return out
+        query = query.where(tally.c.household_id.is_not(None))
+    return holding_rows(session, query, cat)
 
 
 def holding_of(session: Session, household: Household) -> Holding:

@@ -158,3 +158,22 @@ def test_a_batch_prints_one_certificate_a_page() -> None:
 def test_unknown_page_sizes_are_refused(size: str) -> None:
     with pytest.raises(KeyError):
         pdf.notice_pdf(notice(), size)
+
+
+def test_a_title_certificate_names_the_household_the_title_and_the_date() -> None:
+    cert = pdf.TitleCertificate(
+        household_code="520999010101001",
+        head_name=f"杨{EXT_B}英",
+        county_name="示范县",
+        township_name="松林镇",
+        village_name="青山村",
+        title="好婆婆",
+        certificate_name="好婆婆荣誉证书",
+        granted_on=dt.date(2026, 11, 3),
+        reason="孝敬公婆",
+    )
+    data = pdf.title_certificate_pdf(cert)
+    text = pdftotext(data)
+    assert "好婆婆荣誉证书" in text and f"杨{EXT_B}英" in text and "520999010101001" in text
+    assert "“好婆婆”" in text and "2026年11月3日" in text and "孝敬公婆" in text
+    assert len(pypdf.PdfReader(io.BytesIO(data)).pages) == 1
