@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hygiene.db import Base
 from hygiene.enums import Role
 from hygiene.models._types import UTCDateTime, county_id_column, enum_type, utcnow
+
+if TYPE_CHECKING:
+    from hygiene.models.units import Township
 
 
 def new_session_token() -> str:
@@ -61,6 +64,9 @@ class User(Base):
     # (migration 0010): a team is never deleted while it has members.
     inspection_team_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inspection_teams.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # A township reviewer's or a township inspector's township (hygiene.permissions reads its county).
+    township: Mapped[Township | None] = relationship()
 
     # Flask-Login's user protocol, without importing Flask into the domain. The login cookie
     # carries the rotating session token, never the user id ("alternative tokens").

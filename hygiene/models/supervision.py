@@ -23,7 +23,6 @@ from hygiene.models._types import (
 from hygiene.models.periods import VillagePeriod
 from hygiene.models.units import Household
 
-
 # A team belongs to the unit that supervises (RULES.md §9, three levels): a county's teams, a city's
 # (no county: they inspect every county of the city) or a township's own (of its county too).
 TEAM_SCOPE = (
