@@ -64,6 +64,7 @@ def hold_township(county_code: str, township_code: str, period_code: str) -> Res
     user = current_account()
     require(permissions.can_inspect_in(user, county))
     township = load(units.get_township, township_code, belongs=lambda t: t.county_id == county.id)
+    require(permissions.can_inspect_township(user, township))
     period = next((p for p in units.county_periods(session, county.id) if p.code == period_code), None)
     team = inspection_teams.team_of(session, user)
     if period is None or team is None:
