@@ -193,5 +193,5 @@ def test_a_township_never_sees_a_planned_visit_of_any_level(
     auth.logout()
     auth.login("township")
     home = client.get("/township/52099901/").get_data(as_text=True)
-    assert f'id="visit-{planned["city"].id}"' in home and "公厕无人保洁" in home
+    assert f'id="visit-{planned["city"].id}"' in home and "公厕无人保洁" in home and "市级" in home
     assert f'id="visit-{planned["county"].id}"' not in home and f'id="visit-{planned["township"].id}"' not in home
