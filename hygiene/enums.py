@@ -26,6 +26,15 @@ class Role(LabelledEnum):
     INSPECTOR = "inspector", "督查员"
 
 
+class Level(LabelledEnum):
+    """The level of supervision that inspects (RULES.md §9: city, county, township), each the level
+    below it; stored as its value in a VARCHAR column with a CHECK (``level``)."""
+
+    CITY = "city", "市级"
+    COUNTY = "county", "县级"
+    TOWNSHIP = "township", "乡镇级"
+
+
 class ReviewKind(LabelledEnum):
     SELF = "self", "农户自评"
     PEER = "peer", "群众互评"

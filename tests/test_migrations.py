@@ -185,3 +185,33 @@ def test_migration_0015_gives_every_county_a_catalogue_and_every_plaque_holder_i
         )
     assert counties == hygiene == settings == 2
     assert holders and starred == holders
+
+
+def test_migration_0020_keeps_every_team_and_check_at_the_county_level_and_refuses_to_lose_a_city(
+    committing_engine: sa.Engine,
+) -> None:
+    """Down to 0017 and up again on the seeded counties: every team, assignment, visit and notice is
+    the county's, nothing is lost; with a city's inspector in the database the way down is refused,
+    changing nothing (its scope could not be kept)."""
+    from tests.hygiene.levels import three_levels
+
+    before = row_counts(committing_engine)
+    migrate.downgrade(committing_engine, "0017")
+    assert "cities" not in table_names(committing_engine)
+    assert "level" not in {c["name"] for c in sa.inspect(committing_engine).get_columns("inspection_teams")}
+    migrate.upgrade(committing_engine)
+    assert row_counts(committing_engine) == before
+    with committing_engine.connect() as conn:
+        for table in ("inspection_teams", "inspection_assignments", "unannounced_visits", "notices"):
+            levels = set(conn.scalars(sa.text(f"SELECT DISTINCT level FROM {table}")))  # noqa: S608
+            assert levels <= {"county"}, table
+    with Session(committing_engine) as session, session.begin():
+        three_levels(session)
+    with pytest.raises(RuntimeError, match="city or township inspectors or teams exist"):
+        migrate.downgrade(committing_engine, "0017")
+    assert migrate.current_revision(committing_engine) == migrate.head_revision()
+    # an inspector of two units is refused by the database (the wider scope CHECK)
+    with Session(committing_engine) as session, pytest.raises(sa.exc.IntegrityError), session.begin():
+        session.execute(
+            sa.text("UPDATE users SET county_id = (SELECT min(id) FROM counties) WHERE city_id IS NOT NULL")
+        )

@@ -129,12 +129,13 @@ def register_blueprints(app: Flask) -> None:
     from web.auth.views import bp as auth_bp
     from web.county.views import bp as county_bp
     from web.help import bp as help_bp
+    from web.inspection.city import bp as city_bp
     from web.inspection.views import bp as inspection_bp
     from web.public.views import bp as public_bp
     from web.township.views import bp as township_bp
     from web.village.views import bp as village_bp
 
-    for bp in (public_bp, auth_bp, village_bp, township_bp, county_bp, inspection_bp, help_bp):
+    for bp in (public_bp, auth_bp, village_bp, township_bp, county_bp, inspection_bp, city_bp, help_bp):
         app.register_blueprint(bp)
 
 

@@ -123,7 +123,12 @@ def users() -> None:
 
 @users.command("create")
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True, help="the account's role")
-@click.option("--unit", "unit_code", required=True, help="code of the county, township or village it works in")
+@click.option(
+    "--unit",
+    "unit_code",
+    required=True,
+    help="code of the county, township or village it works in (an inspector: or a city)",
+)
 @click.option("--name", "display_name", default=None, help="display name (default: the username)")
 @click.argument("username")
 @click.password_option("--password", prompt="密码", confirmation_prompt="再次输入密码")

@@ -43,6 +43,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "web.cli_field:check_sheets_command",
         "The household check sheets (评比检查表) of a village or a group as one PDF, a page a household.",
     ),
+    "city": (
+        "web.cli_levels:city_group",
+        "Cities above counties (市级督查): create one, add counties, its teams and what they hold.",
+    ),
+    "township-team": (
+        "web.cli_levels:township_team",
+        "A township's own inspection team (乡镇自查), with the township's inspector accounts on it.",
+    ),
 }
 # The same for the subcommands of `hygiene users` and `hygiene period` defined in other modules.
 USER_COMMANDS: dict[str, tuple[str, str]] = {

@@ -27,7 +27,7 @@ from hygiene.models.supervision import (
     ObjectionThrottle,
     SpotCheck,
 )
-from hygiene.models.units import County, Group, Household, HouseholdFormerCode, Township, Village
+from hygiene.models.units import City, County, Group, Household, HouseholdFormerCode, Township, Village
 
 __all__ = [
     "AccountabilityCase",
@@ -36,6 +36,7 @@ __all__ = [
     "AwardLedgerEntry",
     "AwardQuota",
     "Cadre",
+    "City",
     "County",
     "CountyBudget",
     "Disqualification",

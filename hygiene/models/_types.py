@@ -162,3 +162,12 @@ def rating_settings_checks() -> list[sa.CheckConstraint]:
 def copy_rating_settings(source: RatingSettings, target: RatingSettings) -> None:
     for name in RATING_SETTINGS:
         setattr(target, name, getattr(source, name))
+
+
+# The level of supervision that inspected (RULES.md §9, ``hygiene.enums.Level``), in a VARCHAR with a CHECK.
+LEVEL_KNOWN = "level IN ('city', 'county', 'township')"
+
+
+def level_column() -> Mapped[str]:
+    """Which level of supervision did it: the county's unless said."""
+    return mapped_column(sa.String(8), default="county", server_default="county")

@@ -10,7 +10,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hygiene.db import Base
 from hygiene.enums import AccountabilityRung, CadrePost, CaseState
-from hygiene.models._types import ScoresMixin, UTCDateTime, county_id_column, enum_type, score_checks, utcnow
+from hygiene.models._types import (
+    LEVEL_KNOWN,
+    ScoresMixin,
+    UTCDateTime,
+    county_id_column,
+    enum_type,
+    level_column,
+    score_checks,
+    utcnow,
+)
 from hygiene.models.units import Household, Township, Village
 
 
@@ -83,6 +92,7 @@ class UnannouncedVisit(Base):
     __table_args__ = (
         sa.CheckConstraint("state = 'planned' OR done_at IS NOT NULL", name="done_has_time"),
         sa.CheckConstraint("state IN ('planned', 'done')", name="state_known"),
+        sa.CheckConstraint(LEVEL_KNOWN, name="level_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -97,6 +107,7 @@ class UnannouncedVisit(Base):
     findings: Mapped[str | None] = mapped_column(sa.Text)
     done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(default=1)
+    level: Mapped[str] = level_column()  # its team's: who may see it while planned
 
     township: Mapped[Township] = relationship()
     village: Mapped[Village] = relationship()

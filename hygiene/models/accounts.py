@@ -4,18 +4,35 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hygiene.db import Base
 from hygiene.enums import Role
 from hygiene.models._types import UTCDateTime, county_id_column, enum_type, utcnow
 
+if TYPE_CHECKING:
+    from hygiene.models.units import Township
+
 
 def new_session_token() -> str:
     return secrets.token_urlsafe(32)
+
+
+# Each role is scoped to exactly one unit of its level; an inspector to its county, or (issue 33, three
+# levels of supervision) to a city or to a township, whose own inspectors it is.
+SCOPE_MATCHES_ROLE = (
+    "(role IN ('county_admin', 'inspector') AND county_id IS NOT NULL"
+    " AND township_id IS NULL AND village_id IS NULL AND city_id IS NULL)"
+    " OR (role = 'inspector' AND city_id IS NOT NULL"
+    " AND county_id IS NULL AND township_id IS NULL AND village_id IS NULL)"
+    " OR (role IN ('township_reviewer', 'inspector') AND township_id IS NOT NULL"
+    " AND county_id IS NULL AND village_id IS NULL AND city_id IS NULL)"
+    " OR (role = 'village_clerk' AND village_id IS NOT NULL"
+    " AND county_id IS NULL AND township_id IS NULL AND city_id IS NULL)"
+)
 
 
 class User(Base):
@@ -24,16 +41,7 @@ class User(Base):
 
     __tablename__ = "users"
     __table_args__ = (
-        # Each role is scoped to exactly one unit of its level.
-        sa.CheckConstraint(
-            "(role IN ('county_admin', 'inspector') AND county_id IS NOT NULL"
-            " AND township_id IS NULL AND village_id IS NULL)"
-            " OR (role = 'township_reviewer' AND township_id IS NOT NULL"
-            " AND county_id IS NULL AND village_id IS NULL)"
-            " OR (role = 'village_clerk' AND village_id IS NOT NULL"
-            " AND county_id IS NULL AND township_id IS NULL)",
-            name="scope_matches_role",
-        ),
+        sa.CheckConstraint(SCOPE_MATCHES_ROLE, name="scope_matches_role"),
         sa.CheckConstraint("length(username) >= 2", name="username_length"),
     )
 
@@ -45,6 +53,7 @@ class User(Base):
     county_id: Mapped[int | None] = mapped_column(sa.ForeignKey("counties.id", ondelete="RESTRICT"))
     township_id: Mapped[int | None] = mapped_column(sa.ForeignKey("townships.id", ondelete="RESTRICT"))
     village_id: Mapped[int | None] = mapped_column(sa.ForeignKey("villages.id", ondelete="RESTRICT"))
+    city_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cities.id"))
     session_token: Mapped[str] = mapped_column(sa.String(64), unique=True, default=new_session_token)
     is_active: Mapped[bool] = mapped_column(default=True)
     # Set when the county administrator resets the password: the user must choose a new one first.
@@ -55,6 +64,9 @@ class User(Base):
     # (migration 0010): a team is never deleted while it has members.
     inspection_team_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inspection_teams.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # A township reviewer's or a township inspector's township (hygiene.permissions reads its county).
+    township: Mapped[Township | None] = relationship()
 
     # Flask-Login's user protocol, without importing Flask into the domain. The login cookie
     # carries the rotating session token, never the user id ("alternative tokens").

@@ -10,17 +10,42 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hygiene.db import Base
 from hygiene.enums import NoticeKind, NoticeSource, NoticeState, ObjectionState
-from hygiene.models._types import ScoresMixin, UTCDateTime, county_id_column, enum_type, score_checks, utcnow
+from hygiene.models._types import (
+    LEVEL_KNOWN,
+    ScoresMixin,
+    UTCDateTime,
+    county_id_column,
+    enum_type,
+    level_column,
+    score_checks,
+    utcnow,
+)
 from hygiene.models.periods import VillagePeriod
 from hygiene.models.units import Household
+
+# A team belongs to the unit that supervises (RULES.md §9, three levels): a county's teams, a city's
+# (no county: they inspect every county of the city) or a township's own (of its county too).
+TEAM_SCOPE = (
+    "(level = 'county' AND county_id IS NOT NULL AND city_id IS NULL AND township_id IS NULL)"
+    " OR (level = 'city' AND city_id IS NOT NULL AND county_id IS NULL AND township_id IS NULL)"
+    " OR (level = 'township' AND township_id IS NOT NULL AND county_id IS NOT NULL AND city_id IS NULL)"
+)
 
 
 class InspectionTeam(Base):
     __tablename__ = "inspection_teams"
-    __table_args__ = (sa.UniqueConstraint("county_id", "name"),)
+    __table_args__ = (
+        sa.UniqueConstraint("county_id", "name"),
+        sa.UniqueConstraint("city_id", "name"),
+        sa.CheckConstraint(LEVEL_KNOWN, name="level_known"),
+        sa.CheckConstraint(TEAM_SCOPE, name="scope_matches_level"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    county_id: Mapped[int] = mapped_column(sa.ForeignKey("counties.id", ondelete="RESTRICT"), index=True)
+    county_id: Mapped[int | None] = mapped_column(sa.ForeignKey("counties.id", ondelete="RESTRICT"), index=True)
+    city_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cities.id"), index=True)
+    township_id: Mapped[int | None] = mapped_column(sa.ForeignKey("townships.id"))
+    level: Mapped[str] = level_column()
     name: Mapped[str] = mapped_column(sa.String(60))
     members: Mapped[str] = mapped_column(sa.String(200))
     # The office that leads the team (e.g. 督办督查局) and the member offices (文明办、妇联 …), RULES.md §9.
@@ -33,8 +58,10 @@ class InspectionAssignment(Base):
 
     __tablename__ = "inspection_assignments"
     __table_args__ = (
-        sa.UniqueConstraint("county_id", "period_id", "township_id"),
+        # One team of each level holds a township in a period (RULES.md §9: city, county, township).
+        sa.UniqueConstraint("county_id", "period_id", "township_id", "level"),
         sa.CheckConstraint("sample_size >= 1", name="sample_size_positive"),
+        sa.CheckConstraint(LEVEL_KNOWN, name="level_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,6 +69,7 @@ class InspectionAssignment(Base):
     team_id: Mapped[int] = mapped_column(sa.ForeignKey("inspection_teams.id", ondelete="RESTRICT"), index=True)
     period_id: Mapped[int] = mapped_column(sa.ForeignKey("periods.id", ondelete="RESTRICT"))
     township_id: Mapped[int] = mapped_column(sa.ForeignKey("townships.id", ondelete="RESTRICT"))
+    level: Mapped[str] = level_column()  # the team's
     # The sample the team adopted (hygiene.services.supervision.sampling.draw with this seed and size redraws
     # it), by whom and when; None until adopted.
     sample_seed: Mapped[int | None]
@@ -83,6 +111,7 @@ class Notice(Base):
         sa.CheckConstraint("kind = 'rectification' OR escalated_from_id IS NOT NULL", name="accountability_has_origin"),
         # One notice per source item (a black-listed household of a record, a spot check): issuing twice adds none.
         sa.Index("uq_notices_source_ref", "source_ref", unique=True),
+        sa.CheckConstraint(LEVEL_KNOWN, name="level_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -116,6 +145,8 @@ class Notice(Base):
     rejections: Mapped[int] = mapped_column(default=0, server_default="0")
     # The inspector let the addressee report without a photo (issue 31: a report needs one otherwise).
     photo_waived: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # The level of supervision that issued it (its inspector's; the county's for the county's own).
+    level: Mapped[str] = level_column()
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -13,6 +13,19 @@ from hygiene.models._types import RatingSettings, UTCDateTime, county_id_column,
 YEARLY_BUDGET_FEN = 27_000_000 * 100  # RULES.md §8: 27,000,000 yuan a year unless the county sets another
 
 
+class City(Base):
+    """A city (prefecture, 市) above counties: its inspectors supervise the townships and villages of
+    its counties with the counties' own tools (RULES.md §9, three levels of supervision)."""
+
+    __tablename__ = "cities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(12), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(60))
+
+    counties: Mapped[list[County]] = relationship(back_populates="city", order_by="County.code")
+
+
 class County(RatingSettings, Base):
     """The deploying unit. Its configurable rule numbers (RULES.md, *configurable*) live here; a
     period copies the rating settings when it opens (RatingSettings)."""
@@ -42,7 +55,10 @@ class County(RatingSettings, Base):
     # Set by the first unit sheet: from then on a roster names existing groups only, so that a
     # misspelt group name is an error rather than a new group.
     units_from_sheet: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # The city above the county (issue 33, three levels), if any.
+    city_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cities.id"), index=True)
 
+    city: Mapped[City | None] = relationship(back_populates="counties")
     townships: Mapped[list[Township]] = relationship(back_populates="county", order_by="Township.code")
 
 

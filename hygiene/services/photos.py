@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from hygiene import permissions
 from hygiene.enums import Role
-from hygiene.models import Household, InspectionAssignment, Notice, Photo, Review, SpotCheck, User
+from hygiene.models import Household, InspectionAssignment, Notice, Photo, Review, SpotCheck, Township, User
 from hygiene.services.errors import ServiceError
 
 MAX_BYTES = 8 * 1024 * 1024
@@ -240,11 +240,17 @@ def can_view(session: Session, user: User, photo: Photo) -> bool:
     if photo.spot_check_id is not None:
         check_row = session.get(SpotCheck, photo.spot_check_id)
         assignment = session.get(InspectionAssignment, check_row.assignment_id) if check_row else None
-        return assignment is not None and user.role is Role.INSPECTOR and user.county_id == assignment.team.county_id
+        return (
+            assignment is not None
+            and user.role is Role.INSPECTOR
+            and permissions.can_inspect_township(user, session.get_one(Township, assignment.township_id))
+        )  # any level's inspectors of the township (issue 33)
     notice = session.get(Notice, photo.notice_id)
     if notice is None or (user.county_id is not None and user.county_id != notice.county_id):
         return False
-    if user.role in (Role.INSPECTOR, Role.COUNTY_ADMIN):
+    if user.role is Role.INSPECTOR:
+        return permissions.can_inspect_township(user, session.get_one(Township, notice.township_id))
+    if user.role is Role.COUNTY_ADMIN:
         return user.county_id == notice.county_id
     if user.role is Role.TOWNSHIP_REVIEWER:
         return user.township_id == notice.township_id

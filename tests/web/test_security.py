@@ -34,6 +34,11 @@ POST_ROUTES = [
         "/inspection/520999/townships/52099901/periods/2026Q3/households/520999010101001/check",
         "inspector",
     ),
+    (
+        "/inspection/<county_code>/townships/<township_code>/periods/<period_code>/hold",
+        "/inspection/520999/townships/52099901/periods/2026Q3/hold",
+        "inspector",
+    ),
     ("/inspection/<county_code>/notices/new", "/inspection/520999/notices/new", "inspector"),
     ("/inspection/<county_code>/notices/<int:notice_id>/decide", "/inspection/520999/notices/1/decide", "inspector"),
     ("/inspection/<county_code>/notices/black-list", "/inspection/520999/notices/black-list", "inspector"),

@@ -9,7 +9,7 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from hygiene.enums import Role
-from hygiene.models import County, Township, User, Village
+from hygiene.models import City, County, Township, User, Village
 from hygiene.services.setup import accounts
 from web.auth.device import known_device, remember_device
 from web.auth.forms import ChangePasswordForm, LoginForm, LogoutForm
@@ -31,6 +31,10 @@ def home_url(user: User) -> str:
         township = session.get(Township, user.township_id)
         assert township is not None
         return url_for("township.home", township_code=township.code)
+    if user.role is Role.INSPECTOR and user.city_id is not None:  # a city's inspector: its counties
+        return url_for("inspection_city.city_home", city_code=session.get_one(City, user.city_id).code)
+    if user.role is Role.INSPECTOR and user.township is not None:  # a township's own inspector
+        return url_for("inspection.home", county_code=user.township.county.code)
     county = session.get(County, user.county_id)
     assert county is not None
     if user.role is Role.INSPECTOR:

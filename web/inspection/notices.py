@@ -13,7 +13,7 @@ from flask.typing import ResponseReturnValue
 from wtforms.fields.choices import SelectChoice
 
 from hygiene import permissions
-from hygiene.enums import NoticeState
+from hygiene.enums import Level, NoticeState
 from hygiene.io.exports import xlsx_bytes
 from hygiene.models import County, Notice, Period, Township, Village
 from hygiene.models._types import utcnow
@@ -39,12 +39,21 @@ T = TypeVar("T")
 
 
 def _county(county_code: str) -> County:
-    return permitted_county(county_code, permissions.can_inspect_county)
+    return permitted_county(county_code, permissions.can_inspect_in)
 
 
 def _notice(county: County, notice_id: int) -> Notice:
-    """A notice of this county; one of another county is "not found" (no probing)."""
-    return load(notices.get_notice, notice_id, belongs=lambda n: n.county_id == county.id)
+    """A notice of this county (of the inspector's township, for a township's own inspector); any
+    other is "not found" (no probing)."""
+    user = current_account()
+    return load(
+        notices.get_notice,
+        notice_id,
+        belongs=lambda n: (
+            n.county_id == county.id
+            and (permissions.can_inspect_county(user, county) or n.township_id == user.township_id)
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -88,11 +97,13 @@ def _pick(choices: Sequence[T], code: str | None, key: Callable[[T], str]) -> T 
 
 
 def _rows(county: County, chosen: LedgerFilter) -> list[notices.LedgerRow]:
+    user = current_account()
+    own = None if permissions.can_inspect_county(user, county) else user.township  # a township's own inspector
     return notices.ledger(
         get_session(),
         county,
         state=chosen.state,
-        township=chosen.township,
+        township=own or chosen.township,
         village=chosen.village,
         period=chosen.period,
     )
@@ -123,6 +134,7 @@ def notice_ledger(county_code: str) -> str:
         overdue=sum(1 for r in rows if r.overdue),
         black_list=black_list,
         ladder=accountability.unit_rungs(session, county),
+        level_labels={lv.value: lv.label for lv in Level},
     )
 
 

@@ -37,9 +37,10 @@ class AdoptSampleForm(BaseForm):
 def _township(county_code: str, township_code: str) -> tuple[County, Township]:
     county = load(units.get_county, county_code)
     township = load(units.get_township, township_code)
-    require(permissions.can_inspect_county(current_account(), county))
+    require(permissions.can_inspect_in(current_account(), county))
     if township.county_id != county.id:
         abort(404)
+    require(permissions.can_inspect_township(current_account(), township))
     return county, township
 
 
@@ -68,7 +69,11 @@ def sample(county_code: str, township_code: str) -> str:
             drawn = sampling.draw(session, township, period, size=size, seed=seed)
         except ServiceError as exc:
             error = str(exc)
-    assignment = inspections.held_assignment(session, township, period) if period else None
+    assignment = (
+        inspections.held_assignment(session, township, period, inspections.level_of(current_account()))
+        if period
+        else None
+    )
     user: User = current_account()
     form = None
     if drawn is not None and assignment is not None and permissions.can_spot_check(user, assignment):
@@ -100,7 +105,7 @@ def _held(county: County, township: Township) -> tuple[Period, InspectionAssignm
     period: Period | None = picked_period(units.county_periods(session, county.id))
     if period is None:
         abort(404)
-    assignment = inspections.held_assignment(session, township, period)
+    assignment = inspections.held_assignment(session, township, period, inspections.level_of(current_account()))
     if assignment is None:
         abort(404)
     require(permissions.can_spot_check(current_account(), assignment))

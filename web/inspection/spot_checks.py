@@ -54,11 +54,13 @@ def spot_check_form_class(period: Period) -> type[SpotCheckForm]:
 
 
 def _place(county_code: str, township_code: str, period_code: str) -> tuple[County, Township, Period]:
-    """The county (its inspectors only), a township of it and a period of it; anything else is 404."""
+    """The county, a township of it (its inspectors only: the county's, the city's, its own) and a
+    period of it; anything else is 404."""
     session = get_session()
     county = load(units.get_county, county_code)
     township = load(units.get_township, township_code)
-    require(permissions.can_inspect_county(current_account(), county))
+    require(permissions.can_inspect_in(current_account(), county))
+    require(township.county_id != county.id or permissions.can_inspect_township(current_account(), township))
     period = next((p for p in units.county_periods(session, county.id) if p.code == period_code), None)
     if township.county_id != county.id or period is None:
         abort(404)
@@ -78,7 +80,7 @@ class SampleRow:
 def spot_checks(county_code: str, township_code: str, period_code: str) -> ResponseReturnValue:
     county, township, period = _place(county_code, township_code, period_code)
     session = get_session()
-    assignment = inspections.held_assignment(session, township, period)
+    assignment = inspections.held_assignment(session, township, period, inspections.level_of(current_account()))
     wanted = request.args.get("household")
     lookup_error = None
     if wanted is not None:
@@ -187,7 +189,7 @@ def _check_url(county: County, township: Township, period: Period, household_cod
 
 
 def _writable(township: Township, period: Period) -> InspectionAssignment:
-    assignment = inspections.held_assignment(get_session(), township, period)
+    assignment = inspections.held_assignment(get_session(), township, period, inspections.level_of(current_account()))
     if assignment is None:
         abort(404)
     require(permissions.can_spot_check(current_account(), assignment))

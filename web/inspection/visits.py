@@ -12,6 +12,7 @@ from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaFi
 from wtforms.validators import DataRequired, Length, Optional
 
 from hygiene import permissions
+from hygiene.enums import Level
 from hygiene.io.scores import format_points
 from hygiene.models import County, InspectionTeam, Period, UnannouncedVisit
 from hygiene.services.setup import units
@@ -40,14 +41,20 @@ class FindingsForm(BaseForm):
 
 
 def _county(county_code: str) -> County:
-    return permitted_county(county_code, permissions.can_inspect_county)
+    return permitted_county(county_code, permissions.can_inspect_in)
 
 
 def _plan_form(county: County, formdata: object = None) -> PlanForm:
+    """The villages of the inspector's area in the county and the teams of its own unit."""
     session = get_session()
+    user = current_account()
     form = PlanForm() if formdata is None else PlanForm(formdata=None)
-    form.village.choices = [(v.code, f"{v.township.name} {v.name}") for v in units.county_villages(session, county)]
-    form.team.choices = [(t.id, t.name) for t in inspection_teams.teams(session, county)]
+    form.village.choices = [
+        (v.code, f"{v.township.name} {v.name}")
+        for v in units.county_villages(session, county)
+        if permissions.can_inspect_township(user, v.township)
+    ]
+    form.team.choices = [(t.id, t.name) for t in inspection_teams.unit_teams(session, user)]
     return form
 
 
@@ -65,7 +72,7 @@ def visit_list(county_code: str) -> ResponseReturnValue:
             abort(404)
         if form.validate_on_submit():
             village = units.get_village(session, form.village.data or "")
-            team = inspection_teams.get_team(session, county, int(form.team.data))
+            team = inspection_teams.get_unit_team(session, current_account(), int(form.team.data))
             planned_on: dt.date = form.planned_on.data
             chosen: Period = period
             if save(
@@ -82,14 +89,19 @@ def visit_list(county_code: str) -> ResponseReturnValue:
         county=county,
         periods=all_periods,
         period=period,
-        visits=visits.visits(session, county, period) if period else [],
+        visits=visits.visits(session, county, period, seen_by=current_account()) if period else [],
+        level_labels={lv.value: lv.label for lv in Level},
         form=form,
         state_labels=visits.STATE_LABELS,
     ), status
 
 
 def _visit(county: County, visit_id: int) -> UnannouncedVisit:
-    return load(visits.get_visit, visit_id, belongs=lambda v: v.county_id == county.id)
+    return load(
+        visits.get_visit,
+        visit_id,
+        belongs=lambda v: v.county_id == county.id and permissions.can_see_visit(current_account(), v, county),
+    )
 
 
 @bp.get("/visits/<int:visit_id>")

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask.typing import ResponseReturnValue
 
 from hygiene import permissions
-from hygiene.enums import WorkflowState
+from hygiene.enums import Level, WorkflowState
 from hygiene.io.exports import csv_bytes, xlsx_bytes
 from hygiene.io.scores import format_points
 from hygiene.models import Period, Plaque, Township, Village, VillagePeriod
@@ -86,6 +86,7 @@ def home(township_code: str) -> str:
         village_notices=notices.open_count_for_township(session, township, villages=True),
         ladder=accountability.unit_rungs(session, township.county, township=township),
         visits=visits.done_for_township(session, township),
+        visit_levels={lv.value: lv.label for lv in Level},  # which level visited (issue 33)
         reviewers=consistency.reviewers(session, township, period) if period else [],
         inconsistent_points=consistency.INCONSISTENT_POINTS,
     )

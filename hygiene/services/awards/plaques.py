@@ -238,8 +238,9 @@ def revoke(session: Session, actor: User | None, plaque: Plaque, *, reason: str,
     """An inspector or the county administrator (or the ``hygiene plaques revoke`` command, actor
     None) revokes a plaque outside the cycle (a failed spot check), with the reason; it counts as
     revoked in the county's latest period. The hygiene star goes with it (``add_event``)."""
-    county = plaque.household.group.village.township.county
-    if actor is not None and not permissions.can_revoke_plaques(actor, county):
+    township = plaque.household.group.village.township
+    county = township.county
+    if actor is not None and not permissions.can_revoke_plaques(actor, county, township):
         raise PermissionDenied("只有本县督查员或县管理员可以摘牌")
     reason = reason.strip()
     if not reason:

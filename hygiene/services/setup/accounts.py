@@ -20,7 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from hygiene.enums import Role
-from hygiene.models import County, LoginAttempt, LoginThrottle, Township, User, Village
+from hygiene.models import City, County, LoginAttempt, LoginThrottle, Township, User, Village
 from hygiene.models._types import utcnow
 from hygiene.models.accounts import new_session_token
 from hygiene.services import audit
@@ -83,7 +83,9 @@ def _check_password_strength(password: str, username: str | None = None) -> None
 def resolve_unit(session: Session, role: Role, unit_code: str) -> dict[str, int | None]:
     """The scope columns for a user of ``role`` in the unit with ``unit_code``."""
     scope: dict[str, int | None] = {"county_id": None, "township_id": None, "village_id": None}
-    if role in (Role.COUNTY_ADMIN, Role.INSPECTOR):
+    if role is Role.INSPECTOR:  # RULES.md §9, three levels: a county's, a city's or a township's own
+        return _inspector_unit(session, unit_code) | {"village_id": None}
+    if role is Role.COUNTY_ADMIN:
         county = session.scalar(sa.select(County).where(County.code == unit_code))
         if county is None:
             raise NotFound(f"找不到编码为 {unit_code} 的县")
@@ -99,6 +101,22 @@ def resolve_unit(session: Session, role: Role, unit_code: str) -> dict[str, int 
             raise NotFound(f"找不到编码为 {unit_code} 的村")
         scope["village_id"] = village.id
     return scope
+
+
+def _inspector_unit(session: Session, unit_code: str) -> dict[str, int | None]:
+    """An inspector's supervising unit by its code: a county, a city (with counties) or a township."""
+    county = session.scalar(sa.select(County.id).where(County.code == unit_code))
+    if county is not None:
+        return {"county_id": county, "township_id": None}
+    city = session.scalar(sa.select(City).where(City.code == unit_code))
+    if city is not None:
+        if not city.counties:
+            raise ServiceError(f"{city.name}还没有所辖县，不能设督查员")
+        return {"city_id": city.id, "county_id": None, "township_id": None}
+    township = session.scalar(sa.select(Township.id).where(Township.code == unit_code))
+    if township is None:
+        raise NotFound(f"找不到编码为 {unit_code} 的县、市或乡镇")
+    return {"township_id": township, "county_id": None}
 
 
 def create_user(
@@ -210,6 +228,10 @@ def _county_of_scope(session: Session, scope: dict[str, int | None]) -> int:
     county_id, township_id, village_id = scope["county_id"], scope["township_id"], scope["village_id"]
     if county_id is not None:
         return county_id
+    if scope.get("city_id") is not None:  # a city's account: audited in the city's first county
+        first = session.scalar(sa.select(sa.func.min(County.id)).where(County.city_id == scope["city_id"]))
+        assert first is not None  # a city has its counties (cities.create_city)
+        return first
     if township_id is not None:
         return session.get_one(Township, township_id).county_id
     return session.get_one(Village, village_id).county_id
@@ -220,7 +242,13 @@ def account_county_id(session: Session, user: User) -> int:
     own, a township account's township's, a village account's village's (read from the session's
     identity map when the unit is loaded)."""
     return _county_of_scope(
-        session, {"county_id": user.county_id, "township_id": user.township_id, "village_id": user.village_id}
+        session,
+        {
+            "county_id": user.county_id,
+            "township_id": user.township_id,
+            "village_id": user.village_id,
+            "city_id": user.city_id,
+        },
     )
 
 

@@ -12,10 +12,12 @@ from sqlalchemy.orm import Session
 
 from hygiene import naming, permissions
 from hygiene.db import lock_county_settings
-from hygiene.enums import Role
+from hygiene.enums import Level, Role
 from hygiene.models import (
+    City,
     County,
     InspectionTeam,
+    Township,
     User,
 )
 from hygiene.services import audit
@@ -35,18 +37,116 @@ MEMBERS_MAX = 200
 
 
 def teams(session: Session, county: County) -> list[InspectionTeam]:
+    """The county's own teams (not its townships')."""
     return list(
         session.scalars(
-            sa.select(InspectionTeam).where(InspectionTeam.county_id == county.id).order_by(InspectionTeam.id)
+            sa.select(InspectionTeam)
+            .where(InspectionTeam.county_id == county.id, InspectionTeam.level == Level.COUNTY.value)
+            .order_by(InspectionTeam.id)
         )
     )
 
 
 def get_team(session: Session, county: County, team_id: int) -> InspectionTeam:
     team = session.get(InspectionTeam, team_id)
-    if team is None or team.county_id != county.id:
+    if team is None or team.county_id != county.id or team.level != Level.COUNTY.value:
         raise NotFound(f"本县没有编号为 {team_id} 的督查组")
     return team
+
+
+# --- the teams of the other levels (RULES.md §9: a city's, a township's own) ------------------------------
+
+
+def unit_teams(session: Session, user: User) -> list[InspectionTeam]:
+    """The teams of the inspector's supervising unit (its county's, its city's or its township's)."""
+    level = permissions.inspector_level(user)
+    if level is None:
+        return []
+    where = {
+        Level.CITY: InspectionTeam.city_id == user.city_id,
+        Level.COUNTY: InspectionTeam.county_id == user.county_id,
+        Level.TOWNSHIP: InspectionTeam.township_id == user.township_id,
+    }[level]
+    return list(
+        session.scalars(
+            sa.select(InspectionTeam).where(where, InspectionTeam.level == level.value).order_by(InspectionTeam.id)
+        )
+    )
+
+
+def get_unit_team(session: Session, user: User, team_id: int) -> InspectionTeam:
+    """A team of the inspector's own unit; any other is "not found"."""
+    team = session.get(InspectionTeam, team_id)
+    if team is None or not permissions.can_lead_team(user, team):
+        raise NotFound(f"没有编号为 {team_id} 的本级督查组")
+    return team
+
+
+def _team_counties(session: Session, team: InspectionTeam) -> list[int]:
+    """The counties a team's changes are audited in: a city team's, each county of its city."""
+    if team.county_id is not None:
+        return [team.county_id]
+    return list(session.scalars(sa.select(County.id).where(County.city_id == team.city_id).order_by(County.id)))
+
+
+def create_level_team(
+    session: Session,
+    actor: User | None,
+    unit: City | Township,
+    *,
+    name: str,
+    members: str,
+    inspectors: Collection[User] = (),
+) -> InspectionTeam:
+    """A team of a city (it inspects the townships of the city's counties) or a township's own team
+    (its villages), with the inspector accounts of that unit on it. Kept by the command (actor None)
+    or, for a township's team, by the county administrator."""
+    if isinstance(unit, Township):
+        county = unit.county
+        if actor is not None and not permissions.can_manage_inspection_teams(actor, county):
+            raise PermissionDenied("只有本县管理员可以管理乡镇督查组")
+        team = InspectionTeam(level=Level.TOWNSHIP.value, county_id=county.id, township_id=unit.id)
+        same = sa.select(InspectionTeam.id).where(InspectionTeam.county_id == county.id)
+    else:
+        if actor is not None:
+            raise PermissionDenied("市级督查组由系统管理员用命令设置")
+        if not unit.counties:
+            raise FieldErrors({"city": f"{unit.name}还没有所辖县"})
+        team = InspectionTeam(level=Level.CITY.value, city_id=unit.id)
+        same = sa.select(InspectionTeam.id).where(InspectionTeam.city_id == unit.id)
+    team.name, name_problem = naming.text_field(name, "督查组名称", TEAM_NAME_MAX, required=True)
+    team.members, members_problem = naming.text_field(members, "组成人员", MEMBERS_MAX, required=True)
+    errors = {k: why for k, why in (("name", name_problem), ("members", members_problem)) if why}
+    if not name_problem and session.scalar(same.where(InspectionTeam.name == team.name)) is not None:
+        errors["name"] = f"{unit.name}已有名为“{team.name}”的督查组"
+    session.add(team)
+    wrong = [u.username for u in inspectors if not _of_unit(u, team)]
+    if wrong:
+        errors["inspectors"] = f"不是{unit.name}的督查员账号：{'、'.join(wrong)}"
+    if errors:
+        session.expunge(team)
+        raise FieldErrors(errors)
+    session.flush()
+    for user in inspectors:
+        user.inspection_team_id = team.id
+    session.flush()
+    for county_id in _team_counties(session, team):
+        audit.record(
+            session,
+            actor,
+            team,
+            action="create",
+            county_id=county_id,
+            after=_team_view(session, team) | {"level": team.level},
+        )
+    return team
+
+
+def _of_unit(user: User, team: InspectionTeam) -> bool:
+    return user.role is Role.INSPECTOR and (
+        (team.city_id is not None and user.city_id == team.city_id)
+        or (team.township_id is not None and user.township_id == team.township_id)
+    )
 
 
 def county_inspectors(session: Session, county: County) -> list[User]:

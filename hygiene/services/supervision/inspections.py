@@ -26,13 +26,14 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from hygiene import naming, permissions
 from hygiene.db import lock_county_settings
-from hygiene.enums import CRITERIA, Grade, NoticeSource, PlaqueState
+from hygiene.enums import CRITERIA, Grade, Level, NoticeSource, PlaqueState
 from hygiene.io.scores import format_points, parse_score, parse_whole_number
 from hygiene.models import (
     County,
     Group,
     Household,
     InspectionAssignment,
+    InspectionTeam,
     Notice,
     Period,
     Plaque,
@@ -49,6 +50,7 @@ from hygiene.services.errors import (
     FieldErrors,
     NotFound,
     PermissionDenied,
+    ServiceError,
     check_unchanged,
     state_digest,
 )
@@ -70,10 +72,25 @@ def assignments(session: Session, county: County, period: Period) -> dict[int, I
     """The period's assignments of the county, by township id."""
     rows = session.scalars(
         sa.select(InspectionAssignment).where(
-            InspectionAssignment.county_id == county.id, InspectionAssignment.period_id == period.id
+            InspectionAssignment.county_id == county.id,
+            InspectionAssignment.period_id == period.id,
+            InspectionAssignment.level == Level.COUNTY.value,
         )
     )
     return {a.township_id: a for a in rows}
+
+
+def all_levels(session: Session, county: County, period: Period) -> list[InspectionAssignment]:
+    """Every level's assignments in the county's period (the city's, the county's, the townships'
+    own), by township and level: what the county's pages show of all the inspections in its area."""
+    return list(
+        session.scalars(
+            sa.select(InspectionAssignment)
+            .join(Township, InspectionAssignment.township_id == Township.id)
+            .where(InspectionAssignment.county_id == county.id, InspectionAssignment.period_id == period.id)
+            .order_by(Township.code, InspectionAssignment.level)
+        )
+    )
 
 
 def assignments_state(session: Session, county: County, period: Period) -> str:
@@ -81,14 +98,74 @@ def assignments_state(session: Session, county: County, period: Period) -> str:
     return state_digest(sorted((t, a.team_id) for t, a in assignments(session, county, period).items()))
 
 
-def held_assignment(session: Session, township: Township, period: Period) -> InspectionAssignment | None:
+def held_assignment(
+    session: Session, township: Township, period: Period, level: Level = Level.COUNTY
+) -> InspectionAssignment | None:
+    """The team of this level holding the township in the period, if any."""
     return session.scalar(
         sa.select(InspectionAssignment).where(
             InspectionAssignment.county_id == period.county_id,
             InspectionAssignment.period_id == period.id,
             InspectionAssignment.township_id == township.id,
+            InspectionAssignment.level == level.value,
         )
     )
+
+
+def level_of(user: User) -> Level:
+    """The level whose inspections a user's pages show and write: an inspector's own, else the county's."""
+    return permissions.inspector_level(user) or Level.COUNTY
+
+
+def covers(team: InspectionTeam, township: Township) -> bool:
+    """Whether the township is in the team's area: its county's, its city's counties', or itself."""
+    if team.level == Level.CITY.value:
+        return township.county.city_id is not None and township.county.city_id == team.city_id
+    if team.level == Level.TOWNSHIP.value:
+        return team.township_id == township.id
+    return team.county_id == township.county_id
+
+
+def hold(
+    session: Session, actor: User | None, team: InspectionTeam, period: Period, township: Township
+) -> InspectionAssignment:
+    """A city's team or a township's own team takes a township of its area in a period (the county's
+    teams are assigned by ``assign``): one team of each level holds a township in a period, so this
+    replaces the level's former team (its sample and checks stay with the township). By the command
+    (actor None) or an inspector of the team itself (a township's own team takes its township)."""
+    if team.level == Level.COUNTY.value:
+        raise ServiceError("县级督查组由县管理员分配乡镇")
+    if actor is not None and not (permissions.can_lead_team(actor, team) and actor.inspection_team_id == team.id):
+        raise PermissionDenied("只有本督查组成员可以认领督查乡镇")
+    if period.county_id != township.county_id or not covers(team, township):
+        raise NotFound(f"{township.name}不在{team.name}的督查范围内")
+    current = held_assignment(session, township, period, Level(team.level))
+    if current is not None and current.team_id == team.id:
+        return current
+    before = {"team": current.team.name} if current is not None else None
+    if current is None:
+        current = InspectionAssignment(
+            county_id=period.county_id, team_id=team.id, period_id=period.id, township_id=township.id, level=team.level
+        )
+        session.add(current)
+    else:
+        current.team_id = team.id
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(f"{township.name}{period.code}的督查分工已被他人修改，请刷新后重试") from None
+    session.refresh(current, ["team"])
+    audit.record(
+        session,
+        actor,
+        kind="inspection_assignment",
+        entity_id=f"{period.code}:{township.code}:{team.level}",
+        county_id=period.county_id,
+        action="assign" if before is None else "reassign",
+        before=before,
+        after={"team": team.name, "level": team.level, "township": township.code, "period": period.code},
+    )
+    return current
 
 
 def held_townships(session: Session, user: User, period: Period) -> list[Township]:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from hygiene import naming, permissions
-from hygiene.enums import Grade, NoticeKind, NoticeSource, NoticeState, WorkflowState
+from hygiene.enums import Grade, Level, NoticeKind, NoticeSource, NoticeState, WorkflowState
 from hygiene.models import County, Notice, Period, ResultRecordHousehold, Township, User, Village, VillagePeriod
 from hygiene.models._types import BEIJING_TIME, utcnow
 from hygiene.services import audit
@@ -61,6 +61,7 @@ def escalate_overdue(session: Session, *, now: dt.datetime | None = None) -> lis
             problem=notice.problem,
             responsible_person=notice.responsible_person,
             source=notice.source,  # its key stays with the rectification notice (one per source item)
+            level=notice.level,  # escalated at the level that issued it
             issued_at=now,
             deadline=now + dt.timedelta(hours=county.notice_deadline_hours),
         )
@@ -158,7 +159,7 @@ def issue(
     (``village`` None: the township itself), naming who answers for it, with a deadline (the
     county's time limit from now by default)."""
     now = now or utcnow()
-    if not permissions.can_inspect_county(actor, county):
+    if not permissions.can_inspect_township(actor, township):
         raise PermissionDenied("只有本县督查员可以下发督办通知单")
     if township.county_id != county.id or period.county_id != county.id:
         raise NotFound("该乡镇或季度不属于本县")
@@ -188,6 +189,7 @@ def issue(
         responsible_person=person,
         source=source,
         source_ref=source_ref,
+        level=(permissions.inspector_level(actor) or Level.COUNTY).value,
     )
     session.add(notice)
     session.flush()
@@ -313,7 +315,7 @@ def _decide(
     now: dt.datetime | None,
 ) -> Notice:
     now = now or utcnow()
-    if not permissions.can_inspect_county(actor, session.get_one(County, notice.county_id)):
+    if not permissions.can_inspect_township(actor, session.get_one(Township, notice.township_id)):
         raise PermissionDenied("只有本县督查员可以验收整改")
     _check_version(notice, expected_version)
     if notice.state is not NoticeState.RECTIFIED:

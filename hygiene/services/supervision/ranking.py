@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 import scoring
+from hygiene.enums import Level
 from hygiene.models import (
     County,
     Group,
@@ -168,7 +169,9 @@ def _spot_checks(session: Session, period: Period) -> dict[int, list[CheckedHous
         .join(Household, SpotCheck.household_id == Household.id)
         .join(Group, Household.group_id == Group.id)
         .join(Village, Group.village_id == Village.id)
-        .where(InspectionAssignment.period_id == period.id)
+        # The county's own checks only: a city's checks the county, a township's own checks itself
+        # (docs/decisions.md, issue 33, three levels).
+        .where(InspectionAssignment.period_id == period.id, InspectionAssignment.level == Level.COUNTY.value)
         .order_by(Household.code)
     )
     if period.unannounced_in_agreement:  # the households re-scored on unannounced visits (暗访) count too
@@ -177,7 +180,7 @@ def _spot_checks(session: Session, period: Period) -> dict[int, list[CheckedHous
             .join(VisitCheck, VisitCheck.visit_id == UnannouncedVisit.id)
             .join(Household, VisitCheck.household_id == Household.id)
             .join(Village, UnannouncedVisit.village_id == Village.id)
-            .where(UnannouncedVisit.period_id == period.id)
+            .where(UnannouncedVisit.period_id == period.id, UnannouncedVisit.level == Level.COUNTY.value)
             .order_by(Household.code)
         )
     if not rows:

@@ -60,11 +60,18 @@ def plan(
     team: InspectionTeam,
     planned_on: dt.date,
 ) -> UnannouncedVisit:
-    """A visit planned by an inspector of the county; the township does not see it."""
-    if not permissions.can_inspect_county(actor, county):
+    """A visit planned by an inspector to a village of its area, by a team of its own supervising unit
+    (a county's, a city's or the township's own, RULES.md §9); the visit has the team's level, and
+    the township does not see it (nor a lower level's inspectors: ``permissions.can_see_visit``)."""
+    if not permissions.can_inspect_township(actor, village.township):
         raise PermissionDenied("只有本县督查员可以安排暗访")
-    if period.county_id != county.id or village.county_id != county.id or team.county_id != county.id:
-        raise NotFound("该期、村或督查组不属于本县")
+    if (
+        period.county_id != county.id
+        or village.county_id != county.id
+        or not permissions.can_lead_team(actor, team)
+        or not inspections.covers(team, village.township)
+    ):
+        raise NotFound("该期、村或督查组不属于本级督查范围")
     if not period.starts_on - dt.timedelta(days=31) <= planned_on <= period.ends_on + dt.timedelta(days=31):
         raise FieldErrors({"planned_on": f"暗访日期须在{period.code}期间前后一个月内"})
     visit = UnannouncedVisit(
@@ -76,6 +83,7 @@ def plan(
         planned_on=planned_on,
         planned_by_id=actor.id,
         state=PLANNED,
+        level=team.level,
     )
     session.add(visit)
     session.flush()
@@ -83,15 +91,16 @@ def plan(
     return visit
 
 
-def visits(session: Session, county: County, period: Period) -> list[UnannouncedVisit]:
-    """Every visit of the period, for the county's inspectors (planned ones included)."""
-    return list(
-        session.scalars(
-            sa.select(UnannouncedVisit)
-            .where(UnannouncedVisit.county_id == county.id, UnannouncedVisit.period_id == period.id)
-            .order_by(UnannouncedVisit.planned_on, UnannouncedVisit.id)
-        )
+def visits(session: Session, county: County, period: Period, *, seen_by: User | None = None) -> list[UnannouncedVisit]:
+    """Every visit of the period (planned ones included), of every level; with ``seen_by``, only
+    those that inspector may see (``permissions.can_see_visit``: a planned visit of a higher level,
+    or of another township, is left out)."""
+    found = session.scalars(
+        sa.select(UnannouncedVisit)
+        .where(UnannouncedVisit.county_id == county.id, UnannouncedVisit.period_id == period.id)
+        .order_by(UnannouncedVisit.planned_on, UnannouncedVisit.id)
     )
+    return [v for v in found if seen_by is None or permissions.can_see_visit(seen_by, v, county)]
 
 
 def done_for_township(session: Session, township: Township) -> list[UnannouncedVisit]:
@@ -111,8 +120,12 @@ def checks(session: Session, visit: UnannouncedVisit) -> list[VisitCheck]:
 
 def _check_visitor(session: Session, actor: User, visit: UnannouncedVisit) -> None:
     team = inspection_teams.team_of(session, actor)
-    county = session.get_one(County, visit.county_id)
-    if not permissions.can_inspect_county(actor, county) or team is None or team.id != visit.team_id:
+    if (
+        not permissions.can_inspect_township(actor, visit.township)
+        or team is None
+        or team.id != visit.team_id
+        or not permissions.can_lead_team(actor, team)
+    ):
         raise PermissionDenied("只有负责这次暗访的督查组成员可以录入暗访结果")
 
 
