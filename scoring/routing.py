@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from scoring.parallel import Source, Split
 
 BATCH_ROWS = 262_144  # rows read at a time from a large row group
+_SCORE_TEXT = pa.dictionary(pa.int32(), pa.string())
 
 
 def codes(column: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -50,9 +52,13 @@ def _csv_range(source: Source) -> Iterator[pa.Table]:
         if not data.endswith(b"\n"):
             data += handle.readline()  # the rest of the last line that starts in the range
     wanted = list(source.columns)
+    # Scores as dictionaries: a column holds a few dozen spellings ("6", "6.5"), read once each
+    # by `_as_tenths` (0.04 s for the ten columns of a 32 MiB range, against 0.28 s as text;
+    # parsing takes 0.05 s more).
+    types = {c: _SCORE_TEXT if c in CRITERIA else pa.string() for c in wanted}
     options = pacsv.ConvertOptions(
         include_columns=wanted,
-        column_types=dict.fromkeys(wanted, pa.string()),
+        column_types=types,
         strings_can_be_null=False,
         quoted_strings_can_be_null=False,
         null_values=[],
@@ -72,6 +78,18 @@ def _slice_tables(source: Source) -> Iterator[pa.Table]:
         yield pa.Table.from_batches([batch])
 
 
+def _dictionary_tenths(values: pa.ChunkedArray, max_tenths: int) -> npt.NDArray[np.int16] | None:
+    """`plain_tenths` of text read as dictionaries: each chunk's distinct spellings read once and
+    looked up by index; None when some spelling is not plain (the exact path reads the text)."""
+    parts = []
+    for chunk in values.chunks:
+        table = plain_tenths(chunk.dictionary, max_tenths)
+        if table is None or chunk.null_count:
+            return None
+        parts.append(table.astype(np.int16)[chunk.indices.to_numpy()])
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)
+
+
 def _as_tenths(table: pa.Table, rubric: Rubric) -> pa.Table | None:
     """The table with its score columns as int16 tenths, checked as the engine checks them;
     None if any score is bad (the whole period reports it)."""
@@ -79,7 +97,11 @@ def _as_tenths(table: pa.Table, rubric: Rubric) -> pa.Table | None:
         if column not in table.column_names:
             continue
         values = table.column(column)
-        tenths = plain_tenths(values, max_tenths) if pa.types.is_string(values.type) else None
+        if pa.types.is_dictionary(values.type):
+            tenths = _dictionary_tenths(values, max_tenths)
+            values = values.cast(pa.string()) if tenths is None else values
+        else:
+            tenths = plain_tenths(values, max_tenths) if pa.types.is_string(values.type) else None
         if tenths is None:  # Parquet's numbers, or text the exact path reads
             scores = score_column(values.to_pandas(), max_tenths)
             if len(scores.bad):
