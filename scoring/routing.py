@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -97,6 +97,7 @@ def _as_tenths(table: pa.Table, rubric: Rubric) -> pa.Table | None:
         if column not in table.column_names:
             continue
         values = table.column(column)
+        tenths: npt.NDArray[np.integer[Any]] | None
         if pa.types.is_dictionary(values.type):
             tenths = _dictionary_tenths(values, max_tenths)
             values = values.cast(pa.string()) if tenths is None else values
