@@ -82,11 +82,19 @@ def _dictionary_tenths(values: pa.ChunkedArray, max_tenths: int) -> npt.NDArray[
     """`plain_tenths` of text read as dictionaries: each chunk's distinct spellings read once and
     looked up by index; None when some spelling is not plain (the exact path reads the text)."""
     parts = []
+    known: dict[str, int] = {}  # the 1 MiB chunks share their spellings, each in its own order
     for chunk in values.chunks:
-        table = plain_tenths(chunk.dictionary, max_tenths)
-        if table is None or chunk.null_count:
+        if chunk.null_count:
             return None
-        parts.append(table.astype(np.int16)[chunk.indices.to_numpy()])
+        spellings = chunk.dictionary.to_pylist()
+        new = [text for text in spellings if text not in known]
+        if new:
+            tenths = plain_tenths(pa.array(new, type=pa.string()), max_tenths)
+            if tenths is None:
+                return None
+            known.update(zip(new, tenths.tolist(), strict=True))
+        table = np.array([known[text] for text in spellings], dtype=np.int16)
+        parts.append(table[chunk.indices.to_numpy()])
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)
 
 
