@@ -118,6 +118,9 @@ def _blank_problems(file: str, column: str, array: pa.Array, reason: str) -> lis
     return _rows_problems(file, blank, column, [""] * len(blank), reason)
 
 
+_COUNTED = 1 << 20  # keys below this are counted for repeats (8 MiB of counts at most)
+
+
 def repeats(keys: npt.NDArray[np.int64]) -> tuple[IntArray, IntArray]:
     """Positions of repeated keys after their first occurrence, and that first occurrence's position."""
     empty = np.zeros(0, dtype=np.int64)
@@ -125,7 +128,7 @@ def repeats(keys: npt.NDArray[np.int64]) -> tuple[IntArray, IntArray]:
         return empty, empty
     # Small keys (a household's position) are counted: 1 ms, where the sort takes 25 ms for
     # 300,000 keys in random order; they are sorted only when some key is there twice.
-    if keys.min() >= 0 and keys.max() < 4 * len(keys) and np.bincount(keys).max() < 2:
+    if keys.min() >= 0 and keys.max() < max(4 * len(keys), _COUNTED) and np.bincount(keys).max() < 2:
         return empty, empty
     order = np.argsort(keys, kind="stable")
     ordered = keys[order]
