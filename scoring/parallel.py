@@ -14,8 +14,8 @@ order, row groups of any size, Parquet or the CSV form of INTERCHANGE.md §1.
 2. Route (workers, in parallel; `scoring.routing`): each task reads a slice of a table (a run of row groups, some of
    the columns of a large row group, or a byte range of a CSV file), finds each row's piece from
    its household code by a search among the pieces' first codes, turns review scores into integer
-   tenths (any bad score stops the fast path), and appends the rows to one Arrow IPC file per
-   piece in a temporary folder.
+   tenths (any bad score stops the fast path), and appends the rows, grouped by piece in their own
+   order, to one Arrow IPC file per piece in a temporary folder.
 3. Score (workers): each piece's files are read (memory mapped) and scored with `score_tables`;
    the worker formats its household lines, and the parent appends them in piece order, which is
    household code order. The villages (a few thousand rows) are gathered and written, sorted by
@@ -73,7 +73,7 @@ from scoring.problems import InvalidInput
 from scoring.routing import codes as _codes
 from scoring.routing import route
 from scoring.rubric import Rubric, Settings
-from scoring.validate import digit_keys
+from scoring.validate import digit_keys, digit_width
 
 PIECE_HOUSEHOLDS = 200_000  # about a county: the size each worker scores fastest
 MIN_HOUSEHOLDS = 50_000  # below this one process is as fast as the fork, the routing and the gathering
@@ -116,14 +116,12 @@ class Split:
     def groups(self) -> int:
         return self.pieces
 
-    def order_and_pieces(self, codes: pa.Array) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]:
-        """Positions of the codes in code order (a stable sort), and the piece of each code in that order."""
-        if self.width:
-            keys = digit_keys(codes, self.width)
-            order = np.argsort(keys, kind="stable")
-            return order, np.searchsorted(self.first_keys, keys[order], side="right").astype(np.int32)
-        order = np.asarray(pc.sort_indices(codes).to_numpy(), dtype=np.int64)
-        return order, self.piece_of(pc.take(codes, pa.array(order)))
+    def by_piece(self, codes: pa.Array) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Positions of the codes grouped by piece (the rows' own order kept within a piece), and the
+        number of codes in each piece. A counting sort of int16 piece numbers: 1.7 ms for 262,144
+        rows, where a sort by code took 21 ms (the engine does not need its rows in code order)."""
+        piece = self.piece_of(codes).astype(np.int16)
+        return np.argsort(piece, kind="stable"), np.bincount(piece, minlength=self.pieces)
 
     def piece_of(self, codes: pa.Array) -> npt.NDArray[np.int32]:
         """Each household code's piece (a code of no household goes to some piece, which reports it)."""
@@ -144,17 +142,6 @@ class Part:
     villages: pa.Table
     worker: int  # process id
     peak_rss_kib: int
-
-
-def _digit_width(codes: pa.Array) -> int:
-    """The width of the codes when all are ASCII digits of one width (at most 18), else 0."""
-    if len(codes) == 0:
-        return 0
-    lengths = pc.min_max(pc.binary_length(codes))
-    width = lengths["min"].as_py()
-    if 0 < width == lengths["max"].as_py() <= 18 and pc.all(pc.ascii_is_decimal(codes)).as_py():
-        return int(width)
-    return 0
 
 
 def _present_columns(path: Path, name: str) -> list[str] | None:
@@ -222,7 +209,7 @@ def _cut(
 ) -> tuple[int, npt.NDArray[np.int64], tuple[str, ...], pa.Array, npt.NDArray[np.int32]] | None:
     """The pieces' first codes (as numbers or text), the villages and each one's piece; None when the
     villages' code ranges leave fewer than two pieces."""
-    width = _digit_width(codes)
+    width = digit_width(codes)
     low: pa.Array | None = None
     if width:  # per village in NumPy: 0.1 s for 2M households, against 0.35 s for Arrow's group_by
         encoded = pc.dictionary_encode(villages)

@@ -118,10 +118,17 @@ def _blank_problems(file: str, column: str, array: pa.Array, reason: str) -> lis
     return _rows_problems(file, blank, column, [""] * len(blank), reason)
 
 
+_COUNTED = 1 << 20  # keys below this are counted for repeats (8 MiB of counts at most)
+
+
 def repeats(keys: npt.NDArray[np.int64]) -> tuple[IntArray, IntArray]:
     """Positions of repeated keys after their first occurrence, and that first occurrence's position."""
     empty = np.zeros(0, dtype=np.int64)
     if len(keys) < 2:
+        return empty, empty
+    # Small keys (a household's position) are counted: 1 ms, where the sort takes 25 ms for
+    # 300,000 keys in random order; they are sorted only when some key is there twice.
+    if keys.min() >= 0 and keys.max() < max(4 * len(keys), _COUNTED) and np.bincount(keys).max() < 2:
         return empty, empty
     order = np.argsort(keys, kind="stable")
     ordered = keys[order]
@@ -146,24 +153,32 @@ def digit_keys(codes: pa.Array, width: int) -> npt.NDArray[np.int64]:
     return np.asarray(pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False))
 
 
+def digit_width(codes: pa.Array) -> int:
+    """The width of the codes when all are ASCII digits of one width (at most 18), else 0."""
+    if len(codes) == 0:
+        return 0
+    lengths = pc.min_max(pc.binary_length(codes))
+    width = lengths["min"].as_py()
+    if 0 < width == lengths["max"].as_py() <= _INT64_DIGITS and pc.all(pc.ascii_is_decimal(codes)).as_py():
+        return int(width)
+    return 0
+
+
 def _lookup(values: pa.Array, value_set: pa.Array) -> IntArray:
     """Index of each value in value_set (first occurrence), −1 where absent.
 
     Codes are usually digits of one width (户号 "01000000001"): then they are looked up as int64
-    numbers, sorted and searched, about twice as fast as hashing the strings. Equal width keeps
-    "0012" and "012" apart; any other set of codes is hashed as text."""
+    numbers, hashed, about twice as fast as hashing the strings. Equal width keeps "0012" and "012"
+    apart (a code of another shape is −1, which no code of the set is); any other set of codes is
+    hashed as text. Hashing does not care about the order of the values: a sorted search took
+    0.16 s for a million reviews in random order against a 200,000-household piece, 0.02 s in
+    code order; the hash takes 0.03-0.04 s either way."""
     if len(value_set) and len(values):
-        lengths = pc.min_max(pc.binary_length(value_set))
-        width = lengths["min"].as_py()
-        digits = pc.all(pc.ascii_is_decimal(value_set)).as_py()
-        if 0 < width == lengths["max"].as_py() <= _INT64_DIGITS and digits:
-            table = digit_keys(value_set, width)
-            wanted = digit_keys(values, width)
-            order = np.argsort(table, kind="stable")  # equal codes: the first row first
-            ordered = table[order]
-            at = np.minimum(np.searchsorted(ordered, wanted), len(ordered) - 1)
-            return np.where((ordered[at] == wanted) & (wanted >= 0), order[at], -1).astype(np.int64)
-    found = pc.index_in(values, value_set=value_set)
+        width = digit_width(value_set)
+        if width:
+            values = pa.array(digit_keys(values, width))
+            value_set = pa.array(digit_keys(value_set, width))
+    found = pc.index_in(values, value_set=value_set)  # the first occurrence of a repeated code
     return np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
@@ -188,17 +203,25 @@ def _check_households(frame: pd.DataFrame, problems: list[Problem]) -> _Househol
     problems += _blank_problems(file, "village_code", village, "村编码为空")
     problems += _blank_problems(file, "group_code", group, "村民组编码为空")
     rows = np.arange(len(codes), dtype=np.int64)
-    order = np.asarray(pc.sort_indices(codes).to_numpy(), dtype=np.int64)  # stable: equal codes by row
-    ordered = pc.take(codes, pa.array(order))
-    if len(codes) > 1:
+    width = digit_width(codes)
+    if width:  # digits of one width: sorted as int64 numbers, 15 ms for 200,000 against 40 ms as text
+        keys = digit_keys(codes, width)
+        order = np.argsort(keys, kind="stable")  # stable: equal codes by row
+        ordered_keys = keys[order]
+        same = ordered_keys[1:] == ordered_keys[:-1]
+    elif len(codes) > 1:
+        order = np.asarray(pc.sort_indices(codes).to_numpy(), dtype=np.int64)  # stable: equal codes by row
+        ordered = pc.take(codes, pa.array(order))
         same = pc.equal(ordered.slice(1), ordered.slice(0, len(codes) - 1)).to_numpy(zero_copy_only=False)
         same &= pc.not_equal(ordered.slice(1), "").to_numpy(zero_copy_only=False)
-        if same.any():
-            new_run = np.r_[True, ~same]
-            first = np.empty(len(codes), dtype=np.int64)
-            first[order] = order[np.flatnonzero(new_run)[np.cumsum(new_run) - 1]]
-            for r, f, code in _triples(np.sort(order[1:][same]), first, codes):
-                problems.append(Problem(file, r + 1, "household_code", code, f"户号重复（与第{f + 1}行相同）"))
+    else:
+        order, same = rows, np.zeros(0, dtype=np.bool_)
+    if same.any():
+        new_run = np.r_[True, ~same]
+        first = np.empty(len(codes), dtype=np.int64)
+        first[order] = order[np.flatnonzero(new_run)[np.cumsum(new_run) - 1]]
+        for r, f, code in _triples(np.sort(order[1:][same]), first, codes):
+            problems.append(Problem(file, r + 1, "household_code", code, f"户号重复（与第{f + 1}行相同）"))
     village_enc = pc.dictionary_encode(village)
     village_of = np.asarray(village_enc.indices.to_numpy(zero_copy_only=False), dtype=np.int32)
     first_row = _lookup(village, village)

@@ -75,6 +75,20 @@ def test_golden_input_in_any_layout_takes_the_fast_path_with_the_same_bytes(tmp_
 
 
 @pytest.mark.usefixtures("split_any_size")
+def test_csv_scores_spelt_otherwise_are_read_by_the_exact_path_inside_the_fast_path(tmp_path: Path) -> None:
+    frames = golden_frames()
+    reviews = frames["reviews"].copy()
+    reviews.loc[0, "c01"] = f" {reviews.loc[0, 'c01']} "  # not plain: the range's column is read as text
+    write_layout({**frames, "reviews": reviews}, tmp_path / "in", "csv", seed=None)
+    (tmp_path / "in" / "settings.json").write_bytes((GOLDEN / "valid" / "input" / "settings.json").read_bytes())
+    split = plan_split(tmp_path / "in", 2)
+    assert split is not None
+    assert parallel.score_folder_split(split, tmp_path / "out", 2) is not None  # not sent to the whole period
+    for name in OUTPUTS:
+        assert (tmp_path / "out" / name).read_bytes() == (GOLDEN / "valid" / "expected" / name).read_bytes(), name
+
+
+@pytest.mark.usefixtures("split_any_size")
 def test_the_pieces_are_whole_villages_cut_only_between_code_ranges(tmp_path: Path) -> None:
     frames = golden_frames()
     households = frames["households"]

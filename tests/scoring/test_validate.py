@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from scoring_builders import households_frame, review, reviews_frame
 
 from scoring import InvalidInput, Problem, score_period
-from scoring.validate import _lookup
+from scoring.validate import _check_households, _lookup, repeats
 
 
 def problems_of(households: pd.DataFrame, reviews: pd.DataFrame, quotas: pd.DataFrame | None = None) -> list[str]:
@@ -255,3 +256,26 @@ def test_a_review_code_with_other_leading_zeros_is_not_the_household() -> None:
         score_period(households, reviews, None)
     unknown = [(p.row, p.value) for p in caught.value.problems if p.reason == "农户表中无此户号"]
     assert unknown == [(1, "012"), (2, "12")]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text("0123456789", min_size=3, max_size=3), min_size=1, max_size=40))
+def test_digit_household_codes_are_ordered_and_repeats_found_as_their_text_would_be(codes: list[str]) -> None:
+    # "A" before each code keeps the text's order but takes the text path (not all digits)
+    as_digits, as_text = households_frame(codes), households_frame([f"A{c}" for c in codes])
+    found_digits: list[Problem] = []
+    found_text: list[Problem] = []
+    digits = _check_households(as_digits, found_digits)
+    text = _check_households(as_text, found_text)
+    assert digits.code_order.tolist() == text.code_order.tolist()
+    assert [(p.row, p.reason) for p in found_digits] == [(p.row, p.reason) for p in found_text]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 60), max_size=60))
+def test_small_keys_counted_give_the_repeats_that_sorting_gives(keys: list[int]) -> None:
+    small = np.array(keys, dtype=np.int64)
+    large = small + (1 << 40)  # above the counted range: always sorted
+    counted, sorted_ = repeats(small), repeats(large)
+    assert counted[0].tolist() == sorted_[0].tolist()
+    assert counted[1].tolist() == sorted_[1].tolist()
