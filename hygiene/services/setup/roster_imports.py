@@ -283,14 +283,17 @@ def write_roster(
         )
     flush_or_conflict(session)  # the new groups get their ids
     households = cast(sa.Table, Household.__table__)
+    # Read once, not through the ORM's attributes for each of a county's households.
+    group_ids = {key: group.id for key, group in groups.items()}
+    county_of = {r.village.id: r.village.township.county_id for r in to_write}
     for start in range(0, len(to_write), ROSTER_BATCH):
         with bulk.collector_paused():  # not across the yield: the caller runs between batches
             batch = to_write[start : start + ROSTER_BATCH]
             now = utcnow()
             new_rows = [
                 {
-                    "county_id": planned.village.township.county_id,
-                    "group_id": groups[(planned.village.id, planned.group_name)].id,
+                    "county_id": county_of[planned.village.id],
+                    "group_id": group_ids[(planned.village.id, planned.group_name)],
                     "code": planned.code,
                     "head_name": planned.head_name,
                     "members": planned.members,
@@ -333,7 +336,7 @@ def write_roster(
                             reason=reason,
                             kind="household",
                             entity_id=row["id"],
-                            county_id=planned.village.township.county_id,
+                            county_id=row["county_id"],
                         )
                     )
                 else:
