@@ -336,7 +336,7 @@ def write_roster(
                             reason=reason,
                             kind="household",
                             entity_id=row["id"],
-                            county_id=row["county_id"],
+                            county_id=county_of[planned.village.id],
                         )
                     )
                 else:
