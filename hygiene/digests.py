@@ -90,14 +90,30 @@ def _canonical(value: Any) -> Any:
     raise TypeError(f"cannot digest a {type(value).__name__}")
 
 
+def _json_ready(value: Any) -> bool:
+    """Whether ``value`` is already its own canonical form: dicts with keys of the exact type str,
+    lists, and values of the exact JSON types. Such a value is written by ``json.dumps`` exactly as
+    ``_canonical``'s copy of it would be (a key of another type is where the two could differ:
+    ``_canonical`` makes it ``str(key)`` before the keys are sorted)."""
+    kind = type(value)
+    if kind is dict:
+        return all(type(k) is str and (type(v) in _PLAIN or _json_ready(v)) for k, v in value.items())
+    if kind is list:
+        return all(type(v) in _PLAIN or _json_ready(v) for v in value)
+    return kind in _PLAIN
+
+
 def _sha256(value: Any) -> str:
-    text = json.dumps(_canonical(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    # A value that is its own canonical form is not copied (issue 34: an audit entry's fields are,
+    # but for the time, which entry_hash makes canonical first).
+    canonical = value if _json_ready(value) else _canonical(value)
+    text = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def entry_hash(prev_hash: str | None, fields: Mapping[Any, Any]) -> str:
     """The hash of an audit entry: its fields (``AUDIT_FIELDS``) and its predecessor's hash."""
-    return _sha256({"prev": prev_hash or "", **{f: fields[f] for f in AUDIT_FIELDS}})
+    return _sha256({"prev": prev_hash or "", **{f: fields[f] for f in AUDIT_FIELDS}, "at": _canonical(fields["at"])})
 
 
 def record_digest(record: Mapping[Any, Any], rows: Sequence[Mapping[Any, Any]]) -> str:

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 
-# alembic.command and alembic.script (Mako, Pygments) are imported where a migration runs or the
-# head is read: a command that only checks the revision starts faster (issue 34).
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported only where a migration runs: a command that only checks that the schema is
+# current reads the revision with one query and the head from the migration files' own lines, without
+# loading Alembic and every migration module (about 0.2 s of CPU, issue 34).
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+_REVISION_LINE = re.compile(r"^(down_revision|revision)\b[^=\n]*=\s*(.+?)\s*$", re.MULTILINE)
 
 
 def alembic_config(connection: sa.Connection) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
@@ -66,11 +73,45 @@ def downgrade(engine: sa.Engine, revision: str = "base") -> None:
 
 
 def current_revision(engine: sa.Engine) -> str | None:
+    """The revision the database is at (Alembic's version table), None before the first migration."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not sa.inspect(connection).has_table("alembic_version"):
+            return None
+        versions = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
+    if len(versions) > 1:
+        raise RuntimeError(f"the database is at several heads: {sorted(versions)}")
+    return versions[0] if versions else None
 
 
+@functools.cache
 def head_revision() -> str | None:
+    """The newest migration's revision: the one no migration names as its ``down_revision``, read
+    from the lines each migration file starts with. Where those lines do not give one plain chain
+    (a merge revision, a computed value), Alembic's own reading of the directory answers."""
+    revisions: dict[str, str | None] = {}
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        found = dict(_REVISION_LINE.findall(path.read_text(encoding="utf-8")))
+        revision, down = (_literal(found.get("revision")), _literal(found.get("down_revision")))
+        if not revision or revision is _UNREADABLE or down is _UNREADABLE:
+            return _alembic_head()
+        revisions[str(revision)] = down if down is None else str(down)
+    heads = set(revisions) - set(revisions.values())
+    return heads.pop() if len(heads) == 1 else _alembic_head()
+
+
+_UNREADABLE = object()
+
+
+def _literal(text: str | None) -> object:
+    """A ``revision = "0001"`` line's value: the string, None for ``None``, else unreadable."""
+    if text is None or text == "None":
+        return None
+    match = re.fullmatch(r"""(["'])(\w+)\1""", text)
+    return match.group(2) if match else _UNREADABLE
+
+
+def _alembic_head() -> str | None:
+    from alembic.config import Config
     from alembic.script import ScriptDirectory
 
     config = Config()

@@ -47,6 +47,22 @@ def test_upgrade_downgrade_upgrade_round_trips(empty_engine: sa.Engine) -> None:
     assert table_names(empty_engine) == set(Base.metadata.tables)
 
 
+def test_the_head_read_from_the_files_is_alembics_and_the_version_read_is_its(empty_engine: sa.Engine) -> None:
+    # The command's check that the schema is current reads neither through Alembic (issue 34).
+    assert migrate.head_revision() == migrate._alembic_head()
+    migrate.upgrade(empty_engine, "0005")
+    with empty_engine.connect() as conn:
+        assert migrate.current_revision(empty_engine) == MigrationContext.configure(conn).get_current_revision()
+    assert migrate.current_revision(empty_engine) == "0005"
+
+
+def test_a_revision_line_that_is_not_a_plain_string_is_left_to_alembic() -> None:
+    assert migrate._literal('"0017"') == "0017" and migrate._literal("'0001'") == "0001"
+    assert migrate._literal("None") is None
+    assert migrate._literal('("0015", "0016")') is migrate._UNREADABLE  # a merge revision
+    assert migrate._literal("compute()") is migrate._UNREADABLE
+
+
 def test_migrations_match_the_models(empty_engine: sa.Engine) -> None:
     migrate.upgrade(empty_engine)
     with empty_engine.connect() as conn:

@@ -200,7 +200,7 @@ def record_many(session: Session, actor: User | None, changes: Iterable[Change])
             [tuple(_json_text(row[c]) if c in _JSON else row[c] for c in _COLUMNS) for row in rows],
         )
     elif rows:
-        session.execute(sa.insert(cast(sa.Table, AuditEntry.__table__)), rows)  # in list order, batched
+        bulk.insert_many(session, cast(sa.Table, AuditEntry.__table__), rows)  # in list order
     return len(rows)
 
 

@@ -325,3 +325,30 @@ def test_bulk_integer_read_refuses_a_null_rather_than_misreading_it(db: Session)
     period = factories.period(db, "2026Q3")
     with pytest.raises(ValueError, match="unexpected"):
         bulk.read_ints(db, sa.select(Review.reviewer_household_id).where(Review.period_id == period.id))
+
+
+def test_insert_many_stores_what_sqlalchemys_insert_stores(db: Session) -> None:
+    """Issue 34: ``bulk.insert_many`` (the driver's executemany on SQLite) stores each value as
+    ``session.execute(insert(table), rows)`` does: timestamps in UTC, JSON (and JSON null), booleans."""
+    county = db.scalars(sa.select(County)).first()
+    assert county is not None
+    table = AuditEntry.__table__
+    beijing = dt.timezone(dt.timedelta(hours=8))
+    rows = [
+        {
+            "county_id": county.id, "at": dt.datetime(2026, 12, 7, 9, 30, 1, 5, tzinfo=beijing), "user_id": None,
+            "actor": "system", "entity": "household", "entity_id": str(n), "action": "create",
+            "before": None if n else {"a": [1, "二"]}, "after": {"head_name": "张三", "is_poor": bool(n), "n": n},
+            "reason": None if n else "导入", "prev_hash": None, "hash": f"{n:064d}",
+        }
+        for n in range(3)
+    ]  # fmt: skip
+    db.execute(sa.insert(table), [dict(row, entity="expected") for row in rows])
+    bulk.insert_many(db, table, [dict(row, entity="bulk") for row in rows])
+    columns = [c for c in table.columns if c.key not in ("id", "entity")]
+    raw = sa.select(*[sa.cast(c, sa.Text) if not isinstance(c.type, sa.Integer) else c for c in columns])
+    expected = db.execute(raw.where(table.c.entity == "expected").order_by(table.c.id)).all()
+    written = db.execute(raw.where(table.c.entity == "bulk").order_by(table.c.id)).all()
+    assert written == expected and len(written) == 3
+    with pytest.raises(sa.exc.IntegrityError), db.begin_nested():
+        bulk.insert_many(db, table, [dict(rows[0], county_id=10**9)])

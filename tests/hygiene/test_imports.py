@@ -18,7 +18,7 @@ from hygiene.enums import CRITERIA, ReviewKind, WorkflowState
 from hygiene.io.sheets import Problem, UploadRejected
 from hygiene.models import AuditEntry, Group, Household, Period, Review, User, Village
 from hygiene.services import integrity
-from hygiene.services.errors import FieldErrors, PermissionDenied, ServiceError
+from hygiene.services.errors import Conflict, FieldErrors, PermissionDenied, ServiceError
 from hygiene.services.rating import review_imports, workflow
 from hygiene.services.setup import periods, roster_imports, units
 from tests.hygiene import factories
@@ -206,6 +206,22 @@ def test_a_roster_updates_an_existing_household_and_audits_before_and_after(
     assert entry.before["group_id"] == old_group and entry.after["group_id"] == other_group.id
     assert entry.after["head_name"] == "新户主" and entry.reason == "导入 b.csv 第2行"
     assert entries(db, "household", second.id, action="import") == []
+
+
+def test_a_household_changed_between_the_plan_and_the_write_is_a_conflict_and_nothing_is_written(
+    db: Session, village: Village, clerk: User
+) -> None:
+    """The plan compares rows with the households' columns (issue 34); the write loads the ones it
+    changes and refuses one whose version moved since the plan read it."""
+    first = factories.households_of_group(db, village.groups[0])[0]
+    rows = [roster_row(first.code, head="新户主", group=village.groups[0].name, members="3"), roster_row("7101")]
+    plan = roster_imports.plan_roster_upload(db, clerk, [village], csv_file(ROSTER_HEADER, rows), "d.csv")
+    assert (plan.added, plan.updated) == (1, 1) and plan.rows[0].existing is not None
+    db.execute(sa.update(Household).where(Household.id == first.id).values(members=9, version=Household.version + 1))
+    before = db.scalar(sa.select(sa.func.count()).select_from(Household))
+    with pytest.raises(Conflict, match="导入期间数据已被他人修改"):
+        roster_imports.apply_roster_import(db, clerk, plan, file_name="d.csv")
+    assert household(db, "7101") is None and db.scalar(sa.select(sa.func.count()).select_from(Household)) == before
 
 
 def test_a_roster_written_in_bulk_keeps_the_audit_chain_and_the_row_order(

@@ -7,6 +7,7 @@ Each check runs a fresh interpreter (what a clerk's shell or cron starts) and re
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -17,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from hygiene.services.supervision import sampling
-from web.cli import main, period_group, users
+from web.cli import main, period_group, starting, users
 from web.cli import plaques_register as plaques
 from web.cli_registry import COMMANDS, PERIOD_COMMANDS, PLAQUE_COMMANDS, USER_COMMANDS
 
@@ -28,6 +29,10 @@ WEB_APP = ("flask", "werkzeug", "jinja2", "flask_login", "flask_wtf", "argon2", 
 ENGINE = ("pandas", "numpy", "pyarrow", "scoring.engine")
 DATABASE = ("sqlalchemy", "psycopg", "alembic", "hygiene.models")
 SPREADSHEETS = ("openpyxl",)
+DOCUMENTS = ("reportlab",)
+# Alembic runs migrations (init-db); a command that only checks the schema is current reads the
+# version and the migration files' revision lines without it.
+MIGRATIONS = ("alembic", "mako")
 
 PROBE = """
 import atexit, json, sys
@@ -55,7 +60,7 @@ def loaded(modules: set[str], packages: tuple[str, ...]) -> list[str]:
 def test_help_imports_no_database_engine_or_web_app() -> None:
     status, modules = modules_loaded("--help")
     assert status == 0
-    assert loaded(modules, WEB_APP + ENGINE + DATABASE + SPREADSHEETS) == []
+    assert loaded(modules, WEB_APP + ENGINE + DATABASE + SPREADSHEETS + DOCUMENTS + MIGRATIONS) == []
     # The lazily registered commands are listed without importing their modules.
     assert "web.cli_integrity" not in modules and "web.cli_awards" not in modules
 
@@ -81,7 +86,17 @@ def test_results_runs_the_engine_without_the_web_app(tmp_path: Path) -> None:
     status, modules = modules_loaded("results", "--period", "2026Q3", "--village", "5209990101", database_url=url)
     assert status == 0
     assert "pandas" in modules and "scoring.engine" in modules  # it did score
-    assert loaded(modules, WEB_APP + SPREADSHEETS) == []
+    assert loaded(modules, WEB_APP + SPREADSHEETS + DOCUMENTS + MIGRATIONS) == []
+
+
+def test_the_collector_waits_for_a_commands_imports_only() -> None:
+    assert gc.isenabled()
+    with starting():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(ImportError), starting():
+        import hygiene.no_such_module  # noqa: F401
+    assert gc.isenabled()
 
 
 def test_a_lazy_command_is_loaded_when_run() -> None:

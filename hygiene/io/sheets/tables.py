@@ -166,6 +166,27 @@ def _fill_merged(grid: Grid, below: int) -> None:
 clean_cell = naming.clean
 
 
+def _column_cells(grid: Grid, c: int, first: int, last: int) -> list[str]:
+    """Column ``c`` of rows ``first`` to ``last`` (0-based, end excluded), "" where a row is short."""
+    cells = [row[c] if c < len(row) else "" for row in grid.cells[first:last]]
+    return cells + [""] * (last - first - len(cells))
+
+
+def _clean_column(cells: list[str]) -> list[str]:
+    """``clean_cell`` of each cell: when the column's trimmed cells, joined by spaces, are already
+    NFC (a space composes with nothing, so that holds just when each cell is), NFC changes none."""
+    trimmed = [cell.strip() for cell in cells]
+    if unicodedata.is_normalized("NFC", " ".join(trimmed)):
+        return trimmed
+    return [unicodedata.normalize("NFC", cell) for cell in trimmed]
+
+
+def _formula_cells(grid: Grid, c: int, first: int, last: int) -> list[bool]:
+    if not grid.formulas and not grid.formula_areas:
+        return [False] * (last - first)
+    return [grid.is_formula(r, c) for r in range(first, last)]
+
+
 def _table(grids: Sequence[Grid], columns: Sequence[Column], max_rows: int) -> UploadTable:
     if not grids:
         raise Refused("工作簿中没有可见的工作表")
@@ -180,26 +201,38 @@ def _table(grids: Sequence[Grid], columns: Sequence[Column], max_rows: int) -> U
     if problems:
         raise UploadRejected(problems)
     _fill_merged(grid, header.row)
+    first, last = header.row + 1, grid.row_count()
+    keys = list(places)
+    # Column by column (issue 34: a county's roster has 198,500 rows): each column's cells cleaned,
+    # and checked for invisible characters and formulas at once; only a column where one is found
+    # is looked at cell by cell, in the same order as before (row by row, column by column).
+    texts = [_clean_column(_column_cells(grid, c, first, last)) for c in places.values()]
+    formulas = [_formula_cells(grid, c, first, last) for c in places.values()]
+    suspect = [(n, key) for n, key in enumerate(keys) if any(formulas[n]) or not " ".join(texts[n]).isprintable()]
+    blank = dict.fromkeys((c.key for c in columns), "")
     rows: list[SheetRow] = []
-    for r in range(header.row + 1, grid.row_count()):
-        values = {c.key: "" for c in columns}
-        formulas = []
-        for key, c in places.items():
-            values[key] = clean_cell(grid.value(r, c))
-            if grid.is_formula(r, c):
-                formulas.append(key)
-        if not formulas and not any(values.values()):
+    for i, row_texts in enumerate(zip(*texts, strict=True)):
+        in_formula = [key for n, key in suspect if formulas[n][i]] if suspect else []
+        if not in_formula and not any(row_texts):
             continue
         if len(rows) == max_rows:
             raise Refused(f"超过{max_rows}行上限（表头以下的非空行不能多于{max_rows}行）", grid.name)
-        row = SheetRow(r + 1, values)
-        rows.append(row)
-        for key in places:
-            text = values[key]
-            reason = FORMULA_CELL if key in formulas else _invisible_reason(text)
+        values = blank.copy()
+        values.update(zip(keys, row_texts, strict=True))
+        rows.append(SheetRow(first + i + 1, values))
+        for n, key in suspect:
+            text = row_texts[n]
+            reason = FORMULA_CELL if key in in_formula else _invisible_reason(text)
             if reason is not None:
                 problems.append(
-                    Problem(grid.name, r + 1, locations[key][0], locations[key][1], naming.visible(text, 200), reason)
+                    Problem(
+                        grid.name,
+                        first + i + 1,
+                        locations[key][0],
+                        locations[key][1],
+                        naming.visible(text, 200),
+                        reason,
+                    )
                 )
     if not rows:  # most likely the wrong file, or the sheet was saved before it was filled in
         raise Refused(f"表头（第{header.row + 1}行）以下没有任何数据行", grid.name)

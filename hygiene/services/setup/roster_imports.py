@@ -7,15 +7,16 @@ transaction. The web page and the ``hygiene import roster`` command call these s
 
 from __future__ import annotations
 
+import functools
 import itertools
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from hygiene import naming, permissions
 from hygiene.io.scores import parse_whole_number
@@ -53,6 +54,21 @@ POOR_VALUES = {
 }
 
 
+class CurrentHousehold(NamedTuple):
+    """A household as the plan compares it with its row: read as columns, not as an ORM object
+    (issue 34: a county's roster compares 198,500). The write loads the ones it changes."""
+
+    id: int
+    code: str
+    village_id: int
+    head_name: str
+    members: int
+    phone: str | None
+    is_poor: bool
+    group_name: str
+    version: int
+
+
 @dataclass(frozen=True)
 class PlannedHousehold:
     row: int
@@ -63,13 +79,13 @@ class PlannedHousehold:
     members: int
     phone: str | None
     is_poor: bool
-    existing: Household | None
+    existing: CurrentHousehold | None
     changes: bool = field(init=False)
 
     def __post_init__(self) -> None:
         # Decided when planned: after the import writes, the household equals the row.
         h = self.existing
-        differs = h is None or (h.head_name, h.members, h.phone, h.is_poor, h.group.name) != (
+        differs = h is None or (h.head_name, h.members, h.phone, h.is_poor, h.group_name) != (
             self.head_name,
             self.members,
             self.phone,
@@ -120,8 +136,14 @@ class TownshipCounts:
     updated: int = 0
 
 
+@functools.lru_cache(maxsize=4096)  # a county's roster names its few hundred units 198,500 times
 def _unit_key(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip()
+
+
+@functools.lru_cache(maxsize=256)
+def _poor(text: str) -> bool | None:
+    return POOR_VALUES.get(unicodedata.normalize("NFKC", text).strip().lower())
 
 
 def plan_roster_import(
@@ -139,8 +161,24 @@ def plan_roster_import(
                 by_key[key] = v if by_key.get(key, v) is v else None
     county_ids = {v.township.county_id for v in villages}
     existing = {
-        (h.county_id, h.code): h
-        for h in session.scalars(sa.select(Household).where(Household.county_id.in_(county_ids)))
+        (county_id, current.code): current
+        for county_id, *values in session.execute(
+            sa.select(
+                Household.county_id,
+                Household.id,
+                Household.code,
+                Group.village_id,
+                Household.head_name,
+                Household.members,
+                Household.phone,
+                Household.is_poor,
+                Group.name,
+                Household.version,
+            )
+            .join(Group, Household.group_id == Group.id)
+            .where(Household.county_id.in_(county_ids))
+        )
+        for current in (CurrentHousehold(*values),)
     }
     # A code a household had before a correction or a move is never a new household (issue 30).
     former = {
@@ -158,6 +196,7 @@ def plan_roster_import(
     }
     problems: list[Problem] = []
     plan = RosterImportPlan()
+    group_length, head_length = naming.column_length(Group.name), naming.column_length(Household.head_name)
     first_row: dict[tuple[int | None, str], int] = {}  # household codes are unique per county
     for row in table.rows:
         values = row.values
@@ -179,11 +218,11 @@ def plan_roster_import(
         else:
             first_row[county_key] = row.row
         current = existing.get((village.township.county_id, code)) if village else None
-        if current is not None and village is not None and current.group.village_id != village.id:
+        if current is not None and village is not None and current.village_id != village.id:
             problems.append(table.problem(row, "household_code", "户编号已被其他村使用（户编号在全县唯一）"))
         elif current is None and village is not None and (renamed := former.get((village.township.county_id, code))):
             problems.append(table.problem(row, "household_code", _former_code_problem(renamed, village_ids)))
-        if reason := naming.name_problem(values["group"], naming.column_length(Group.name), "村民组"):
+        if reason := naming.name_problem(values["group"], group_length, "村民组"):
             problems.append(table.problem(row, "group", reason))
         elif (
             village is not None
@@ -191,7 +230,7 @@ def plan_roster_import(
             and (village.id, values["group"]) not in group_names
         ):
             problems.append(table.problem(row, "group", NOT_IN_UNIT_SHEET))
-        if reason := naming.name_problem(values["head_name"], naming.column_length(Household.head_name), "户主姓名"):
+        if reason := naming.name_problem(values["head_name"], head_length, "户主姓名"):
             problems.append(table.problem(row, "head_name", reason))
         members = _members(values.get("members", ""))
         if members is None:
@@ -199,7 +238,7 @@ def plan_roster_import(
         phone = values.get("phone", "") or None
         if phone is not None and (reason := naming.phone_problem(phone)):
             problems.append(table.problem(row, "phone", reason))
-        poor = POOR_VALUES.get(unicodedata.normalize("NFKC", values.get("poor", "")).strip().lower())
+        poor = _poor(values.get("poor", ""))
         if poor is None:
             problems.append(table.problem(row, "poor", "须填 是 或 否"))
         if len(problems) > start or village is None or members is None or poor is None:
@@ -221,6 +260,7 @@ def _former_code_problem(household: Household, village_ids: set[int]) -> str:
     return "这是已停用的原户编号（该户已更正编号或迁往其他村），不能再用"
 
 
+@functools.lru_cache(maxsize=256)
 def _members(text: str) -> int | None:
     try:
         return parse_whole_number(text, 1, MAX_MEMBERS)
@@ -263,69 +303,74 @@ def write_roster(
         )
     flush_or_conflict(session)  # the new groups get their ids
     households = cast(sa.Table, Household.__table__)
+    # Read once, not through the ORM's attributes for each of a county's households.
+    group_ids = {key: group.id for key, group in groups.items()}
+    county_of = {r.village.id: r.village.township.county_id for r in to_write}
     for start in range(0, len(to_write), ROSTER_BATCH):
-        batch = to_write[start : start + ROSTER_BATCH]
-        now = utcnow()
-        new_rows = [
-            {
-                "county_id": planned.village.township.county_id,
-                "group_id": groups[(planned.village.id, planned.group_name)].id,
-                "code": planned.code,
-                "head_name": planned.head_name,
-                "members": planned.members,
-                "phone": planned.phone,
-                "is_poor": planned.is_poor,
-                "moved_away_on": None,
-                "registered_from": first_period[planned.village.id],
-                "created_at": now,
-                "version": 1,
-            }
-            for planned in batch
-            if planned.existing is None
-        ]
-        befores: dict[int, dict[str, object]] = {}
-        for planned in batch:
-            household = planned.existing
-            if household is None:
-                continue
-            befores[household.id] = units.household_snapshot(household, household.group)
-            household.group = groups[(planned.village.id, planned.group_name)]
-            household.head_name = planned.head_name
-            household.members = planned.members
-            household.phone = planned.phone
-            household.is_poor = planned.is_poor
-        flush_or_conflict(session)
-        new_ids = _insert_households(session, households, new_rows)
-        new_values = iter(new_rows)
-        changes = []
-        for planned in batch:
-            reason = f"导入 {file_name} 第{planned.row}行"
-            household = planned.existing
-            if household is None:
-                row = next(new_values)
-                row["id"] = new_ids[(row["county_id"], row["code"])]
-                changes.append(
-                    audit.Change(
-                        None,
-                        action="create",
-                        after=units.household_row_snapshot(row, planned.group_name),
-                        reason=reason,
-                        kind="household",
-                        entity_id=row["id"],
-                        county_id=planned.village.township.county_id,
+        with bulk.collector_paused():  # not across the yield: the caller runs between batches
+            batch = to_write[start : start + ROSTER_BATCH]
+            now = utcnow()
+            new_rows = [
+                {
+                    "county_id": county_of[planned.village.id],
+                    "group_id": group_ids[(planned.village.id, planned.group_name)],
+                    "code": planned.code,
+                    "head_name": planned.head_name,
+                    "members": planned.members,
+                    "phone": planned.phone,
+                    "is_poor": planned.is_poor,
+                    "moved_away_on": None,
+                    "registered_from": first_period[planned.village.id],
+                    "created_at": now,
+                    "version": 1,
+                }
+                for planned in batch
+                if planned.existing is None
+            ]
+            befores: dict[int, dict[str, object]] = {}
+            loaded = _changed_households(session, [planned.existing for planned in batch if planned.existing])
+            for planned in batch:
+                if planned.existing is None:
+                    continue
+                household = loaded[planned.existing.id]
+                befores[household.id] = units.household_snapshot(household, household.group)
+                household.group = groups[(planned.village.id, planned.group_name)]
+                household.head_name = planned.head_name
+                household.members = planned.members
+                household.phone = planned.phone
+                household.is_poor = planned.is_poor
+            flush_or_conflict(session)
+            new_ids = _insert_households(session, households, new_rows)
+            new_values = iter(new_rows)
+            changes = []
+            for planned in batch:
+                reason = f"导入 {file_name} 第{planned.row}行"
+                if planned.existing is None:
+                    row = next(new_values)
+                    row["id"] = new_ids[(row["county_id"], row["code"])]
+                    changes.append(
+                        audit.Change(
+                            None,
+                            action="create",
+                            after=units.household_row_snapshot(row, planned.group_name),
+                            reason=reason,
+                            kind="household",
+                            entity_id=row["id"],
+                            county_id=county_of[planned.village.id],
+                        )
                     )
-                )
-            else:
-                changes.append(
-                    audit.Change(
-                        household,
-                        action="import",
-                        before=befores[household.id],
-                        after=units.household_snapshot(household, household.group),
-                        reason=reason,
+                else:
+                    household = loaded[planned.existing.id]
+                    changes.append(
+                        audit.Change(
+                            household,
+                            action="import",
+                            before=befores[household.id],
+                            after=units.household_snapshot(household, household.group),
+                            reason=reason,
+                        )
                     )
-                )
-        audit.record_many(session, actor, changes)
+            audit.record_many(session, actor, changes)
         yield start + len(batch), len(to_write)
     # One summary entry on each village the sheet names, even with "0 条变更" (INTERCHANGE.md §2.1).
     villages = {r.village.id: r.village for r in plan.rows}
@@ -347,6 +392,24 @@ def write_roster(
     session.flush()
 
 
+def _changed_households(session: Session, planned: Sequence[CurrentHousehold]) -> dict[int, Household]:
+    """The households a batch changes, as ORM objects (their update is version-checked), each as it
+    was planned: one changed since the plan read it is a conflict, nothing is written."""
+    if not planned:
+        return {}
+    found = {
+        h.id: h
+        for h in session.scalars(
+            sa.select(Household)
+            .where(Household.id.in_([current.id for current in planned]))
+            .options(joinedload(Household.group))
+        )
+    }
+    if any(current.id not in found or found[current.id].version != current.version for current in planned):
+        raise Conflict(IMPORT_CONFLICT)
+    return found
+
+
 def _insert_households(session: Session, households: sa.Table, rows: Sequence[Mapping[str, Any]]) -> dict[object, int]:
     """Insert these households and return their ids by (county id, code). On PostgreSQL the ids are
     drawn from the table's sequence first and the rows go in by COPY with them; elsewhere one
@@ -366,7 +429,7 @@ def _insert_households(session: Session, households: sa.Table, rows: Sequence[Ma
                 session, households.name, columns, [[n, *row.values()] for n, row in zip(drawn, rows, strict=True)]
             )
             return {(row["county_id"], row["code"]): n for n, row in zip(drawn, rows, strict=True)}
-        session.execute(sa.insert(households), rows)  # one multi-row INSERT per batch
+        bulk.insert_many(session, households, rows)  # one executemany per batch
     except sa.exc.IntegrityError:  # a household of the same code added since the plan
         raise Conflict(IMPORT_CONFLICT) from None
     ids: dict[object, int] = {}
@@ -414,5 +477,6 @@ def plan_roster_upload(
     """A village's roster, or a whole county's (the command names every village): the county-wide
     limits of INTERCHANGE.md §2.1 then apply."""
     limits = COUNTY_SHEET_LIMITS if len(villages) > 1 else {}
-    table = read_upload(data, file_name, roster_columns(), defer_cell_problems=True, **limits)
-    return plan_roster_import(session, actor, table, villages=villages)
+    with bulk.collector_paused():
+        table = read_upload(data, file_name, roster_columns(), defer_cell_problems=True, **limits)
+        return plan_roster_import(session, actor, table, villages=villages)

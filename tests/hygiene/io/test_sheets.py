@@ -34,6 +34,8 @@ from hygiene.io.sheets import (
     review_columns,
     roster_columns,
 )
+from hygiene.io.sheets.base import Grid, Refused
+from hygiene.io.sheets.tables import _clean_column, _table
 from hygiene.naming import clean as clean_cell
 from hygiene.naming import visible
 from tests.hygiene.io.files import (
@@ -654,3 +656,40 @@ def test_visible_shows_invisible_characters_and_cuts_long_text() -> None:
 )
 def test_clean_cell_trims_unicode_spaces_at_the_ends_only_and_applies_nfc(raw: str, clean: str) -> None:
     assert clean_cell(raw) == clean
+
+
+# Cells as a sheet may hold them: combining marks, Hangul jamo, spaces of every kind, invisible and
+# control characters, next to plain text (issue 34 checks a column at once, not cell by cell).
+_CELL_TEXT = st.text(
+    st.sampled_from(["a", "e", "张", " ", "\u3000", "\u00a0", "\t", "\u0301", "\u0316", "\u1100", "\u1161", "\u11a8"])
+    | st.characters(codec="utf-8"),
+    max_size=6,
+)
+
+
+@given(st.lists(_CELL_TEXT, max_size=8))
+def test_a_column_is_cleaned_as_each_of_its_cells_would_be(cells: list[str]) -> None:
+    assert _clean_column(cells) == [clean_cell(cell) for cell in cells]
+
+
+@given(st.lists(st.lists(_CELL_TEXT, min_size=3, max_size=3), min_size=1, max_size=6))
+def test_a_rosters_cell_problems_are_named_row_by_row_as_before(body: list[list[str]]) -> None:
+    """Whatever the cells hold, the table keeps each non-blank row's cleaned values and names the
+    invisible characters' cells in row order, then column order."""
+    rows = [["户编号", "户主姓名", "村民组"], *body]
+    columns = [c for c in roster_columns() if c.key in ("household_code", "head_name", "group")]
+    try:
+        table = _table([Grid("花名册", [list(r) for r in rows])], columns, max_rows=100)
+    except Refused:  # "no data row": only when every row is blank
+        assert all(not clean_cell(cell) for row in body for cell in row)
+        return
+    kept = [(n, [clean_cell(cell) for cell in row]) for n, row in enumerate(body, start=2)]
+    kept = [(n, cleaned) for n, cleaned in kept if any(cleaned)]
+    assert [(r.row, [r.values["household_code"], r.values["head_name"], r.values["group"]]) for r in table.rows] == kept
+    expected = [
+        (n, letter, visible(text, 200))
+        for n, cleaned in kept
+        for letter, text in zip("ABC", cleaned, strict=True)
+        if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in text)
+    ]
+    assert [(p.row, p.column, p.value) for p in table.cell_problems] == expected
