@@ -19,7 +19,8 @@ bounded time (``--run-time``, ``--users``, ``--spawn-rate``). The users are in
 4. The check: every clerk's last acknowledged value of each household and criterion is what the
    database holds (``lost_updates``: 0 lost); errors by kind of request (409 conflicts counted
    apart: with one writer a row, none are expected); p50/p95/p99 and requests/s by kind; the load
-   average over the run (others share the machine).
+   average over the run (others share the machine). The reviewers' acknowledged approvals and
+   publications are checked against the villages' states too (``moves_not_stored``).
 
     .venv/bin/pip install -e '.[dev,bench]'   # locust
     scripts/with-postgres.sh .venv/bin/python benchmarks/load_with_writes.py --households 200000 --run-time 2m
@@ -113,6 +114,31 @@ def lost_updates(session: Session, period_code: str, acknowledged: Cells, in_fli
                 if have.get(criterion) != tenths
             )
     return Check(cells, lost, in_flight_stored)
+
+
+def moves_not_stored(session: Session, period_code: str, moved: Mapping[str, list[str]]) -> list[str]:
+    """The reviewers' acknowledged moves against the villages' states: a village whose publication
+    was acknowledged is published; one only approved is approved (or published: its publication's
+    answer may not have arrived before the stop)."""
+    wanted = {v: WorkflowState.PUBLISHED for v in moved.get("publish", [])}
+    approved = {v: WorkflowState.APPROVED for v in moved.get("approve", []) if v not in wanted}
+    expected = approved | wanted
+    if not expected:
+        return []
+    states = dict(
+        session.execute(
+            sa.select(Village.code, VillagePeriod.state)
+            .join(VillagePeriod, VillagePeriod.village_id == Village.id)
+            .join(Period, VillagePeriod.period_id == Period.id)
+            .where(Period.code == period_code, Village.code.in_(expected))
+        ).all()
+    )
+    return [
+        f"{village}: {state.value} acknowledged, {states.get(village)} stored"
+        for village, state in sorted(expected.items())
+        if states.get(village) is not state
+        and not (state is WorkflowState.APPROVED and states.get(village) is WorkflowState.PUBLISHED)
+    ]
 
 
 # --- the stage ------------------------------------------------------------------------------------
@@ -316,6 +342,7 @@ def main() -> None:
         check = lost_updates(
             session, PERIOD, by_village(plan, outcome["acknowledged"]), by_village(plan, outcome["in_flight"])
         )
+        moves_lost = moves_not_stored(session, PERIOD, outcome["moved"])
     engine.dispose()
     tracebacks = gunicorn_log.read_text(errors="replace").count("Traceback")
 
@@ -337,11 +364,15 @@ def main() -> None:
           f"{check.in_flight_stored} saves unanswered at the stop and stored")  # fmt: skip
     for line in check.lost[:20]:
         print(f"  lost: {line}")
+    print(f"reviewers' moves: {len(outcome['moved']['approve'])} approvals and {len(outcome['moved']['publish'])} "
+          f"publications acknowledged, {len(moves_lost)} not as stored")  # fmt: skip
+    for line in moves_lost[:20]:
+        print(f"  not stored: {line}")
     mean = sum(loads) / len(loads) if loads else float("nan")
     print(f"load average (1 min): {load_before:.2f} before, {mean:.2f} mean and {max(loads, default=0):.2f} max "
           f"during the run, on {os.cpu_count()} CPUs shared with other work")  # fmt: skip
     print(f"files: {work} (locust's CSV and log, gunicorn's log, the plan, the acknowledged values)")
-    if errors or check.lost or tracebacks:
+    if errors or check.lost or moves_lost or tracebacks:
         sys.exit(1)
 
 

@@ -9,6 +9,7 @@
 
 The plan (who signs in as whom, which villages and households) is the JSON file named by
 ``LOAD_PLAN``; the clerks' acknowledged values and the saves still unanswered when the run stopped go
+and the villages whose approval or publication the app acknowledged go
 to the JSON file named by ``LOAD_ACKS`` when the test stops, for the driver to check against the
 database. Every request's name is its kind ("clerk: save review"…): locust's statistics are per kind.
 """
@@ -32,6 +33,7 @@ ACKNOWLEDGED: dict[str, dict[str, dict[str, int]]] = {}
 # clerk username -> household code -> criterion -> tenths: a save sent and not (yet) answered
 IN_FLIGHT: dict[str, dict[str, dict[str, int]]] = {}
 COUNTS: Counter[str] = Counter()  # conflicts (409) and workflow moves done, by kind
+MOVED: dict[str, list[str]] = {"approve": [], "publish": []}  # villages whose move the app acknowledged
 _free_clerks = list(PLAN["clerks"])
 _free_reviewers = list(PLAN["reviewers"])
 DONE = {"approve": "approved", "publish": "published"}
@@ -161,6 +163,7 @@ class Reviewer(HttpUser):
                 after.failure(f"{move} refused: {error}")
                 return None
             COUNTS[f"villages {DONE[move]}"] += 1
+            MOVED[move].append(village)
             return after.text
 
     @task
@@ -179,5 +182,8 @@ class Reviewer(HttpUser):
 @events.test_stop.add_listener
 def keep_what_was_acknowledged(**_: Any) -> None:
     Path(os.environ["LOAD_ACKS"]).write_text(
-        json.dumps({"acknowledged": ACKNOWLEDGED, "in_flight": IN_FLIGHT, "counts": dict(COUNTS)}, ensure_ascii=False)
+        json.dumps(
+            {"acknowledged": ACKNOWLEDGED, "in_flight": IN_FLIGHT, "counts": dict(COUNTS), "moved": MOVED},
+            ensure_ascii=False,
+        )
     )

@@ -11,8 +11,8 @@ from types import ModuleType
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hygiene.enums import CRITERIA, ReviewKind
-from hygiene.models import Group, Household, Period, Review, Village
+from hygiene.enums import CRITERIA, ReviewKind, WorkflowState
+from hygiene.models import Group, Household, Period, Review, Village, VillagePeriod
 
 
 def load_benchmark() -> ModuleType:
@@ -88,3 +88,27 @@ def test_an_acknowledged_household_without_a_stored_review_is_lost(db: Session) 
     village = next(iter(stored))
     found = check(db, period, {village: {"no-such-household": {CRITERIA[0]: 80}}})
     assert found.lost == [f"{village} no-such-household {CRITERIA[0]}: acknowledged 80, stored None"]
+
+
+def test_a_reviewers_acknowledged_move_must_be_the_villages_state(db: Session) -> None:
+    check = load_benchmark().moves_not_stored
+    period, village, state = db.execute(
+        sa.select(Period.code, Village.code, VillagePeriod.state)
+        .join(VillagePeriod, VillagePeriod.village_id == Village.id)
+        .join(Period, VillagePeriod.period_id == Period.id)
+        .where(VillagePeriod.state.in_([WorkflowState.APPROVED, WorkflowState.PUBLISHED]))
+        .order_by(Period.code, Village.code)
+        .limit(1)
+    ).one()
+    published = state is WorkflowState.PUBLISHED
+    # an approval followed by a publication whose answer was lost at the stop: the village may be either
+    assert check(db, period, {"approve": [village], "publish": []}) == []
+    if published:
+        assert check(db, period, {"approve": [village], "publish": [village]}) == []
+    else:
+        assert check(db, period, {"approve": [village], "publish": [village]}) == [
+            f"{village}: published acknowledged, approved stored"
+        ]
+    assert check(db, period, {"approve": [], "publish": ["no-such-village"]}) == [
+        "no-such-village: published acknowledged, None stored"
+    ]
