@@ -298,7 +298,7 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true", help="reload even if the database is complete")
     parser.add_argument("--users", type=int, default=40, help="in all: clerks and reviewers, the rest residents")
     parser.add_argument("--clerks", type=int, default=8)
-    parser.add_argument("--reviewers", type=int, default=2, help="each its own township")
+    parser.add_argument("--reviewers", type=int, default=4, help="each its own township")
     parser.add_argument("--households-per-clerk", type=int, default=50)
     parser.add_argument("--posted", type=int, default=60, help="villages published for residents to read")
     parser.add_argument("--spawn-rate", type=float, default=4)
