@@ -305,10 +305,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def served(url: URL, port: int, workers: int, log: Path, command: list[str] | None = None) -> Iterator[str]:
+def served(
+    url: URL, port: int, workers: int, log: Path, command: list[str] | None = None, extra: dict[str, str] | None = None
+) -> Iterator[str]:
     """``hygiene serve`` (gunicorn) in production settings, or ``command`` in the same environment
-    (the floor); stopped, with its workers, on exit."""
-    env = os.environ | {
+    (the floor), with the variables ``extra`` too; stopped, with its workers, on exit."""
+    env = dict(os.environ) | (extra or {})
+    env |= {
         "DATABASE_URL": url.render_as_string(hide_password=False),
         "HYGIENE_ENV": "production",
         "HYGIENE_SECRET_KEY": secrets.token_hex(32),
