@@ -93,6 +93,10 @@ def test_a_city_team_spot_checks_a_township_of_its_city_at_the_city_level(db: Se
     assert outcome.revoked.state is PlaqueState.REVOKED
     assert outcome.notice is not None and outcome.notice.level == "city"
     assert outcome.notice.state is NoticeState.OPEN and outcome.notice.township_id == songlin.id
+    # the problem ledger's file names the level that issued each notice
+    header, lines = notices.ledger_table(notices.ledger(db, county(db), township=songlin, now=NOW))
+    [line] = [line for line in lines if line[0] == outcome.notice.id]
+    assert line[header.index("督查层级")] == "市级"
     # the county's pages list every level's assignments; its ranking counts its own checks only
     assert {a.level for a in inspections.all_levels(db, county(db), q3) if a.township_id == songlin.id} == {
         "city",

@@ -303,6 +303,6 @@ def test_the_ledger_lists_and_filters(db: Session) -> None:
     header, lines = notices.ledger_table(everything)
     assert header[:3] == ["编号", "类别", "来源"] and len(lines) == 5
     [line] = [line for line in lines if line[0] == to_village.id]
-    assert line[1:4] == ["督办通知单", "督查组下发", "2026Q4"]
+    assert line[1:5] == ["督办通知单", "督查组下发", "县级", "2026Q4"]
     assert line[header.index("状态")] == "已整改" and line[header.index("整改情况")] == "已整改"
     assert line[header.index("下发时间（北京时间）")] == "2026-12-01 16:00"

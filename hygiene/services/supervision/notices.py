@@ -439,8 +439,8 @@ def _local(moment: dt.datetime | None) -> str:
 
 
 LEDGER_HEADER = [
-    "编号", "类别", "来源", "季度", "乡镇", "村", "责任人", "问题", "下发时间（北京时间）", "整改时限（北京时间）",
-    "状态", "逾期", "整改情况", "上报时间", "验收意见", "验收时间", "虚假整改次数", "升级自",
+    "编号", "类别", "来源", "督查层级", "季度", "乡镇", "村", "责任人", "问题", "下发时间（北京时间）",
+    "整改时限（北京时间）", "状态", "逾期", "整改情况", "上报时间", "验收意见", "验收时间", "虚假整改次数", "升级自",
 ]  # fmt: skip
 
 
@@ -451,6 +451,7 @@ def ledger_table(rows: list[LedgerRow]) -> tuple[list[str], list[list[object]]]:
             r.notice.id,
             r.notice.kind.label,
             r.notice.source.label,
+            Level(r.notice.level).label,
             r.period_code,
             r.township_name,
             r.village_name or "（乡镇本级）",
