@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from hygiene import collector
 from hygiene.enums import Role
 from web.cli_registry import COMMANDS, PERIOD_COMMANDS, PLAQUE_COMMANDS, USER_COMMANDS, LazyGroup
 
@@ -30,20 +31,6 @@ if TYPE_CHECKING:
 # (issue 34); tests/web/test_cli_imports.py keeps it so.
 
 EXIT_INVALID = 2
-
-
-@contextmanager
-def starting() -> Iterator[None]:
-    """Around a command's imports: the cyclic garbage collector waits until they are done. Its passes
-    while SQLAlchemy, the models and pandas load (hundreds of thousands of long-lived objects) found
-    nothing to free and cost about a tenth of ``hygiene results``' CPU time (issue 34)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class InvalidInput(click.ClickException):
@@ -286,7 +273,7 @@ def results(
     period_code: str, village_code: str | None, county_code: str | None, output_format: str, output_dir: Path | None
 ) -> None:
     """The engine's results for a period (INTERCHANGE.md §1): household_results on standard output."""
-    with starting():
+    with collector.paused():
         from hygiene.services.rating.rating import results_csv, write_results
         from hygiene.services.rating.results import period_results
 
@@ -303,7 +290,7 @@ def results(
 def tick() -> None:
     """Time-driven steps (idempotent): village periods whose posting period has ended with no
     objection pending become final; rectification notices open past their deadline escalate."""
-    with starting():
+    with collector.paused():
         from hygiene.services import tick as ticking
         from hygiene.services.supervision import accountability
 

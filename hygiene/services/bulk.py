@@ -17,10 +17,8 @@ the caller's transaction (the session's own connection):
 
 from __future__ import annotations
 
-import gc
 import io
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -35,22 +33,6 @@ _WIDTHS: dict[type[sa.types.TypeEngine[Any]], int] = {
     sa.BigInteger: 8,
     sa.Integer: 4,
 }
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection inside: for a step that makes a row's worth of objects for each
-    of a county's 198,500 households (a roster's rows, its plan, a batch's statements) and frees
-    them by reference counting. The collector's passes over the growing heap found nothing to free
-    and took about a tenth of the import's CPU time (issue 34). The collector is process-wide: it
-    is switched back on by whoever switched it off, so it ends on however steps overlap."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def is_postgresql(session: Session) -> bool:

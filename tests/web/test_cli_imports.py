@@ -17,8 +17,9 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from hygiene import collector
 from hygiene.services.supervision import sampling
-from web.cli import main, period_group, starting, users
+from web.cli import main, period_group, users
 from web.cli import plaques_register as plaques
 from web.cli_registry import COMMANDS, PERIOD_COMMANDS, PLAQUE_COMMANDS, USER_COMMANDS
 
@@ -91,10 +92,10 @@ def test_results_runs_the_engine_without_the_web_app(tmp_path: Path) -> None:
 
 def test_the_collector_waits_for_a_commands_imports_only() -> None:
     assert gc.isenabled()
-    with starting():
+    with collector.paused():
         assert not gc.isenabled()
     assert gc.isenabled()
-    with pytest.raises(ImportError), starting():
+    with pytest.raises(ImportError), collector.paused():
         import hygiene.no_such_module  # noqa: F401
     assert gc.isenabled()
 

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
-from hygiene import naming, permissions
+from hygiene import collector, naming, permissions
 from hygiene.io.scores import parse_whole_number
 from hygiene.io.sheets import (
     COUNTY_SHEET_LIMITS,
@@ -307,7 +307,7 @@ def write_roster(
     group_ids = {key: group.id for key, group in groups.items()}
     county_of = {r.village.id: r.village.township.county_id for r in to_write}
     for start in range(0, len(to_write), ROSTER_BATCH):
-        with bulk.collector_paused():  # not across the yield: the caller runs between batches
+        with collector.paused():  # not across the yield: the caller runs between batches
             batch = to_write[start : start + ROSTER_BATCH]
             now = utcnow()
             new_rows = [
@@ -477,6 +477,6 @@ def plan_roster_upload(
     """A village's roster, or a whole county's (the command names every village): the county-wide
     limits of INTERCHANGE.md §2.1 then apply."""
     limits = COUNTY_SHEET_LIMITS if len(villages) > 1 else {}
-    with bulk.collector_paused():
+    with collector.paused():
         table = read_upload(data, file_name, roster_columns(), defer_cell_problems=True, **limits)
         return plan_roster_import(session, actor, table, villages=villages)
