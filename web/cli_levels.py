@@ -6,6 +6,7 @@ one transaction; a city's and a township's inspector accounts are made with ``hy
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import click
@@ -13,7 +14,7 @@ import click
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from hygiene.models import User
+    from hygiene.models import City, Township, User
 
 # web.cli_registry names this module: its helpers are imported when a command runs.
 
@@ -67,6 +68,21 @@ def _inspectors(session: Session, usernames: tuple[str, ...]) -> list[User]:
     return found
 
 
+def _create_team(
+    get_unit: Callable[[Session, str], City | Township], code: str, name: str, members: str, usernames: tuple[str, ...]
+) -> None:
+    """A city's or a township's own team (the county's teams have their page), with its inspectors."""
+    from hygiene.services.supervision import inspection_teams
+    from web.cli import transaction
+
+    with transaction() as session:
+        unit = get_unit(session, code)
+        team = inspection_teams.create_level_team(
+            session, None, unit, name=name, members=members, inspectors=_inspectors(session, usernames)
+        )
+        click.echo(f"已建立{unit.name}督查组“{team.name}”（编号 {team.id}）")
+
+
 @city_group.command("team")
 @click.argument("city_code")
 @click.argument("name")
@@ -75,20 +91,8 @@ def _inspectors(session: Session, usernames: tuple[str, ...]) -> list[User]:
 def city_team(city_code: str, name: str, members: str, usernames: tuple[str, ...]) -> None:
     """A city team, with the city's inspector accounts on it."""
     from hygiene.services.setup import cities
-    from hygiene.services.supervision import inspection_teams
-    from web.cli import transaction
 
-    with transaction() as session:
-        city = cities.get_city(session, city_code)
-        team = inspection_teams.create_level_team(
-            session,
-            None,
-            city,
-            name=name,
-            members=members,
-            inspectors=_inspectors(session, usernames),
-        )
-    click.echo(f"已建立{city.name}督查组“{team.name}”（编号 {team.id}）")
+    _create_team(cities.get_city, city_code, name, members, usernames)
 
 
 @city_group.command("assign")
@@ -127,17 +131,5 @@ def city_assign(city_code: str, team_name: str, period_code: str, township_codes
 def township_team(township_code: str, name: str, members: str, usernames: tuple[str, ...]) -> None:
     """A township's own inspection team (乡镇自查), with the township's inspector accounts on it."""
     from hygiene.services.setup import units
-    from hygiene.services.supervision import inspection_teams
-    from web.cli import transaction
 
-    with transaction() as session:
-        township = units.get_township(session, township_code)
-        team = inspection_teams.create_level_team(
-            session,
-            None,
-            township,
-            name=name,
-            members=members,
-            inspectors=_inspectors(session, usernames),
-        )
-    click.echo(f"已建立{township.name}督查组“{team.name}”（编号 {team.id}）")
+    _create_team(units.get_township, township_code, name, members, usernames)
