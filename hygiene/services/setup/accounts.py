@@ -301,9 +301,12 @@ def _account_gate(session: Session, username: str, now: dt.datetime) -> None:
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one()
-    if account.last_failure_at is None:
+    delay = account_delay(account.failures)
+    if account.last_failure_at is None or not delay:
+        # Below the slowdown nothing waits: an attempt that queued on the lock holds an earlier `now`
+        # than the failure recorded before it, which must not read as time still to wait.
         return
-    wait = account.last_failure_at + account_delay(account.failures) - now
+    wait = account.last_failure_at + delay - now
     if wait > dt.timedelta(0):
         raise LoginThrottled(f"该账号登录失败次数过多，请{max(1, round(wait.total_seconds()))}秒后再试")
 
