@@ -137,6 +137,8 @@ def route(source: Source, split: Split, rubric: Rubric, spill: Path) -> bool:
             # the table's columns).
             for batch in table.combine_chunks().to_batches(max_chunksize=BATCH_ROWS):
                 order, counts = split.by_piece(codes(batch.column("household_code")))
+                if source.part:  # the first part of the slice keeps the codes: gathering text is dear
+                    batch = batch.drop_columns(["household_code"])
                 ordered = batch.take(pa.array(order))
                 at = 0
                 for p in np.flatnonzero(counts).tolist():
