@@ -177,7 +177,8 @@ def _slices(name: str, path: Path, columns: list[str], workers: int) -> list[Sou
             Source(name, path, tuple(columns), row_groups=tuple(range(s, e + 1)), slice_id=k)
             for k, (s, e) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True))
         ]
-    # Fewer row groups than processes: each row group's columns in parts, every part with the code.
+    # Fewer row groups than processes: each row group's columns in parts, every part reading the code
+    # to route its rows (only the first part keeps it in its spill files).
     others = [c for c in columns if c != "household_code"]
     parts = max(1, min(workers, len(others)))
     chunks = [others[len(others) * k // parts : len(others) * (k + 1) // parts] for k in range(parts)]

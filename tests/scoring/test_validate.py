@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scoring_builders import households_frame, review, reviews_frame
 
 from scoring import InvalidInput, Problem, score_period
-from scoring.validate import _check_households, _lookup, repeats
+from scoring.validate import _check_households, _lookup, _sorted_repeats, repeats
 
 
 def problems_of(households: pd.DataFrame, reviews: pd.DataFrame, quotas: pd.DataFrame | None = None) -> list[str]:
@@ -279,3 +279,16 @@ def test_small_keys_counted_give_the_repeats_that_sorting_gives(keys: list[int])
     counted, sorted_ = repeats(small), repeats(large)
     assert counted[0].tolist() == sorted_[0].tolist()
     assert counted[1].tolist() == sorted_[1].tolist()
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 40), st.integers(17_000, 40_000))
+def test_large_keys_in_no_order_hashed_give_the_repeats_that_sorting_gives(seed: int, twins: int, size: int) -> None:
+    # Peer pairs of a shuffled file: too many and too large to count, in no order, so only the keys
+    # that share a hash bucket are sorted.
+    rng = np.random.default_rng(seed)
+    keys = rng.integers(0, 200_000, size) * 200_000 + rng.integers(0, 200_000, size)
+    keys[rng.integers(0, size, twins)] = keys[rng.integers(0, size, twins)]  # some repeated, some thrice
+    hashed, sorted_ = repeats(keys), _sorted_repeats(keys)
+    assert hashed[0].tolist() == sorted_[0].tolist()
+    assert hashed[1].tolist() == sorted_[1].tolist()
