@@ -232,7 +232,7 @@ def issue_for_black_list(
     R = ResultRecordHousehold
     ranked = session.execute(
         sa.select(R.rank, R.household_code, R.head_name, R.group_name, R.grade, R.final_total)
-        .where(R.record_id == record.id, R.rank.is_not(None))
+        .where(R.county_id == record.county_id, R.record_id == record.id, R.rank.is_not(None))
         .order_by(R.rank, R.household_code)
     ).all()
     bottom = list(reversed(ranked[-RED_BLACK_SIZE:]))
