@@ -569,17 +569,19 @@ def profile_page(url: URL, paths: list[str]) -> list[str]:
 
 
 def explain_rows_query(engine: sa.Engine, village_code: str) -> list[str]:
-    """EXPLAIN ANALYZE of the biggest query of the page: a record's rows (``record.rows``)."""
+    """EXPLAIN ANALYZE of the biggest query of the page: a record's ranked rows, as
+    ``records.posted_rows`` asks for them (the county first, for the rows' index)."""
     with engine.connect() as conn:
-        record_id = conn.scalar(
-            sa.select(ResultRecord.id).where(
+        county_id, record_id = conn.execute(
+            sa.select(ResultRecord.county_id, ResultRecord.id).where(
                 ResultRecord.village_code == village_code, ResultRecord.superseded_at.is_(None)
             )
-        )
+        ).one()
         plan = conn.exec_driver_sql(
-            "EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM result_record_households WHERE record_id = %(id)s "
-            "ORDER BY household_code",
-            {"id": record_id},
+            "EXPLAIN (ANALYZE, BUFFERS) SELECT rank, household_code, head_name, group_name, grade, final_total,"
+            " award FROM result_record_households WHERE county_id = %(county)s AND record_id = %(id)s"
+            " AND rank IS NOT NULL ORDER BY rank, household_code",
+            {"county": county_id, "id": record_id},
         ).scalars()
         return [f"  {line}" for line in plan]
 
