@@ -513,6 +513,58 @@ def _consequences(
     now: dt.datetime,
 ) -> tuple[Plaque | None, Notice | None]:
     """RULES.md §9, §7: a plaque holder graded below clean loses the plaque and is told to rectify."""
+    return revoke_and_notify(
+        session,
+        actor,
+        check,
+        household,
+        period,
+        grade,
+        FailedCheck(
+            revoke_reason=f"督查抽查：{period.code}抽查得分",
+            heading=f"{period.code}督查抽查",
+            scored="抽查得分",
+            notes_label="抽查记录",
+            source_ref=check_ref(check),
+            spot_check_id=check.id,
+        ),
+        township=township,
+        village=village,
+        now=now,
+        notify=notice_of(session, check) is None,
+    )
+
+
+@dataclass(frozen=True)
+class FailedCheck:
+    """How a spot check's or an unannounced visit's finding is worded and filed (its notice's source)."""
+
+    revoke_reason: str  # followed by the total and the grade
+    heading: str  # the notice's opening, before "：户编号 …"
+    scored: str  # 抽查得分 / 复评得分
+    notes_label: str  # 抽查记录 / 暗访记录
+    source_ref: str
+    spot_check_id: int | None = None
+
+
+def revoke_and_notify(
+    session: Session,
+    actor: User,
+    check: ScoresMixin,
+    household: Household,
+    period: Period,
+    grade: Grade,
+    failed: FailedCheck,
+    *,
+    township: Township,
+    village: Village,
+    now: dt.datetime,
+    notify: bool = True,
+) -> tuple[Plaque | None, Notice | None]:
+    """The one consequence of an inspection of any kind or level (RULES.md §9, §7): a plaque holder
+    graded below clean loses the plaque (the hygiene star with it) and, unless ``notify`` is false
+    (the check's notice already went out), the village gets a rectification notice naming the
+    criteria the household lost points on."""
     if grade not in BELOW_CLEAN:
         return None, None
     plaque = session.scalar(
@@ -525,17 +577,18 @@ def _consequences(
         session,
         actor,
         plaque,
-        reason=f"督查抽查：{period.code}抽查得分 {total} 分，评为{grade.label}（低于清洁户）",
+        reason=f"{failed.revoke_reason} {total} 分，评为{grade.label}（低于清洁户）",
         expected_version=plaque.version,
     )
-    if notice_of(session, check) is not None:
+    if not notify:
         return plaque, None
     low = lost_points(check, period)
+    notes = getattr(check, "notes", None)
     problem = (
-        f"{period.code}督查抽查：户编号 {household.code}（户主 {household.head_name}，{household.group.name}）"
-        f"抽查得分 {total} 分，评为{grade.label}（低于清洁户），已摘除牌匾 {plaque.serial}。"
+        f"{failed.heading}：户编号 {household.code}（户主 {household.head_name}，{household.group.name}）"
+        f"{failed.scored} {total} 分，评为{grade.label}（低于清洁户），已摘除牌匾 {plaque.serial}。"
         + (f"失分项：{'；'.join(low)}。" if low else "")
-        + (f"抽查记录：{check.notes}。" if check.notes else "")
+        + (f"{failed.notes_label}：{notes}。" if notes else "")
         + "请村委会督促该户对照评比标准整改，并上报整改情况。"
     )
     notice = notices.issue(
@@ -548,8 +601,8 @@ def _consequences(
         responsible_person=household.head_name[: notices.PERSON_MAX],
         problem=problem[: notices.PROBLEM_MAX],
         source=NoticeSource.SPOT_CHECK,
-        source_ref=check_ref(check),
-        spot_check_id=check.id,
+        source_ref=failed.source_ref,
+        spot_check_id=failed.spot_check_id,
         now=now,
     )
     return plaque, notice

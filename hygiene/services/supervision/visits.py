@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from hygiene import naming, permissions
-from hygiene.enums import CRITERIA, Grade, NoticeSource, PlaqueState
+from hygiene.enums import CRITERIA, Grade
 from hygiene.models import (
     County,
     Household,
@@ -32,10 +32,9 @@ from hygiene.models import (
 )
 from hygiene.models._types import utcnow
 from hygiene.services import audit
-from hygiene.services.awards import plaques
 from hygiene.services.errors import Conflict, FieldErrors, NotFound, PermissionDenied, ServiceError
 from hygiene.services.rating import rating
-from hygiene.services.supervision import inspection_teams, inspections, notices
+from hygiene.services.supervision import inspection_teams, inspections
 
 PLANNED, DONE = "planned", "done"
 STATE_LABELS = {PLANNED: "已计划（乡镇不可见）", DONE: "已完成"}
@@ -232,40 +231,13 @@ def _consequences(
 ) -> tuple[Plaque | None, Notice | None]:
     """As a spot check's (RULES.md §9, §7): a plaque holder graded below clean loses the plaque and
     the village is told to rectify."""
-    if grade not in inspections.BELOW_CLEAN:
-        return None, None
-    plaque = session.scalar(
-        sa.select(Plaque).where(Plaque.household_id == household.id, Plaque.state == PlaqueState.VALID)
-    )
-    if plaque is None:
-        return None, None
-    total = rating.total_text(check.total_tenths())
-    plaques.revoke(
-        session,
-        actor,
-        plaque,
-        reason=f"暗访：{visit.planned_on:%Y-%m-%d}复评得分 {total} 分，评为{grade.label}（低于清洁户）",
-        expected_version=plaque.version,
-    )
-    low = inspections.lost_points(check, period)
-    problem = (
-        f"{period.code}暗访（{visit.planned_on:%Y-%m-%d}）：户编号 {household.code}（户主 {household.head_name}，"
-        f"{household.group.name}）复评得分 {total} 分，评为{grade.label}（低于清洁户），已摘除牌匾 {plaque.serial}。"
-        + (f"失分项：{'；'.join(low)}。" if low else "")
-        + (f"暗访记录：{check.notes}。" if check.notes else "")
-        + "请村委会督促该户对照评比标准整改，并上报整改情况。"
-    )
-    notice = notices.issue(
-        session,
-        actor,
-        session.get_one(County, visit.county_id),
-        period=period,
-        township=visit.township,
-        village=visit.village,
-        responsible_person=household.head_name[: notices.PERSON_MAX],
-        problem=problem[: notices.PROBLEM_MAX],
-        source=NoticeSource.SPOT_CHECK,
+    failed = inspections.FailedCheck(
+        revoke_reason=f"暗访：{visit.planned_on:%Y-%m-%d}复评得分",
+        heading=f"{period.code}暗访（{visit.planned_on:%Y-%m-%d}）",
+        scored="复评得分",
+        notes_label="暗访记录",
         source_ref=f"visit:{visit.id}:{household.code}",
-        now=now,
     )
-    return plaque, notice
+    return inspections.revoke_and_notify(
+        session, actor, check, household, period, grade, failed, township=visit.township, village=visit.village, now=now
+    )
