@@ -106,11 +106,7 @@ def stars_withdraw(household_code: str, star_code: str, reason: str, on: str | N
     _grant_or_withdraw(household_code, star_code, reason, on, grant=False)
 
 
-@click.command("revoke")
-@click.argument("serial")
-@click.option("--reason", required=True, help="why, e.g. the spot check's finding")
-def plaques_revoke(serial: str, reason: str) -> None:
-    """Revoke a plaque outside the cycle; the hygiene star goes with it in the same transaction."""
+def _revoke_or_reinstate(serial: str, reason: str, *, revoke: bool) -> None:
     import sqlalchemy as sa
 
     from hygiene.models import Plaque
@@ -120,8 +116,18 @@ def plaques_revoke(serial: str, reason: str) -> None:
         plaque = session.scalar(sa.select(Plaque).where(Plaque.serial == serial.strip()))
         if plaque is None:
             raise InvalidInput(f"找不到牌匾 {serial}")
-        plaques.revoke(session, None, plaque, reason=reason, expected_version=plaque.version)
-    click.echo(f"已摘除牌匾 {serial}，卫生星随之摘除")
+        (plaques.revoke if revoke else plaques.reinstate)(
+            session, None, plaque, reason=reason, expected_version=plaque.version
+        )
+    click.echo(f"已摘除牌匾 {serial}，卫生星随之摘除" if revoke else f"已恢复牌匾 {serial}，卫生星随之恢复")
+
+
+@click.command("revoke")
+@click.argument("serial")
+@click.option("--reason", required=True, help="why, e.g. the spot check's finding")
+def plaques_revoke(serial: str, reason: str) -> None:
+    """Revoke a plaque outside the cycle; the hygiene star goes with it in the same transaction."""
+    _revoke_or_reinstate(serial, reason, revoke=True)
 
 
 @click.command("reinstate")
@@ -129,17 +135,7 @@ def plaques_revoke(serial: str, reason: str) -> None:
 @click.option("--reason", required=True, help="why the revocation is undone")
 def plaques_reinstate(serial: str, reason: str) -> None:
     """Undo a revocation made outside the cycle; the hygiene star comes back with it."""
-    import sqlalchemy as sa
-
-    from hygiene.models import Plaque
-    from hygiene.services.awards import plaques
-
-    with transaction() as session:
-        plaque = session.scalar(sa.select(Plaque).where(Plaque.serial == serial.strip()))
-        if plaque is None:
-            raise InvalidInput(f"找不到牌匾 {serial}")
-        plaques.reinstate(session, None, plaque, reason=reason, expected_version=plaque.version)
-    click.echo(f"已恢复牌匾 {serial}，卫生星随之恢复")
+    _revoke_or_reinstate(serial, reason, revoke=False)
 
 
 @click.command("benefits")
