@@ -108,6 +108,22 @@ def test_the_pieces_are_whole_villages_cut_only_between_code_ranges(tmp_path: Pa
     assert plan_split(tmp_path / "mixed", 2) is None
 
 
+@pytest.mark.usefixtures("split_any_size")
+def test_a_large_row_group_read_in_column_parts_reads_its_codes_once(tmp_path: Path) -> None:
+    write_layout(golden_frames(), tmp_path / "in", "one")
+    (tmp_path / "in" / "settings.json").write_bytes((GOLDEN / "valid" / "input" / "settings.json").read_bytes())
+    split = plan_split(tmp_path / "in", 3)
+    assert split is not None
+    reviews = [s for s in split.sources if s.table == "reviews"]
+    assert [(s.part, s.parts) for s in reviews] == [(0, 3), (1, 3), (2, 3)]
+    # only the first part reads the code; the others take its piece numbers
+    assert ["household_code" in s.columns for s in reviews] == [True, False, False]
+    assert sorted(c for s in reviews for c in s.columns) == sorted(parallel.TABLES["reviews"])
+    assert parallel.score_folder_split(split, tmp_path / "out", 3) is not None
+    for name in OUTPUTS:
+        assert (tmp_path / "out" / name).read_bytes() == (GOLDEN / "valid" / "expected" / name).read_bytes(), name
+
+
 def test_a_small_period_is_scored_in_one_piece(tmp_path: Path) -> None:
     write_layout(golden_frames(), tmp_path / "in", "parquet")
     assert plan_split(tmp_path / "in", 2) is None  # fewer than MIN_HOUSEHOLDS households
@@ -123,7 +139,7 @@ def test_a_quota_of_no_village_falls_back_to_the_whole_period(tmp_path: Path) ->
     assert plan_split(tmp_path / "in", 2) is None
 
 
-@pytest.mark.parametrize("layout", ["parquet", "csv"])
+@pytest.mark.parametrize("layout", ["parquet", "one", "csv"])
 @pytest.mark.usefixtures("split_any_size")
 def test_invalid_input_in_any_layout_reports_as_the_whole_period_and_writes_nothing(
     tmp_path: Path, layout: str, capsys: pytest.CaptureFixture[str]
@@ -140,12 +156,35 @@ def test_invalid_input_in_any_layout_reports_as_the_whole_period_and_writes_noth
     assert split_err.replace(".parquet:", ".csv:") == whole_err  # the same problems, rows and values
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(worlds(), st.randoms(use_true_random=False), st.integers(1, 40), st.sampled_from(["parquet", "one", "csv"]))
+def in_digits(world: World, chinese_kinds: bool) -> World:
+    """The world with its household codes as three ASCII digits ("V1H07" → "207"), which the fast
+    path routes as numbers, and its kinds spelt in Chinese or not."""
+
+    def digits(codes: pd.Series) -> pd.Series:
+        return codes.map(lambda code: f"{int(code[1]) + 1}{code[3:]}" if code else code)
+
+    reviews = world.reviews.assign(household_code=digits(world.reviews["household_code"]))
+    reviews["reviewer"] = digits(reviews["reviewer"])
+    if chinese_kinds:
+        reviews["kind"] = reviews["kind"].map({"self": "自评", "peer": "互评", "group": "复评"})
+    households = world.households.assign(household_code=digits(world.households["household_code"]))
+    return World(households, reviews, world.quotas)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    worlds(),
+    st.randoms(use_true_random=False),
+    st.integers(1, 40),
+    st.sampled_from(["parquet", "one", "csv"]),
+    st.sampled_from(["text", "digits", "digits, kinds in Chinese"]),
+)
 def test_any_permutation_and_row_group_size_gives_the_bytes_of_the_whole(
-    tmp_path_factory: pytest.TempPathFactory, world: World, random: Random, rows: int, layout: str
+    tmp_path_factory: pytest.TempPathFactory, world: World, random: Random, rows: int, layout: str, codes: str
 ) -> None:
     base = tmp_path_factory.mktemp("layout")
+    if codes != "text":
+        world = in_digits(world, chinese_kinds="Chinese" in codes)
     frames = {"households": world.households, "reviews": world.reviews, "quotas": world.quotas}
     write_layout(frames, base / "whole", "one", seed=0)
     expected = whole(base / "whole", base / "out-whole")
@@ -155,6 +194,7 @@ def test_any_permutation_and_row_group_size_gives_the_bytes_of_the_whole(
     try:
         split = plan_split(base / "any", 2)
         assert (split is not None) == (world.households["village_code"].nunique() >= 2)
+        assert split is None or split.width == (0 if codes == "text" else 3)
         assert main(["score", "--input", str(base / "any"), "--output", str(base / "out-any"), "--jobs", "2"]) == 0
     finally:
         parallel.MIN_HOUSEHOLDS = saved
