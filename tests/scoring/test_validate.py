@@ -330,3 +330,13 @@ def test_reviews_as_numbers_find_what_their_text_finds(
                 prepared.review_total.tolist(),
             )
     assert found["numbers"] == found["text"]
+
+
+def test_a_repeated_digit_code_is_found_at_its_first_row() -> None:
+    # digit codes are looked up as numbers; with a code twice the lookup must still find its first row
+    households = households_frame(["001", "002", "001"])
+    reviews = reviews_frame([review("001", "self", 900), review("002", "peer", 900, "001"), review("003", "self", 9)])
+    assert problems_of(households, reviews) == [
+        "households:3:household_code: 001: 户号重复（与第1行相同）",
+        "reviews:3:household_code: 003: 农户表中无此户号",
+    ]
