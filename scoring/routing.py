@@ -89,10 +89,21 @@ def _slice_tables(source: Source, keyed: bool) -> Iterator[pa.Table]:
     # 297-304 MiB buffered; the same CPU time).
     dictionaries = ["kind"] if keyed and "kind" in source.columns else None
     parquet = pq.ParquetFile(source.path, pre_buffer=False, buffer_size=1 << 20, read_dictionary=dictionaries)
+    # Batches end at row-group boundaries: small row groups are gathered into tables of BATCH_ROWS
+    # rows or more (row groups of 10,000 rows gave 960 tables, each converted, grouped by piece and
+    # written in ten small batches on its own).
+    gathered: list[pa.RecordBatch] = []
+    rows = 0
     for batch in parquet.iter_batches(
         batch_size=BATCH_ROWS, row_groups=list(source.row_groups), columns=list(source.columns), use_threads=False
     ):
-        yield pa.Table.from_batches([batch])
+        gathered.append(batch)
+        rows += batch.num_rows
+        if rows >= BATCH_ROWS:
+            yield pa.Table.from_batches(gathered)
+            gathered, rows = [], 0
+    if gathered:
+        yield pa.Table.from_batches(gathered)
 
 
 def _dictionary_tenths(values: pa.ChunkedArray, max_tenths: int) -> npt.NDArray[np.int16] | None:
