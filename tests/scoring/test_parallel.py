@@ -92,6 +92,23 @@ def test_csv_scores_spelt_otherwise_are_read_by_the_exact_path_inside_the_fast_p
 
 
 @pytest.mark.usefixtures("split_any_size")
+def test_a_score_that_is_not_utf8_stops_the_fast_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # CSV scores are parsed as bytes and their spellings checked as UTF-8 when read: a byte that is
+    # not UTF-8 stops the fast path, and the whole period reports the file as unreadable
+    write_layout(golden_frames(), tmp_path / "in", "csv", seed=None)
+    split = plan_split(tmp_path / "in", 2)  # planned first: the plan reads the header's 8 KiB as text
+    assert split is not None
+    path = tmp_path / "in" / "reviews.csv"
+    lines = path.read_bytes().split(b"\n")
+    lines[5] = lines[5][: lines[5].rindex(b",") + 1] + b"\xff"
+    path.write_bytes(b"\n".join(lines))
+    assert parallel.score_folder_split(split, tmp_path / "out", 2) is None
+    assert not (tmp_path / "out").exists()
+    assert main(["score", "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out")]) == 2
+    assert "reviews.csv" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("split_any_size")
 def test_the_pieces_are_whole_villages_cut_only_between_code_ranges(tmp_path: Path) -> None:
     frames = golden_frames()
     households = frames["households"]
