@@ -11,6 +11,9 @@ on the same files, each in its own process tree, and prints for each run the wal
 memory of the largest process (exact: the kernel's maximum resident set of the process and of every
 child it waited for) and the peak of the sum over the process tree (sampled every 20 ms). It checks
 that both wrote the same bytes, and prints the medians and the engine's time as a share of DuckDB's.
+The reference reads Parquet only, so in the `csv` layout it reads the shuffled Parquet files; a second
+peer, `duckdb-csv` (benchmarks/duckdb_reference_csv.py: the reference's SQL reading the same CSV files),
+is run beside it there and printed as a second ratio.
 Needs `duckdb` (the `bench` extra: `pip install -e .[bench]`).
 """
 
@@ -141,9 +144,8 @@ def main() -> int:
     folder = args.data or Path("/tmp/scoring-bench") / str(args.households)  # noqa: S108 - benchmark data
     ensure_data(args.households, folder, "parquet")
     print(f"{args.households:,} households in {folder}, {os.cpu_count()} CPUs", flush=True)
-    print(
-        f"{'layout':<13}{'run':>3}  {'tool':<7}{'seconds':>9}{'CPU s':>8}{'largest MiB':>13}{'sum MiB':>10}", flush=True
-    )
+    header = f"{'layout':<13}{'run':>3}  {'tool':<10}{'seconds':>9}{'CPU s':>8}{'largest MiB':>13}{'sum MiB':>10}"
+    print(header, flush=True)
     all_same = True
     summary = []
     for layout in args.layouts:
@@ -154,6 +156,7 @@ def main() -> int:
         if layout == "csv":
             _in_child(write_layout, folder, peer_data, "shuffled")
         out = folder.parent / f"{folder.name}-out-{layout}"
+        threads = ["--threads", str(os.cpu_count() or 1)]
         commands = {
             "engine": [sys.executable, "-m", "scoring", "score", "--input", str(data), "--output", str(out / "engine")]
             + (["--jobs", str(args.jobs)] if args.jobs else []),
@@ -164,18 +167,24 @@ def main() -> int:
                 str(peer_data),
                 "--output",
                 str(out / "duckdb"),
-                "--threads",
-                str(os.cpu_count() or 1),
+                *threads,
             ],
         }
+        if layout == "csv":
+            reader = Path(__file__).with_name("duckdb_reference_csv.py")
+            peer_csv = ["--input", str(data), "--output", str(out / "duckdb-csv"), *threads]
+            commands["duckdb-csv"] = [sys.executable, str(reader), *peer_csv]
         runs: list[Run] = []
         for number in range(1, args.runs + 1):
-            for tool in ("engine", "duckdb") if number % 2 else ("duckdb", "engine"):
+            for tool in list(commands) if number % 2 else list(commands)[::-1]:
                 run = measure(tool, commands[tool])
                 runs.append(run)
                 figures = f"{run.seconds:>9.2f}{run.cpu_seconds:>8.2f}{run.largest_mib:>13,.0f}{run.sum_mib:>10,.0f}"
-                print(f"{layout:<13}{number:>3}  {tool:<7}{figures}", flush=True)
-        same = all(filecmp.cmp(out / "engine" / name, out / "duckdb" / name, shallow=False) for name in OUTPUTS)
+                print(f"{layout:<13}{number:>3}  {tool:<10}{figures}", flush=True)
+        peers = [tool for tool in commands if tool != "engine"]
+        same = all(
+            filecmp.cmp(out / "engine" / name, out / peer / name, shallow=False) for peer in peers for name in OUTPUTS
+        )
         all_same &= same
         median = {tool: statistics.median(r.seconds for r in runs if r.tool == tool) for tool in commands}
         cpu = {tool: statistics.median(r.cpu_seconds for r in runs if r.tool == tool) for tool in commands}
@@ -186,6 +195,13 @@ def main() -> int:
             f" | engine/duckdb time {median['engine'] / median['duckdb']:.2f}, CPU {cpu['engine'] / cpu['duckdb']:.2f}"
             f" | byte-identical: {'yes' if same else 'NO'}"
         )
+        if "duckdb-csv" in commands:
+            summary.append(
+                f"{'':<13} beside DuckDB reading the same CSV files: duckdb-csv {median['duckdb-csv']:6.2f} s"
+                f" (CPU {cpu['duckdb-csv']:6.2f} s) {peak['duckdb-csv']:7,.0f} MiB"
+                f" | engine/duckdb-csv time {median['engine'] / median['duckdb-csv']:.2f},"
+                f" CPU {cpu['engine'] / cpu['duckdb-csv']:.2f}"
+            )
     print("medians (time) and peak sums over the process tree (memory):")
     for line in summary:
         print(line)

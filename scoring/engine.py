@@ -321,13 +321,17 @@ def score_tables(
     settings: Settings | Mapping[str, Any] | None = None,
     *,
     scores_in_tenths: bool = False,
+    code_width: int = 0,
 ) -> tuple[pa.Table, pa.Table]:
     """Like `score_period`, but the results as Arrow tables (what the CSV writer takes).
     With `scores_in_tenths` the review scores are whole numbers of tenths (95 is 9.5 points), as a
-    database stores them: no text round trip."""
+    database stores them: no text round trip. `code_width`: the reviews' codes and kinds as numbers
+    (`validate_inputs`)."""
     rub = coerce_rubric(rubric)
     sett = coerce_settings(settings)
-    prepared = validate_inputs(households, reviews, quotas, rub, sett, in_tenths=scores_in_tenths)
+    prepared = validate_inputs(
+        households, reviews, quotas, rub, sett, in_tenths=scores_in_tenths, code_width=code_width
+    )
     totals = aggregate(prepared)
     order = code_order(prepared)
     ranked = rank_and_award(prepared, totals, sett, order)

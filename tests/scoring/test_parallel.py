@@ -4,13 +4,16 @@ found from the household codes, and byte-for-byte the output of scoring the whol
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from random import Random
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -89,6 +92,23 @@ def test_csv_scores_spelt_otherwise_are_read_by_the_exact_path_inside_the_fast_p
 
 
 @pytest.mark.usefixtures("split_any_size")
+def test_a_score_that_is_not_utf8_stops_the_fast_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # CSV scores are parsed as bytes and their spellings checked as UTF-8 when read: a byte that is
+    # not UTF-8 stops the fast path, and the whole period reports the file as unreadable
+    write_layout(golden_frames(), tmp_path / "in", "csv", seed=None)
+    split = plan_split(tmp_path / "in", 2)  # planned first: the plan reads the header's 8 KiB as text
+    assert split is not None
+    path = tmp_path / "in" / "reviews.csv"
+    lines = path.read_bytes().split(b"\n")
+    lines[5] = lines[5][: lines[5].rindex(b",") + 1] + b"\xff"
+    path.write_bytes(b"\n".join(lines))
+    assert parallel.score_folder_split(split, tmp_path / "out", 2) is None
+    assert not (tmp_path / "out").exists()
+    assert main(["score", "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out")]) == 2
+    assert "reviews.csv" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("split_any_size")
 def test_the_pieces_are_whole_villages_cut_only_between_code_ranges(tmp_path: Path) -> None:
     frames = golden_frames()
     households = frames["households"]
@@ -108,6 +128,22 @@ def test_the_pieces_are_whole_villages_cut_only_between_code_ranges(tmp_path: Pa
     assert plan_split(tmp_path / "mixed", 2) is None
 
 
+@pytest.mark.usefixtures("split_any_size")
+def test_a_large_row_group_read_in_column_parts_reads_its_codes_once(tmp_path: Path) -> None:
+    write_layout(golden_frames(), tmp_path / "in", "one")
+    (tmp_path / "in" / "settings.json").write_bytes((GOLDEN / "valid" / "input" / "settings.json").read_bytes())
+    split = plan_split(tmp_path / "in", 3)
+    assert split is not None
+    reviews = [s for s in split.sources if s.table == "reviews"]
+    assert [(s.part, s.parts) for s in reviews] == [(0, 3), (1, 3), (2, 3)]
+    # only the first part reads the code; the others take its piece numbers
+    assert ["household_code" in s.columns for s in reviews] == [True, False, False]
+    assert sorted(c for s in reviews for c in s.columns) == sorted(parallel.TABLES["reviews"])
+    assert parallel.score_folder_split(split, tmp_path / "out", 3) is not None
+    for name in OUTPUTS:
+        assert (tmp_path / "out" / name).read_bytes() == (GOLDEN / "valid" / "expected" / name).read_bytes(), name
+
+
 def test_a_small_period_is_scored_in_one_piece(tmp_path: Path) -> None:
     write_layout(golden_frames(), tmp_path / "in", "parquet")
     assert plan_split(tmp_path / "in", 2) is None  # fewer than MIN_HOUSEHOLDS households
@@ -123,7 +159,7 @@ def test_a_quota_of_no_village_falls_back_to_the_whole_period(tmp_path: Path) ->
     assert plan_split(tmp_path / "in", 2) is None
 
 
-@pytest.mark.parametrize("layout", ["parquet", "csv"])
+@pytest.mark.parametrize("layout", ["parquet", "one", "csv"])
 @pytest.mark.usefixtures("split_any_size")
 def test_invalid_input_in_any_layout_reports_as_the_whole_period_and_writes_nothing(
     tmp_path: Path, layout: str, capsys: pytest.CaptureFixture[str]
@@ -140,12 +176,35 @@ def test_invalid_input_in_any_layout_reports_as_the_whole_period_and_writes_noth
     assert split_err.replace(".parquet:", ".csv:") == whole_err  # the same problems, rows and values
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(worlds(), st.randoms(use_true_random=False), st.integers(1, 40), st.sampled_from(["parquet", "one", "csv"]))
+def in_digits(world: World, chinese_kinds: bool) -> World:
+    """The world with its household codes as three ASCII digits ("V1H07" → "207"), which the fast
+    path routes as numbers, and its kinds spelt in Chinese or not."""
+
+    def digits(codes: pd.Series) -> pd.Series:
+        return codes.map(lambda code: f"{int(code[1]) + 1}{code[3:]}" if code else code)
+
+    reviews = world.reviews.assign(household_code=digits(world.reviews["household_code"]))
+    reviews["reviewer"] = digits(reviews["reviewer"])
+    if chinese_kinds:
+        reviews["kind"] = reviews["kind"].map({"self": "自评", "peer": "互评", "group": "复评"})
+    households = world.households.assign(household_code=digits(world.households["household_code"]))
+    return World(households, reviews, world.quotas)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    worlds(),
+    st.randoms(use_true_random=False),
+    st.integers(1, 40),
+    st.sampled_from(["parquet", "one", "csv"]),
+    st.sampled_from(["text", "digits", "digits, kinds in Chinese"]),
+)
 def test_any_permutation_and_row_group_size_gives_the_bytes_of_the_whole(
-    tmp_path_factory: pytest.TempPathFactory, world: World, random: Random, rows: int, layout: str
+    tmp_path_factory: pytest.TempPathFactory, world: World, random: Random, rows: int, layout: str, codes: str
 ) -> None:
     base = tmp_path_factory.mktemp("layout")
+    if codes != "text":
+        world = in_digits(world, chinese_kinds="Chinese" in codes)
     frames = {"households": world.households, "reviews": world.reviews, "quotas": world.quotas}
     write_layout(frames, base / "whole", "one", seed=0)
     expected = whole(base / "whole", base / "out-whole")
@@ -155,6 +214,7 @@ def test_any_permutation_and_row_group_size_gives_the_bytes_of_the_whole(
     try:
         split = plan_split(base / "any", 2)
         assert (split is not None) == (world.households["village_code"].nunique() >= 2)
+        assert split is None or split.width == (0 if codes == "text" else 3)
         assert main(["score", "--input", str(base / "any"), "--output", str(base / "out-any"), "--jobs", "2"]) == 0
     finally:
         parallel.MIN_HOUSEHOLDS = saved
@@ -223,3 +283,25 @@ def test_digit_codes_are_cut_as_their_text_would_be(rows: list[tuple[int, int]],
     assert [f"x{key:03d}" for key in by_number[1].tolist()] == list(by_text[2])
     pieces_by_number = dict(zip(by_number[3].to_pylist(), by_number[4].tolist(), strict=True))
     assert pieces_by_number == dict(zip(by_text[3].to_pylist(), by_text[4].tolist(), strict=True))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.integers(-(10**6), 10**6), st.integers(-(10**17), 10**17)), max_size=40),
+    st.integers(0, 5),
+    st.sampled_from([(6, 1), (18, 2), (5, 0), (20, 1)]),
+)
+def test_decimals_are_written_as_arrow_spells_them(
+    values: list[int | None], offset: int, shape: tuple[int, int]
+) -> None:
+    # write_csv spells each decimal of a column once and looks the rest up: the same bytes as
+    # Arrow's writer given the decimals (nulls, negatives, a slice of a longer array, wide ranges)
+    precision, scale = shape
+    bound = 10**precision - 1
+    numbers = [None if v is None else Decimal(max(-bound, min(bound, v))).scaleb(-scale) for v in values]
+    column = pa.array([Decimal(0)] * offset + numbers, pa.decimal128(precision, scale)).slice(offset)
+    table = pa.table({"code": pa.array([str(i) for i in range(len(column))], pa.large_string()), "total": column})
+    options = pacsv.WriteOptions(include_header=False, quoting_style="none")
+    direct = io.BytesIO()
+    pacsv.write_csv(table, direct, options)
+    assert csv_body(table) == direct.getvalue()

@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scoring_builders import households_frame, review, reviews_frame
 
-from scoring import InvalidInput, Problem, score_period
-from scoring.validate import _check_households, _lookup, _sorted_repeats, repeats
+from scoring import InvalidInput, Problem, Rubric, Settings, score_period
+from scoring.routing import _as_numbers
+from scoring.validate import _check_households, _lookup, _sorted_repeats, repeats, validate_inputs
 
 
 def problems_of(households: pd.DataFrame, reviews: pd.DataFrame, quotas: pd.DataFrame | None = None) -> list[str]:
@@ -292,3 +293,50 @@ def test_large_keys_in_no_order_hashed_give_the_repeats_that_sorting_gives(seed:
     hashed, sorted_ = repeats(keys), _sorted_repeats(keys)
     assert hashed[0].tolist() == sorted_[0].tolist()
     assert hashed[1].tolist() == sorted_[1].tolist()
+
+
+_SPELT = st.sampled_from(["self", "peer", "group", "自评", "互评", "复评", "", "Self", "peers"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.text("0123456789", min_size=3, max_size=3), min_size=1, max_size=12),
+    st.lists(st.tuples(_CODE_TEXT, _SPELT, st.one_of(_CODE_TEXT, st.just("")), st.integers(0, 100)), max_size=30),
+    st.lists(st.integers(0, 1), max_size=12),
+)
+def test_reviews_as_numbers_find_what_their_text_finds(
+    codes: list[str], rows: list[tuple[str, str, str, int]], groups: list[int]
+) -> None:
+    # The fast path hands the reviews' codes and kinds over as numbers (scoring.routing): the same
+    # households, kinds and totals, or problems in the same rows and columns.
+    households = households_frame(codes)
+    households["group_code"] = [f"G{groups[i] if i < len(groups) else 0}" for i in range(len(codes))]
+    # some reviews of the households themselves, by their neighbours
+    rows = rows + [(c, "peer", codes[(i + 1) % len(codes)], 100) for i, c in enumerate(codes)]
+    reviews = reviews_frame([review(code, kind, tenths, reviewer) for code, kind, reviewer, tenths in rows])
+    table = pa.table({c: pa.array(reviews[c].tolist(), pa.string()) for c in ("household_code", "kind", "reviewer")})
+    numbers = _as_numbers(table, None, 3).to_pandas()
+    keyed = reviews.assign(**{c: numbers[c] for c in numbers.columns})
+    found: dict[str, object] = {}
+    for name, frame, width in (("text", reviews, 0), ("numbers", keyed, 3)):
+        try:
+            prepared = validate_inputs(households, frame, None, Rubric.default(), Settings(), code_width=width)
+        except InvalidInput as error:
+            found[name] = sorted({(p.file, p.row, p.column) for p in error.problems})
+        else:
+            found[name] = (
+                prepared.review_household.tolist(),
+                prepared.review_kind.tolist(),
+                prepared.review_total.tolist(),
+            )
+    assert found["numbers"] == found["text"]
+
+
+def test_a_repeated_digit_code_is_found_at_its_first_row() -> None:
+    # digit codes are looked up as numbers; with a code twice the lookup must still find its first row
+    households = households_frame(["001", "002", "001"])
+    reviews = reviews_frame([review("001", "self", 900), review("002", "peer", 900, "001"), review("003", "self", 9)])
+    assert problems_of(households, reviews) == [
+        "households:3:household_code: 001: 户号重复（与第1行相同）",
+        "reviews:3:household_code: 003: 农户表中无此户号",
+    ]
