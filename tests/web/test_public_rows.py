@@ -61,7 +61,7 @@ def row_reads(app: Flask) -> Iterator[list[str]]:
 def test_the_rows_markup_is_the_bytes_the_templates_row_loop_gave_escaped_alike(app: Flask) -> None:
     rows = [
         PostedRow(1, "0101001", "张**", "一组", Grade.CLEANEST, "98.5", AwardLevel.CLEANEST, 985),
-        PostedRow(2, '01<01>&"0\'2', "<**", "二组", Grade.FAIRLY_CLEAN, "70.0", None, 700),
+        PostedRow(2, "01<01>&\"0'2", "<**", "二组", Grade.FAIRLY_CLEAN, "70.0", None, 700),
         PostedRow(2, "0101003", "&**", "二组", Grade.NOT_CLEAN, "59.9", None, 599),
     ]
     with app.test_request_context("/"):
