@@ -370,3 +370,13 @@ def stored_public_rows(record: ResultRecord) -> tuple[str, list[str]] | None:
     if not stored or stored.get("format") != PUBLIC_ROWS_FORMAT:
         return None
     return str(stored["html"]), [str(g) for g in stored["groups"]]
+
+
+def public_rows_altered(session: Session, record_id: int) -> bool:
+    """Whether a record's stored public rows are not what its rows render to (changed outside the
+    app: the digest covers the rows, not this copy of them, ``hygiene check``). A record storing
+    none, or rows in an older markup (not rendered again), is not altered."""
+    record = session.get(ResultRecord, record_id, options=[undefer(ResultRecord.public_rows)])
+    if record is None or stored_public_rows(record) is None:
+        return False
+    return record.public_rows != public_rows_of(posted_rows(session, record))
