@@ -543,7 +543,7 @@ def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[st
 
 WRITE_CLERK = "bench_public_clerk"
 WRITE_REVIEWER = "bench_public_reviewer"
-WRITE_STEPS = ("review import", "submit and approve", "publication", "withdrawal")
+WRITE_STEPS = ("withdrawal", "review import", "submit and approve", "publication")
 WRITE_REASON = "基准测试：撤回后重新导入复评"
 OVERRIDE = "基准测试：缺项照常"  # the guard's reason, should the village's data have shortfalls
 
@@ -561,8 +561,8 @@ def _writes_of(session: Any, village_code: str) -> tuple[VillagePeriod, User, Us
 
 
 def prepare_writes(engine: sa.Engine, village_code: str) -> None:
-    """The writing village's clerk and township reviewer (accounts made through the service) and the
-    village back with its clerk (withdrawn through the workflow), as after a posting taken down."""
+    """The writing village's clerk and township reviewer (accounts made through the service), and the
+    village published again if an earlier run stopped half-way (``WRITE_STEPS`` from where it is)."""
     maker = make_sessionmaker(engine, write=True)
     with maker.begin() as session:
         village = session.scalars(sa.select(Village).where(Village.code == village_code)).one()
@@ -581,8 +581,14 @@ def prepare_writes(engine: sa.Engine, village_code: str) -> None:
             WorkflowState.APPROVED: workflow.unapprove,
             WorkflowState.SUBMITTED: workflow.return_for_changes,
         }
-        while village_period.state not in (WorkflowState.DRAFT, WorkflowState.RETURNED):
+        while village_period.state not in (WorkflowState.DRAFT, WorkflowState.RETURNED, WorkflowState.PUBLISHED):
             moves[village_period.state](session, reviewer, village_period, village_period.version, WRITE_REASON)
+        published = village_period.state is WorkflowState.PUBLISHED
+    if not published:
+        steps = write_steps(village_code, random.Random(34))
+        for name in WRITE_STEPS[1:]:
+            with maker.begin() as session:
+                steps[name](session)
 
 
 def review_sheet(session: Any, village_period: VillagePeriod, rng: random.Random) -> bytes:
@@ -608,12 +614,31 @@ def review_sheet(session: Any, village_period: VillagePeriod, rng: random.Random
 def write_while_reading(url_text: str, village_code: str, stop: Any, out: str) -> None:
     """A clerk's review import and a reviewer's publication, again and again until ``stop``, through
     the services each in its own transaction as the pages do (another process: it competes with the
-    served app for the CPUs). Each step's own wall time and every error go to ``out`` (JSON)."""
+    served app for the CPUs). Each cycle ends published, as the village was. Each step's own wall
+    time and every error go to ``out`` (JSON)."""
     engine = make_engine(parse_database_url(url_text))
     maker = make_sessionmaker(engine, write=True)
-    rng = random.Random(34)
     times: dict[str, list[float]] = {name: [] for name in WRITE_STEPS}
     errors: list[str] = []
+    steps = write_steps(village_code, random.Random(34))
+    while not stop.is_set() and not errors:
+        for name, step in steps.items():
+            started = time.perf_counter()
+            try:
+                with maker.begin() as session:
+                    step(session)
+            except Exception as error:
+                errors.append(f"{name}: {error!r}")
+                break
+            times[name].append(time.perf_counter() - started)
+    engine.dispose()
+    Path(out).write_text(json.dumps({"times": times, "errors": errors}, ensure_ascii=False))
+
+
+def write_steps(village_code: str, rng: random.Random) -> dict[str, Any]:
+    """``WRITE_STEPS`` as functions of a session, each as the clerk's or the reviewer's page calls the
+    services: the posting taken down, the clerk's sheet imported, submitted and approved, published
+    again (a new record, its public rows stored by ``records.post``)."""
 
     def review_import(session: Any) -> None:
         village_period, clerk, _ = _writes_of(session, village_code)
@@ -636,19 +661,7 @@ def write_while_reading(url_text: str, village_code: str, stop: Any, out: str) -
         village_period, _, reviewer = _writes_of(session, village_code)
         workflow.withdraw(session, reviewer, village_period, village_period.version, WRITE_REASON)
 
-    steps = dict(zip(WRITE_STEPS, (review_import, submit_and_approve, publication, withdrawal), strict=True))
-    while not stop.is_set() and not errors:
-        for name, step in steps.items():
-            started = time.perf_counter()
-            try:
-                with maker.begin() as session:
-                    step(session)
-            except Exception as error:
-                errors.append(f"{name}: {error!r}")
-                break
-            times[name].append(time.perf_counter() - started)
-    engine.dispose()
-    Path(out).write_text(json.dumps({"times": times, "errors": errors}, ensure_ascii=False))
+    return dict(zip(WRITE_STEPS, (withdrawal, review_import, submit_and_approve, publication), strict=True))
 
 
 @contextlib.contextmanager
@@ -835,6 +848,11 @@ def main() -> None:
         "before migration 0021 (without it, records lacking them get them through records.store_public_rows)",
     )
     parser.add_argument(
+        "--profile-only",
+        action="store_true",
+        help="only the profile of first renders in the test client (CPU per page), no server and no wrk",
+    )
+    parser.add_argument(
         "--no-writes",
         action="store_true",
         help="skip the cold runs while a clerk's review import and a reviewer's publication run",
@@ -882,6 +900,11 @@ def main() -> None:
     writes_code = next(code for code in codes[len(codes) // 3 :] if code != median_code)
     codes.remove(writes_code)
 
+    profiled = [f"/public/villages/{code}/{PERIOD}" for code in codes[-1 - args.profile_requests :]]
+    if args.profile_only:
+        for line in profile_page(url, profiled):
+            print(line)
+        return
     runs: list[WrkRun] = []
     notes: list[str] = []
     work = Path(tempfile.mkdtemp(prefix="bench_public_"))
@@ -975,7 +998,6 @@ def main() -> None:
     for note in notes:
         print(note)
     print()
-    profiled = [f"/public/villages/{code}/{PERIOD}" for code in codes[-1 - args.profile_requests :]]
     for line in profile_page(url, profiled):
         print(line)
     print(f"EXPLAIN ANALYZE of the record's rows (village {median_code}):")

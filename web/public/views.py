@@ -69,7 +69,10 @@ def village_list(village_code: str, period_code: str) -> ResponseReturnValue:
             query=query,
             group=group,
             days_left=posted.days_left(),
-            public_objections=objections.public_objections(session, posted.village_period),
+            # the version counts the period's objections: a list without any asks for none (issue 34)
+            public_objections=objections.public_objections(session, posted.village_period)
+            if results.version_has_objections(version)
+            else [],
         )
 
     if query or group:

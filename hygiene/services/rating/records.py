@@ -188,6 +188,8 @@ def corrected_number(session: Session, record: ResultRecord) -> int | None:
     """The version this record corrects (更正, RULES.md §5): the one before it, when the county
     administrator sent that one back; None for a first version or one after a withdrawal or an
     upheld objection."""
+    if record.number == 1:
+        return None
     previous = session.scalar(
         sa.select(ResultRecord).where(
             ResultRecord.county_id == record.county_id,

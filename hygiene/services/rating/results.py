@@ -14,7 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from hygiene.enums import AwardLevel, Grade, PlaqueState, WorkflowState
 from hygiene.io.scores import points_number
@@ -148,6 +148,11 @@ def public_version(session: Session, village_code: str, period_code: str) -> tup
     return tuple(found)
 
 
+def version_has_objections(version: tuple[object, ...]) -> bool:
+    """Whether a ``public_version`` counted any objection: without one, a page need not read them."""
+    return bool(version[4])
+
+
 @functools.cache
 def _public_version_statement() -> sa.Select[Any]:
     record = (
@@ -175,11 +180,32 @@ def public_list(session: Session, village: Village, period_code: str, *, read_ro
 
     With ``read_rows=False`` (the unsearched page) the rows are not read when the record stores their
     markup (``records.stored_public_rows``, issue 34): the page shows ``rows_html`` and ``groups``."""
-    period = periods.get_period(session, village.township.county_id, period_code)
-    village_period = periods.village_period(session, village, period)
-    record = records.current_record(session, village_period, public_rows=True) if village_period else None
-    if village_period is None or village_period.state not in PUBLIC_STATES or record is None:
+    rating.parse_period_code(period_code)
+    # The period, the village's period and its current record in one statement (a first view of a
+    # list is the public site's costliest request, issue 34).
+    found = session.execute(
+        sa.select(VillagePeriod, Period, ResultRecord)
+        .join(Period, VillagePeriod.period_id == Period.id)
+        .join(
+            ResultRecord,
+            sa.and_(
+                ResultRecord.county_id == VillagePeriod.county_id,
+                ResultRecord.village_period_id == VillagePeriod.id,
+                ResultRecord.superseded_at.is_(None),
+            ),
+        )
+        .where(
+            Period.county_id == village.county_id,
+            Period.code == period_code,
+            VillagePeriod.village_id == village.id,
+            VillagePeriod.state.in_(PUBLIC_STATES),
+        )
+        .options(undefer(ResultRecord.public_rows))
+    ).first()
+    if found is None:
+        periods.get_period(session, village.county_id, period_code)  # "not found" names a period that is not
         raise NotFound(f"{village.name} {period_code} 尚未公示")
+    village_period, period, record = found
     stored = records.stored_public_rows(record)
     rows = records.posted_rows(session, record) if read_rows or stored is None else []
     rows_html, groups = stored if stored is not None else (records.rows_html(rows), records.groups_of(rows))
