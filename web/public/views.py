@@ -55,9 +55,8 @@ def village_list(village_code: str, period_code: str) -> ResponseReturnValue:
 
     def render() -> str:
         session = get_session()
-        village = units.get_village(session, village_code)
         searched = bool(query or group)
-        posted = results.public_list(session, village, period_code, read_rows=searched)
+        posted = results.public_list_of(session, village_code, period_code, read_rows=searched)
         # The unsearched list inserts the rows' markup its record stores (issue 34); a search renders
         # the rows it found with the same function.
         found = results.search_rows(posted.rows, query, group) if searched else posted.rows

@@ -34,7 +34,7 @@ from hygiene.services.errors import NotFound, ServiceError
 from hygiene.services.rating import objections, rating, records
 from hygiene.services.rating.boards import TownshipRow
 from hygiene.services.rating.records import PUBLIC_STATES, PostedRow, mask_name
-from hygiene.services.setup import periods
+from hygiene.services.setup import periods, units
 
 RED_BLACK_SIZE = 3
 
@@ -180,12 +180,32 @@ def public_list(session: Session, village: Village, period_code: str, *, read_ro
 
     With ``read_rows=False`` (the unsearched page) the rows are not read when the record stores their
     markup (``records.stored_public_rows``, issue 34): the page shows ``rows_html`` and ``groups``."""
+    found = _posted(session, period_code, Village.id == village.id)
+    if found is None:
+        periods.get_period(session, village.county_id, period_code)  # "not found" names a period that is not
+        raise NotFound(f"{village.name} {period_code} 尚未公示")
+    return _public_list(session, *found, read_rows=read_rows)
+
+
+def public_list_of(session: Session, village_code: str, period_code: str, *, read_rows: bool = True) -> PublicList:
+    """``public_list`` of the village by its code, the village read in the same statement (the list's
+    page: a first view of a list is the public site's costliest request, issue 34)."""
+    found = _posted(session, period_code, Village.code == village_code)
+    if found is None:
+        return public_list(session, units.get_village(session, village_code), period_code, read_rows=read_rows)
+    return _public_list(session, *found, read_rows=read_rows)
+
+
+def _posted(
+    session: Session, period_code: str, village_is: sa.ColumnElement[bool]
+) -> tuple[Village, VillagePeriod, Period, ResultRecord] | None:
+    """The village, its period of that code (in the village's county), the village's period and its
+    current record, in one statement, if the period is published or final."""
     rating.parse_period_code(period_code)
-    # The period, the village's period and its current record in one statement (a first view of a
-    # list is the public site's costliest request, issue 34).
     found = session.execute(
-        sa.select(VillagePeriod, Period, ResultRecord)
-        .join(Period, VillagePeriod.period_id == Period.id)
+        sa.select(Village, VillagePeriod, Period, ResultRecord)
+        .join(VillagePeriod, VillagePeriod.village_id == Village.id)
+        .join(Period, sa.and_(VillagePeriod.period_id == Period.id, Period.county_id == Village.county_id))
         .join(
             ResultRecord,
             sa.and_(
@@ -194,18 +214,24 @@ def public_list(session: Session, village: Village, period_code: str, *, read_ro
                 ResultRecord.superseded_at.is_(None),
             ),
         )
-        .where(
-            Period.county_id == village.county_id,
-            Period.code == period_code,
-            VillagePeriod.village_id == village.id,
-            VillagePeriod.state.in_(PUBLIC_STATES),
-        )
+        .where(village_is, Period.code == period_code, VillagePeriod.state.in_(PUBLIC_STATES))
         .options(undefer(ResultRecord.public_rows))
     ).first()
     if found is None:
-        periods.get_period(session, village.county_id, period_code)  # "not found" names a period that is not
-        raise NotFound(f"{village.name} {period_code} 尚未公示")
-    village_period, period, record = found
+        return None
+    village, village_period, period, record = found
+    return village, village_period, period, record
+
+
+def _public_list(
+    session: Session,
+    village: Village,
+    village_period: VillagePeriod,
+    period: Period,
+    record: ResultRecord,
+    *,
+    read_rows: bool,
+) -> PublicList:
     stored = records.stored_public_rows(record)
     rows = records.posted_rows(session, record) if read_rows or stored is None else []
     rows_html, groups = stored if stored is not None else (records.rows_html(rows), records.groups_of(rows))
