@@ -611,11 +611,11 @@ def review_sheet(session: Any, village_period: VillagePeriod, rng: random.Random
     return buffer.getvalue().encode()
 
 
-def write_while_reading(url_text: str, village_code: str, stop: Any, out: str) -> None:
+def write_while_reading(url_text: str, village_code: str, stop: Any, out: str, pause: float = 0.0) -> None:
     """A clerk's review import and a reviewer's publication, again and again until ``stop``, through
     the services each in its own transaction as the pages do (another process: it competes with the
-    served app for the CPUs). Each cycle ends published, as the village was. Each step's own wall
-    time and every error go to ``out`` (JSON)."""
+    served app for the CPUs), ``pause`` seconds apart (0: back to back, the worst case). Each cycle
+    ends published, as the village was. Each step's own wall time and every error go to ``out``."""
     engine = make_engine(parse_database_url(url_text))
     maker = make_sessionmaker(engine, write=True)
     times: dict[str, list[float]] = {name: [] for name in WRITE_STEPS}
@@ -631,6 +631,7 @@ def write_while_reading(url_text: str, village_code: str, stop: Any, out: str) -
                 errors.append(f"{name}: {error!r}")
                 break
             times[name].append(time.perf_counter() - started)
+        stop.wait(pause)
     engine.dispose()
     Path(out).write_text(json.dumps({"times": times, "errors": errors}, ensure_ascii=False))
 
@@ -665,12 +666,13 @@ def write_steps(village_code: str, rng: random.Random) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def writing(url: URL, village_code: str, out: Path) -> Iterator[None]:
+def writing(url: URL, village_code: str, out: Path, pause: float) -> Iterator[None]:
     """``write_while_reading`` in its own process for the duration of the block."""
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
     writer = context.Process(
-        target=write_while_reading, args=(url.render_as_string(hide_password=False), village_code, stop, str(out))
+        target=write_while_reading,
+        args=(url.render_as_string(hide_password=False), village_code, stop, str(out), pause),
     )
     writer.start()
     try:
@@ -853,6 +855,12 @@ def main() -> None:
         help="only the profile of first renders in the test client (CPU per page), no server and no wrk",
     )
     parser.add_argument(
+        "--write-pause",
+        type=float,
+        default=0.0,
+        help="seconds between the writer's cycles (withdraw, import, submit and approve, publish); 0: back to back",
+    )
+    parser.add_argument(
         "--no-writes",
         action="store_true",
         help="skip the cold runs while a clerk's review import and a reviewer's publication run",
@@ -967,13 +975,14 @@ def main() -> None:
         out = work / "writes.json"
         with (
             served(url, free_port(), args.workers, work / "gunicorn-writes.log") as base,
-            writing(url, writes_code, out),
+            writing(url, writes_code, out, args.write_pause),
         ):
             many = ["-s", str(work / "random.lua"), base + "/", "--", str(work / "paths.txt")]
             runs.append(run_wrk("random, cold, while writing, unpaced", [*base_args, *many, "0"]))
             runs.append(paced_run(f"random, cold, while writing, ~{args.rate}/s", args, gzip_header, many))
         notes.append(f"village {writes_code}: a clerk's review import and a reviewer's publication, again and again "
-                     "during the runs 'while writing' (another process, through the services):")  # fmt: skip
+                     f"({args.write_pause:g} s apart) during the runs 'while writing' (another process, through the "
+                     "services):")  # fmt: skip
         notes.extend(write_notes(out))
     for served_log in (log, work / "gunicorn-writes.log"):
         if served_log.exists():
