@@ -901,7 +901,13 @@ def main() -> None:
         print(f"  {name:<26} {rows:>10,} rows {size:>10}")
 
     with engine.connect() as conn:
-        codes = list(conn.scalars(sa.select(ResultRecord.village_code).order_by(ResultRecord.village_code)))
+        codes = list(
+            conn.scalars(  # the current records only: the runs while writing leave older versions of one village
+                sa.select(ResultRecord.village_code)
+                .where(ResultRecord.superseded_at.is_(None))
+                .order_by(ResultRecord.village_code)
+            )
+        )
         median_code = conn.scalar(
             sa.select(ResultRecord.village_code)
             .where(ResultRecord.superseded_at.is_(None))
