@@ -15,8 +15,14 @@ p99 under 50 ms at 300 requests/s, no errors.
    127.0.0.1, then ``wrk`` against the list: one village as fast as it goes, random villages as fast
    as they go, random villages paced to about ``--rate`` requests/s (wrk's ``delay()``: plain wrk
    has no open-loop rate control), and, if the page carries an ETag, conditional requests.
-3. A profile of the page (Flask's test client on the same database): time per request, SQL
-   statements and SQL time per request, the functions that take the time.
+   Then (issue 34), on a fresh server, the cold random runs again while another process writes
+   through the services: a clerk's 小组复评 import for one village and a reviewer's publication of
+   it (withdraw, import, submit and approve, publish, ``--write-pause`` apart), each step's own time
+   and errors printed beside the runs. Every record's public rows are stored as posting stores them
+   (``records.store_public_rows``); ``--live-rows`` clears them instead (records posted before 0021).
+3. A profile of the page (Flask's test client on the same database): CPU and wall time of a first
+   render without the profiler (``--profile-only``: only this), then under cProfile the SQL
+   statements and SQL time per request and the functions that take the time.
 
     scripts/with-postgres.sh .venv/bin/python benchmarks/public_load.py
     .venv/bin/python benchmarks/public_load.py --database-url postgresql://postgres@127.0.0.1:5432/bench_public
