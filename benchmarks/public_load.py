@@ -15,8 +15,14 @@ p99 under 50 ms at 300 requests/s, no errors.
    127.0.0.1, then ``wrk`` against the list: one village as fast as it goes, random villages as fast
    as they go, random villages paced to about ``--rate`` requests/s (wrk's ``delay()``: plain wrk
    has no open-loop rate control), and, if the page carries an ETag, conditional requests.
-3. A profile of the page (Flask's test client on the same database): time per request, SQL
-   statements and SQL time per request, the functions that take the time.
+   Then (issue 34), on a fresh server, the cold random runs again while another process writes
+   through the services: a clerk's 小组复评 import for one village and a reviewer's publication of
+   it (withdraw, import, submit and approve, publish, ``--write-pause`` apart), each step's own time
+   and errors printed beside the runs. Every record's public rows are stored as posting stores them
+   (``records.store_public_rows``); ``--live-rows`` clears them instead (records posted before 0021).
+3. A profile of the page (Flask's test client on the same database): CPU and wall time of a first
+   render without the profiler (``--profile-only``: only this), then under cProfile the SQL
+   statements and SQL time per request and the functions that take the time.
 
     scripts/with-postgres.sh .venv/bin/python benchmarks/public_load.py
     .venv/bin/python benchmarks/public_load.py --database-url postgresql://postgres@127.0.0.1:5432/bench_public
@@ -32,11 +38,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
+import csv
 import datetime as dt
 import io
 import json
+import multiprocessing
 import os
 import pstats
+import random
 import re
 import secrets
 import signal
@@ -61,12 +70,22 @@ from sqlalchemy.engine import URL
 
 from hygiene import migrate
 from hygiene.db import make_engine, make_sessionmaker, parse_database_url, redact_url
-from hygiene.enums import CRITERIA, WorkflowState
-from hygiene.models import County, ResultRecord, ResultRecordHousehold, Village, VillagePeriod
+from hygiene.enums import CRITERIA, Role, WorkflowState
+from hygiene.models import (
+    County,
+    Group,
+    Household,
+    Period,
+    ResultRecord,
+    ResultRecordHousehold,
+    User,
+    Village,
+    VillagePeriod,
+)
 from hygiene.models._types import utcnow
 from hygiene.models.records import VILLAGE_COUNTS
-from hygiene.services.rating import rating
-from hygiene.services.setup import counties
+from hygiene.services.rating import rating, records, review_imports, workflow
+from hygiene.services.setup import accounts, counties
 from scoring import peer_criterion_means, score_tables
 from scoring.bench import ensure_data
 
@@ -116,11 +135,17 @@ def expected_households(folder: Path) -> int:
 
 
 def is_complete(engine: sa.Engine, households: int) -> bool:
-    """Schema at head, every household, and a current posted record for every village."""
+    """Schema at head, every household on a current record, and a current posted record for every village."""
     if migrate.current_revision(engine) != migrate.head_revision():
         return False
     with engine.connect() as conn:
-        have = conn.scalar(sa.select(sa.func.count()).select_from(ResultRecordHousehold))
+        # the current records' rows: the publications of the runs while writing add versions of one village
+        have = conn.scalar(
+            sa.select(sa.func.count())
+            .select_from(ResultRecordHousehold)
+            .join(ResultRecord, ResultRecordHousehold.record_id == ResultRecord.id)
+            .where(ResultRecord.superseded_at.is_(None))
+        )
         villages = conn.scalar(sa.select(sa.func.count()).select_from(Village))
         posted = conn.scalar(
             sa.select(sa.func.count())
@@ -266,6 +291,35 @@ def build(engine: sa.Engine, url: URL, folder: Path) -> None:
         raw.commit()
     with psycopg.connect(conninfo(url), autocommit=True) as raw:
         raw.execute("VACUUM ANALYZE")
+
+
+def public_rows(engine: sa.Engine, *, live: bool) -> str:
+    """What the posting path stores for the public page (``records.store_public_rows``, issue 34),
+    through that same function, for every current record that lacks it; with ``live``, cleared
+    instead, so that every page renders its rows as for a record posted before migration 0021."""
+    table = ResultRecord.__table__
+    if live:
+        with engine.begin() as conn:
+            cleared = conn.execute(sa.update(table).where(table.c.public_rows.is_not(None)).values(public_rows=None))
+        return f"stored rows cleared from {cleared.rowcount:,} records: every page renders its rows (--live-rows)"
+    maker = make_sessionmaker(engine, write=True)
+    started = time.perf_counter()
+    done = 0
+    while True:
+        with maker.begin() as session:
+            batch = session.scalars(
+                sa.select(ResultRecord)
+                .where(ResultRecord.superseded_at.is_(None), ResultRecord.public_rows.is_(None))
+                .order_by(ResultRecord.id)
+                .limit(500)
+            ).all()
+            for record in batch:
+                records.store_public_rows(session, record)
+        done += len(batch)
+        if not batch:
+            break
+    seconds = time.perf_counter() - started
+    return f"stored rows rendered for {done:,} records by records.store_public_rows in {seconds:.1f} s"
 
 
 def keep_posting_open(engine: sa.Engine) -> None:
@@ -497,6 +551,171 @@ def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[st
     return status, got, body, (time.perf_counter() - start) * 1000
 
 
+# --- a clerk's import and a reviewer's publication while residents read ------------------------------
+
+WRITE_CLERK = "bench_public_clerk"
+WRITE_REVIEWER = "bench_public_reviewer"
+WRITE_STEPS = ("withdrawal", "review import", "submit and approve", "publication")
+WRITE_REASON = "基准测试：撤回后重新导入复评"
+OVERRIDE = "基准测试：缺项照常"  # the guard's reason, should the village's data have shortfalls
+
+
+def _writes_of(session: Any, village_code: str) -> tuple[VillagePeriod, User, User]:
+    village = session.scalars(sa.select(Village).where(Village.code == village_code)).one()
+    village_period = session.scalars(
+        sa.select(VillagePeriod)
+        .join(Period, VillagePeriod.period_id == Period.id)
+        .where(VillagePeriod.village_id == village.id, Period.code == PERIOD)
+    ).one()
+    clerk = session.scalars(sa.select(User).where(User.username == WRITE_CLERK)).one()
+    reviewer = session.scalars(sa.select(User).where(User.username == WRITE_REVIEWER)).one()
+    return village_period, clerk, reviewer
+
+
+def prepare_writes(engine: sa.Engine, village_code: str) -> None:
+    """The writing village's clerk and township reviewer (accounts made through the service), and the
+    village published again if an earlier run stopped half-way (``WRITE_STEPS`` from where it is)."""
+    maker = make_sessionmaker(engine, write=True)
+    with maker.begin() as session:
+        village = session.scalars(sa.select(Village).where(Village.code == village_code)).one()
+        for username, role, unit in (
+            (WRITE_CLERK, Role.VILLAGE_CLERK, village.code),
+            (WRITE_REVIEWER, Role.TOWNSHIP_REVIEWER, village.township.code),
+        ):
+            if session.scalar(sa.select(User.id).where(User.username == username)) is None:
+                accounts.create_user(
+                    session, username=username, password=secrets.token_hex(16), role=role, unit_code=unit
+                )
+    with maker.begin() as session:
+        village_period, _clerk, reviewer = _writes_of(session, village_code)
+        moves = {
+            WorkflowState.PUBLISHED: workflow.withdraw,
+            WorkflowState.APPROVED: workflow.unapprove,
+            WorkflowState.SUBMITTED: workflow.return_for_changes,
+        }
+        while village_period.state not in (WorkflowState.DRAFT, WorkflowState.RETURNED, WorkflowState.PUBLISHED):
+            moves[village_period.state](session, reviewer, village_period, village_period.version, WRITE_REASON)
+        published = village_period.state is WorkflowState.PUBLISHED
+    if not published:
+        steps = write_steps(village_code, random.Random(34))
+        for name in WRITE_STEPS[1:]:
+            with maker.begin() as session:
+                steps[name](session)
+
+
+def review_sheet(session: Any, village_period: VillagePeriod, rng: random.Random) -> bytes:
+    """The village's 小组复评 sheet as a clerk fills it (CSV): every registered household, one group
+    review each, each criterion between half and all of its points, in tenths."""
+    period = village_period.period
+    maxima = [(c.code, c.max_tenths) for c in period.rubric_version.criteria]
+    codes = session.scalars(
+        sa.select(Household.code)
+        .join(Group, Household.group_id == Group.id)
+        .where(Group.village_id == village_period.village_id, rating.registered(period))
+        .order_by(Household.code)
+    ).all()
+    buffer = io.StringIO()
+    sheet = csv.writer(buffer, lineterminator="\r\n")
+    sheet.writerow(["户编号", "评议类型", "评议人", *(code for code, _ in maxima)])
+    for code in codes:
+        scores = [rng.randint(most // 2, most) / 10 for _, most in maxima]
+        sheet.writerow([code, "复评", "王组长、李委员", *scores])
+    return buffer.getvalue().encode()
+
+
+def write_while_reading(url_text: str, village_code: str, stop: Any, out: str, pause: float = 0.0) -> None:
+    """A clerk's review import and a reviewer's publication, again and again until ``stop``, through
+    the services each in its own transaction as the pages do (another process: it competes with the
+    served app for the CPUs), ``pause`` seconds apart (0: back to back, the worst case). Each cycle
+    ends published, as the village was. Each step's own wall time and every error go to ``out``."""
+    engine = make_engine(parse_database_url(url_text))
+    maker = make_sessionmaker(engine, write=True)
+    times: dict[str, list[float]] = {name: [] for name in WRITE_STEPS}
+    errors: list[str] = []
+    steps = write_steps(village_code, random.Random(34))
+    while not stop.is_set() and not errors:
+        for name, step in steps.items():
+            started = time.perf_counter()
+            try:
+                with maker.begin() as session:
+                    step(session)
+            except Exception as error:
+                errors.append(f"{name}: {error!r}")
+                break
+            times[name].append(time.perf_counter() - started)
+        stop.wait(pause)
+    engine.dispose()
+    Path(out).write_text(json.dumps({"times": times, "errors": errors}, ensure_ascii=False))
+
+
+def write_steps(village_code: str, rng: random.Random) -> dict[str, Any]:
+    """``WRITE_STEPS`` as functions of a session, each as the clerk's or the reviewer's page calls the
+    services: the posting taken down, the clerk's sheet imported, submitted and approved, published
+    again (a new record, its public rows stored by ``records.post``)."""
+
+    def review_import(session: Any) -> None:
+        village_period, clerk, _ = _writes_of(session, village_code)
+        data = review_sheet(session, village_period, rng)
+        plan = review_imports.plan_review_upload(
+            session, clerk, village_period.village, village_period.period, data, "复评表.csv"
+        )
+        review_imports.apply_review_import(session, clerk, plan, file_name="复评表.csv")
+
+    def submit_and_approve(session: Any) -> None:
+        village_period, clerk, reviewer = _writes_of(session, village_code)
+        workflow.submit(session, clerk, village_period, village_period.version, override_reason=OVERRIDE)
+        workflow.approve(session, reviewer, village_period, village_period.version, override_reason=OVERRIDE)
+
+    def publication(session: Any) -> None:
+        village_period, _, reviewer = _writes_of(session, village_code)
+        workflow.publish(session, reviewer, village_period, village_period.version, override_reason=OVERRIDE)
+
+    def withdrawal(session: Any) -> None:
+        village_period, _, reviewer = _writes_of(session, village_code)
+        workflow.withdraw(session, reviewer, village_period, village_period.version, WRITE_REASON)
+
+    return dict(zip(WRITE_STEPS, (withdrawal, review_import, submit_and_approve, publication), strict=True))
+
+
+@contextlib.contextmanager
+def writing(url: URL, village_code: str, out: Path, pause: float) -> Iterator[None]:
+    """``write_while_reading`` in its own process for the duration of the block."""
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
+    writer = context.Process(
+        target=write_while_reading,
+        args=(url.render_as_string(hide_password=False), village_code, stop, str(out), pause),
+    )
+    writer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        writer.join(timeout=600)
+        if writer.is_alive():
+            writer.terminate()
+            writer.join()
+
+
+def write_notes(out: Path) -> list[str]:
+    """The writes' own times (median and slowest of each step) and their errors."""
+    if not out.exists():
+        return ["writes: the writing process left no report (it failed; see above)"]
+    found = json.loads(out.read_text())
+    lines = []
+    for name, seconds in found["times"].items():
+        if seconds:
+            ordered = sorted(seconds)
+            lines.append(
+                f"  {name}: {len(ordered)} done, median {ordered[len(ordered) // 2] * 1000:,.0f} ms, "
+                f"slowest {ordered[-1] * 1000:,.0f} ms"
+            )
+        else:
+            lines.append(f"  {name}: none done")
+    lines.append(f"  errors: {len(found['errors'])}" + "".join(f"\n    {e}" for e in found["errors"]))
+    return lines
+
+
 # --- where the time goes ------------------------------------------------------------------------------
 
 
@@ -506,6 +725,7 @@ def profile_page(url: URL, paths: list[str]) -> list[str]:
     the most own time."""
     os.environ.setdefault("HYGIENE_SECRET_KEY", secrets.token_hex(32))
     from web import create_app
+    from web.public import cache as page_cache
 
     app = create_app({"DATABASE_URL": url.render_as_string(hide_password=False), "TICK_SECONDS": 0})
     engine: sa.Engine = app.extensions["hygiene.engine"]
@@ -522,8 +742,27 @@ def profile_page(url: URL, paths: list[str]) -> list[str]:
     sa.event.listen(engine, "after_cursor_execute", after)
     client = app.test_client()
     client.get(paths[0])  # warm: templates compiled, connections open
-    sql.update(count=0, seconds=0.0)
     requests = len(paths) - 1
+    # First without the profiler: each page rendered (the page cache emptied before), the CPU this
+    # process spent on it (steadier than wall time on a shared machine) beside the wall time.
+    lines = []
+    for turn in (1, 2, 3):
+        with app.app_context():
+            page_cache.pages().clear()
+        sql.update(count=0, seconds=0.0)
+        cpu, start = time.process_time(), time.perf_counter()
+        for path in paths[1:]:
+            assert client.get(path, headers={"Accept-Encoding": "gzip"}).status_code == 200
+        cpu_ms = (time.process_time() - cpu) * 1000 / requests
+        wall_ms = (time.perf_counter() - start) * 1000 / requests
+        lines.append(
+            f"test client, {requests} different villages, each rendered, turn {turn} (no profiler): "
+            f"{cpu_ms:.2f} ms CPU and {wall_ms:.2f} ms wall a page, {sql['count'] / requests:.1f} SQL statements "
+            f"and {sql['seconds'] * 1000 / requests:.2f} ms of SQL each"
+        )
+    with app.app_context():
+        page_cache.pages().clear()
+    sql.update(count=0, seconds=0.0)
     profiler = cProfile.Profile()
     start = time.perf_counter()
     profiler.enable()
@@ -531,7 +770,7 @@ def profile_page(url: URL, paths: list[str]) -> list[str]:
         assert client.get(path, headers={"Accept-Encoding": "gzip"}).status_code == 200
     profiler.disable()
     wall = (time.perf_counter() - start) * 1000 / requests
-    lines = [
+    lines += [
         f"test client, {requests} different villages, each rendered: {wall:.1f} ms a request (under cProfile), "
         f"{sql['count'] / requests:.1f} SQL statements and {sql['seconds'] * 1000 / requests:.1f} ms of SQL each",
         "functions with the most own time (cProfile, tottime ms per request):",
@@ -616,6 +855,28 @@ def main() -> None:
         help="only the cached page beside the bare-Flask floor, on --database-url as it is (e.g. the demo)",
     )
     parser.add_argument("--page", default=None, help="with --floor-only: the page's path")
+    parser.add_argument(
+        "--live-rows",
+        action="store_true",
+        help="clear the records' stored rows (issue 34): every page renders its rows, as for a record posted "
+        "before migration 0021 (without it, records lacking them get them through records.store_public_rows)",
+    )
+    parser.add_argument(
+        "--profile-only",
+        action="store_true",
+        help="only the profile of first renders in the test client (CPU per page), no server and no wrk",
+    )
+    parser.add_argument(
+        "--write-pause",
+        type=float,
+        default=0.0,
+        help="seconds between the writer's cycles (withdraw, import, submit and approve, publish); 0: back to back",
+    )
+    parser.add_argument(
+        "--no-writes",
+        action="store_true",
+        help="skip the cold runs while a clerk's review import and a reviewer's publication run",
+    )
     args = parser.parse_args()
     if args.floor_only:
         floor_only(args)
@@ -641,11 +902,18 @@ def main() -> None:
     else:
         print("reusing the complete database (grades, ranks and awards from the scoring engine)")
         keep_posting_open(engine)
+    print(public_rows(engine, live=args.live_rows), flush=True)
     for name, rows, size in table_sizes(engine):
         print(f"  {name:<26} {rows:>10,} rows {size:>10}")
 
     with engine.connect() as conn:
-        codes = list(conn.scalars(sa.select(ResultRecord.village_code).order_by(ResultRecord.village_code)))
+        codes = list(
+            conn.scalars(  # the current records only: the runs while writing leave older versions of one village
+                sa.select(ResultRecord.village_code)
+                .where(ResultRecord.superseded_at.is_(None))
+                .order_by(ResultRecord.village_code)
+            )
+        )
         median_code = conn.scalar(
             sa.select(ResultRecord.village_code)
             .where(ResultRecord.superseded_at.is_(None))
@@ -654,7 +922,15 @@ def main() -> None:
             .limit(1)
         )
     path = f"/public/villages/{median_code}/{PERIOD}"
+    # The village the clerk and the reviewer write to: its list comes and goes, so no reader asks for it.
+    writes_code = next(code for code in codes[len(codes) // 3 :] if code != median_code)
+    codes.remove(writes_code)
 
+    profiled = [f"/public/villages/{code}/{PERIOD}" for code in codes[-1 - args.profile_requests :]]
+    if args.profile_only:
+        for line in profile_page(url, profiled):
+            print(line)
+        return
     runs: list[WrkRun] = []
     notes: list[str] = []
     work = Path(tempfile.mkdtemp(prefix="bench_public_"))
@@ -710,8 +986,30 @@ def main() -> None:
             )
         else:
             notes.append("no ETag on the page: conditional requests not measured")
-    errors = [line for line in log.read_text(errors="replace").splitlines() if "Traceback" in line or "ERROR" in line]
-    notes.append(f"gunicorn log {log}: {len(errors)} error lines")
+    if not args.no_writes:
+        # A fresh server (every worker's page cache empty again), then the cold runs while a clerk's
+        # review import and a reviewer's publication run in another process, one after the other.
+        prepare_writes(engine, writes_code)
+        out = work / "writes.json"
+        with (
+            served(url, free_port(), args.workers, work / "gunicorn-writes.log") as base,
+            writing(url, writes_code, out, args.write_pause),
+        ):
+            many = ["-s", str(work / "random.lua"), base + "/", "--", str(work / "paths.txt")]
+            runs.append(run_wrk("random, cold, while writing, unpaced", [*base_args, *many, "0"]))
+            runs.append(paced_run(f"random, cold, while writing, ~{args.rate}/s", args, gzip_header, many))
+        notes.append(f"village {writes_code}: a clerk's review import and a reviewer's publication, again and again "
+                     f"({args.write_pause:g} s apart) during the runs 'while writing' (another process, through the "
+                     "services):")  # fmt: skip
+        notes.extend(write_notes(out))
+    for served_log in (log, work / "gunicorn-writes.log"):
+        if served_log.exists():
+            errors = [
+                line
+                for line in served_log.read_text(errors="replace").splitlines()
+                if "Traceback" in line or "ERROR" in line
+            ]
+            notes.append(f"gunicorn log {served_log}: {len(errors)} error lines")
 
     print()
     print_runs(runs)
@@ -727,7 +1025,6 @@ def main() -> None:
     for note in notes:
         print(note)
     print()
-    profiled = [f"/public/villages/{code}/{PERIOD}" for code in codes[-1 - args.profile_requests :]]
     for line in profile_page(url, profiled):
         print(line)
     print(f"EXPLAIN ANALYZE of the record's rows (village {median_code}):")

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from hygiene import migrate
 from hygiene.db import Base, make_engine
-from hygiene.models import County, User
+from hygiene.models import County, ResultRecord, User, Village
 from hygiene.services import audit
+from hygiene.services.rating import results
 from hygiene.services.setup import accounts, counties
 from tests.conftest import BACKENDS, fresh_postgres_database
 
@@ -231,3 +232,45 @@ def test_migration_0020_keeps_every_team_and_check_at_the_county_level_and_refus
         session.execute(
             sa.text("UPDATE users SET county_id = (SELECT min(id) FROM counties) WHERE city_id IS NOT NULL")
         )
+
+
+def test_migration_0021_stores_no_rows_markup_for_records_posted_before_it_and_they_read_the_same(
+    committing_engine: sa.Engine,
+) -> None:
+    """Down to 0020 (the column dropped, the records and their guard kept) and up again: the records
+    posted before 0021 have no stored rows' markup, and their public list reads its rows to the same
+    markup, groups and red and black list as the stored one gave."""
+
+    def lists() -> dict[str, results.PublicList]:
+        with Session(committing_engine) as session:
+            found = {}
+            for record in session.scalars(sa.select(ResultRecord).where(ResultRecord.superseded_at.is_(None))):
+                village = session.scalars(sa.select(Village).where(Village.code == record.village_code)).one()
+                found[f"{record.village_code}/{record.period_code}"] = results.public_list(
+                    session, village, record.period_code, read_rows=False
+                )
+            return found
+
+    stored = lists()
+    assert stored and all(not p.rows and p.rows_html for p in stored.values())
+    before = row_counts(committing_engine)
+    migrate.downgrade(committing_engine, "0020")
+    with committing_engine.connect() as conn:
+        assert "public_rows" not in {c["name"] for c in sa.inspect(conn).get_columns("result_records")}
+    with pytest.raises(sa.exc.DatabaseError, match="immutable"), committing_engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM result_records"))
+    migrate.upgrade(committing_engine)
+    assert row_counts(committing_engine) == before
+    with committing_engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM result_records WHERE public_rows IS NOT NULL")) == 0
+    legacy = lists()
+    assert legacy.keys() == stored.keys()
+    for key, posted in legacy.items():
+        assert posted.rows, key  # read from the rows, there being no stored markup
+        was = stored[key]
+        assert (posted.rows_html, posted.groups, posted.red_list, posted.black_list) == (
+            was.rows_html,
+            was.groups,
+            was.red_list,
+            was.black_list,
+        ), key

@@ -97,6 +97,11 @@ class ResultRecord(Base):
     # SHA-256 of the record as posted and its rows (issue 32, ``hygiene.digests``), set by
     # ``records.post``; ``hygiene check`` and the county's page compare it with the rows.
     digest: Mapped[str | None] = mapped_column(sa.String(64))
+    # The public list's rows as its page shows them, rendered once when posted (issue 34,
+    # ``records.public_rows_of``): {"format", "html", "groups"}. Derived from the rows (which the
+    # digest covers) and checked against them by ``hygiene check``; None for records posted before
+    # migration 0021, whose page renders its rows. Deferred: only the public page reads it.
+    public_rows: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON, deferred=True)
 
     # Joined on the county too, so that a record's rows are read through the index the county leads
     # (and, sharded by county, on one shard). They are written in bulk (``records.post``), never here.

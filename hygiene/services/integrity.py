@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from hygiene import config, digests
 from hygiene.db import Base
 from hygiene.models import County
+from hygiene.services.rating import records
 from hygiene.services.setup import counties
 
 SHOWN = 20  # problems named one by one per kind, then counted
@@ -126,20 +127,31 @@ class CountyIntegrity:
         return not self.altered_records and not self.chain.broken
 
 
-def _record_problems(connection: sa.Connection | Session, county_id: int | None) -> tuple[int, list[str]]:
+def _record_problems(
+    connection: sa.Connection | Session, county_id: int | None, *, pages: Session | None = None
+) -> tuple[int, list[str]]:
+    """Records without a digest or not matching it; with ``pages``, also a record whose rows match
+    but whose stored public rows (what its list page shows, issue 34) do not."""
     count, problems = 0, []
+    sound = []
     for record_id, stored, computed in digests.record_digests(connection, county_id):
         count += 1
         if stored is None:
             problems.append(f"公示存档 #{record_id}: 没有摘要（在应用之外写入）")
         elif stored != computed:
             problems.append(f"公示存档 #{record_id}: 内容与公示时的摘要不符（在应用之外被改动）")
+        else:
+            sound.append(record_id)
+    if pages is not None:
+        for record_id in sound:
+            if records.public_rows_altered(pages, record_id):
+                problems.append(f"公示存档 #{record_id}: 公示名单页面与存档各户不符（在应用之外被改动）")
     return count, problems
 
 
 def county_integrity(session: Session, county: County) -> CountyIntegrity:
-    records, altered = _record_problems(session, county.id)
-    return CountyIntegrity(records=records, altered_records=altered, chain=chain_state(session, county.id))
+    checked, altered = _record_problems(session, county.id)
+    return CountyIntegrity(records=checked, altered_records=altered, chain=chain_state(session, county.id))
 
 
 def check(session: Session) -> Report:
@@ -157,8 +169,8 @@ def check(session: Session) -> Report:
     for table, count in mismatches.items():
         if count:
             report.add(f"{table}: {count} 行与其上级（或所记对象）不属同一县")
-    records, problems = _record_problems(session, None)
-    report.checked["公示存档"] = records
+    checked, problems = _record_problems(session, None, pages=session)
+    report.checked["公示存档"] = checked
     for problem in problems:
         report.add(problem)
     county_ids = set(session.scalars(sa.select(County.id)))

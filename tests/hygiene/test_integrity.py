@@ -89,6 +89,23 @@ def test_a_record_header_changed_is_named_too(committing_engine: sa.Engine) -> N
     assert run_check(committing_engine).problems == [altered]
 
 
+def test_a_records_stored_public_rows_changed_outside_the_app_are_named(committing_engine: sa.Engine) -> None:
+    """The list page shows the rows' markup stored at posting (issue 34): the digest covers the rows,
+    so ``hygiene check`` renders them again and compares."""
+    with Session(committing_engine) as session, session.begin():
+        record = session.scalars(
+            sa.select(ResultRecord).where(ResultRecord.public_rows.is_not(None)).order_by(ResultRecord.id)
+        ).first()
+        assert record is not None and record.public_rows is not None
+        record_id, forged = record.id, dict(record.public_rows)
+        forged["html"] = forged["html"].replace("<td>最清洁户", "<td>清洁户", 1)
+        assert forged != record.public_rows
+        record.public_rows = forged
+    assert run_check(committing_engine).problems == [
+        f"公示存档 #{record_id}: 公示名单页面与存档各户不符（在应用之外被改动）"
+    ]
+
+
 def test_audit_entries_edited_removed_or_slipped_in_are_named(committing_engine: sa.Engine) -> None:
     county = county_id(committing_engine)
     with committing_engine.connect() as conn:

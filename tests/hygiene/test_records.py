@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from hygiene.enums import ReviewKind, WorkflowState
-from hygiene.models import AwardQuota, County, Group, Household, Review, User, VillagePeriod
+from hygiene.models import AwardQuota, County, Group, Household, ResultRecord, Review, User, VillagePeriod
 from hygiene.services.errors import NotFound
 from hygiene.services.rating import boards, rating, records, results, workflow
 from hygiene.services.setup import counties, periods, units
@@ -274,3 +274,45 @@ def test_a_village_period_from_before_records_is_finalized_from_a_record_made_th
     workflow.finalize(db, village_period, now=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
     record = records.current_record(db, village_period)
     assert record is not None and record.number == 2 and record.plaques_applied_at is not None
+
+
+def test_publishing_stores_the_public_rows_as_the_page_shows_them_read_back_from_the_rows(db: Session) -> None:
+    village = factories.village(db, "5209990103")  # 2026Q4 approved
+    village_period = periods.village_period(db, village, factories.period(db, "2026Q4"))
+    workflow.publish(db, user(db, "township"), village_period, village_period.version, override_reason="已核对")
+    db.expire_all()  # what the database holds, not what the session remembers
+    record = records.current_record(db, village_period, public_rows=True)
+    assert record is not None and record.public_rows is not None
+    rows = records.posted_rows(db, record)
+    assert len(rows) == record.rated and rows
+    assert record.public_rows == {
+        "format": records.PUBLIC_ROWS_FORMAT,
+        "html": records.rows_html(rows),
+        "groups": records.groups_of(rows),
+    }
+    html = record.public_rows["html"]
+    assert html.count("<tr ") == record.rated
+    assert [html.index(f'"households/{row.household_code}"') for row in rows] == sorted(
+        html.index(f'"households/{row.household_code}"') for row in rows
+    )  # in ranking order
+    for row in record.rows:  # surnames only, as the page shows them
+        assert (f"<td>{row.head_name}<td>" in html) == (row.head_name == records.mask_name(row.head_name))
+
+    # The unsearched page reads the stored rows only; the search and the files read the rows.
+    stored = results.public_list(db, village, "2026Q4", read_rows=False)
+    assert stored.rows == [] and stored.rows_html == html and stored.groups == records.groups_of(rows)
+    whole = results.public_list(db, village, "2026Q4")
+    assert whole.rows == rows and whole.rows_html == html and whole.groups == stored.groups
+
+
+def test_a_record_without_stored_public_rows_is_read_from_its_rows_to_the_same_markup(db: Session) -> None:
+    village = factories.village(db, FINAL_Q3)
+    posted = results.public_list(db, village, "2026Q3", read_rows=False)
+    assert posted.rows == [] and posted.rows_html  # the demo's records are posted with their rows' markup
+    assert posted.red_list and posted.black_list  # a final period's red and black list, read apart
+    db.execute(sa.update(ResultRecord).where(ResultRecord.id == posted.record.id).values(public_rows=None))
+    db.expire_all()
+    legacy = results.public_list(db, village, "2026Q3", read_rows=False)
+    assert legacy.rows and legacy.rows_html == posted.rows_html and legacy.groups == posted.groups
+    assert (legacy.red_list, legacy.black_list) == (posted.red_list, posted.black_list)
+    assert legacy.red_list == legacy.rows[:3] and legacy.black_list == list(reversed(legacy.rows[-3:]))

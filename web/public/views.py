@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, send_from_directory
 from flask.typing import ResponseReturnValue
+from markupsafe import Markup
 
 from hygiene.enums import WorkflowState
 from hygiene.io.exports import csv_bytes, xlsx_bytes
 from hygiene.models._types import beijing_today
-from hygiene.services.rating import objections, results
+from hygiene.services.rating import objections, records, results
 from hygiene.services.setup import units
 from web.database import get_session
 from web.downloads import CSV_MIMETYPE, XLSX_MIMETYPE, download
@@ -54,17 +55,23 @@ def village_list(village_code: str, period_code: str) -> ResponseReturnValue:
 
     def render() -> str:
         session = get_session()
-        village = units.get_village(session, village_code)
-        posted = results.public_list(session, village, period_code)
-        rows = results.search_rows(posted.rows, query, group)
+        searched = bool(query or group)
+        posted = results.public_list_of(session, village_code, period_code, read_rows=searched)
+        # The unsearched list inserts the rows' markup its record stores (issue 34); a search renders
+        # the rows it found with the same function.
+        found = results.search_rows(posted.rows, query, group) if searched else posted.rows
         return render_template(
             "public/list.html",
             posted=posted,
-            rows=rows,
+            found=len(found),
+            rows_html=Markup(records.rows_html(found) if searched else posted.rows_html),  # noqa: S704 - escaped by rows_html
             query=query,
             group=group,
             days_left=posted.days_left(),
-            public_objections=objections.public_objections(session, posted.village_period),
+            # the version counts the period's objections: a list without any asks for none (issue 34)
+            public_objections=objections.public_objections(session, posted.village_period)
+            if results.version_has_objections(version)
+            else [],
         )
 
     if query or group:

@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from markupsafe import escape
+from sqlalchemy.orm import Session, selectinload, undefer
 
-from hygiene import digests
+from hygiene import digests, naming
 from hygiene.enums import CRITERIA, AwardLevel, Grade, ReviewKind, WorkflowState
 from hygiene.models import (
     Group,
@@ -138,6 +140,7 @@ def post(
         )
     bulk.insert_rows(session, ResultRecordHousehold.__tablename__, ROW_COLUMNS, rows)
     session.expire(record, ["rows"])
+    store_public_rows(session, record)
     # Tamper evidence (issue 32): the digest of the record and its rows as stored, read back.
     record.digest = digests.stored_record_digest(session, record.id)[1]
     session.flush()
@@ -185,6 +188,8 @@ def corrected_number(session: Session, record: ResultRecord) -> int | None:
     """The version this record corrects (更正, RULES.md §5): the one before it, when the county
     administrator sent that one back; None for a first version or one after a withdrawal or an
     upheld objection."""
+    if record.number == 1:
+        return None
     previous = session.scalar(
         sa.select(ResultRecord).where(
             ResultRecord.county_id == record.county_id,
@@ -195,12 +200,15 @@ def corrected_number(session: Session, record: ResultRecord) -> int | None:
     return previous.number if previous is not None and previous.superseded_by_correction else None
 
 
-def current_record(session: Session, village_period: VillagePeriod) -> ResultRecord | None:
-    return session.scalar(
-        sa.select(ResultRecord).where(
-            ResultRecord.village_period_id == village_period.id, ResultRecord.superseded_at.is_(None)
-        )
+def current_record(
+    session: Session, village_period: VillagePeriod, *, public_rows: bool = False
+) -> ResultRecord | None:
+    """The village period's current record; with ``public_rows``, its stored rows' markup read with it
+    (the column is deferred: only the public page reads it)."""
+    find = sa.select(ResultRecord).where(
+        ResultRecord.village_period_id == village_period.id, ResultRecord.superseded_at.is_(None)
     )
+    return session.scalar(find.options(undefer(ResultRecord.public_rows)) if public_rows else find)
 
 
 def current_records(session: Session, period: Period, village_ids: Sequence[int]) -> dict[int, ResultRecord]:
@@ -288,16 +296,21 @@ def mask_name(name: str) -> str:
     return name[:1] + "**" if name else ""
 
 
-def posted_rows(session: Session, record: ResultRecord) -> list[PostedRow]:
+def posted_rows(
+    session: Session, record: ResultRecord, *, first: int | None = None, last: int | None = None
+) -> list[PostedRow]:
     """The rated households of a record in ranking order: the shown columns only, ranked by the
-    database (a posted list is read far more often than anything else, RULES.md §6)."""
+    database (a posted list is read far more often than anything else, RULES.md §6). ``first``:
+    only the first so many; ``last``: only the last so many, the last first (the black list)."""
     R = ResultRecordHousehold
+    order = (R.rank.desc(), R.household_code.desc()) if last is not None else (R.rank, R.household_code)
     found = session.execute(
         sa.select(R.rank, R.household_code, R.head_name, R.group_name, R.grade, R.final_total, R.award)
         # The county first: the rows' index leads with it; by record_id alone PostgreSQL scanned the
         # whole index, 33 of a cold page's 64 ms on the 2M prefecture (issue 34).
         .where(R.county_id == record.county_id, R.record_id == record.id, R.rank.is_not(None))
-        .order_by(R.rank, R.household_code)
+        .order_by(*order)
+        .limit(first if last is None else last)
     )
     return [
         PostedRow(
@@ -312,3 +325,60 @@ def posted_rows(session: Session, record: ResultRecord) -> list[PostedRow]:
         )
         for rank, code, head_name, group_name, grade, final_total, award in found
     ]
+
+
+# The version of ``rows_html``'s markup that a record's stored ``public_rows`` was rendered with. A
+# change to the markup bumps it: records rendered before then are shown by rendering their rows
+# again (``stored_public_rows`` answers None for them), as records posted before migration 0021 are.
+PUBLIC_ROWS_FORMAT = 1
+
+
+def rows_html(rows: Iterable[PostedRow]) -> str:
+    """The public list's table rows (``web/templates/public/list.html``), escaped as its template
+    escapes (markupsafe, Jinja's autoescape): the same bytes the row loop gave, but a record's list
+    is rendered once when it is posted rather than on every first view (issue 34). Each row carries
+    its values only; the phone card's labels and order come from the column positions (app.css)."""
+    return "".join(
+        f'\n<tr class="g-{escape(row.grade.value)}"><td>{row.rank}<td><a href="households/'
+        f'{escape(row.household_code)}">{escape(row.household_code)}</a><td>{escape(row.masked_name)}'
+        f"<td>{escape(row.final_total)}<td>{escape(row.grade.label)}"
+        f"<td>{escape(row.award.label) if row.award else ''}\n    "
+        for row in rows
+    )
+
+
+def groups_of(rows: Iterable[PostedRow]) -> list[str]:
+    """The villager groups of the listed households, by name in natural order (the search's choices)."""
+    return sorted({row.group_name for row in rows}, key=naming.natural_key)
+
+
+def public_rows_of(rows: Sequence[PostedRow]) -> dict[str, Any]:
+    """What a record stores for its public page (``ResultRecord.public_rows``): its rows' markup and
+    its groups, with the markup's format."""
+    return {"format": PUBLIC_ROWS_FORMAT, "html": rows_html(rows), "groups": groups_of(rows)}
+
+
+def store_public_rows(session: Session, record: ResultRecord) -> None:
+    """Render a record's public rows once and store them with it (``records.post``; the benchmarks'
+    prefecture builder): from its rows as stored, read back as the page reads them (issue 34)."""
+    record.public_rows = public_rows_of(posted_rows(session, record))
+    session.flush()
+
+
+def stored_public_rows(record: ResultRecord) -> tuple[str, list[str]] | None:
+    """A record's stored rows' markup and groups, or None when it has none in today's format (posted
+    before migration 0021, or rendered by an older markup): then the page renders its rows."""
+    stored = record.public_rows
+    if not stored or stored.get("format") != PUBLIC_ROWS_FORMAT:
+        return None
+    return str(stored["html"]), [str(g) for g in stored["groups"]]
+
+
+def public_rows_altered(session: Session, record_id: int) -> bool:
+    """Whether a record's stored public rows are not what its rows render to (changed outside the
+    app: the digest covers the rows, not this copy of them, ``hygiene check``). A record storing
+    none, or rows in an older markup (not rendered again), is not altered."""
+    record = session.get(ResultRecord, record_id, options=[undefer(ResultRecord.public_rows)])
+    if record is None or stored_public_rows(record) is None:
+        return False
+    return record.public_rows != public_rows_of(posted_rows(session, record))

@@ -14,9 +14,8 @@ from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
-from hygiene import naming
 from hygiene.enums import AwardLevel, Grade, PlaqueState, WorkflowState
 from hygiene.io.scores import points_number
 from hygiene.models import (
@@ -35,7 +34,7 @@ from hygiene.services.errors import NotFound, ServiceError
 from hygiene.services.rating import objections, rating, records
 from hygiene.services.rating.boards import TownshipRow
 from hygiene.services.rating.records import PUBLIC_STATES, PostedRow, mask_name
-from hygiene.services.setup import periods
+from hygiene.services.setup import periods, units
 
 RED_BLACK_SIZE = 3
 
@@ -47,15 +46,12 @@ class PublicList:
     village_period: VillagePeriod
     state: WorkflowState
     record: ResultRecord
-    rows: list[PostedRow]
+    rows: list[PostedRow]  # empty when not asked for and the record stores its rows' markup
     red_list: list[PostedRow]
     black_list: list[PostedRow]
+    rows_html: str  # every row as the page shows it (records.rows_html): as stored, or rendered now
+    groups: list[str]  # the villager groups of the listed households, by name (records.groups_of)
     corrects: int | None = None  # the version this one corrects (更正, RULES.md §5)
-
-    @property
-    def groups(self) -> list[str]:
-        """The villager groups of the listed households, in list order of first appearance by name."""
-        return sorted({row.group_name for row in self.rows}, key=naming.natural_key)
 
     def days_left(self, now: dt.datetime | None = None) -> int | None:
         """Whole days (rounded up) until the posting period ends; None once it has (or when final)."""
@@ -152,6 +148,11 @@ def public_version(session: Session, village_code: str, period_code: str) -> tup
     return tuple(found)
 
 
+def version_has_objections(version: tuple[object, ...]) -> bool:
+    """Whether a ``public_version`` counted any objection: without one, a page need not read them."""
+    return bool(version[4])
+
+
 @functools.cache
 def _public_version_statement() -> sa.Select[Any]:
     record = (
@@ -172,18 +173,77 @@ def _public_version_statement() -> sa.Select[Any]:
     )
 
 
-def public_list(session: Session, village: Village, period_code: str) -> PublicList:
+def public_list(session: Session, village: Village, period_code: str, *, read_rows: bool = True) -> PublicList:
     """The posted list of a published or final village period, in ranking order, exactly as it was
     posted. A period not yet published is "not found": the public never sees a list before the
-    township publishes it."""
-    period = periods.get_period(session, village.township.county_id, period_code)
-    village_period = periods.village_period(session, village, period)
-    record = records.current_record(session, village_period) if village_period else None
-    if village_period is None or village_period.state not in PUBLIC_STATES or record is None:
+    township publishes it.
+
+    With ``read_rows=False`` (the unsearched page) the rows are not read when the record stores their
+    markup (``records.stored_public_rows``, issue 34): the page shows ``rows_html`` and ``groups``."""
+    found = _posted(session, period_code, Village.id == village.id)
+    if found is None:
+        periods.get_period(session, village.county_id, period_code)  # "not found" names a period that is not
         raise NotFound(f"{village.name} {period_code} 尚未公示")
-    rows = records.posted_rows(session, record)
+    return _public_list(session, *found, read_rows=read_rows)
+
+
+def public_list_of(session: Session, village_code: str, period_code: str, *, read_rows: bool = True) -> PublicList:
+    """``public_list`` of the village by its code, the village read in the same statement (the list's
+    page: a first view of a list is the public site's costliest request, issue 34)."""
+    found = _posted(session, period_code, Village.code == village_code)
+    if found is None:
+        return public_list(session, units.get_village(session, village_code), period_code, read_rows=read_rows)
+    return _public_list(session, *found, read_rows=read_rows)
+
+
+def _posted(
+    session: Session, period_code: str, village_is: sa.ColumnElement[bool]
+) -> tuple[Village, VillagePeriod, Period, ResultRecord] | None:
+    """The village, its period of that code (in the village's county), the village's period and its
+    current record, in one statement, if the period is published or final."""
+    rating.parse_period_code(period_code)
+    found = session.execute(
+        sa.select(Village, VillagePeriod, Period, ResultRecord)
+        .join(VillagePeriod, VillagePeriod.village_id == Village.id)
+        .join(Period, sa.and_(VillagePeriod.period_id == Period.id, Period.county_id == Village.county_id))
+        .join(
+            ResultRecord,
+            sa.and_(
+                ResultRecord.county_id == VillagePeriod.county_id,
+                ResultRecord.village_period_id == VillagePeriod.id,
+                ResultRecord.superseded_at.is_(None),
+            ),
+        )
+        .where(village_is, Period.code == period_code, VillagePeriod.state.in_(PUBLIC_STATES))
+        .options(undefer(ResultRecord.public_rows))
+    ).first()
+    if found is None:
+        return None
+    village, village_period, period, record = found
+    return village, village_period, period, record
+
+
+def _public_list(
+    session: Session,
+    village: Village,
+    village_period: VillagePeriod,
+    period: Period,
+    record: ResultRecord,
+    *,
+    read_rows: bool,
+) -> PublicList:
+    stored = records.stored_public_rows(record)
+    rows = records.posted_rows(session, record) if read_rows or stored is None else []
+    rows_html, groups = stored if stored is not None else (records.rows_html(rows), records.groups_of(rows))
     # RULES.md §6: the red and black list of a final period, if the period's settings show it.
     show_red_black = village_period.state is WorkflowState.FINAL and record.settings["red_black_list"]
+    if not show_red_black:
+        red_list, black_list = [], []
+    elif rows:
+        red_list, black_list = rows[:RED_BLACK_SIZE], list(reversed(rows[-RED_BLACK_SIZE:]))
+    else:
+        red_list = records.posted_rows(session, record, first=RED_BLACK_SIZE)
+        black_list = records.posted_rows(session, record, last=RED_BLACK_SIZE)
     return PublicList(
         village=village,
         period=period,
@@ -191,8 +251,10 @@ def public_list(session: Session, village: Village, period_code: str) -> PublicL
         state=village_period.state,
         record=record,
         rows=rows,
-        red_list=rows[:RED_BLACK_SIZE] if show_red_black else [],
-        black_list=list(reversed(rows[-RED_BLACK_SIZE:])) if show_red_black else [],
+        red_list=red_list,
+        black_list=black_list,
+        rows_html=rows_html,
+        groups=groups,
         corrects=records.corrected_number(session, record),
     )
 
