@@ -177,12 +177,24 @@ def record_review_change(
 ) -> None:
     """Score changes are recorded on the household, so that its history page shows every review
     it was given, including ones later deleted."""
+    audit.record_many(session, actor, [review_change(household, period, review_id, action, before, after, reason)])
+
+
+def review_change(
+    household: Household,
+    period: Period,
+    review_id: int,
+    action: str,
+    before: dict[str, object] | None,
+    after: dict[str, object] | None,
+    reason: str | None = None,
+) -> audit.Change:
+    """The audit entry of one review's change (``record_review_change``), for a sheet's many rows
+    written with one ``audit.record_many``."""
     where = {"period": period.code, "review_id": review_id}
-    audit.record(
-        session,
-        actor,
+    return audit.Change(
         household,
-        action=action,
+        action,
         before=before | where if before else None,
         after=after | where if after else None,
         reason=reason,
