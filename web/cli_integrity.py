@@ -72,3 +72,19 @@ def _check(engine: sa.Engine) -> None:
         click.echo(line)
     if not report.ok:
         raise SystemExit(1)
+
+
+@click.command("public-rows")
+def public_rows() -> None:
+    """Store the public list's rows of records posted before this version, so their pages are not rendered live."""
+    from hygiene.services.rating import records
+    from web.cli import transaction
+
+    with transaction() as session:
+        lacking = records.records_lacking_public_rows(session)
+        with click.progressbar(
+            records.store_missing_public_rows(session, lacking), length=len(lacking), label="公示名单"
+        ) as stored:
+            for _ in stored:
+                pass
+    click.echo(f"已为 {len(lacking)} 份公示记录保存名单页面" if lacking else "所有公示记录均已保存名单页面，未作更改")

@@ -24,6 +24,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "web.cli_integrity:check",
         "Verify foreign keys, counties, records' digests and the audit chain; exit 1 on any problem.",
     ),
+    "public-rows": (
+        "web.cli_integrity:public_rows",
+        "Store the public list's rows of records posted before this version, so their pages are not rendered live.",
+    ),
     "stars": (
         "web.cli_awards:stars_group",
         "Every household holding a star, as CSV (RULES.md §8), sorted by household code.",

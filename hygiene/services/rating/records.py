@@ -365,6 +365,25 @@ def store_public_rows(session: Session, record: ResultRecord) -> None:
     session.flush()
 
 
+def records_lacking_public_rows(session: Session) -> list[int]:
+    """The ids of records whose page renders its rows on every first view: posted before migration
+    0021, or stored in an older markup (``PUBLIC_ROWS_FORMAT``), oldest first."""
+    stored = session.execute(sa.select(ResultRecord.id, ResultRecord.public_rows).order_by(ResultRecord.id))
+    return [record_id for record_id, rows in stored if not rows or rows.get("format") != PUBLIC_ROWS_FORMAT]
+
+
+def store_missing_public_rows(session: Session, record_ids: Iterable[int]) -> Iterable[int]:
+    """``store_public_rows`` for each of ``record_ids`` (``records_lacking_public_rows``), yielding each
+    id once stored, for a progress bar. The rows' markup is a copy of the record's rows, not a change
+    to what was posted (the digest covers the rows), so it is not an audited change."""
+    for record_id in record_ids:
+        record = session.get(ResultRecord, record_id)
+        if record is not None:
+            store_public_rows(session, record)
+            session.expire(record)  # a county's records one at a time, not all of them held
+        yield record_id
+
+
 def stored_public_rows(record: ResultRecord) -> tuple[str, list[str]] | None:
     """A record's stored rows' markup and groups, or None when it has none in today's format (posted
     before migration 0021, or rendered by an older markup): then the page renders its rows."""
