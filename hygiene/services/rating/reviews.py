@@ -158,26 +158,9 @@ def save_review(
         # Someone saved this review since we read it: an UPDATE that matched no row at our version,
         # or an INSERT that met their row in the unique index.
         raise Conflict() from None
-    record_review_change(
-        session, actor, household, period, review.id, "review_update" if before else "review_create", before, after
-    )
+    action = "review_update" if before else "review_create"
+    audit.record_many(session, actor, [review_change(household, period, review.id, action, before, after)])
     return review
-
-
-def record_review_change(
-    session: Session,
-    actor: User | None,
-    household: Household,
-    period: Period,
-    review_id: int,
-    action: str,
-    before: dict[str, object] | None,
-    after: dict[str, object] | None,
-    reason: str | None = None,
-) -> None:
-    """Score changes are recorded on the household, so that its history page shows every review
-    it was given, including ones later deleted."""
-    audit.record_many(session, actor, [review_change(household, period, review_id, action, before, after, reason)])
 
 
 def review_change(
@@ -189,8 +172,9 @@ def review_change(
     after: dict[str, object] | None,
     reason: str | None = None,
 ) -> audit.Change:
-    """The audit entry of one review's change (``record_review_change``), for a sheet's many rows
-    written with one ``audit.record_many``."""
+    """The audit entry of one review's change, recorded on the household so that its history page
+    shows every review it was given, including ones later deleted (``audit.record_many``: one or a
+    sheet's many)."""
     where = {"period": period.code, "review_id": review_id}
     return audit.Change(
         household,
@@ -223,8 +207,8 @@ def delete_review(
     household = review.household
     session.delete(review)
     session.flush()
-    record_review_change(
-        session, actor, household, period, review.id, "review_delete", before, None, reason=reason.strip()
+    audit.record_many(
+        session, actor, [review_change(household, period, review.id, "review_delete", before, None, reason.strip())]
     )
 
 
