@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from random import Random
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -283,6 +284,21 @@ def test_digit_codes_are_cut_as_their_text_would_be(rows: list[tuple[int, int]],
     assert [f"x{key:03d}" for key in by_number[1].tolist()] == list(by_text[2])
     pieces_by_number = dict(zip(by_number[3].to_pylist(), by_number[4].tolist(), strict=True))
     assert pieces_by_number == dict(zip(by_text[3].to_pylist(), by_text[4].tolist(), strict=True))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(0, 10**11 - 1), min_size=1, max_size=80, unique=True),
+    st.lists(st.integers(0, 10**11 - 1), max_size=200),
+)
+def test_a_code_number_finds_its_piece_by_comparisons_as_by_a_binary_search(firsts: list[int], keys: list[int]) -> None:
+    # up to SCAN_PIECES pieces by one comparison a piece, beyond by a binary search: the same pieces
+    first_keys = np.array(sorted(firsts), dtype=np.int64)
+    split = parallel.Split(Path("."), len(first_keys) + 1, 11, first_keys, (), (), (), 0)
+    numbers = np.array(keys, dtype=np.int64)
+    expected = np.searchsorted(first_keys, numbers, side="right")
+    assert split.pieces_of_keys(numbers).dtype == np.int16
+    assert split.pieces_of_keys(numbers).tolist() == expected.tolist()
 
 
 @settings(max_examples=200, deadline=None)
