@@ -103,17 +103,36 @@ def _json_ready(value: Any) -> bool:
     return kind in _PLAIN
 
 
+# json.dumps with these arguments builds this encoder on every call: built once, the same text
+# (issue 34: 1 µs of an audit entry's 12).
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def _sha256(value: Any) -> str:
     # A value that is its own canonical form is not copied (issue 34: an audit entry's fields are,
     # but for the time, which entry_hash makes canonical first).
     canonical = value if _json_ready(value) else _canonical(value)
-    text = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_CANONICAL_JSON.encode(canonical).encode("utf-8")).hexdigest()
+
+
+_last_instant: tuple[object, str] = (None, "")
+
+
+def _instant(at: Any) -> Any:
+    """``_canonical(at)``, remembered for the last object given: the entries one ``record_many``
+    writes share their time (1.5 µs an entry, 0.3 s of a county's roster)."""
+    global _last_instant
+    last = _last_instant  # one read: another thread may replace it meanwhile
+    if last[0] is at:
+        return last[1]
+    text = _canonical(at)
+    _last_instant = (at, text)
+    return text
 
 
 def entry_hash(prev_hash: str | None, fields: Mapping[Any, Any]) -> str:
     """The hash of an audit entry: its fields (``AUDIT_FIELDS``) and its predecessor's hash."""
-    return _sha256({"prev": prev_hash or "", **{f: fields[f] for f in AUDIT_FIELDS}, "at": _canonical(fields["at"])})
+    return _sha256({"prev": prev_hash or "", **{f: fields[f] for f in AUDIT_FIELDS}, "at": _instant(fields["at"])})
 
 
 def record_digest(record: Mapping[Any, Any], rows: Sequence[Mapping[Any, Any]]) -> str:

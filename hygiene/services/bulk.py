@@ -144,7 +144,12 @@ def insert_many(session: Session, table: sa.Table, rows: Sequence[Mapping[str, A
     for name in order:
         process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         values = [row[name] for row in rows]
-        columns.append(list(map(process, values)) if process is not None else values)
+        if process is None:
+            columns.append(values)
+        elif all(value is values[0] for value in values):  # a batch's one time, a None: processed once
+            columns.append([process(values[0])] * len(values))
+        else:
+            columns.append(list(map(process, values)))
     session.connection().exec_driver_sql(str(compiled), list(zip(*columns, strict=True)))
 
 

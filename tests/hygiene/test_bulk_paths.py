@@ -350,5 +350,13 @@ def test_insert_many_stores_what_sqlalchemys_insert_stores(db: Session) -> None:
     expected = db.execute(raw.where(table.c.entity == "expected").order_by(table.c.id)).all()
     written = db.execute(raw.where(table.c.entity == "bulk").order_by(table.c.id)).all()
     assert written == expected and len(written) == 3
+    # a column whose rows hold one object (a batch's time, its None) is processed once: the same values
+    at = dt.datetime(2026, 12, 7, 9, 30, 2, tzinfo=beijing)
+    shared = [dict(row, at=at, before=None, reason=None) for row in rows]
+    db.execute(sa.insert(table), [dict(row, entity="expected shared") for row in shared])
+    bulk.insert_many(db, table, [dict(row, entity="bulk shared") for row in shared])
+    expected = db.execute(raw.where(table.c.entity == "expected shared").order_by(table.c.id)).all()
+    written = db.execute(raw.where(table.c.entity == "bulk shared").order_by(table.c.id)).all()
+    assert written == expected and len(written) == 3
     with pytest.raises(sa.exc.IntegrityError), db.begin_nested():
         bulk.insert_many(db, table, [dict(rows[0], county_id=10**9)])

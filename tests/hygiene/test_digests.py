@@ -70,3 +70,16 @@ def test_an_audit_entrys_hash_is_the_one_issue_32_defined(extra: dict[str, Any],
     except TypeError:
         return
     assert digests.entry_hash(prev, fields) == expected
+
+
+@given(st.lists(st.datetimes(timezones=st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=8))])), min_size=1))
+def test_entries_that_share_or_change_their_time_hash_as_issue_32_defined(times: list[dt.datetime]) -> None:
+    # entry_hash remembers the last time object it made canonical: a batch's entries share one
+    # object, and any other object (equal or not) is made canonical afresh
+    shared = times[0]
+    for at in [shared, *times, shared, shared]:
+        fields = {
+            "county_id": 7, "at": at, "user_id": None, "actor": "system", "entity": "household",
+            "entity_id": "12", "action": "create", "before": None, "after": {"n": 1}, "reason": None,
+        }  # fmt: skip
+        assert digests.entry_hash("p", fields) == reference({"prev": "p", **fields})
