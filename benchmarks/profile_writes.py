@@ -88,7 +88,7 @@ def writer_village(households: pd.DataFrame) -> str:
     return str((sizes - 430).abs().sort_index().idxmin())
 
 
-def _insert(session: Any, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+def _insert(session: Any, table: Any, rows: list[dict[str, Any]]) -> None:
     for start in range(0, len(rows), 20_000):
         session.execute(sa.insert(table), rows[start : start + 20_000])
 
@@ -295,7 +295,7 @@ class Counter:
                 self.statements += 1
                 return original(cursor, *args, **kwargs)
 
-            psycopg.Cursor.copy = copy  # type: ignore[method-assign]
+            psycopg.Cursor.copy = copy  # type: ignore[method-assign,assignment]
 
     def _statement(self, *_: Any) -> None:
         self.statements += 1
