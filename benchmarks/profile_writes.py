@@ -10,7 +10,10 @@ database and prints, per step, the median of ``--cycles`` runs of:
 - CPU time of this Python process (``time.process_time``: the database server's CPU is not in it),
 - SQL statements sent (a SQLAlchemy ``before_cursor_execute`` listener, plus the COPY statements
   ``hygiene.services.bulk`` sends through the driver on PostgreSQL, which SQLAlchemy does not see),
-- engine runs (``scoring.score_tables``) and engine input readings (``rating.engine_inputs``).
+- engine runs (``scoring.score_tables``) and engine input readings (``rating.engine_inputs``),
+- on PostgreSQL running on this machine, the CPU time of the server processes behind the
+  connections (``/proc/PID/schedstat`` of each ``backend_pid``; the WAL writer and the other
+  background processes are not in it).
 
 With ``--profile STEP`` (or ``all``) each such step then runs ``--cycles`` more times under cProfile,
 and the functions with the most cumulative and own time are printed.
@@ -77,6 +80,7 @@ from prefecture_db import database_on_test_server
 from public_load import OVERRIDE, PERIOD, PROGRAMME_YEAR, WRITE_CLERK, WRITE_STEPS, prepare_writes, write_steps
 
 DATABASE = "bench_writes"
+Sample = tuple[float, float, int, int, int, float | None]  # wall s, CPU s, statements, runs, readings, server CPU s
 
 
 # --- the database ---------------------------------------------------------------------------------
@@ -283,6 +287,7 @@ class Counter:
         self.statements = 0
         self.engine_runs = 0
         self.readings = 0
+        self.backends: set[int] = set()  # PostgreSQL: the server processes of the connections checked out
         sa.event.listen(engine, "before_cursor_execute", self._statement)
         self._wrap(scoring, "score_tables", "engine_runs")
         self._wrap(rating, "engine_inputs", "readings")
@@ -296,9 +301,26 @@ class Counter:
                 return original(cursor, *args, **kwargs)
 
             psycopg.Cursor.copy = copy  # type: ignore[method-assign,assignment]
+            sa.event.listen(engine, "checkout", self._checkout)
 
     def _statement(self, *_: Any) -> None:
         self.statements += 1
+
+    def _checkout(self, dbapi_connection: Any, *_: Any) -> None:
+        self.backends.add(dbapi_connection.info.backend_pid)
+
+    def server_seconds(self) -> float | None:
+        """CPU time of the PostgreSQL server processes behind this engine's connections so far
+        (``/proc/PID/schedstat``, nanoseconds on a CPU): None unless the server runs on this machine."""
+        if not self.backends:
+            return None
+        total = 0
+        for pid in self.backends:
+            try:
+                total += int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                return None
+        return total / 1e9
 
     def _wrap(self, module: Any, name: str, tally: str) -> None:
         original = getattr(module, name)
@@ -315,21 +337,24 @@ class Counter:
 
 def run_cycles(
     maker: Any, steps: dict[str, Callable[[Any], None]], cycles: int, counter: Counter, profile: set[str]
-) -> dict[str, list[tuple[float, float, int, int, int]]]:
-    """Each step in its own transaction, ``cycles`` times: (wall s, CPU s, statements, engine runs,
-    readings) per run; the steps in ``profile`` under cProfile (then printed)."""
-    found: dict[str, list[tuple[float, float, int, int, int]]] = {name: [] for name in steps}
+) -> dict[str, list[Sample]]:
+    """Each step in its own transaction, ``cycles`` times: a ``Sample`` per run; the steps in
+    ``profile`` under cProfile (then printed)."""
+    found: dict[str, list[Sample]] = {name: [] for name in steps}
     profilers = {name: cProfile.Profile() for name in profile}
     for _ in range(cycles):
         for name, step in steps.items():
             before = counter.totals()
             profiler = profilers.get(name)
+            server = counter.server_seconds()
             wall, cpu = time.perf_counter(), time.process_time()
             with enabled(profiler), maker.begin() as session:
                 step(session)
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            server_after = counter.server_seconds()
+            served = server_after - server if server is not None and server_after is not None else None
             statements, engine_runs, readings = (a - b for a, b in zip(counter.totals(), before, strict=True))
-            found[name].append((wall, cpu, statements, engine_runs, readings))
+            found[name].append((wall, cpu, statements, engine_runs, readings, served))
     for name, profiler in profilers.items():
         print(f"\n--- cProfile: {name}, {cycles} runs ---")
         for order in ("cumulative", "tottime"):
@@ -350,10 +375,10 @@ def enabled(profiler: cProfile.Profile | None) -> Iterator[None]:
         profiler.disable()
 
 
-def report(found: dict[str, list[tuple[float, float, int, int, int]]]) -> None:
+def report(found: dict[str, list[Sample]]) -> None:
     print(
         f"{'step':<20} {'runs':>4} {'wall ms (median, min-max)':>28} {'CPU ms (median)':>16} "
-        f"{'statements':>11} {'engine runs':>12} {'readings':>9}"
+        f"{'statements':>11} {'engine runs':>12} {'readings':>9} {'server CPU ms (median)':>22}"
     )
     for name, runs in found.items():
         walls = [r[0] * 1000 for r in runs]
@@ -361,10 +386,12 @@ def report(found: dict[str, list[tuple[float, float, int, int, int]]]) -> None:
         statements = sorted({r[2] for r in runs})
         engine_runs = sorted({r[3] for r in runs})
         readings = sorted({r[4] for r in runs})
+        served = [r[5] * 1000 for r in runs if r[5] is not None]
+        server = f"{statistics.median(served):,.0f}" if len(served) == len(runs) else "-"
         print(
             f"{name:<20} {len(runs):>4} {statistics.median(walls):>10,.0f} ({min(walls):,.0f}-{max(walls):,.0f})"
             f"{'':>8} {statistics.median(cpus):>16,.0f} {'/'.join(map(str, statements)):>11} "
-            f"{'/'.join(map(str, engine_runs)):>12} {'/'.join(map(str, readings)):>9}"
+            f"{'/'.join(map(str, engine_runs)):>12} {'/'.join(map(str, readings)):>9} {server:>22}"
         )
 
 
