@@ -293,8 +293,9 @@ def _replace_reviews(session: Session, replaced: Sequence[tuple[Review, dict[str
     """The sheet's changed reviews that exist, in one executemany UPDATE, each row version-checked
     as the ORM's flush checks it (``WHERE id = ? AND version = ?``, the version then one more), but
     not one statement a row: 430 of them were most of a village's import (issue 34). A review
-    someone saved since the plan matches no row: ``Conflict``, nothing written. The session's
-    objects then hold the written values as loaded, as after a flush."""
+    someone saved since the plan matches no row: ``Conflict``, as from the flush, and the request's
+    transaction rolls back. The session's objects then hold the written values as loaded, as after
+    a flush."""
     if not replaced:
         return
     table = cast(sa.Table, Review.__table__)
