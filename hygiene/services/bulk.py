@@ -74,7 +74,8 @@ def read_ints(session: Session, select: sa.Select[*tuple[Any, ...]]) -> dict[str
     """The select's columns (integers, never NULL: coalesce where needed) as int64 arrays by name."""
     names = [str(c.key) for c in select.selected_columns]
     if not is_postgresql(session):
-        found = session.execute(select).all()
+        # Plain tuples: NumPy probes a Row for the array protocols, 7× the time of the tuples (issue 34).
+        found = [tuple(row) for row in session.execute(select)]
         if any(value is None for row in found for value in row):
             raise ValueError("bulk read: unexpected NULL in an integer column")
         matrix = np.array(found, dtype=np.int64).reshape(len(found), len(names))

@@ -573,6 +573,65 @@ def test_changed_scores_replace_the_review_and_audit_before_and_after(
     assert changed.before["c01"] == changed.after["c01"] == 90 and changed.reason == "导入 二.csv 第2行"
 
 
+def test_a_review_replaced_since_the_plan_is_a_conflict_and_no_review_of_the_sheet_is_written(
+    db: Session, clerk: User, period: Period, group1: list[Household]
+) -> None:
+    """The sheet's existing reviews are replaced in one statement (issue 34), each still checked
+    against the version the plan read, as the ORM's flush checked it."""
+    h0, h1 = group1[:2]
+    first = [review_row(h.code, "复评", TEAM, score="9") for h in (h0, h1)]
+    review_imports.apply_review_import(db, clerk, plan_reviews(db, first, actor=clerk), file_name="一.csv")
+    plan = plan_reviews(db, [review_row(h.code, "复评", TEAM, score="8") for h in (h0, h1)], actor=clerk)
+    assert plan.count(ReviewKind.GROUP, new=False) == 2
+    # Someone saves h1's group review through the form before the sheet is confirmed.
+    db.execute(
+        sa.update(Review)
+        .where(Review.household_id == h1.id)
+        .values(c01=70, version=Review.version + 1)
+        .execution_options(synchronize_session=False)  # another transaction's save: not seen by this session
+    )
+    imports = audit_count(db, "household", "review_import")
+    # The savepoint stands for the request's transaction, which the page rolls back on the Conflict.
+    with pytest.raises(Conflict, match="导入期间数据已被他人修改"), db.begin_nested():
+        review_imports.apply_review_import(db, clerk, plan, file_name="二.csv")
+    db.expire_all()
+    assert [scores_of(r)[:2] for r in reviews_of(db, period, [h0, h1])] == [[90, 90], [70, 90]]
+    assert audit_count(db, "household", "review_import") == imports
+
+
+def test_a_sheet_replaces_its_reviews_in_as_many_statements_whatever_its_length(
+    db: Session, clerk: User, period: Period, group1: list[Household]
+) -> None:
+    """Replacing reviews costs no statement a row (issue 34): one household's sheet and the whole
+    group's send the same number, and every replaced review has its new scores and version."""
+
+    def statements_replacing(households: Sequence[Household], score: str) -> int:
+        plan = plan_reviews(db, [review_row(h.code, "复评", TEAM, score=score) for h in households], actor=clerk)
+        assert plan.count(ReviewKind.GROUP, new=False) == len(households)
+        sent: list[str] = []
+
+        def count(conn: object, cursor: object, statement: str, *_: object) -> None:
+            sent.append(statement)
+
+        engine = db.get_bind()
+        sa.event.listen(engine, "before_cursor_execute", count)
+        try:
+            assert review_imports.apply_review_import(db, clerk, plan, file_name="复评.csv") == len(households)
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", count)
+        return len(sent)
+
+    assert len(group1) >= 4
+    every = [review_row(h.code, "复评", TEAM, score="9") for h in group1]
+    review_imports.apply_review_import(db, clerk, plan_reviews(db, every, actor=clerk), file_name="一.csv")
+    versions = {r.household_id: r.version for r in reviews_of(db, period, group1)}
+    assert statements_replacing(group1[:1], "8") == statements_replacing(group1, "7")
+    db.expire_all()
+    stored = reviews_of(db, period, group1)
+    assert [scores_of(r)[0] for r in stored] == [70] * len(group1)
+    assert [r.version for r in stored] == [versions[h.id] + (2 if h is group1[0] else 1) for h in group1]
+
+
 def test_an_unknown_household_and_one_of_another_village_read_the_same(
     db: Session, clerk: User, period: Period, group1: list[Household]
 ) -> None:

@@ -330,6 +330,22 @@ def test_problems_first_puts_flagged_and_unrated_households_on_top(db: Session) 
     assert needs_look == sorted(needs_look, reverse=True)
 
 
+def test_shortfalls_count_what_the_households_rows_say(db: Session) -> None:
+    """``Shortfalls.from_results`` reads whole columns (issue 34): its counts are those of the rows
+    one by one (a flag counts on a rated household only), for every village of the demo."""
+    for village_period in db.scalars(sa.select(VillagePeriod).order_by(VillagePeriod.id)):
+        households, villages = rating.result_frames(db, village_period.period, [village_period.village_id])
+        rows = [rating.plain(r) for r in households.to_dict("records")]
+        [village] = [rating.plain(r) for r in villages.to_dict("records")] or [{}]
+        assert rating.Shortfalls.from_results(households, villages) == rating.Shortfalls(
+            households=len(rows),
+            unrated=sum(1 for r in rows if r["grade"] is None),
+            flagged=sum(1 for r in rows if r["grade"] is not None and r["flags"]),
+            cleanest_short=int(village.get("cleanest_shortfall") or 0),
+            clean_short=int(village.get("clean_shortfall") or 0),
+        )
+
+
 def test_a_move_with_shortfalls_states_them_and_goes_ahead_only_with_a_reason(db: Session) -> None:
     submitted = vp(db, SUBMITTED)
     found = workflow.shortfalls(db, submitted)

@@ -269,13 +269,18 @@ def engine_inputs(session: Session, period: Period, village_ids: Sequence[int]) 
             Review.period_id == period.id,
         )
     else:
+        # The households read, as a subquery (a semi-join): SQLite then looks each one up in the
+        # reviews' index instead of walking the county's reviews of the period, 22 → 7 ms for a
+        # village of 430 households among 20,000; PostgreSQL plans both forms alike (issue 34).
+        read_ids = (
+            sa.select(Household.id)
+            .join(Group, Household.group_id == Group.id)
+            .where(Group.village_id.in_(village_ids), registered(period))
+        )
         reviews_read = (
             Review.county_id == period.county_id,  # leads the reviews' index (ix_reviews_period_household)
             Review.period_id == period.id,
-            Review.household_id == Household.id,
-            Household.group_id == Group.id,
-            Group.village_id.in_(village_ids),
-            registered(period),
+            Review.household_id.in_(read_ids),
         )
     kind_code = sa.case(*((Review.kind == k.value, i) for i, k in enumerate(KIND_CODES)), else_=-1)
     ints = bulk.read_ints(

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 from markupsafe import escape
 from sqlalchemy.orm import Session, selectinload, undefer
@@ -60,9 +61,11 @@ def post(
     if scored is None:
         scored = rating.score_now(session, period, [village.id])
     household_results, village_results, means = scored.household_results, scored.village_results, scored.peer_means()
+    # Column by column (issue 34): a dictionary and a Decimal a value took a publication 20 ms.
+    mean_tenths = [_tenths(pa.array(means[c])) for c in CRITERIA]
     peer_means = {
-        str(row["household_code"]): [rating.tenths(row[c]) for c in CRITERIA] if row["peer_count"] else None
-        for row in means.to_dict("records")
+        str(code): scores if count else None
+        for code, count, *scores in zip(means["household_code"], means["peer_count"], *mean_tenths, strict=True)
     }
     households = {
         code: (household_id, head_name, group_code, group_name)
@@ -112,8 +115,13 @@ def post(
     session.add(record)
     session.flush()
     rows = []
-    for row in household_results.to_pylist():
-        code = str(row["household_code"])
+    shown = ("household_code", "peer_count", "grade", "rank", "award", "flags")
+    codes, peer_counts, grades, ranks, awards, flags_of = (household_results.column(c).to_pylist() for c in shown)
+    self_totals, peer_totals, final_totals = (_tenths(household_results.column(c)) for c in TOTALS)
+    for code, self_total, peer_total, peer_count, final_total, grade, rank, award, flags in zip(
+        codes, self_totals, peer_totals, peer_counts, final_totals, grades, ranks, awards, flags_of, strict=True
+    ):
+        code = str(code)
         household_id, head_name, group_code, group_name = households[code]
         scores = group_scores.get(household_id)
         mean = peer_means.get(code)
@@ -126,14 +134,14 @@ def post(
                 head_name,
                 group_code,
                 group_name,
-                rating.tenths(row["self_total"]),
-                rating.tenths(row["peer_total"]),
-                int(row["peer_count"]),
-                rating.tenths(row["final_total"]),
-                Grade(row["grade"]).value if row["grade"] else None,
-                row["rank"],
-                AwardLevel(row["award"]).value if row["award"] else None,
-                row["flags"] or "",
+                self_total,
+                peer_total,
+                int(peer_count),
+                final_total,
+                Grade(grade).value if grade else None,
+                rank,
+                AwardLevel(award).value if award else None,
+                flags or "",
                 None if scores is None else json.dumps(scores),
                 None if mean is None else json.dumps(mean),
             )
@@ -159,6 +167,16 @@ def post(
         reason=f"公示结果存档（第{number}版）",
     )
     return record
+
+
+TOTALS = ("self_total", "peer_total", "final_total")
+
+
+def _tenths(totals: pa.Array | pa.ChunkedArray) -> list[int | None]:
+    """Exact one-decimal values (the engine's ``decimal128(6, 1)``) as integer tenths, None where
+    missing: what ``rating.tenths`` gives value by value, for a whole column at once."""
+    tenths: list[int | None] = pc.cast(pc.multiply(totals, pa.scalar(10, pa.int64())), pa.int64()).to_pylist()
+    return tenths
 
 
 def supersede(

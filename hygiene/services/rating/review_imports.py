@@ -14,9 +14,11 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from hygiene import naming, permissions
 from hygiene.enums import CRITERIA, Grade, ReviewKind
@@ -30,8 +32,9 @@ from hygiene.io.sheets import (
     review_columns,
 )
 from hygiene.models import Group, Household, Period, Review, User, Village
+from hygiene.models._types import utcnow
 from hygiene.services import audit
-from hygiene.services.errors import Conflict, PermissionDenied, flush_or_conflict
+from hygiene.services.errors import IMPORT_CONFLICT, Conflict, PermissionDenied, flush_or_conflict
 from hygiene.services.rating import rating, reviews
 
 NOT_IN_VILLAGE = "本村无此户号"  # the same for unknown codes and other villages' codes: no probing
@@ -136,6 +139,9 @@ def plan_review_import(
         )
     }
     maxima = reviews.max_tenths(period)
+    # Only the kinds the sheet names are looked up: a village's group sheet loads its 430 group
+    # reviews, not its 2,000 reviews of every kind (issue 34).
+    kinds = {_kind_of(row.values.get("kind") or "") for row in table.rows}
     existing = {
         (r.household_id, r.kind, r.reviewer_household_id): r
         for r in session.scalars(
@@ -143,6 +149,7 @@ def plan_review_import(
                 Review.county_id == period.county_id,
                 Review.period_id == period.id,
                 Review.household_id.in_([h.id for h in households.values()]),
+                Review.kind.in_([kind for kind in ReviewKind if kind in kinds]),
             )
         )
     }
@@ -186,7 +193,7 @@ def _plan_review_row(
     household = households.get(values["household_code"])
     if household is None:
         problems.append(table.problem(row, "household_code", NOT_IN_VILLAGE))
-    kind = rating.REVIEW_KIND_NAMES.get(unicodedata.normalize("NFKC", values["kind"]).strip().lower())
+    kind = _kind_of(values["kind"])
     if kind is None:
         problems.append(table.problem(row, "kind", "评议类型须为 自评/互评/复评（或 self/peer/group）"))
     reviewer: Household | None = None
@@ -217,15 +224,24 @@ def _plan_review_row(
     return PlannedReview(row.row, household, kind, reviewer, team, scores, existing.get(key))
 
 
+def _kind_of(text: str) -> ReviewKind | None:
+    """The review kind a sheet's 评议类型 cell names (自评/互评/复评 or self/peer/group), or None."""
+    return rating.REVIEW_KIND_NAMES.get(unicodedata.normalize("NFKC", text).strip().lower())
+
+
 def apply_review_import(session: Session, actor: User | None, plan: ReviewImportPlan, *, file_name: str) -> int:
     """Write a checked plan; returns how many reviews were added or replaced (0 for the same sheet)."""
     village_period = reviews.village_period_for_entry(session, plan.village, plan.period)  # still editable?
     written: list[tuple[PlannedReview, Review, dict[str, object] | None]] = []
+    replaced: list[tuple[Review, dict[str, object]]] = []
+    entered_by_id = actor.id if actor else None
     for planned in plan.rows:
         if not planned.changes:
             continue
         review = planned.existing
         before = audit.snapshot(review, reviews.REVIEW_FIELDS) if review else None
+        values: dict[str, object] = {"team_members": planned.team_members, "entered_by_id": entered_by_id}
+        values |= {code: planned.scores[code] for code in CRITERIA}
         if review is None:
             review = Review(
                 county_id=planned.household.county_id,
@@ -233,14 +249,14 @@ def apply_review_import(session: Session, actor: User | None, plan: ReviewImport
                 household_id=planned.household.id,
                 kind=planned.kind,
                 reviewer_household_id=planned.reviewer.id if planned.reviewer else None,
+                **values,
             )
             session.add(review)
-        review.team_members = planned.team_members
-        review.entered_by_id = actor.id if actor else None
-        for code in CRITERIA:
-            setattr(review, code, planned.scores[code])
+        else:
+            replaced.append((review, values))
         written.append((planned, review, before))
     flush_or_conflict(session)
+    _replace_reviews(session, replaced)
     # The group entry screen goes through the same door, but is logged as what it is (issue 30).
     on_screen = file_name == GROUP_ENTRY
     changed = len(written)
@@ -271,6 +287,30 @@ def apply_review_import(session: Session, actor: User | None, plan: ReviewImport
         ],
     )
     return changed
+
+
+def _replace_reviews(session: Session, replaced: Sequence[tuple[Review, dict[str, object]]]) -> None:
+    """The sheet's changed reviews that exist, in one executemany UPDATE, each row version-checked
+    as the ORM's flush checks it (``WHERE id = ? AND version = ?``, the version then one more), but
+    not one statement a row: 430 of them were most of a village's import (issue 34). A review
+    someone saved since the plan matches no row: ``Conflict``, as from the flush, and the request's
+    transaction rolls back. The session's objects then hold the written values as loaded, as after
+    a flush."""
+    if not replaced:
+        return
+    table = cast(sa.Table, Review.__table__)
+    rows = [
+        {"_id": review.id, "_version": review.version, **values, "version": review.version + 1, "updated_at": utcnow()}
+        for review, values in replaced
+    ]
+    update = sa.update(table).where(table.c.id == sa.bindparam("_id"), table.c.version == sa.bindparam("_version"))
+    matched = session.connection().execute(update, rows).rowcount
+    if matched != len(rows):
+        raise Conflict(IMPORT_CONFLICT)
+    for (review, _), row in zip(replaced, rows, strict=True):
+        for name, value in row.items():
+            if not name.startswith("_"):
+                set_committed_value(review, name, value)
 
 
 def plan_review_upload(

@@ -50,13 +50,16 @@ class Shortfalls:
 
     @classmethod
     def from_results(cls, household_results: pd.DataFrame, village_results: pd.DataFrame) -> Shortfalls:
-        """Read from one village's result frames (``result_frames``)."""
-        rows = [plain(r) for r in household_results.to_dict("records")]
+        """Read from one village's result frames (``result_frames``), column by column: a row
+        dictionary per household took a guarded move 7 ms for 430 households (issue 34)."""
+        rated = household_results["grade"].notna().to_numpy(dtype=bool)
+        flags = household_results["flags"]
+        flagged = flags.notna().to_numpy(dtype=bool) & (flags.fillna("").astype(str) != "").to_numpy(dtype=bool)
         village = plain(village_results.to_dict("records")[0]) if len(village_results) else {}
         return cls(
-            households=len(rows),
-            unrated=sum(1 for r in rows if r["grade"] is None),
-            flagged=sum(1 for r in rows if r["grade"] is not None and r["flags"]),
+            households=len(household_results),
+            unrated=int((~rated).sum()),
+            flagged=int((rated & flagged).sum()),
             cleanest_short=int(village.get("cleanest_shortfall") or 0),
             clean_short=int(village.get("clean_shortfall") or 0),
         )
