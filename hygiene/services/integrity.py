@@ -143,9 +143,8 @@ def _record_problems(
         else:
             sound.append(record_id)
     if pages is not None:
-        for record_id in sound:
-            if records.public_rows_altered(pages, record_id):
-                problems.append(f"公示存档 #{record_id}: 公示名单页面与存档各户不符（在应用之外被改动）")
+        for record_id in records.altered_public_rows(pages, sound):
+            problems.append(f"公示存档 #{record_id}: 公示名单页面与存档各户不符（在应用之外被改动）")
     return count, problems
 
 

@@ -19,6 +19,7 @@ from hygiene import migrate
 from hygiene.db import Base, make_engine, make_sessionmaker
 from hygiene.models import County, ResultRecord
 from hygiene.services import audit, integrity
+from hygiene.services.rating import records
 from tests.conftest import fresh_postgres_database
 
 DEMO_COUNTY = "520999"
@@ -104,6 +105,40 @@ def test_a_records_stored_public_rows_changed_outside_the_app_are_named(committi
     assert run_check(committing_engine).problems == [
         f"公示存档 #{record_id}: 公示名单页面与存档各户不符（在应用之外被改动）"
     ]
+
+
+def test_stored_public_rows_are_checked_a_batch_of_records_at_a_time(
+    committing_engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``hygiene check`` reads the stored rows of CHECKED_AT_ONCE records in one statement and their
+    households in another (issue 34: two statements a record before): a record forged in the last
+    batch is named, and the statements grow with the batches, not the records."""
+    monkeypatch.setattr(records, "CHECKED_AT_ONCE", 2)
+    with Session(committing_engine) as session, session.begin():
+        stored = session.scalars(
+            sa.select(ResultRecord).where(ResultRecord.public_rows.is_not(None)).order_by(ResultRecord.id)
+        ).all()
+        assert len(stored) >= 3
+        ids, last = [r.id for r in stored], stored[-1]
+        forged = dict(last.public_rows or {})
+        forged["groups"] = [*forged["groups"], "第99组"]
+        last.public_rows = forged
+    assert run_check(committing_engine).problems == [
+        f"公示存档 #{ids[-1]}: 公示名单页面与存档各户不符（在应用之外被改动）"
+    ]
+    statements: list[str] = []
+    sa.event.listen(committing_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+
+    def selects() -> list[str]:  # SQLite's BEGIN is sent as a statement too
+        return [text for text in statements if text.lstrip().upper().startswith("SELECT")]
+
+    with Session(committing_engine) as session:
+        assert records.altered_public_rows(session, ids) == [ids[-1]]
+        assert len(selects()) == 2 * ((len(ids) + 1) // 2)
+        monkeypatch.setattr(records, "CHECKED_AT_ONCE", 500)
+        statements.clear()
+        assert records.altered_public_rows(session, ids) == [ids[-1]]
+        assert len(selects()) == 2
 
 
 def test_audit_entries_edited_removed_or_slipped_in_are_named(committing_engine: sa.Engine) -> None:
