@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import sqlalchemy as sa
 from markupsafe import escape
 from sqlalchemy.orm import Session, selectinload, undefer
@@ -61,8 +60,7 @@ def post(
     if scored is None:
         scored = rating.score_now(session, period, [village.id])
     household_results, village_results, means = scored.household_results, scored.village_results, scored.peer_means()
-    # Column by column (issue 34): a dictionary and a Decimal a value took a publication 20 ms.
-    mean_tenths = [_tenths(pa.array(means[c])) for c in CRITERIA]
+    mean_tenths = [rating.tenths(pa.array(means[c])) for c in CRITERIA]  # column by column (issue 34)
     peer_means = {
         str(code): scores if count else None
         for code, count, *scores in zip(means["household_code"], means["peer_count"], *mean_tenths, strict=True)
@@ -117,7 +115,7 @@ def post(
     rows = []
     shown = ("household_code", "peer_count", "grade", "rank", "award", "flags")
     codes, peer_counts, grades, ranks, awards, flags_of = (household_results.column(c).to_pylist() for c in shown)
-    self_totals, peer_totals, final_totals = (_tenths(household_results.column(c)) for c in TOTALS)
+    self_totals, peer_totals, final_totals = (rating.tenths(household_results.column(c)) for c in TOTALS)
     for code, self_total, peer_total, peer_count, final_total, grade, rank, award, flags in zip(
         codes, self_totals, peer_totals, peer_counts, final_totals, grades, ranks, awards, flags_of, strict=True
     ):
@@ -170,13 +168,6 @@ def post(
 
 
 TOTALS = ("self_total", "peer_total", "final_total")
-
-
-def _tenths(totals: pa.Array | pa.ChunkedArray) -> list[int | None]:
-    """Exact one-decimal values (the engine's ``decimal128(6, 1)``) as integer tenths, None where
-    missing: what ``rating.tenths`` gives value by value, for a whole column at once."""
-    tenths: list[int | None] = pc.cast(pc.multiply(totals, pa.scalar(10, pa.int64())), pa.int64()).to_pylist()
-    return tenths
 
 
 def supersede(

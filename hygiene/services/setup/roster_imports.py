@@ -302,7 +302,7 @@ def write_roster(
     for planned in to_write:  # new groups in the order the roster first names them (01, 02, …)
         if (planned.village_id, planned.group_name) not in groups:
             group = Group(
-                county_id=planned.village.county_id,
+                county_id=planned.county_id,
                 village_id=planned.village_id,
                 code=_next_group_code(planned.village, groups.values()),
                 name=planned.group_name,
