@@ -129,7 +129,8 @@ class Split:
         return np.argsort(piece, kind="stable"), np.bincount(piece, minlength=self.pieces)
 
     def pieces_and_keys(self, codes: pa.Array) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.int64] | None]:
-        """Each household code's piece as int16, and the codes' numbers when they are compared as such."""
+        """Each household code's piece as int16 (a code of no household goes to some piece, which reports
+        it), and the codes' numbers when they are compared as such."""
         if self.width:
             keys = digit_keys(codes, self.width)
             return self.pieces_of_keys(keys), keys
@@ -148,10 +149,6 @@ class Split:
         for first in self.first_keys.tolist():
             piece += keys >= first
         return piece
-
-    def piece_of(self, codes: pa.Array) -> npt.NDArray[np.int32]:
-        """Each household code's piece (a code of no household goes to some piece, which reports it)."""
-        return self.pieces_and_keys(codes)[0].astype(np.int32)
 
 
 @dataclass(frozen=True)

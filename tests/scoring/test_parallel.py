@@ -117,7 +117,7 @@ def test_the_pieces_are_whole_villages_cut_only_between_code_ranges(tmp_path: Pa
     split = plan_split(tmp_path / "apart", 1)
     assert split is not None
     first = pa.array(households["household_code"].tolist(), pa.large_string())
-    piece = split.piece_of(first)
+    piece, _ = split.pieces_and_keys(first)
     by_village = pd.Series(piece).groupby(households["village_code"].to_numpy()).nunique()
     assert (by_village == 1).all()  # no village in two pieces
     # One village's codes reach over the other's: a single range, nothing to cut.
