@@ -14,11 +14,17 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed-run: setup.cfg pyproject.toml | $(BIN)/python
+# The install compiles scoring/_plain_csv.pyx (Cython, fetched by pip for the build): it needs gcc
+# and the Python headers (scripts/system-packages.sh build).
+BUILT := setup.cfg pyproject.toml setup.py scoring/_plain_csv.pyx
+
+$(VENV)/.installed-run: $(BUILT) | $(BIN)/python
+	PYTHON=$(BIN)/python bash scripts/system-packages.sh build
 	$(BIN)/pip install --quiet --disable-pip-version-check -e .
 	touch $@
 
-$(VENV)/.installed-dev: setup.cfg pyproject.toml | $(BIN)/python
+$(VENV)/.installed-dev: $(BUILT) | $(BIN)/python
+	PYTHON=$(BIN)/python bash scripts/system-packages.sh build
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@ $(VENV)/.installed-run
 
@@ -47,4 +53,4 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/engine_vs_duckdb.py
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .ruff_cache .mypy_cache .hypothesis
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache .mypy_cache .hypothesis build scoring/_plain_csv.c scoring/_plain_csv.*.so

@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 
 from scoring.arith import plain_tenths, score_column, text_array
 from scoring.io import csv_header_names
+from scoring.plain_csv import read_reviews
 from scoring.rubric import CRITERIA, Rubric
 from scoring.validate import digit_keys
 from scoring.vocabulary import KIND_NAMES
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 BATCH_ROWS = 262_144  # rows read at a time from a large row group
 _SPELLINGS = pa.dictionary(pa.int32(), pa.binary())  # UTF-8 checked on the few spellings only
 _KIND_NAMES = pa.array(list(KIND_NAMES), type=pa.string())
+_Plain = tuple[tuple[int, ...], int]  # `plain_csv.read_reviews`'s score maxima and code width
 _WAIT = 0.002  # seconds between looks for the first column part's piece numbers
 
 
@@ -48,8 +50,9 @@ def codes(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     return text_array(pa.chunked_array([column]).to_pandas())
 
 
-def _csv_range(source: Source, keyed: bool) -> Iterator[pa.Table]:
-    """The rows of a CSV file whose first byte lies in the source's byte range (header skipped)."""
+def _csv_range(source: Source, keyed: bool, plain: _Plain | None) -> Iterator[tuple[pa.Table, bool]]:
+    """The rows of a CSV file whose first byte lies in the source's byte range (header skipped); with
+    `plain` (the reviews, keyed) read by `plain_csv` when every row is plain, already converted."""
     assert source.byte_range is not None
     start, end = source.byte_range
     names = csv_header_names(source.path)
@@ -62,28 +65,39 @@ def _csv_range(source: Source, keyed: bool) -> Iterator[pa.Table]:
         data = handle.read(end - begin)
         if not data.endswith(b"\n"):
             data += handle.readline()  # the rest of the last line that starts in the range
-    wanted = list(source.columns)
+    if plain is not None:
+        converted = read_reviews(data, names, source.columns, *plain)
+        if converted is not None:
+            yield converted, True
+            return
+    yield arrow_csv(data, names, source.columns, keyed), False
+
+
+def arrow_csv(data: bytes, names: list[str], columns: tuple[str, ...], keyed: bool) -> pa.Table:
+    """Whole CSV lines of a file whose header is `names`, read by Arrow: the `columns`, scores (and
+    with `keyed` kinds) as dictionaries, the rest as text, for `_as_tenths` and `_as_numbers`."""
     # Scores as dictionaries: a column holds a few dozen spellings ("6", "6.5"), read once each
     # by `_as_tenths` (0.04 s for the ten columns of a 32 MiB range, against 0.28 s as text;
     # parsing takes 0.05 s more). Their spellings are parsed as bytes and checked as UTF-8 once
     # each when read (`_spellings`): 175-187 ms for a 32 MiB range against 213-253 ms as text.
-    types = {c: _SPELLINGS if c in CRITERIA or (keyed and c == "kind") else pa.string() for c in wanted}
+    types = {c: _SPELLINGS if c in CRITERIA or (keyed and c == "kind") else pa.string() for c in columns}
     options = pacsv.ConvertOptions(
-        include_columns=wanted,
+        include_columns=list(columns),
         column_types=types,
         strings_can_be_null=False,
         quoted_strings_can_be_null=False,
         null_values=[],
     )
     read = pacsv.ReadOptions(column_names=names, use_threads=False)
-    yield pacsv.read_csv(pa.py_buffer(data), read_options=read, convert_options=options)
+    return pacsv.read_csv(pa.py_buffer(data), read_options=read, convert_options=options)
 
 
-def _slice_tables(source: Source, keyed: bool) -> Iterator[pa.Table]:
-    """The slice's rows, a table at a time; with `keyed` the reviews' kinds as dictionaries (a few
-    spellings, read once each: `_kind_numbers`)."""
+def _slice_tables(source: Source, keyed: bool, plain: _Plain | None) -> Iterator[tuple[pa.Table, bool]]:
+    """The slice's rows, a table at a time, and whether they are converted already (`_csv_range`);
+    with `keyed` the reviews' kinds as dictionaries (a few spellings, read once each:
+    `_kind_numbers`)."""
     if source.byte_range is not None:
-        yield from _csv_range(source, keyed)
+        yield from _csv_range(source, keyed, plain)
         return
     # Pages read through a 1 MiB buffer, not a column chunk at once: a row group of 9.6M reviews
     # held its columns' compressed chunks whole (the routing worker's peak 420-433 MiB against
@@ -101,10 +115,10 @@ def _slice_tables(source: Source, keyed: bool) -> Iterator[pa.Table]:
         gathered.append(batch)
         rows += batch.num_rows
         if rows >= BATCH_ROWS:
-            yield pa.Table.from_batches(gathered)
+            yield pa.Table.from_batches(gathered), False
             gathered, rows = [], 0
     if gathered:
-        yield pa.Table.from_batches(gathered)
+        yield pa.Table.from_batches(gathered), False
 
 
 def _spellings(chunk: pa.DictionaryArray) -> pa.Array:
@@ -210,6 +224,30 @@ def _shared(source: Source, spill: Path, row: int, rows: int) -> npt.NDArray[np.
     return piece if len(piece) == rows else None
 
 
+def _write_pieces(
+    split: Split,
+    source: Source,
+    spill: Path,
+    writers: dict[int, ipc.RecordBatchFileWriter],
+    table: pa.Table,
+    piece: npt.NDArray[np.int16],
+) -> None:
+    """Append the table's rows to their pieces' spill files (opened on a piece's first rows)."""
+    # Grouped by piece, each piece's rows in the order read: the engine finds a review's household
+    # by hashing codes, which does not need code order (sorting the rows by code here cost 0.9 s of
+    # CPU time more for the 2M quarter than the pieces then saved). Gathered from one chunk per
+    # column (21 ms for 262,144 review rows, against 35 ms from the table's columns).
+    order, counts = split.by_piece(piece)
+    columns = [column.combine_chunks() for column in table.columns]
+    ordered = pa.record_batch(columns, names=table.column_names).take(pa.array(order))
+    at = 0
+    for p in np.flatnonzero(counts).tolist():
+        if p not in writers:
+            writers[p] = ipc.new_file(source.spill(spill, p), ordered.schema)
+        writers[p].write_batch(ordered.slice(at, int(counts[p])))
+        at += int(counts[p])
+
+
 def route(source: Source, split: Split, rubric: Rubric, spill: Path) -> bool:
     """Route one source's rows into its pieces' spill files (in `spill`); False if the fast path
     must stop.
@@ -220,9 +258,17 @@ def route(source: Source, split: Split, rubric: Rubric, spill: Path) -> bool:
     first part is always running (or done) when another part of its slice waits for it."""
     writers: dict[int, ipc.RecordBatchFileWriter] = {}
     keyed = source.table == "reviews" and split.width > 0
+    plain = (rubric.max_tenths, split.width) if keyed and source.part == 0 and source.parts == 1 else None
     row, done = 0, False
     try:
-        for read in _slice_tables(source, keyed):
+        for read, converted in _slice_tables(source, keyed, plain):
+            if converted:
+                table = read
+                keys = table.column("household_code").to_numpy()
+                piece = split.pieces_of_keys(keys)
+                row += table.num_rows
+                _write_pieces(split, source, spill, writers, table, piece)
+                continue
             table = _as_tenths(read, rubric) if source.table == "reviews" else read
             if table is None:
                 return False
@@ -239,20 +285,7 @@ def route(source: Source, split: Split, rubric: Rubric, spill: Path) -> bool:
             row += table.num_rows
             if keyed:
                 table = _as_numbers(table, keys, split.width)
-            # Grouped by piece, each piece's rows in the order read: the engine finds a review's
-            # household by hashing codes, which does not need code order (sorting the rows by code
-            # here cost 0.9 s of CPU time more for the 2M quarter than the pieces then saved).
-            # Gathered from one chunk per column (21 ms for 262,144 review rows, against 35 ms from
-            # the table's columns).
-            order, counts = split.by_piece(piece)
-            columns = [column.combine_chunks() for column in table.columns]
-            ordered = pa.record_batch(columns, names=table.column_names).take(pa.array(order))
-            at = 0
-            for p in np.flatnonzero(counts).tolist():
-                if p not in writers:
-                    writers[p] = ipc.new_file(source.spill(spill, p), ordered.schema)
-                writers[p].write_batch(ordered.slice(at, int(counts[p])))
-                at += int(counts[p])
+            _write_pieces(split, source, spill, writers, table, piece)
         done = True
     except (OSError, UnicodeDecodeError, ValueError, pa.ArrowException):
         return False  # unreadable: the whole period says so

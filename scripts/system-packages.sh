@@ -4,6 +4,8 @@
 #          notice and the plaque certificates; the second has the CJK Extension B characters)
 #   test:  the run fonts, postgresql (a throwaway test cluster is started by scripts/with-postgres.sh),
 #          chromium (real-browser tests) and poppler-utils (pdftotext reads the PDFs back)
+#   build: gcc, and python3-dev when $PYTHON (default python3) has no Python.h: `pip install` compiles
+#          scoring/_plain_csv.pyx, the engine's reader of plain CSV reviews
 #   bench: wrk (the load tool of the performance measurements)
 # Needs root (or sudo) the first time; later runs find everything installed and do nothing.
 set -euo pipefail
@@ -13,7 +15,12 @@ case "$profile" in
   test) want=(postgresql chromium fonts-wqy-zenhei fonts-babelstone-han poppler-utils) ;;
   run) want=(fonts-wqy-zenhei fonts-babelstone-han) ;;
   bench) want=(wrk) ;;
-  *) echo "usage: $0 [run|test|bench]" >&2; exit 2 ;;
+  build)
+    want=(gcc)
+    headers=$("${PYTHON:-python3}" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+    [ -f "$headers/Python.h" ] || want+=(python3-dev)
+    ;;
+  *) echo "usage: $0 [run|test|build|bench]" >&2; exit 2 ;;
 esac
 missing=()
 for pkg in "${want[@]}"; do
