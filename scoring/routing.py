@@ -6,7 +6,9 @@ appends each row to its piece's Arrow IPC spill file, found from its household c
 When the household codes are ASCII digits of one width (`Split.width`), the reviews' codes are
 handed to the pieces as their int64 numbers and their kinds as positions in KINDS
 (`validate_inputs`'s `code_width`): gathering and writing text cost more than numbers, and each
-piece cast the codes to numbers again to look them up."""
+piece cast the codes to numbers again to look them up. A CSV range of such reviews is then read by
+the compiled `plain_csv.read_reviews`, which gives those numbers directly, unless some row is not
+plain: then Arrow reads the range as before."""
 
 from __future__ import annotations
 
