@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import sqlite3
 from collections.abc import Sequence
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,25 @@ def run(url: str, *args: str, input: str | None = None) -> Result:
     return CliRunner().invoke(main, list(args), env={"DATABASE_URL": url}, input=input)
 
 
+@pytest.fixture(scope="session")
+def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database after `hygiene init-db` and `hygiene demo`, loaded once a session (about 7 s)."""
+    path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
+    for command in ("init-db", "demo"):
+        result = run(f"sqlite:///{path}", command)
+        assert result.exit_code == 0, result.output
+    return path
+
+
+@pytest.fixture
+def demo_url(demo_database: Path, tmp_path: Path) -> str:
+    """A private copy of the demo database (SQLite's backup: whole, whatever its WAL holds)."""
+    copy = tmp_path / "cli.sqlite3"
+    with closing(sqlite3.connect(demo_database)) as source, closing(sqlite3.connect(copy)) as target:
+        source.backup(target)
+    return f"sqlite:///{copy}"
+
+
 def count_users(url: str) -> int:
     engine = make_engine(url)
     with engine.connect() as conn:
@@ -83,9 +104,8 @@ def test_a_malformed_database_url_is_invalid_input(tmp_path: Path, raw: str, mes
     assert not any(tmp_path.iterdir())
 
 
-def test_users_create_asks_for_the_password(url: str) -> None:
-    run(url, "init-db")
-    run(url, "demo")
+def test_users_create_asks_for_the_password(demo_url: str) -> None:
+    url = demo_url
     before = count_users(url)
     result = run(
         url,
@@ -112,9 +132,8 @@ def test_users_create_asks_for_the_password(url: str) -> None:
         (["--role", "village_clerk", "--unit", "5209990101", "bad name!"], "用户名 'bad name!' 不合规"),
     ],
 )
-def test_users_create_refuses_bad_input_and_writes_nothing(url: str, args: list[str], message: str) -> None:
-    run(url, "init-db")
-    run(url, "demo")
+def test_users_create_refuses_bad_input_and_writes_nothing(demo_url: str, args: list[str], message: str) -> None:
+    url = demo_url
     before = count_users(url)
     result = run(url, "users", "create", *args, input="long-enough-1\nlong-enough-1\n")
     assert result.exit_code == 2 and message in result.output
@@ -148,9 +167,8 @@ def test_serve_refuses_production_without_a_secret_key(url: str) -> None:
     assert result.exit_code == 1 and "未设置 SECRET_KEY" in result.output
 
 
-def test_results_prints_the_engine_output_for_a_period(url: str, tmp_path: Path) -> None:
-    run(url, "init-db")
-    run(url, "demo")
+def test_results_prints_the_engine_output_for_a_period(demo_url: str, tmp_path: Path) -> None:
+    url = demo_url
     printed = run(url, "results", "--period", "2026Q3", "--village", "5209990101")
     assert printed.exit_code == 0
     lines = printed.output.splitlines()
@@ -162,9 +180,8 @@ def test_results_prints_the_engine_output_for_a_period(url: str, tmp_path: Path)
     assert len(village_rows) == 1 + 12 and village_rows[1].startswith("5209990101,52099901,")
 
 
-def test_results_of_one_county_where_several_share_the_database(url: str) -> None:
-    run(url, "init-db")
-    run(url, "demo")
+def test_results_of_one_county_where_several_share_the_database(demo_url: str) -> None:
+    url = demo_url
     assert run(url, "county", "create", "520997", "测试县").exit_code == 0
     assert run(url, "period", "open", "2026Q4", "--county", "520997").exit_code == 0
     shared = run(url, "results", "--period", "2026Q4")
@@ -185,9 +202,8 @@ def test_results_of_one_county_where_several_share_the_database(url: str) -> Non
         (["--period", "2026Q3", "--village", "000"], "找不到编码为 000 的村"),
     ],
 )
-def test_results_refuses_bad_input(url: str, args: list[str], message: str) -> None:
-    run(url, "init-db")
-    run(url, "demo")
+def test_results_refuses_bad_input(demo_url: str, args: list[str], message: str) -> None:
+    url = demo_url
     result = run(url, "results", *args)
     assert result.exit_code == 2 and message in result.output
 
@@ -729,11 +745,10 @@ def test_tick_leaves_a_period_with_a_pending_objection_published(committing_engi
     assert village_period_state(engine, PUBLISHED)[0] is WorkflowState.FINAL
 
 
-def test_tick_on_the_demo_database_finalizes_what_is_due_and_is_idempotent(url: str) -> None:
+def test_tick_on_the_demo_database_finalizes_what_is_due_and_is_idempotent(demo_url: str) -> None:
     """The demo as `hygiene demo` loads it: whichever published periods' posting has ended by now
     (the demo's dates are fixed, the clock is not) become final, the others stay published."""
-    run(url, "init-db")
-    run(url, "demo")
+    url = demo_url
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
