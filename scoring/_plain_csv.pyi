@@ -3,6 +3,15 @@
 import numpy as np
 import numpy.typing as npt
 
+SKIP: int
+CODE: int
+KIND: int
+REVIEWER: int
+SCORE: int
+PLAIN: int
+NOT_PLAIN: int
+FULL: int
+
 def parse(
     buffer: npt.NDArray[np.uint8],
     roles: npt.NDArray[np.int8],

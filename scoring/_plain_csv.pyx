@@ -14,11 +14,17 @@ cdef enum:
     RETURN = 13
     DOT = 46
     ZERO = 48
-    # Roles of a file's fields (`plain_csv._roles`) and answers of `parse`: the same numbers as there.
+
+# Roles of a file's fields (a score line's number is added to SCORE) and answers of `parse`, defined
+# here once and read by `plain_csv` as module constants.
+cpdef enum:
+    SKIP = -1
     CODE = 0
     KIND = 1
     REVIEWER = 2
     SCORE = 3
+
+cpdef enum:
     PLAIN = 0
     NOT_PLAIN = 1
     FULL = 2
@@ -82,7 +88,7 @@ def parse(
     cdef unsigned int bad
     cdef unsigned int digit
     cdef int64_t key, value
-    cdef bint plain, same, quoted
+    cdef bint plain, quoted
     with nogil:
         while at < size:
             if row >= capacity:
@@ -257,12 +263,7 @@ def parse(
                         first = spelling_ends[k]
                         if spelling_ends[k + 1] - first != length:
                             continue
-                        same = True
-                        for digits in range(length):
-                            if data[start + digits] != spellings[first + digits]:
-                                same = False
-                                break
-                        if same:
+                        if memcmp(data + start, &spellings[first], length) == 0:
                             found = spelling_kinds[k]
                             break
                     if found < 0:

@@ -19,14 +19,9 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from scoring._plain_csv import parse
+from scoring._plain_csv import CODE, KIND, PLAIN, REVIEWER, SCORE, SKIP, parse
 from scoring.rubric import CRITERIA
 from scoring.vocabulary import KIND_NAMES, KINDS
-
-# Roles of a file's fields, a score line's number after SCORE; what `parse` answers. The same
-# numbers are declared in _plain_csv.pyx.
-CODE, KIND, REVIEWER, SCORE, SKIP = 0, 1, 2, 3, -1
-PLAIN, NOT_PLAIN, FULL = 0, 1, 2
 
 
 def _roles(names: list[str], columns: tuple[str, ...]) -> npt.NDArray[np.int8]:

@@ -34,12 +34,6 @@ def read_golden(name: str, kind: str = "valid") -> pd.DataFrame:
     return pd.read_csv(GOLDEN / kind / "input" / f"{name}.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
 
 
-@pytest.fixture
-def split_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Take the piece-by-piece path from one household (the real threshold is 50,000)."""
-    monkeypatch.setattr(parallel, "MIN_HOUSEHOLDS", 1)
-
-
 def write_layout(
     frames: dict[str, pd.DataFrame], folder: Path, layout: str, seed: int | None = 34, rows: int = 7
 ) -> None:

@@ -19,7 +19,7 @@ from scoring.plain_csv import read_reviews
 from scoring.rubric import CRITERIA, Criterion, Rubric
 from scoring.validate import digit_keys
 from scoring.vocabulary import DEFAULT_LABELS, KIND_NAMES
-from tests.scoring.test_parallel import GOLDEN, golden_frames, split_any_size, write_layout
+from tests.scoring.test_parallel import GOLDEN, golden_frames, write_layout
 
 WIDTH = 11
 COLUMNS = ("household_code", "kind", "reviewer", *CRITERIA)
@@ -178,6 +178,3 @@ def test_the_golden_csv_is_routed_by_the_compiled_reader(tmp_path: Path, monkeyp
     assert set(answers.read_text().split()) == {"read"}
     for name in OUTPUTS:
         assert (tmp_path / "out" / name).read_bytes() == (GOLDEN / "valid" / "expected" / name).read_bytes(), name
-
-
-__all__ = ["split_any_size"]  # the fixture, used by name

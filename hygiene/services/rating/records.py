@@ -39,6 +39,7 @@ from hygiene.services.rating import rating
 PUBLIC_STATES = (WorkflowState.PUBLISHED, WorkflowState.FINAL)
 
 
+TOTALS = ("self_total", "peer_total", "final_total")  # the engine's totals a record's rows store as tenths
 ROW_COLUMNS = (
     "county_id", "record_id", "household_id", "household_code", "head_name", "group_code", "group_name",
     "self_total", "peer_total", "peer_count", "final_total", "grade", "rank", "award", "flags",
@@ -165,9 +166,6 @@ def post(
         reason=f"公示结果存档（第{number}版）",
     )
     return record
-
-
-TOTALS = ("self_total", "peer_total", "final_total")
 
 
 def supersede(
